@@ -1,0 +1,173 @@
+//! The one error type every interface method returns.
+//!
+//! A [`ServiceError`] is plain serde data, so it crosses every transport unchanged. Its
+//! [`ErrorKind`] tells the caller what it can do; its message names the culprit (the file,
+//! the row, the column, the id, the address). A transport failure (`tarpc`'s `RpcError`) is
+//! a different thing: [`RpcResultExt::into_service`] folds one into the other where a caller
+//! does not care which layer failed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What went wrong, from the caller's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request itself is wrong: bad data, an unknown column, a bad parameter. Retrying the
+    /// same request fails the same way.
+    InvalidInput,
+    /// The named thing (dataset, version, model, job) does not exist.
+    NotFound,
+    /// The thing to create exists already (a dataset name, say).
+    AlreadyExists,
+    /// The service is at its concurrency limit; retrying later may succeed.
+    Overloaded,
+    /// The service, or a resource it needs (a remote URL, another node), cannot be reached.
+    Unavailable,
+    /// The work did not finish before its deadline.
+    Timeout,
+    /// The work was cancelled by the caller.
+    Cancelled,
+    /// A bug or an environment failure inside the service (a panic, a disk error); the
+    /// message refers to the service's log line.
+    Internal,
+}
+
+impl ErrorKind {
+    /// A short lower-case label, used as the prefix of the error's display form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Internal => "internal error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed, serializable error returned by every service method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ServiceError {
+    /// What the caller can do about it.
+    pub kind: ErrorKind,
+    /// What happened, naming the culprit.
+    pub message: String,
+}
+
+impl ServiceError {
+    /// An error of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// [`ErrorKind::InvalidInput`].
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// [`ErrorKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// [`ErrorKind::AlreadyExists`].
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AlreadyExists, message)
+    }
+
+    /// [`ErrorKind::Unavailable`].
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
+    }
+
+    /// [`ErrorKind::Timeout`].
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    /// [`ErrorKind::Internal`].
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// Maps a transport failure onto a service error, naming the service that was called.
+    pub fn from_rpc(service: &str, error: tarpc::client::RpcError) -> Self {
+        use tarpc::client::RpcError;
+        match error {
+            RpcError::DeadlineExceeded => {
+                Self::timeout(format!("{service}: the call's deadline passed"))
+            }
+            RpcError::Shutdown => Self::unavailable(format!(
+                "{service}: the connection to the service is shut down"
+            )),
+            RpcError::Send(cause) => Self::unavailable(format!(
+                "{service}: could not send the request: {cause}"
+            )),
+            RpcError::Channel(cause) => Self::unavailable(format!(
+                "{service}: the connection failed: {cause}"
+            )),
+            RpcError::Server(server) => Self::internal(format!("{service}: {}", server.detail)),
+        }
+    }
+}
+
+/// Folds the two layers of an RPC result (`Result<Result<T, ServiceError>, RpcError>`) into
+/// one `Result<T, ServiceError>`.
+pub trait RpcResultExt<T> {
+    /// Maps the transport error with [`ServiceError::from_rpc`] and flattens.
+    ///
+    /// # Errors
+    /// The service's own error, or the transport failure as a [`ServiceError`].
+    fn into_service(self, service: &str) -> Result<T, ServiceError>;
+}
+
+impl<T> RpcResultExt<T> for Result<Result<T, ServiceError>, tarpc::client::RpcError> {
+    fn into_service(self, service: &str) -> Result<T, ServiceError> {
+        match self {
+            Ok(result) => result,
+            Err(error) => Err(ServiceError::from_rpc(service, error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_kind_and_culprit() {
+        let error = ServiceError::invalid_input("row 3: expected 4 fields, got 2");
+        assert_eq!(
+            error.to_string(),
+            "invalid input: row 3: expected 4 fields, got 2"
+        );
+    }
+
+    #[test]
+    fn rpc_errors_map_to_kinds() {
+        use tarpc::client::RpcError;
+        let flat: Result<(), ServiceError> =
+            Err::<Result<(), ServiceError>, _>(RpcError::Shutdown).into_service("datasets");
+        let error = flat.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Unavailable);
+        assert!(error.message.starts_with("datasets:"));
+
+        let flat: Result<(), ServiceError> =
+            Err::<Result<(), ServiceError>, _>(RpcError::DeadlineExceeded).into_service("models");
+        assert_eq!(flat.unwrap_err().kind, ErrorKind::Timeout);
+    }
+}

@@ -1,0 +1,248 @@
+//! The models service's interface: algorithms, cross-validated comparisons as jobs, the
+//! registry of fitted models, prediction.
+//!
+//! A comparison can outlast any sensible RPC deadline, so it runs as a job: [`Models::submit`]
+//! returns a [`JobId`] at once; [`Models::status`], [`Models::wait`] and [`Models::cancel`]
+//! follow it.
+
+use crate::frame::Frame;
+use crate::ids::{DatasetId, JobId, ModelId};
+use crate::utils::{FittedPipeline, PipelineSpec};
+use crate::ServiceError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The models service.
+#[tarpc::service]
+pub trait Models {
+    /// The algorithms this service offers, with their parameters and defaults.
+    async fn algorithms() -> Result<Vec<AlgorithmInfo>, ServiceError>;
+    /// Starts a cross-validated comparison; returns at once.
+    async fn submit(request: CompareRequest) -> Result<JobId, ServiceError>;
+    /// A job's state and progress.
+    async fn status(job: JobId) -> Result<JobStatus, ServiceError>;
+    /// Waits up to `timeout_ms` for a job to end; returns its status either way.
+    async fn wait(job: JobId, timeout_ms: u64) -> Result<JobStatus, ServiceError>;
+    /// Cancels a job.
+    async fn cancel(job: JobId) -> Result<JobStatus, ServiceError>;
+    /// Fits one model on all rows and stores it in the registry.
+    async fn fit(request: FitRequest) -> Result<ModelInfo, ServiceError>;
+    /// Predicts with a stored model.
+    async fn predict(model: ModelId, rows: Frame) -> Result<Predictions, ServiceError>;
+    /// Every stored model.
+    async fn list() -> Result<Vec<ModelInfo>, ServiceError>;
+    /// One stored model.
+    async fn get(model: ModelId) -> Result<ModelInfo, ServiceError>;
+    /// Deletes a stored model.
+    async fn delete(model: ModelId) -> Result<ModelInfo, ServiceError>;
+    /// A stored model as a self-contained file.
+    async fn export(model: ModelId) -> Result<ModelFile, ServiceError>;
+    /// Stores a model from an exported file.
+    async fn import(file: ModelFile) -> Result<ModelInfo, ServiceError>;
+}
+
+/// Regression or classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Task {
+    /// A numeric target.
+    Regression,
+    /// A categorical target.
+    Classification,
+}
+
+/// A hyperparameter value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ParamValue {
+    /// A number.
+    Number(f64),
+    /// An integer.
+    Integer(i64),
+    /// A switch.
+    Bool(bool),
+    /// A name (a kernel, a weighting).
+    Text(String),
+}
+
+/// An algorithm with hyperparameters and preprocessing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// The algorithm's id (`random_forest_classifier`, `svc`, ...).
+    pub algorithm: String,
+    /// Overrides of the documented defaults.
+    pub params: BTreeMap<String, ParamValue>,
+    /// The preprocessing; the algorithm family's default when `None`.
+    pub pipeline: Option<PipelineSpec>,
+}
+
+/// One hyperparameter of an algorithm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamInfo {
+    /// Its name.
+    pub name: String,
+    /// Its default.
+    pub default: ParamValue,
+    /// What it does.
+    pub doc: String,
+}
+
+/// An algorithm the service offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlgorithmInfo {
+    /// The id used in [`ModelSpec::algorithm`].
+    pub id: String,
+    /// The task it solves.
+    pub task: Task,
+    /// Its hyperparameters.
+    pub params: Vec<ParamInfo>,
+}
+
+/// Training data with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// The dataset the rows come from.
+    pub dataset: DatasetId,
+    /// Its version.
+    pub version: u32,
+    /// The rows, target included.
+    pub frame: Frame,
+    /// The target column.
+    pub target: String,
+    /// The task; inferred from the target when `None`.
+    pub task: Option<Task>,
+}
+
+/// A cross-validated comparison of several models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRequest {
+    /// The data.
+    pub data: TrainingData,
+    /// The candidates; every algorithm for the task with defaults when empty.
+    pub models: Vec<ModelSpec>,
+    /// Folds (stratified for classification).
+    pub folds: usize,
+    /// The seed of the folds and of randomised algorithms.
+    pub seed: u64,
+    /// The metric the leaderboard is sorted by; R² or accuracy when `None`.
+    pub metric: Option<String>,
+    /// Refit the best model on all rows and store it.
+    pub keep_best: bool,
+}
+
+/// A request to fit one model on all rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitRequest {
+    /// The data.
+    pub data: TrainingData,
+    /// The model.
+    pub model: ModelSpec,
+    /// The seed of randomised algorithms.
+    pub seed: u64,
+}
+
+/// A metric's mean and standard deviation over folds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    /// Mean over folds.
+    pub mean: f64,
+    /// Standard deviation over folds.
+    pub std: f64,
+}
+
+/// One row of a leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaderboardEntry {
+    /// The model evaluated.
+    pub model: ModelSpec,
+    /// Metrics by name; empty when the model failed.
+    pub metrics: BTreeMap<String, MetricValue>,
+    /// Fit time per fold, milliseconds, mean.
+    pub fit_ms: f64,
+    /// Predict time per fold, milliseconds, mean.
+    pub predict_ms: f64,
+    /// Why the model failed, if it did.
+    pub error: Option<ServiceError>,
+}
+
+/// The outcome of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leaderboard {
+    /// The task.
+    pub task: Task,
+    /// The metric the entries are sorted by.
+    pub metric: String,
+    /// Best first; failed models last.
+    pub entries: Vec<LeaderboardEntry>,
+    /// The best model refitted on all rows, when kept.
+    pub best: Option<ModelId>,
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobState {
+    /// Waiting for a slot.
+    Queued,
+    /// Fitting.
+    Running,
+    /// Done, with its result.
+    Finished(Box<Leaderboard>),
+    /// Failed as a whole.
+    Failed(ServiceError),
+    /// Cancelled by a caller.
+    Cancelled,
+}
+
+/// A job's state and progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// The job.
+    pub id: JobId,
+    /// Where it is.
+    pub state: JobState,
+    /// Fits done.
+    pub done: u64,
+    /// Fits in all.
+    pub total: u64,
+}
+
+/// A stored model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Its id.
+    pub id: ModelId,
+    /// What it is.
+    pub spec: ModelSpec,
+    /// The task.
+    pub task: Task,
+    /// The dataset and version it was fitted on.
+    pub dataset: DatasetId,
+    /// The dataset version.
+    pub version: u32,
+    /// The target column.
+    pub target: String,
+    /// The fitted preprocessing.
+    pub pipeline: FittedPipeline,
+    /// Cross-validated metrics, when it came from a comparison.
+    pub metrics: BTreeMap<String, MetricValue>,
+    /// When it was stored, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+}
+
+/// Predictions for the rows given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Predictions {
+    /// The model used.
+    pub model: ModelId,
+    /// One value per row: a number, or a class code into `classes`.
+    #[serde(with = "crate::wire::f64_le")]
+    pub values: Vec<f64>,
+    /// Class labels, for classification.
+    pub classes: Option<Vec<String>>,
+}
+
+/// An exported model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// The file's bytes.
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
