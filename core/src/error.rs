@@ -120,6 +120,10 @@ impl ServiceError {
             RpcError::Channel(cause) => Self::unavailable(format!(
                 "{service}: the connection failed: {cause}"
             )),
+            // tarpc's own throttle answers `WouldBlock`; so does our in-process limit.
+            RpcError::Server(server) if server.kind == std::io::ErrorKind::WouldBlock => {
+                Self::new(ErrorKind::Overloaded, format!("{service}: {}", server.detail))
+            }
             RpcError::Server(server) => Self::internal(format!("{service}: {}", server.detail)),
         }
     }

@@ -1,1 +1,66 @@
-//! placeholder
+//! Transports for mltools services: how a caller's client reaches a service.
+//!
+//! Every service is a `#[tarpc::service]` trait in `mltools-core`. A [`Service`] is one
+//! hosted instance of such a trait, type-erased and guarded (a panic in a handler becomes an
+//! error answer, a limit caps calls in flight, every call gets a tracing span). A [`Client`]
+//! is a tarpc stub that reaches a service by one of the transports:
+//!
+//! | transport | what a call is | module |
+//! |---|---|---|
+//! | direct (the in-process default) | an async function call: no channel, no task, no serialization; the deadline, panic guard and limits still apply | [`service`] |
+//! | channel | tarpc's in-process channel transport, the same dispatch path remote calls take; its serving task is supervised and restarted | [`channel`] |
+//!
+//! The [`Supervisor`] restarts a service's serving task when it dies, within a restart limit,
+//! and stops everything it started on shutdown.
+//!
+//! ```
+//! use mltools_transport::{Client, Limits, Service};
+//! use tarpc::context;
+//!
+//! #[tarpc::service]
+//! trait Echo {
+//!     async fn echo(text: String) -> String;
+//! }
+//!
+//! #[derive(Clone)]
+//! struct EchoServer;
+//!
+//! impl Echo for EchoServer {
+//!     async fn echo(self, _: context::Context, text: String) -> String {
+//!         text
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let service = mltools_transport::service!("echo", Limits::default(), EchoServer.serve());
+//! let client = EchoClient::from(Client::direct(service));
+//! assert_eq!(client.echo(context::current(), "hi".into()).await.unwrap(), "hi");
+//! # });
+//! ```
+
+pub mod channel;
+pub mod client;
+pub mod service;
+pub mod supervisor;
+#[cfg(test)]
+mod test_probe;
+
+pub use client::Client;
+pub use service::{Limits, Service};
+pub use supervisor::{ChildHandle, ChildState, RestartPolicy, Supervisor};
+
+/// Re-exported for the [`service!`] macro and for callers naming tarpc types.
+pub use tarpc;
+
+use mltools_core::{datasets, lab, models, utils};
+
+/// A client of the datasets service over any transport.
+pub type DatasetsClient =
+    datasets::DatasetsClient<Client<datasets::DatasetsRequest, datasets::DatasetsResponse>>;
+/// A client of the utils service over any transport.
+pub type UtilsClient = utils::UtilsClient<Client<utils::UtilsRequest, utils::UtilsResponse>>;
+/// A client of the models service over any transport.
+pub type ModelsClient =
+    models::ModelsClient<Client<models::ModelsRequest, models::ModelsResponse>>;
+/// A client of the lab over any transport.
+pub type LabClient = lab::LabClient<Client<lab::LabRequest, lab::LabResponse>>;

@@ -1,0 +1,105 @@
+//! [`Client`]: the one tarpc stub type every service client is built on.
+//!
+//! tarpc's generated clients are generic over a stub (`DatasetsClient<S>`), and its `Stub`
+//! trait's `call` is an `async fn` without a `Send` bound, so code generic over stubs cannot
+//! spawn calls. Callers therefore hold one concrete type, `XClient<Client<Req, Resp>>`, whose
+//! variant says which transport a call takes.
+
+use crate::Service;
+use std::fmt;
+use tarpc::RequestName;
+use tarpc::client::RpcError;
+use tarpc::client::stub::Stub;
+use tarpc::context;
+use tokio::sync::watch;
+
+/// The current tarpc channel of a supervised in-process channel server; `None` once the
+/// server has stopped for good.
+pub(crate) type ChannelSlot<Req, Resp> = watch::Receiver<Option<tarpc::client::Channel<Req, Resp>>>;
+
+/// A stub that reaches a service over one transport.
+pub struct Client<Req, Resp> {
+    service: &'static str,
+    route: Route<Req, Resp>,
+}
+
+enum Route<Req, Resp> {
+    Direct(Service<Req, Resp>),
+    Channel(ChannelSlot<Req, Resp>),
+}
+
+impl<Req, Resp> Clone for Client<Req, Resp> {
+    fn clone(&self) -> Self {
+        let route = match &self.route {
+            Route::Direct(service) => Route::Direct(service.clone()),
+            Route::Channel(slot) => Route::Channel(slot.clone()),
+        };
+        Client {
+            service: self.service,
+            route,
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let transport = match self.route {
+            Route::Direct(_) => "direct",
+            Route::Channel(_) => "channel",
+        };
+        f.debug_struct("Client")
+            .field("service", &self.service)
+            .field("transport", &transport)
+            .finish()
+    }
+}
+
+impl<Req, Resp> Client<Req, Resp>
+where
+    Req: RequestName + Send + 'static,
+    Resp: Send + 'static,
+{
+    /// A client that calls the service directly in this process.
+    pub fn direct(service: Service<Req, Resp>) -> Self {
+        Client {
+            service: service.name(),
+            route: Route::Direct(service),
+        }
+    }
+
+    pub(crate) fn channel(service: &'static str, slot: ChannelSlot<Req, Resp>) -> Self {
+        Client {
+            service,
+            route: Route::Channel(slot),
+        }
+    }
+
+    /// The name of the service this client reaches.
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+}
+
+impl<Req, Resp> Stub for Client<Req, Resp>
+where
+    Req: RequestName + Send + 'static,
+    Resp: Send + 'static,
+{
+    type Req = Req;
+    type Resp = Resp;
+
+    async fn call(&self, ctx: context::Context, request: Req) -> Result<Resp, RpcError> {
+        match &self.route {
+            Route::Direct(service) => service.call_direct(ctx, request).await,
+            Route::Channel(slot) => {
+                // Clone the current channel out of the slot: a restarted server publishes a
+                // new one, and the borrow must not be held across the call.
+                let channel = slot.borrow().clone();
+                match channel {
+                    Some(channel) => channel.call(ctx, request).await,
+                    None => Err(RpcError::Shutdown),
+                }
+            }
+        }
+    }
+}

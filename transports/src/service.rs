@@ -1,0 +1,279 @@
+//! A hosted service: a type-erased, guarded tarpc `Serve`.
+//!
+//! tarpc's `Serve::serve` is an `async fn` in a trait, so code generic over `S: Serve`
+//! cannot prove its future `Send` and cannot spawn it. [`service!`](crate::service!) erases
+//! the concrete server where its type is known, boxing each call's future; everything else in
+//! this crate is then generic over the request and response types only.
+//!
+//! Every call through a [`Service`] — direct or over a transport — runs under one guard:
+//! - a tracing span naming the service and method, with the duration and outcome;
+//! - a limit on calls in flight, answered with tarpc's own throttling error
+//!   (`WouldBlock`, mapped to `Overloaded` by `mltools-core`);
+//! - a panic in the handler is caught, logged, and answered as a server error (mapped to
+//!   `Internal`); the service keeps serving.
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+use tarpc::client::RpcError;
+use tarpc::{RequestName, ServerError, context};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// Wraps a tarpc-generated server (`MyServer.serve()`) into a [`Service`].
+///
+/// `service!(name, limits, serve)` where `serve` is `Clone + Send + Sync + 'static`, e.g.
+/// `DatasetsServer::new(state).serve()`.
+#[macro_export]
+macro_rules! service {
+    ($name:expr, $limits:expr, $serve:expr) => {{
+        let serve = $serve;
+        $crate::Service::new($name, $limits, move |ctx, request| {
+            let serve = ::core::clone::Clone::clone(&serve);
+            ::std::boxed::Box::pin(async move {
+                $crate::tarpc::server::Serve::serve(serve, ctx, request).await
+            })
+        })
+    }};
+}
+
+/// Limits applied to every call of a service, whatever the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Calls allowed in flight at once; a call over the limit is refused at once as
+    /// overloaded rather than queued. `None`: no limit.
+    pub max_in_flight: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: Some(1024),
+        }
+    }
+}
+
+type Handler<Req, Resp> =
+    dyn Fn(context::Context, Req) -> BoxFuture<'static, Result<Resp, ServerError>> + Send + Sync;
+
+/// One hosted service: a cheap `Clone` handle to its guarded handler.
+pub struct Service<Req, Resp> {
+    inner: Arc<Inner<Req, Resp>>,
+}
+
+struct Inner<Req, Resp> {
+    name: &'static str,
+    handler: Box<Handler<Req, Resp>>,
+    in_flight: Option<(Arc<Semaphore>, usize)>,
+}
+
+impl<Req, Resp> Clone for Service<Req, Resp> {
+    fn clone(&self) -> Self {
+        Service {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for Service<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Req, Resp> Service<Req, Resp>
+where
+    Req: RequestName + Send + 'static,
+    Resp: Send + 'static,
+{
+    /// A service from a handler returning boxed futures; [`service!`](crate::service!) writes
+    /// the handler for a tarpc-generated server.
+    pub fn new<F>(name: &'static str, limits: Limits, handler: F) -> Self
+    where
+        F: Fn(context::Context, Req) -> BoxFuture<'static, Result<Resp, ServerError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let in_flight = limits
+            .max_in_flight
+            .map(|limit| (Arc::new(Semaphore::new(limit)), limit));
+        Service {
+            inner: Arc::new(Inner {
+                name,
+                handler: Box::new(handler),
+                in_flight,
+            }),
+        }
+    }
+
+    /// The service's name, as in logs and errors.
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    /// Runs one call under the guard (span, limit, panic catching), without a deadline:
+    /// transports enforce deadlines themselves.
+    ///
+    /// # Errors
+    /// A `WouldBlock` server error when the service is at its in-flight limit; an `Other`
+    /// server error when the handler panicked.
+    pub async fn serve_guarded(
+        &self,
+        ctx: context::Context,
+        request: Req,
+    ) -> Result<Resp, ServerError> {
+        // tarpc names requests `Trait.method`; logs and errors say `service.method`.
+        let full_name = request.name();
+        let method = full_name.rsplit('.').next().unwrap_or(full_name).to_owned();
+        let span = tracing::info_span!("rpc", service = self.inner.name, method = %method);
+        let _permit = match &self.inner.in_flight {
+            None => None,
+            Some((semaphore, limit)) => match Arc::clone(semaphore).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    span.in_scope(|| tracing::warn!(limit, "refused: too many calls in flight"));
+                    return Err(ServerError::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "{}.{method}: refused, {limit} calls already in flight",
+                            self.inner.name
+                        ),
+                    ));
+                }
+            },
+        };
+        let started = Instant::now();
+        let call = (self.inner.handler)(ctx, request);
+        let outcome = AssertUnwindSafe(call)
+            .catch_unwind()
+            .instrument(span.clone())
+            .await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        let _entered = span.enter();
+        match outcome {
+            Ok(response) => {
+                tracing::debug!(elapsed_us, "call done");
+                response
+            }
+            Err(panic) => {
+                let cause = panic_message(panic.as_ref());
+                tracing::error!(elapsed_us, %cause, "handler panicked; the service keeps serving");
+                Err(ServerError::new(
+                    io::ErrorKind::Other,
+                    format!(
+                        "{}.{method} failed inside the service (a panic: {cause}); see the service's log",
+                        self.inner.name
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// A direct in-process call: the guard plus the context's deadline, with a cooperative
+    /// yield so a loop of ready calls cannot starve the runtime.
+    ///
+    /// # Errors
+    /// `DeadlineExceeded` at the deadline (the handler future is dropped there, as a remote
+    /// server's would be), `Server` for the guard's refusals.
+    pub async fn call_direct(&self, ctx: context::Context, request: Req) -> Result<Resp, RpcError> {
+        tokio::task::coop::consume_budget().await;
+        let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        match tokio::time::timeout_at(deadline, self.serve_guarded(ctx, request)).await {
+            Ok(result) => result.map_err(RpcError::Server),
+            Err(_) => Err(RpcError::DeadlineExceeded),
+        }
+    }
+}
+
+impl<Req, Resp> tarpc::server::Serve for Service<Req, Resp>
+where
+    Req: RequestName + Send + 'static,
+    Resp: Send + 'static,
+{
+    type Req = Req;
+    type Resp = Resp;
+
+    async fn serve(self, ctx: context::Context, request: Req) -> Result<Resp, ServerError> {
+        self.serve_guarded(ctx, request).await
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a non-text panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Client;
+    use crate::test_probe::{ProbeClient, ProbeServer, probe, probe_with};
+    use mltools_core::{ErrorKind, RpcResultExt};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_direct_panic_is_internal_and_the_service_keeps_serving() {
+        let client = ProbeClient::from(Client::direct(probe()));
+        let error = client
+            .fail(context::current(), "column 3 is cursed".into())
+            .await
+            .map(Ok)
+            .into_service("probe")
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Internal);
+        assert!(error.message.contains("probe.fail"), "{error}");
+        assert!(error.message.contains("column 3 is cursed"), "{error}");
+        assert_eq!(client.double(context::current(), 4).await.unwrap(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_direct_call_honours_the_deadline() {
+        let client = ProbeClient::from(Client::direct(probe()));
+        let mut ctx = context::current();
+        ctx.deadline = std::time::Instant::now() + Duration::from_millis(50);
+        let result = tokio::time::timeout(Duration::from_secs(5), client.hold(ctx))
+            .await
+            .expect("the deadline ends the call");
+        assert!(matches!(result, Err(RpcError::DeadlineExceeded)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn calls_over_the_limit_are_overloaded() {
+        let server = ProbeServer::default();
+        let limits = Limits {
+            max_in_flight: Some(1),
+        };
+        let client = ProbeClient::from(Client::direct(probe_with(server.clone(), limits)));
+        let holder = {
+            let client = client.clone();
+            tokio::spawn(async move { client.hold(context::current()).await })
+        };
+        tokio::time::timeout(Duration::from_secs(5), server.entered.notified())
+            .await
+            .expect("the first call is in flight");
+        let error = client
+            .double(context::current(), 1)
+            .await
+            .map(Ok)
+            .into_service("probe")
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Overloaded);
+        assert!(error.message.contains("1 calls already in flight"), "{error}");
+        server.release.notify_one();
+        assert_eq!(holder.await.unwrap().unwrap(), 7);
+        assert_eq!(client.double(context::current(), 2).await.unwrap(), 4);
+    }
+}
