@@ -4,9 +4,9 @@
 //! target column). Every update makes a new version; older versions stay readable by
 //! number until the dataset is deleted.
 
+use crate::ServiceError;
 use crate::frame::{ColumnKind, Frame};
 use crate::ids::{DatasetId, DatasetRef};
-use crate::ServiceError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -23,8 +23,10 @@ pub trait Datasets {
     /// Schema and data (all rows, or a page of them) of a dataset version.
     async fn get(request: GetRequest) -> Result<DatasetPage, ServiceError>;
     /// Per-column statistics of a dataset version.
-    async fn describe(dataset: DatasetRef, version: Option<u32>)
-        -> Result<Description, ServiceError>;
+    async fn describe(
+        dataset: DatasetRef,
+        version: Option<u32>,
+    ) -> Result<Description, ServiceError>;
     /// Appends rows to, or replaces, a dataset's data: a new version.
     async fn update(request: UpdateRequest) -> Result<DatasetInfo, ServiceError>;
     /// Deletes a dataset with all its versions.
@@ -171,21 +173,12 @@ impl std::str::FromStr for Builtin {
 }
 
 /// How CSV text is read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CsvOptions {
     /// The field delimiter; `None` detects it from the header line among `,` `;` tab `|`.
     pub delimiter: Option<u8>,
     /// Columns to read as categorical even when every value is a number (codes, zip codes).
     pub categorical: Vec<String>,
-}
-
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions {
-            delimiter: None,
-            categorical: Vec::new(),
-        }
-    }
 }
 
 /// The text values read as missing (compared after trimming, case-sensitively), besides

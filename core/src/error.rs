@@ -114,16 +114,17 @@ impl ServiceError {
             RpcError::Shutdown => Self::unavailable(format!(
                 "{service}: the connection to the service is shut down"
             )),
-            RpcError::Send(cause) => Self::unavailable(format!(
-                "{service}: could not send the request: {cause}"
-            )),
-            RpcError::Channel(cause) => Self::unavailable(format!(
-                "{service}: the connection failed: {cause}"
-            )),
-            // tarpc's own throttle answers `WouldBlock`; so does our in-process limit.
-            RpcError::Server(server) if server.kind == std::io::ErrorKind::WouldBlock => {
-                Self::new(ErrorKind::Overloaded, format!("{service}: {}", server.detail))
+            RpcError::Send(cause) => {
+                Self::unavailable(format!("{service}: could not send the request: {cause}"))
             }
+            RpcError::Channel(cause) => {
+                Self::unavailable(format!("{service}: the connection failed: {cause}"))
+            }
+            // tarpc's own throttle answers `WouldBlock`; so does our in-process limit.
+            RpcError::Server(server) if server.kind == std::io::ErrorKind::WouldBlock => Self::new(
+                ErrorKind::Overloaded,
+                format!("{service}: {}", server.detail),
+            ),
             RpcError::Server(server) => Self::internal(format!("{service}: {}", server.detail)),
         }
     }

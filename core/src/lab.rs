@@ -1,10 +1,10 @@
 //! The lab's interface: the top-level API that compares every candidate model on a dataset
 //! through the other services' interfaces, picks the best, and reports and plots it.
 
+use crate::ServiceError;
 use crate::ids::{DatasetRef, JobId, ModelId};
 use crate::models::{Leaderboard, ModelSpec, Task};
 use crate::utils::Plot;
-use crate::ServiceError;
 use serde::{Deserialize, Serialize};
 
 /// The lab service.

@@ -40,8 +40,9 @@ pub use ids::{DatasetId, DatasetRef, JobId, ModelId};
 pub use tarpc;
 
 /// The name of each service, as used in configuration, logs and errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceName {
     /// The datasets service.

@@ -5,10 +5,10 @@
 //! returns a [`JobId`] at once; [`Models::status`], [`Models::wait`] and [`Models::cancel`]
 //! follow it.
 
+use crate::ServiceError;
 use crate::frame::Frame;
 use crate::ids::{DatasetId, JobId, ModelId};
 use crate::utils::{FittedPipeline, PipelineSpec};
-use crate::ServiceError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -4,8 +4,8 @@
 //! any rows ([`Utils::transform`]) with the statistics it learned, so cross-validation never
 //! leaks a held-out fold into its own preprocessing.
 
-use crate::frame::Frame;
 use crate::ServiceError;
+use crate::frame::Frame;
 use serde::{Deserialize, Serialize};
 
 /// The utils service.

@@ -23,7 +23,10 @@ macro_rules! le_vector {
             ///
             /// # Errors
             /// Whatever the serializer reports.
-            pub fn serialize<S: Serializer>(values: &[$ty], serializer: S) -> Result<S::Ok, S::Error> {
+            pub fn serialize<S: Serializer>(
+                values: &[$ty],
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
                 let mut bytes = Vec::with_capacity(values.len() * $width);
                 for value in values {
                     bytes.extend_from_slice(&value.to_le_bytes());
@@ -35,11 +38,18 @@ macro_rules! le_vector {
             ///
             /// # Errors
             /// A block whose length is not a multiple of the element width.
-            pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<$ty>, D::Error> {
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Vec<$ty>, D::Error> {
                 let bytes: serde_bytes::ByteBuf = serde_bytes::deserialize(deserializer)?;
                 if bytes.len() % $width != 0 {
                     return Err(D::Error::custom(format!(
-                        concat!("a ", stringify!($ty), " block of {} bytes is not a multiple of ", $width),
+                        concat!(
+                            "a ",
+                            stringify!($ty),
+                            " block of {} bytes is not a multiple of ",
+                            $width
+                        ),
                         bytes.len()
                     )));
                 }

@@ -5,9 +5,9 @@
 //! the serving task makes a fresh channel pair and publishes its client end, so clients
 //! created before a restart reach the new task.
 
+use crate::Service;
 use crate::client::Client;
 use crate::supervisor::{ChildHandle, RestartPolicy, Supervisor};
-use crate::Service;
 use futures::StreamExt;
 use tarpc::RequestName;
 use tarpc::server::{BaseChannel, Channel};
@@ -55,10 +55,10 @@ where
 mod tests {
     use super::*;
     use crate::ChildState;
+    use crate::test_probe::{ProbeClient, probe};
     use mltools_core::{ErrorKind, RpcResultExt};
     use std::time::Duration;
     use tarpc::context;
-    use crate::test_probe::{ProbeClient, probe};
 
     #[tokio::test]
     async fn a_panic_is_answered_and_the_service_keeps_serving() {

@@ -60,7 +60,6 @@ pub type DatasetsClient =
 /// A client of the utils service over any transport.
 pub type UtilsClient = utils::UtilsClient<Client<utils::UtilsRequest, utils::UtilsResponse>>;
 /// A client of the models service over any transport.
-pub type ModelsClient =
-    models::ModelsClient<Client<models::ModelsRequest, models::ModelsResponse>>;
+pub type ModelsClient = models::ModelsClient<Client<models::ModelsRequest, models::ModelsResponse>>;
 /// A client of the lab over any transport.
 pub type LabClient = lab::LabClient<Client<lab::LabRequest, lab::LabResponse>>;

@@ -247,7 +247,10 @@ mod tests {
         let result = tokio::time::timeout(Duration::from_secs(5), client.hold(ctx))
             .await
             .expect("the deadline ends the call");
-        assert!(matches!(result, Err(RpcError::DeadlineExceeded)), "{result:?}");
+        assert!(
+            matches!(result, Err(RpcError::DeadlineExceeded)),
+            "{result:?}"
+        );
     }
 
     #[tokio::test]
@@ -271,7 +274,10 @@ mod tests {
             .into_service("probe")
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Overloaded);
-        assert!(error.message.contains("1 calls already in flight"), "{error}");
+        assert!(
+            error.message.contains("1 calls already in flight"),
+            "{error}"
+        );
         server.release.notify_one();
         assert_eq!(holder.await.unwrap().unwrap(), 7);
         assert_eq!(client.double(context::current(), 2).await.unwrap(), 4);

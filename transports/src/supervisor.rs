@@ -83,7 +83,12 @@ impl Supervisor {
 
     /// Starts a child from `start` and restarts it by calling `start` again whenever its task
     /// ends before shutdown, within `policy`.
-    pub fn supervise<F, Fut>(&self, name: &'static str, policy: RestartPolicy, start: F) -> ChildHandle
+    pub fn supervise<F, Fut>(
+        &self,
+        name: &'static str,
+        policy: RestartPolicy,
+        start: F,
+    ) -> ChildHandle
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -115,7 +120,9 @@ impl Supervisor {
     pub async fn shutdown(&self, grace: Duration) -> bool {
         self.shutdown.cancel();
         self.tracker.close();
-        tokio::time::timeout(grace, self.tracker.wait()).await.is_ok()
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
     }
 }
 
@@ -182,7 +189,10 @@ impl Monitor {
     fn set_current(&self, handle: Option<AbortHandle>) {
         // A poisoned lock only means a panic elsewhere while holding it; the slot is still a
         // plain Option, so carry on with it.
-        *self.current.lock().unwrap_or_else(|poison| poison.into_inner()) = handle;
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = handle;
     }
 
     fn abort_current(&self) {
@@ -214,7 +224,10 @@ impl ChildHandle {
     /// Cancel safe: dropping the future loses nothing.
     pub async fn wait_for(&self, mut done: impl FnMut(ChildState) -> bool) -> ChildState {
         let mut state = self.state.clone();
-        let reached = state.wait_for(|current| done(*current)).await.map(|current| *current);
+        let reached = state
+            .wait_for(|current| done(*current))
+            .await
+            .map(|current| *current);
         // On error the monitor is gone: its last state is final.
         reached.unwrap_or_else(|_| *self.state.borrow())
     }

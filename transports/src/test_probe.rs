@@ -38,6 +38,9 @@ pub(crate) fn probe() -> Service<ProbeRequest, ProbeResponse> {
     probe_with(ProbeServer::default(), Limits::default())
 }
 
-pub(crate) fn probe_with(server: ProbeServer, limits: Limits) -> Service<ProbeRequest, ProbeResponse> {
+pub(crate) fn probe_with(
+    server: ProbeServer,
+    limits: Limits,
+) -> Service<ProbeRequest, ProbeResponse> {
     crate::service!("probe", limits, server.serve())
 }

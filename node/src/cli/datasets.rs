@@ -1,0 +1,290 @@
+//! `mltools datasets ...`.
+
+use super::output;
+use crate::node::Node;
+use clap::{Args, Subcommand, ValueEnum};
+use mltools_core::datasets::{
+    CsvOptions, GetRequest, ImportRequest, Source, UpdateMode, UpdateRequest,
+};
+use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError};
+use mltools_transport::DatasetsClient;
+use std::time::{Duration, Instant};
+use tarpc::context;
+
+/// Imports and updates may take minutes on large files; their calls get this deadline
+/// rather than tarpc's 10 s default.
+const LONG_CALL: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// The datasets commands.
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Import a CSV file, an http(s) URL or a built-in set (builtin:iris, builtin:breast_cancer,
+    /// builtin:diabetes, builtin:digits, builtin:boston), then describe it.
+    Import(ImportArgs),
+    /// List the stored datasets at their latest versions.
+    List,
+    /// Show a dataset version: its columns' statistics and its first rows.
+    Show(ShowArgs),
+    /// List the versions of a dataset.
+    Versions {
+        /// The dataset's id or name.
+        dataset: String,
+    },
+    /// Append rows to, or replace, a dataset: a new version.
+    Update(UpdateArgs),
+    /// Delete a dataset with all its versions.
+    Delete {
+        /// The dataset's id or name.
+        dataset: String,
+    },
+}
+
+/// Options of CSV reading.
+#[derive(Debug, Args)]
+pub struct CsvArgs {
+    /// The field delimiter (one character); detected from the header line when omitted.
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Columns to read as categorical even if they hold numbers (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+}
+
+impl CsvArgs {
+    fn options(&self) -> Result<CsvOptions, ServiceError> {
+        let delimiter = match self.delimiter {
+            None => None,
+            Some(c) if c.is_ascii() => Some(c as u8),
+            Some(c) => {
+                return Err(ServiceError::invalid_input(format!(
+                    "--delimiter `{c}` is not a single-byte (ASCII) character"
+                )));
+            }
+        };
+        Ok(CsvOptions {
+            delimiter,
+            categorical: self.categorical.clone(),
+        })
+    }
+}
+
+/// What an import does when the name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IfExists {
+    /// Fail.
+    Error,
+    /// Keep the stored dataset as it is and describe it.
+    Keep,
+    /// Store the new data as a new version of the stored dataset.
+    Replace,
+}
+
+/// `datasets import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A CSV path, an http(s):// URL, or builtin:NAME.
+    pub source: String,
+    /// The dataset's name (default: the file name without extension, or the built-in's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The target column.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// What to do when a dataset of that name exists.
+    #[arg(long, value_enum, default_value_t = IfExists::Error)]
+    pub if_exists: IfExists,
+    /// CSV options.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// `datasets show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The dataset's id or name.
+    pub dataset: String,
+    /// The version (default: the latest).
+    #[arg(long)]
+    pub version: Option<u32>,
+    /// How many rows to print.
+    #[arg(long, default_value_t = 5)]
+    pub head: u64,
+}
+
+/// `datasets update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The dataset's id or name.
+    pub dataset: String,
+    /// A CSV path, an http(s):// URL, or builtin:NAME.
+    pub source: String,
+    /// Add the rows after the current ones (the default).
+    #[arg(long, conflicts_with = "replace")]
+    pub append: bool,
+    /// Replace all rows and the schema.
+    #[arg(long)]
+    pub replace: bool,
+    /// The new target column (replace only).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// CSV options.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+fn long_call() -> context::Context {
+    let mut ctx = context::current();
+    ctx.deadline = Instant::now() + LONG_CALL;
+    ctx
+}
+
+pub(super) async fn run(node: &Node, command: &DatasetsCommand, json: bool) -> anyhow::Result<()> {
+    let client = node.datasets()?;
+    match command {
+        DatasetsCommand::Import(args) => import(&client, args, json).await,
+        DatasetsCommand::List => {
+            let infos = client
+                .list(context::current())
+                .await
+                .into_service("datasets")?;
+            if json {
+                return output::print_json(&infos);
+            }
+            if infos.is_empty() {
+                println!("no datasets stored yet; try `mltools datasets import builtin:iris`");
+            } else {
+                println!("{}", output::datasets_table(&infos));
+            }
+            Ok(())
+        }
+        DatasetsCommand::Show(args) => {
+            let dataset = DatasetRef::parse(&args.dataset);
+            show(&client, dataset, args.version, args.head, json).await
+        }
+        DatasetsCommand::Versions { dataset } => {
+            let dataset = DatasetRef::parse(dataset);
+            let infos = client
+                .versions(context::current(), dataset)
+                .await
+                .into_service("datasets")?;
+            if json {
+                return output::print_json(&infos);
+            }
+            println!("{}", output::datasets_table(&infos));
+            Ok(())
+        }
+        DatasetsCommand::Update(args) => update(&client, args, json).await,
+        DatasetsCommand::Delete { dataset } => {
+            let dataset = DatasetRef::parse(dataset);
+            let deleted = client
+                .delete(context::current(), dataset)
+                .await
+                .into_service("datasets")?;
+            if json {
+                return output::print_json(&deleted);
+            }
+            println!(
+                "deleted dataset {} `{}` ({} versions)",
+                deleted.id, deleted.name, deleted.versions
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> anyhow::Result<()> {
+    let source = Source::parse_locator(&args.source)?;
+    let request = ImportRequest {
+        source: source.clone(),
+        name: args.name.clone(),
+        target: args.target.clone(),
+        csv: args.csv.options()?,
+    };
+    let name = request
+        .name
+        .clone()
+        .unwrap_or_else(|| source.default_name());
+    let imported = client
+        .import(long_call(), request)
+        .await
+        .into_service("datasets");
+    let info = match imported {
+        Ok(info) => info,
+        Err(error)
+            if error.kind == ErrorKind::AlreadyExists && args.if_exists != IfExists::Error =>
+        {
+            let dataset = DatasetRef::Name(name);
+            match args.if_exists {
+                IfExists::Keep => return show(client, dataset, None, 5, json).await,
+                _ => {
+                    let request = UpdateRequest {
+                        dataset,
+                        source,
+                        mode: UpdateMode::Replace,
+                        target: args.target.clone(),
+                        csv: args.csv.options()?,
+                    };
+                    client
+                        .update(long_call(), request)
+                        .await
+                        .into_service("datasets")?
+                }
+            }
+        }
+        Err(error) => return Err(error.into()),
+    };
+    show(client, DatasetRef::Id(info.id), Some(info.version), 5, json).await
+}
+
+async fn update(client: &DatasetsClient, args: &UpdateArgs, json: bool) -> anyhow::Result<()> {
+    let request = UpdateRequest {
+        dataset: DatasetRef::parse(&args.dataset),
+        source: Source::parse_locator(&args.source)?,
+        mode: if args.replace {
+            UpdateMode::Replace
+        } else {
+            UpdateMode::Append
+        },
+        target: args.target.clone(),
+        csv: args.csv.options()?,
+    };
+    let info = client
+        .update(long_call(), request)
+        .await
+        .into_service("datasets")?;
+    show(client, DatasetRef::Id(info.id), Some(info.version), 5, json).await
+}
+
+async fn show(
+    client: &DatasetsClient,
+    dataset: DatasetRef,
+    version: Option<u32>,
+    head: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let description = client
+        .describe(context::current(), dataset.clone(), version)
+        .await
+        .into_service("datasets")?;
+    if json {
+        return output::print_json(&description);
+    }
+    println!("{}", output::headline(&description.info));
+    println!("{}", output::description_table(&description));
+    if head > 0 {
+        let request = GetRequest {
+            dataset: DatasetRef::Id(description.info.id),
+            version: Some(description.info.version),
+            offset: 0,
+            limit: Some(head),
+            columns: None,
+        };
+        let page = client
+            .get(context::current(), request)
+            .await
+            .into_service("datasets")?;
+        println!("first {} rows:", page.frame.rows());
+        println!("{}", output::rows_table(&page));
+    }
+    Ok(())
+}

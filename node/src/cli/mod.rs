@@ -1,0 +1,82 @@
+//! The `mltools` command line.
+//!
+//! Exit codes: 0 success; 1 the command failed (the error, naming its culprit, is printed on
+//! standard error); 2 bad usage (printed by the argument parser).
+
+mod datasets;
+mod output;
+
+use crate::config::NodeConfig;
+use crate::node::Node;
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub use datasets::DatasetsCommand;
+
+/// Load tabular datasets, preprocess them, fit and compare predictive models.
+#[derive(Debug, Parser)]
+#[command(name = "mltools", version, about)]
+pub struct Cli {
+    /// A TOML node configuration (see the README's config reference).
+    #[arg(long, global = true, env = "MLTOOLS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where services keep their data; overrides the config's `datasets.data_dir`.
+    #[arg(long, global = true, env = "MLTOOLS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print results as JSON, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import, list, show, update and delete datasets.
+    #[command(subcommand)]
+    Datasets(DatasetsCommand),
+}
+
+impl Cli {
+    /// The node configuration these arguments select: the file's, or the defaults, with
+    /// `--data-dir` applied.
+    ///
+    /// # Errors
+    /// An unreadable or invalid config file.
+    pub fn node_config(&self) -> anyhow::Result<NodeConfig> {
+        let mut config = match &self.config {
+            Some(path) => NodeConfig::load(path)?,
+            None => NodeConfig::default(),
+        };
+        if let Some(dir) = &self.data_dir {
+            config.datasets.data_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+/// Runs a parsed command line against an embedded node, printing to standard output.
+///
+/// # Errors
+/// Whatever the command fails with; the message names the culprit.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.node_config()?;
+    let node = crate::node::NodeBuilder::from_config(config)
+        .start()
+        .await
+        .context("starting the node")?;
+    let outcome = match &cli.command {
+        Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
+    };
+    shutdown(node).await;
+    outcome
+}
+
+async fn shutdown(node: Node) {
+    if !node.shutdown().await {
+        tracing::warn!("some work was still running at exit");
+    }
+}

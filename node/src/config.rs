@@ -1,0 +1,301 @@
+//! The node's TOML configuration: which services it hosts, how in-process clients reach
+//! them, their limits, and each service's own settings.
+//!
+//! ```toml
+//! [node]
+//! name = "main"
+//! serve = ["datasets"]          # services hosted in this process
+//! in_process = "direct"         # or "channel": tarpc's in-process channel transport
+//! shutdown_grace_ms = 10000
+//!
+//! [services.datasets]
+//! at = "local"
+//! max_in_flight = 64
+//! restart = { max_restarts = 5, window_ms = 10000 }
+//!
+//! [datasets]
+//! data_dir = "./.mltools"
+//! ```
+//!
+//! Unknown keys are errors, so a typo never passes silently.
+
+use mltools_core::ServiceName;
+use mltools_datasets::DatasetsConfig;
+use mltools_transport::{Limits, RestartPolicy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// This node.
+    pub node: NodeSection,
+    /// Per-service placement and limits, keyed by service name.
+    pub services: BTreeMap<ServiceName, ServiceSection>,
+    /// The datasets service's settings (used when this node hosts it).
+    pub datasets: DatasetsConfig,
+}
+
+/// The `[node]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// The node's name, in logs and errors. Default `main`.
+    pub name: String,
+    /// The services hosted in this process. Default `["datasets"]`.
+    pub serve: Vec<ServiceName>,
+    /// How in-process clients reach hosted services. Default `direct`.
+    pub in_process: InProcess,
+    /// How long a shutdown waits for calls in flight, in milliseconds. Default 10000.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            name: "main".to_owned(),
+            serve: vec![ServiceName::Datasets],
+            in_process: InProcess::Direct,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// How in-process clients reach hosted services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InProcess {
+    /// A direct async call through the service trait: no channel, no serialization.
+    Direct,
+    /// tarpc's in-process channel transport, with a supervised serving task.
+    Channel,
+}
+
+/// A `[services.NAME]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    /// Where the service runs. Default `local`.
+    pub at: Placement,
+    /// Calls allowed in flight at once; more are refused as overloaded. Default 1024.
+    pub max_in_flight: usize,
+    /// How often the serving task may be restarted. Default 5 within 10 s.
+    pub restart: RestartSection,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        ServiceSection {
+            at: Placement::Local,
+            max_in_flight: 1024,
+            restart: RestartSection::default(),
+        }
+    }
+}
+
+impl ServiceSection {
+    /// The limits this section sets.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_in_flight: Some(self.max_in_flight),
+        }
+    }
+}
+
+/// Where a service runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// In this process.
+    Local,
+}
+
+/// The restart limit of a service's serving task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestartSection {
+    /// Restarts allowed within the window. Default 5.
+    pub max_restarts: u32,
+    /// The window, in milliseconds. Default 10000.
+    pub window_ms: u64,
+}
+
+impl Default for RestartSection {
+    fn default() -> Self {
+        let policy = RestartPolicy::default();
+        RestartSection {
+            max_restarts: policy.max_restarts,
+            window_ms: policy.window.as_millis() as u64,
+        }
+    }
+}
+
+impl From<RestartSection> for RestartPolicy {
+    fn from(section: RestartSection) -> Self {
+        RestartPolicy {
+            max_restarts: section.max_restarts,
+            window: Duration::from_millis(section.window_ms),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration (unknown keys included).
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with the line and key.
+        message: String,
+    },
+    /// The configuration is well-formed but inconsistent.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+impl NodeConfig {
+    /// Reads and checks a TOML file.
+    ///
+    /// # Errors
+    /// An unreadable file, invalid TOML, an unknown key, or an inconsistent setting.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        NodeConfig::parse(&text).map_err(|error| match error {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and checks TOML text.
+    ///
+    /// # Errors
+    /// As [`NodeConfig::load`].
+    pub fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
+        let config: NodeConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: error.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: services this build can host, sane limits.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.node.name.trim().is_empty() {
+            return Err(ConfigError::Invalid("node.name is empty".into()));
+        }
+        for service in &self.node.serve {
+            if *service != ServiceName::Datasets {
+                return Err(ConfigError::Invalid(format!(
+                    "node.serve: the {service} service cannot be hosted by this build yet; \
+                     it hosts: datasets"
+                )));
+            }
+        }
+        for (name, section) in &self.services {
+            if section.max_in_flight == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "services.{name}.max_in_flight must be at least 1"
+                )));
+            }
+            if section.at == Placement::Local && !self.node.serve.contains(name) {
+                return Err(ConfigError::Invalid(format!(
+                    "services.{name}.at is \"local\" but node.serve does not list {name}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The section of a service: its own, or the defaults.
+    pub fn service(&self, name: ServiceName) -> ServiceSection {
+        self.services.get(&name).cloned().unwrap_or_default()
+    }
+
+    /// The shutdown grace period.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.node.shutdown_grace_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let config = NodeConfig::parse(
+            r#"
+            [node]
+            name = "main"
+            serve = ["datasets"]
+            in_process = "channel"
+
+            [services.datasets]
+            at = "local"
+            max_in_flight = 64
+            restart = { max_restarts = 2, window_ms = 500 }
+
+            [datasets]
+            data_dir = "/tmp/x"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.node.in_process, InProcess::Channel);
+        let section = config.service(ServiceName::Datasets);
+        assert_eq!(section.max_in_flight, 64);
+        assert_eq!(RestartPolicy::from(section.restart).max_restarts, 2);
+        assert_eq!(config.datasets.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = NodeConfig::parse("[node]\nnmae = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("nmae"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_service_is_named() {
+        let error = NodeConfig::parse("[node]\nserve = [\"modles\"]\n").unwrap_err();
+        assert!(error.to_string().contains("modles"), "{error}");
+    }
+
+    #[test]
+    fn a_service_this_build_cannot_host_is_refused() {
+        let error = NodeConfig::parse("[node]\nserve = [\"datasets\", \"models\"]\n").unwrap_err();
+        assert!(error.to_string().contains("models"), "{error}");
+    }
+
+    #[test]
+    fn local_placement_needs_the_service_hosted() {
+        let error = NodeConfig::parse("[node]\nserve = []\n[services.datasets]\nat = \"local\"\n")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("services.datasets.at"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! [`Node`]: the services of one process, started, supervised and wired to their clients.
+
+use crate::config::{InProcess, NodeConfig};
+use mltools_core::ServiceName;
+use mltools_core::datasets::Datasets as _;
+use mltools_datasets::{DatasetsServer, DatasetsState};
+use mltools_transport::{ChildHandle, Client, DatasetsClient, Supervisor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A node that cannot start, or a service it does not host.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A service failed to start.
+    #[error("node `{node}`: the {service} service failed to start: {message}")]
+    Start {
+        /// The node.
+        node: String,
+        /// The service.
+        service: ServiceName,
+        /// Why.
+        message: String,
+    },
+    /// A client was asked for a service this node does not host.
+    #[error("node `{node}` does not host the {service} service (node.serve lists: {hosted})")]
+    NotHosted {
+        /// The node.
+        node: String,
+        /// The service asked for.
+        service: ServiceName,
+        /// What the node hosts.
+        hosted: String,
+    },
+}
+
+/// Builds a [`Node`] from a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct NodeBuilder {
+    config: NodeConfig,
+}
+
+impl NodeBuilder {
+    /// A builder with this configuration.
+    pub fn from_config(config: NodeConfig) -> Self {
+        NodeBuilder { config }
+    }
+
+    /// Sets the directory where services keep their data.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.datasets.data_dir = dir.into();
+        self
+    }
+
+    /// Sets how in-process clients reach the hosted services.
+    pub fn in_process(mut self, in_process: InProcess) -> Self {
+        self.config.node.in_process = in_process;
+        self
+    }
+
+    /// The configuration so far.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Checks the configuration, opens each hosted service's state and starts serving.
+    /// Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// An invalid configuration, or a service whose state cannot be opened (naming the
+    /// service and, for example, the data directory).
+    pub async fn start(self) -> Result<Node, NodeError> {
+        let config = self.config;
+        config.validate()?;
+        let supervisor = Supervisor::new();
+        let mut node = Node {
+            supervisor,
+            datasets: None,
+            children: Vec::new(),
+            config,
+        };
+        if node.config.node.serve.contains(&ServiceName::Datasets) {
+            node.start_datasets().await?;
+        }
+        tracing::info!(
+            node = %node.config.node.name,
+            serve = ?node.config.node.serve,
+            in_process = ?node.config.node.in_process,
+            "node started"
+        );
+        Ok(node)
+    }
+}
+
+/// The services hosted in this process, and clients to reach them.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use mltools_core::RpcResultExt;
+/// use mltools_core::datasets::{Builtin, ImportRequest, Source};
+/// use mltools_node::Node;
+///
+/// let node = Node::builder().data_dir("./.mltools").start().await?;
+/// let datasets = node.datasets()?;
+/// let request = ImportRequest::new(Source::Builtin { name: Builtin::Iris });
+/// let info = datasets
+///     .import(tarpc::context::current(), request)
+///     .await
+///     .into_service("datasets")?;
+/// println!("{} rows", info.rows);
+/// node.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    supervisor: Supervisor,
+    datasets: Option<DatasetsClient>,
+    children: Vec<ChildHandle>,
+}
+
+impl Node {
+    /// A builder with the default configuration (datasets hosted, direct calls, data in
+    /// `./.mltools`).
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::default()
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// A client of the datasets service.
+    ///
+    /// # Errors
+    /// [`NodeError::NotHosted`] when this node does not host it.
+    pub fn datasets(&self) -> Result<DatasetsClient, NodeError> {
+        self.datasets
+            .clone()
+            .ok_or_else(|| self.not_hosted(ServiceName::Datasets))
+    }
+
+    /// The supervised serving tasks (one per hosted service on the channel transport; none
+    /// on the direct path, which has no task to supervise).
+    pub fn children(&self) -> &[ChildHandle] {
+        &self.children
+    }
+
+    /// Stops the node: cancels every loop and waits up to the configured grace period for
+    /// calls in flight. Returns whether everything ended within the grace period.
+    pub async fn shutdown(self) -> bool {
+        let grace = self.config.shutdown_grace();
+        self.shutdown_within(grace).await
+    }
+
+    /// As [`Node::shutdown`], with an explicit grace period.
+    pub async fn shutdown_within(self, grace: Duration) -> bool {
+        let clean = self.supervisor.shutdown(grace).await;
+        if !clean {
+            tracing::warn!(node = %self.config.node.name, ?grace, "tasks still running after the grace period");
+        }
+        clean
+    }
+
+    async fn start_datasets(&mut self) -> Result<(), NodeError> {
+        let name = ServiceName::Datasets;
+        let section = self.config.service(name);
+        let state = DatasetsState::open(self.config.datasets.clone()).map_err(|error| {
+            NodeError::Start {
+                node: self.config.node.name.clone(),
+                service: name,
+                message: error.to_string(),
+            }
+        })?;
+        let service = mltools_transport::service!(
+            "datasets",
+            section.limits(),
+            DatasetsServer::new(state).serve()
+        );
+        let client = match self.config.node.in_process {
+            InProcess::Direct => Client::direct(service),
+            InProcess::Channel => {
+                let (client, child) = mltools_transport::channel::serve(
+                    &self.supervisor,
+                    section.restart.into(),
+                    service,
+                );
+                self.children.push(child);
+                client
+            }
+        };
+        self.datasets = Some(DatasetsClient::from(client));
+        Ok(())
+    }
+
+    fn not_hosted(&self, service: ServiceName) -> NodeError {
+        let hosted: Vec<&str> = self.config.node.serve.iter().map(|s| s.as_str()).collect();
+        NodeError::NotHosted {
+            node: self.config.node.name.clone(),
+            service,
+            hosted: if hosted.is_empty() {
+                "nothing".to_owned()
+            } else {
+                hosted.join(", ")
+            },
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The `mltools` binary, run as a user runs it, against a data directory of its own.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mltools(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mltools"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("MLTOOLS_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the mltools binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "mltools failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "mltools failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn import_a_builtin_then_list_show_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    let text = stdout(&mltools(data, &["datasets", "import", "builtin:iris"]));
+    assert!(
+        text.contains("`iris`, version 1 of 1: 150 rows × 5 columns, target `species`"),
+        "{text}"
+    );
+    assert!(text.contains("sepal length (cm)"), "{text}");
+    assert!(text.contains("first 5 rows"), "{text}");
+
+    let listed = json(&mltools(data, &["datasets", "list", "--json"]));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "iris");
+    assert_eq!(listed[0]["rows"], 150);
+
+    let shown = json(&mltools(data, &["--json", "datasets", "show", "iris"]));
+    let columns = shown["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 5);
+    assert_eq!(columns[4]["name"], "species");
+    assert_eq!(columns[4]["categorical"]["distinct"], 3);
+
+    let deleted = json(&mltools(data, &["datasets", "delete", "1", "--json"]));
+    assert_eq!(deleted["name"], "iris");
+    let listed = json(&mltools(data, &["datasets", "list", "--json"]));
+    assert!(listed.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn import_if_exists_keep_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    stdout(&mltools(data, &["datasets", "import", "builtin:diabetes"]));
+
+    let again = mltools(data, &["datasets", "import", "builtin:diabetes"]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("diabetes"),
+        "{stderr}"
+    );
+
+    let kept = json(&mltools(
+        data,
+        &[
+            "datasets",
+            "import",
+            "builtin:diabetes",
+            "--if-exists",
+            "keep",
+            "--json",
+        ],
+    ));
+    assert_eq!(kept["info"]["version"], 1);
+    let replaced = json(&mltools(
+        data,
+        &[
+            "datasets",
+            "import",
+            "builtin:diabetes",
+            "--if-exists",
+            "replace",
+            "--json",
+        ],
+    ));
+    assert_eq!(replaced["info"]["version"], 2);
+    let versions = json(&mltools(
+        data,
+        &["datasets", "versions", "diabetes", "--json"],
+    ));
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn update_appends_a_version_and_old_versions_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let first = dir.path().join("sales.csv");
+    std::fs::write(&first, "region,amount\nnorth,10\nsouth,20\n").unwrap();
+    let more = dir.path().join("more.csv");
+    std::fs::write(&more, "amount,region\n30,east\n").unwrap();
+
+    stdout(&mltools(
+        data,
+        &[
+            "datasets",
+            "import",
+            first.to_str().unwrap(),
+            "--target",
+            "amount",
+        ],
+    ));
+    let updated = json(&mltools(
+        data,
+        &[
+            "datasets",
+            "update",
+            "sales",
+            more.to_str().unwrap(),
+            "--append",
+            "--json",
+        ],
+    ));
+    assert_eq!(updated["info"]["version"], 2);
+    assert_eq!(updated["info"]["rows"], 3);
+    let v1 = json(&mltools(
+        data,
+        &["datasets", "show", "sales", "--version", "1", "--json"],
+    ));
+    assert_eq!(v1["info"]["rows"], 2);
+    assert_eq!(v1["columns"][1]["numeric"]["mean"], 15.0);
+}
+
+#[test]
+fn errors_name_their_culprit_and_exit_with_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    let missing = mltools(data, &["datasets", "show", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("nowhere"), "{stderr}");
+
+    let no_file = dir.path().join("absent.csv");
+    let output = mltools(data, &["datasets", "import", no_file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("absent.csv"), "{stderr}");
+
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "a,b,c\n1,2,3\n4,5\n").unwrap();
+    let output = mltools(data, &["datasets", "import", ragged.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ragged.csv") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+
+    let unknown = mltools(data, &["datasets", "import", "builtin:titanic"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("titanic"));
+
+    let usage = mltools(data, &["datasets", "frobnicate"]);
+    assert_eq!(usage.status.code(), Some(2));
+
+    // Nothing half-stored by the failures.
+    let listed = json(&mltools(data, &["datasets", "list", "--json"]));
+    assert!(listed.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_config_file_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("node.toml");
+    std::fs::write(&config, "[node]\nserve = [\"datasets\"]\nlisten_on = 5\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mltools"))
+        .arg("--config")
+        .arg(&config)
+        .args(["datasets", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("listen_on") && stderr.contains("node.toml"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,97 @@
+//! The datasets service's settings, embedded in the node's TOML file under `[datasets]`.
+
+use crate::error::DatasetsError;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The largest chunk a column may be cut into: 16 Mi rows, a 128 MiB blob of `f64`, well
+/// under SQLite's default 1 GB blob limit.
+const MAX_CHUNK_ROWS: usize = 1 << 24;
+
+/// Settings of the datasets service.
+///
+/// ```toml
+/// [datasets]
+/// data_dir = "./.mltools"
+/// http_timeout_ms = 30000
+/// max_download_bytes = 4294967296
+/// chunk_rows = 65536
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetsConfig {
+    /// The directory holding the database (`datasets.db`) and temporary downloads (`tmp/`);
+    /// created when missing. Default `./.mltools`.
+    pub data_dir: PathBuf,
+    /// How long a download may wait for the server, in milliseconds: to connect, for the
+    /// response headers, and for each read of the body (a slow but steady download is not
+    /// cut off). Default 30000.
+    pub http_timeout_ms: u64,
+    /// The largest download accepted, in bytes. Default 4 GiB.
+    pub max_download_bytes: u64,
+    /// Rows per stored chunk of a column: the unit of writing, and of reading a page.
+    /// Default 65536 (512 KiB of `f64`).
+    pub chunk_rows: usize,
+}
+
+impl Default for DatasetsConfig {
+    fn default() -> Self {
+        DatasetsConfig {
+            data_dir: PathBuf::from("./.mltools"),
+            http_timeout_ms: 30_000,
+            max_download_bytes: 4 << 30,
+            chunk_rows: 65_536,
+        }
+    }
+}
+
+impl DatasetsConfig {
+    /// A default configuration storing its data in `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        DatasetsConfig {
+            data_dir: data_dir.into(),
+            ..DatasetsConfig::default()
+        }
+    }
+
+    /// Checks the values that cannot be expressed in the types.
+    ///
+    /// # Errors
+    /// [`DatasetsError::BadConfig`] naming the field: a zero `chunk_rows` (or one above
+    /// 16 Mi), a zero `http_timeout_ms` or `max_download_bytes`.
+    pub fn validate(&self) -> Result<(), DatasetsError> {
+        let bad =
+            |field: &'static str, reason: String| Err(DatasetsError::BadConfig { field, reason });
+        if self.chunk_rows == 0 || self.chunk_rows > MAX_CHUNK_ROWS {
+            return bad(
+                "chunk_rows",
+                format!("{} is not between 1 and {MAX_CHUNK_ROWS}", self.chunk_rows),
+            );
+        }
+        if self.http_timeout_ms == 0 {
+            return bad("http_timeout_ms", "must be at least 1".to_owned());
+        }
+        if self.max_download_bytes == 0 {
+            return bad("max_download_bytes", "must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_validation() {
+        let config = DatasetsConfig::default();
+        assert_eq!(config.max_download_bytes, 4 * 1024 * 1024 * 1024);
+        assert!(config.validate().is_ok());
+        let zero = DatasetsConfig {
+            chunk_rows: 0,
+            ..config
+        };
+        let error = zero.validate().unwrap_err();
+        assert!(error.to_string().contains("chunk_rows"), "{error}");
+    }
+}

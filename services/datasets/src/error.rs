@@ -1,0 +1,337 @@
+//! [`DatasetsError`], the error of every datasets operation, and its mapping onto the
+//! interface's [`ServiceError`].
+
+use mltools_core::{ErrorKind, ServiceError};
+
+/// What went wrong in a datasets operation; each message names the culprit.
+///
+/// `file` fields hold the source's label: the path, the URL, the label given with the bytes,
+/// or `builtin:NAME`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatasetsError {
+    /// A configuration value is out of range.
+    #[error("datasets config: `{field}`: {reason}")]
+    BadConfig {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The source has no header row.
+    #[error("{file}: the file is empty (a header row is required)")]
+    EmptyFile {
+        /// The source.
+        file: String,
+    },
+    /// The source has a header row and no data rows.
+    #[error("{file}: no data rows after the header")]
+    NoRows {
+        /// The source.
+        file: String,
+    },
+    /// A header names a column more than once.
+    #[error("{file}: duplicate column names: {names}")]
+    DuplicateColumns {
+        /// The source.
+        file: String,
+        /// The repeated names, quoted and comma-separated.
+        names: String,
+    },
+    /// A header field is empty.
+    #[error("{file}: column {position} has an empty name")]
+    EmptyColumnName {
+        /// The source.
+        file: String,
+        /// The column's 1-based position.
+        position: usize,
+    },
+    /// A row has more or fewer fields than the header.
+    #[error("{file}: line {line}: expected {expected} fields, got {got}")]
+    RaggedRow {
+        /// The source.
+        file: String,
+        /// The row's 1-based line number.
+        line: u64,
+        /// The header's field count.
+        expected: usize,
+        /// The row's field count.
+        got: usize,
+    },
+    /// A field is not valid UTF-8.
+    #[error("{file}: line {line}, column {position}{}: invalid UTF-8", named(.column))]
+    InvalidUtf8 {
+        /// The source.
+        file: String,
+        /// The 1-based line number.
+        line: u64,
+        /// The column's 1-based position.
+        position: usize,
+        /// The column's name (empty for a header field).
+        column: String,
+    },
+    /// The CSV text cannot be read (an unterminated quote, an I/O error).
+    #[error("{file}: {reason}")]
+    BadCsv {
+        /// The source.
+        file: String,
+        /// What the reader reported.
+        reason: String,
+    },
+    /// The CSV options are not usable.
+    #[error("bad CSV options: {reason}")]
+    BadCsvOptions {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The target column is not in the data.
+    #[error("unknown target column `{target}`; the columns are: {columns}")]
+    UnknownTarget {
+        /// The requested target.
+        target: String,
+        /// The available columns, comma-separated.
+        columns: String,
+    },
+    /// A column listed as categorical is not in the data.
+    #[error("unknown categorical column `{column}`; the columns are: {columns}")]
+    UnknownCategorical {
+        /// The listed column.
+        column: String,
+        /// The available columns, comma-separated.
+        columns: String,
+    },
+    /// A column asked for by a read is not in the version.
+    #[error("{dataset} version {version} has no column `{column}`; the columns are: {columns}")]
+    UnknownColumn {
+        /// The dataset, as displayed by `DatasetRef`.
+        dataset: String,
+        /// The version read.
+        version: u32,
+        /// The requested column.
+        column: String,
+        /// The available columns, comma-separated.
+        columns: String,
+    },
+    /// Appended rows do not have the dataset's columns.
+    #[error("{file}: the columns do not match {dataset}: missing {missing}; unexpected {extra}")]
+    ColumnMismatch {
+        /// The source.
+        file: String,
+        /// The dataset.
+        dataset: String,
+        /// Columns of the dataset absent from the source (or `none`).
+        missing: String,
+        /// Columns of the source absent from the dataset (or `none`).
+        extra: String,
+    },
+    /// An appended value is not a number in a numeric column.
+    #[error(
+        "{file}: line {line}, column `{column}`: `{value}` is not a number, and the column is numeric"
+    )]
+    NotANumber {
+        /// The source.
+        file: String,
+        /// The 1-based line number.
+        line: u64,
+        /// The column's name.
+        column: String,
+        /// The offending text.
+        value: String,
+    },
+    /// A dataset name breaks the naming rules.
+    #[error("bad dataset name `{name}`: {reason}")]
+    BadName {
+        /// The name (control characters escaped).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A local source file does not exist.
+    #[error("file `{path}` does not exist")]
+    FileNotFound {
+        /// The path as given.
+        path: String,
+    },
+    /// No dataset has this id or name.
+    #[error("{dataset} does not exist")]
+    UnknownDataset {
+        /// The dataset, as displayed by `DatasetRef` (`dataset 7`, ``dataset `houses` ``).
+        dataset: String,
+    },
+    /// The dataset has no such version.
+    #[error("dataset `{name}` (id {id}) has no version {version}; the latest is {latest}")]
+    UnknownVersion {
+        /// The dataset's id.
+        id: u64,
+        /// The dataset's name.
+        name: String,
+        /// The requested version.
+        version: u32,
+        /// The latest version.
+        latest: u32,
+    },
+    /// A dataset with this name exists already.
+    #[error("a dataset named `{name}` already exists (id {id})")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The existing dataset's id.
+        id: u64,
+    },
+    /// The URL is not a usable `http(s)://` URL.
+    #[error("{url}: bad URL: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server answered with a non-2xx status.
+    #[error("{url}: the server answered HTTP status {status}")]
+    HttpStatus {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The server could not be reached (DNS, connection refused, TLS, reset).
+    #[error("{url}: cannot download: {reason}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The cause.
+        reason: String,
+    },
+    /// The server did not answer in time.
+    #[error("{url}: no answer within {timeout_ms} ms")]
+    HttpTimeout {
+        /// The URL.
+        url: String,
+        /// The configured timeout.
+        timeout_ms: u64,
+    },
+    /// The download is larger than `max_download_bytes`.
+    #[error("{url}: the download exceeds the limit of {limit} bytes")]
+    DownloadTooLarge {
+        /// The URL.
+        url: String,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A file-system operation failed.
+    #[error("{path}: {operation}: {cause}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What was being done (`create directory`, `read`, `write download`).
+        operation: &'static str,
+        /// The I/O error.
+        cause: std::io::Error,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// Stored data does not decode (a bug or a damaged file).
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The work panicked; the service log has the details under the incident number.
+    #[error(
+        "`{operation}` failed unexpectedly (incident {incident}; see the datasets service log)"
+    )]
+    Panicked {
+        /// The operation (`import`, `get`, ...).
+        operation: &'static str,
+        /// The number logged with the panic.
+        incident: u64,
+    },
+    /// The caller went away (its deadline passed) before the work finished; nothing was
+    /// stored.
+    #[error("`{operation}` was cancelled; nothing was stored")]
+    Cancelled {
+        /// The operation.
+        operation: &'static str,
+    },
+}
+
+/// ` (`name`)` after a column position, or nothing for a header field.
+fn named(column: &str) -> String {
+    if column.is_empty() {
+        String::new()
+    } else {
+        format!(" (`{column}`)")
+    }
+}
+
+impl DatasetsError {
+    /// What the caller can do about it.
+    pub fn kind(&self) -> ErrorKind {
+        use DatasetsError as E;
+        match self {
+            E::EmptyFile { .. }
+            | E::NoRows { .. }
+            | E::DuplicateColumns { .. }
+            | E::EmptyColumnName { .. }
+            | E::RaggedRow { .. }
+            | E::InvalidUtf8 { .. }
+            | E::BadCsv { .. }
+            | E::BadCsvOptions { .. }
+            | E::UnknownTarget { .. }
+            | E::UnknownCategorical { .. }
+            | E::UnknownColumn { .. }
+            | E::ColumnMismatch { .. }
+            | E::NotANumber { .. }
+            | E::BadName { .. }
+            | E::BadUrl { .. }
+            | E::DownloadTooLarge { .. } => ErrorKind::InvalidInput,
+            E::FileNotFound { .. } | E::UnknownDataset { .. } | E::UnknownVersion { .. } => {
+                ErrorKind::NotFound
+            }
+            E::HttpStatus {
+                status: 404 | 410, ..
+            } => ErrorKind::NotFound,
+            E::HttpStatus { status, .. } if *status >= 500 || *status == 429 => {
+                ErrorKind::Unavailable
+            }
+            E::HttpStatus { .. } => ErrorKind::InvalidInput,
+            E::DuplicateName { .. } => ErrorKind::AlreadyExists,
+            E::Unreachable { .. } => ErrorKind::Unavailable,
+            E::HttpTimeout { .. } => ErrorKind::Timeout,
+            E::Cancelled { .. } => ErrorKind::Cancelled,
+            E::BadConfig { .. }
+            | E::Io { .. }
+            | E::Database(_)
+            | E::Corrupt(_)
+            | E::Panicked { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<DatasetsError> for ServiceError {
+    fn from(error: DatasetsError) -> Self {
+        ServiceError::new(error.kind(), error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_culprit() {
+        let status = |status| DatasetsError::HttpStatus {
+            url: "http://h/x.csv".into(),
+            status,
+        };
+        assert_eq!(status(404).kind(), ErrorKind::NotFound);
+        assert_eq!(status(503).kind(), ErrorKind::Unavailable);
+        assert_eq!(status(403).kind(), ErrorKind::InvalidInput);
+        let error = ServiceError::from(DatasetsError::RaggedRow {
+            file: "a.csv".into(),
+            line: 7,
+            expected: 4,
+            got: 3,
+        });
+        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert_eq!(error.message, "a.csv: line 7: expected 4 fields, got 3");
+    }
+}

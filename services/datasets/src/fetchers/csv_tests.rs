@@ -1,0 +1,153 @@
+use super::*;
+use crate::blocks::Block;
+use mltools_core::MISSING_CODE;
+use std::io::Cursor;
+
+fn scan_text(text: &str) -> Result<CsvScan, DatasetsError> {
+    scan(&mut Cursor::new(text.as_bytes()), "t.csv", None)
+}
+
+fn numeric_columns(scan: &CsvScan) -> Vec<bool> {
+    scan.first_text.iter().map(Option::is_none).collect()
+}
+
+#[derive(Default)]
+struct Collected {
+    numeric: Vec<(usize, u64, Vec<f64>)>,
+    codes: Vec<(usize, u64, Vec<u32>)>,
+}
+
+impl BlockSink for Collected {
+    fn write(
+        &mut self,
+        column: usize,
+        row_start: u64,
+        block: Block<'_>,
+    ) -> Result<(), DatasetsError> {
+        match block {
+            Block::Numeric(values) => self.numeric.push((column, row_start, values.to_vec())),
+            Block::Codes(codes) => self.codes.push((column, row_start, codes.to_vec())),
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn quoted_fields_keep_their_delimiters() {
+    let scan = scan_text("name,score\n\"Smith, J\",1\n\"a \"\"q\"\" b\",2\n").unwrap();
+    assert_eq!(scan.delimiter, b',');
+    assert_eq!(scan.headers, ["name", "score"]);
+    assert_eq!(scan.rows, 2);
+    assert_eq!(scan.first_text[0], Some((2, "Smith, J".to_owned())));
+    assert_eq!(numeric_columns(&scan), [false, true]);
+}
+
+#[test]
+fn semicolon_and_tab_delimiters_are_detected() {
+    let semicolon = scan_text("a;b\n1,5;x\n").unwrap();
+    assert_eq!(semicolon.delimiter, b';');
+    assert_eq!(semicolon.first_text[0], Some((2, "1,5".to_owned())));
+    let tab = scan_text("a\tb\tc\n1\t2\t3\n").unwrap();
+    assert_eq!((tab.delimiter, tab.headers.len()), (b'\t', 3));
+    let given = scan(&mut Cursor::new(b"a;b\n1;2\n"), "t.csv", Some(b',')).unwrap();
+    assert_eq!(given.headers, ["a;b"]);
+}
+
+#[test]
+fn bom_is_stripped_and_fields_trimmed() {
+    let scan = scan_text("\u{feff}a , b\n 1 ,  x \n").unwrap();
+    assert_eq!(scan.headers, ["a", "b"]);
+    assert_eq!(scan.first_text[1], Some((2, "x".to_owned())));
+}
+
+#[test]
+fn missing_tokens_keep_a_column_numeric() {
+    let scan = scan_text("a,b,c\n1,NA,\n2,null,N/A\n,NaN,NULL\n").unwrap();
+    assert_eq!(numeric_columns(&scan), [true, true, true]);
+}
+
+#[test]
+fn structural_errors_name_the_culprit() {
+    let text = "a,b,c,d\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3\n";
+    let error = scan_text(text).unwrap_err();
+    assert_eq!(error.to_string(), "t.csv: line 7: expected 4 fields, got 3");
+    assert!(matches!(
+        scan_text(""),
+        Err(DatasetsError::EmptyFile { .. })
+    ));
+    assert!(matches!(
+        scan_text("a,b\n"),
+        Err(DatasetsError::NoRows { .. })
+    ));
+    let bytes = b"a,b\n1,2\n3,\xff\xfe\n";
+    let error = scan(&mut Cursor::new(bytes), "t.csv", None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "t.csv: line 3, column 2 (`b`): invalid UTF-8"
+    );
+}
+
+#[test]
+fn stream_cuts_blocks_and_keeps_statistics() {
+    let text = "x,kind\n1,a\n2,b\nNA,a\n4,\n5,c\n";
+    let mut input = Cursor::new(text.as_bytes());
+    let scan = scan(&mut input, "t.csv", None).unwrap();
+    let plans = vec![
+        ColumnPlan {
+            stored_index: 0,
+            kind: ColumnKind::Numeric,
+            labels: Vec::new(),
+        },
+        ColumnPlan {
+            stored_index: 1,
+            kind: ColumnKind::Categorical,
+            labels: Vec::new(),
+        },
+    ];
+    let layout = BlockLayout {
+        chunk_rows: 2,
+        row_start: 10,
+    };
+    let mut sink = Collected::default();
+    let streamed = stream(&mut input, "t.csv", &scan, plans, layout, &mut sink).unwrap();
+    assert_eq!(streamed.rows, 5);
+    let starts: Vec<u64> = sink.numeric.iter().map(|(_, start, _)| *start).collect();
+    assert_eq!(starts, [10, 12, 14]);
+    assert_eq!(sink.codes[1].2, [0, MISSING_CODE]);
+    let ColumnStats::Numeric(x) = &streamed.stats[0] else {
+        panic!("x is numeric")
+    };
+    assert_eq!((x.count, x.missing, x.mean), (4, 1, 3.0));
+    let ColumnStats::Categorical(kind) = &streamed.stats[1] else {
+        panic!("kind is categorical")
+    };
+    assert_eq!(kind.labels, ["a", "b", "c"]);
+}
+
+#[test]
+fn stream_names_text_in_a_numeric_column() {
+    let mut input = Cursor::new(b"x\n1\noops\n".as_slice());
+    let scan = scan(&mut input, "t.csv", None).unwrap();
+    let plans = vec![ColumnPlan {
+        stored_index: 0,
+        kind: ColumnKind::Numeric,
+        labels: Vec::new(),
+    }];
+    let layout = BlockLayout {
+        chunk_rows: 8,
+        row_start: 0,
+    };
+    let error = stream(
+        &mut input,
+        "t.csv",
+        &scan,
+        plans,
+        layout,
+        &mut Collected::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "t.csv: line 3, column `x`: `oops` is not a number, and the column is numeric"
+    );
+}

@@ -1,0 +1,133 @@
+//! The pure text rules of CSV reading: the delimiter, missing values, numbers, headers.
+
+use crate::error::DatasetsError;
+use mltools_core::datasets::MISSING_TOKENS;
+use std::collections::BTreeSet;
+
+/// The delimiters detection chooses among, in order of preference on a tie.
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a header line: the candidate occurring most often outside quotes;
+/// `,` when none occurs (a one-column file).
+pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
+    let mut counts = [0usize; CANDIDATES.len()];
+    let mut quoted = false;
+    for &byte in header_line {
+        if byte == b'"' {
+            // A doubled quote inside a quoted field toggles twice: no net change.
+            quoted = !quoted;
+        } else if !quoted && let Some(slot) = CANDIDATES.iter().position(|&c| c == byte) {
+            counts[slot] += 1;
+        }
+    }
+    let mut best = 0;
+    for slot in 1..CANDIDATES.len() {
+        if counts[slot] > counts[best] {
+            best = slot;
+        }
+    }
+    CANDIDATES[best]
+}
+
+/// Checks a delimiter given in the options.
+///
+/// # Errors
+/// A quote, a line break or a non-ASCII byte.
+pub(crate) fn check_delimiter(delimiter: u8) -> Result<u8, DatasetsError> {
+    if matches!(delimiter, b'"' | b'\n' | b'\r') || !delimiter.is_ascii() {
+        return Err(DatasetsError::BadCsvOptions {
+            reason: format!(
+                "delimiter {:?} cannot separate fields",
+                char::from(delimiter)
+            ),
+        });
+    }
+    Ok(delimiter)
+}
+
+/// Whether a trimmed field is a missing value.
+pub(crate) fn is_missing(text: &str) -> bool {
+    text.is_empty() || MISSING_TOKENS.contains(&text)
+}
+
+/// The number a trimmed, present field holds, if any. (A spelling of NaN that is not a
+/// missing token, such as `NAN`, parses to `NaN` and so is stored as missing.)
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok()
+}
+
+/// Checks header names: none empty, none repeated.
+///
+/// # Errors
+/// [`DatasetsError::EmptyColumnName`] with the 1-based position of the first empty name;
+/// [`DatasetsError::DuplicateColumns`] naming every repeated name.
+pub(crate) fn check_header(file: &str, names: &[String]) -> Result<(), DatasetsError> {
+    if let Some(index) = names.iter().position(|name| name.is_empty()) {
+        return Err(DatasetsError::EmptyColumnName {
+            file: file.to_owned(),
+            position: index + 1,
+        });
+    }
+    let mut seen = BTreeSet::new();
+    let mut repeated = BTreeSet::new();
+    for name in names {
+        if !seen.insert(name.as_str()) {
+            repeated.insert(name.as_str());
+        }
+    }
+    if !repeated.is_empty() {
+        return Err(DatasetsError::DuplicateColumns {
+            file: file.to_owned(),
+            names: quoted_list(repeated),
+        });
+    }
+    Ok(())
+}
+
+/// `` `a`, `b` `` for messages.
+pub(crate) fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = names.into_iter().map(|name| format!("`{name}`")).collect();
+    if quoted.is_empty() {
+        "none".to_owned()
+    } else {
+        quoted.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_the_most_frequent_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a,b,c"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"a|b"), b'|');
+        assert_eq!(detect_delimiter(b"\"x;y;z\",b,c"), b',');
+        assert_eq!(detect_delimiter(b"\"a,b,c\";d"), b';');
+        assert_eq!(detect_delimiter(b"single"), b',');
+        assert_eq!(detect_delimiter(b"a;b,c"), b',', "ties prefer the comma");
+    }
+
+    #[test]
+    fn missing_tokens_and_numbers() {
+        for token in ["", "NA", "N/A", "NaN", "nan", "null", "NULL"] {
+            assert!(is_missing(token), "{token}");
+        }
+        assert!(!is_missing("na"));
+        assert_eq!(parse_number("-1.5e3"), Some(-1500.0));
+        assert_eq!(parse_number("12abc"), None);
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let error = check_header("f.csv", &names(&["a", "", "c"])).unwrap_err();
+        assert_eq!(error.to_string(), "f.csv: column 2 has an empty name");
+        let error = check_header("f.csv", &names(&["a", "b", "a", "b", "c"])).unwrap_err();
+        assert_eq!(error.to_string(), "f.csv: duplicate column names: `a`, `b`");
+        assert!(check_header("f.csv", &names(&["a", "b"])).is_ok());
+        assert!(check_delimiter(b'"').is_err());
+    }
+}

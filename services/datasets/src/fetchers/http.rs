@@ -1,0 +1,156 @@
+//! Downloads over HTTP(S) into a temporary file, which the CSV reader then reads twice.
+//!
+//! Blocking (ureq): the caller runs it on a blocking thread.
+
+use crate::config::DatasetsConfig;
+use crate::error::DatasetsError;
+use std::io::{Read, Write};
+use std::time::Duration;
+use tempfile::NamedTempFile;
+
+/// The name prefix of temporary downloads in `<data_dir>/tmp/`.
+const PREFIX: &str = "download-";
+
+/// Downloads `url` into a new file under `<data_dir>/tmp/`, removed when dropped.
+///
+/// # Errors
+/// A URL that is not `http(s)://`, a non-2xx status, a server that cannot be reached or
+/// does not answer within `http_timeout_ms`, a body over `max_download_bytes`, a local
+/// I/O failure.
+pub(crate) fn download(url: &str, config: &DatasetsConfig) -> Result<NamedTempFile, DatasetsError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(DatasetsError::BadUrl {
+            url: url.to_owned(),
+            reason: "only http:// and https:// are supported".to_owned(),
+        });
+    }
+    let timeout = Some(Duration::from_millis(config.http_timeout_ms));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_resolve(timeout)
+        .timeout_connect(timeout)
+        .timeout_send_request(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_per_read(timeout)
+        .build()
+        .into();
+    let failed = |error| fetch_error(url, config, error);
+    let mut response = agent.get(url).call().map_err(failed)?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(DatasetsError::HttpStatus {
+            url: url.to_owned(),
+            status,
+        });
+    }
+    if response
+        .body()
+        .content_length()
+        .is_some_and(|length| length > config.max_download_bytes)
+    {
+        return Err(fetch_error(
+            url,
+            config,
+            ureq::Error::BodyExceedsLimit(config.max_download_bytes),
+        ));
+    }
+    let mut file = temp_file(config)?;
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(config.max_download_bytes)
+        .reader();
+    copy_body(body, file.as_file_mut(), url, config)?;
+    Ok(file)
+}
+
+/// Removes downloads left behind by a process that was killed mid-import; returns how
+/// many. Safe while another process downloads into the same directory: on Unix its open
+/// file stays readable after the unlink (and elsewhere the removal of a file in use fails
+/// and is ignored).
+pub(crate) fn remove_stale_downloads(config: &DatasetsConfig) -> usize {
+    let Ok(entries) = std::fs::read_dir(config.data_dir.join("tmp")) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(PREFIX))
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
+fn temp_file(config: &DatasetsConfig) -> Result<NamedTempFile, DatasetsError> {
+    let dir = config.data_dir.join("tmp");
+    let io = |operation, cause| DatasetsError::Io {
+        path: dir.display().to_string(),
+        operation,
+        cause,
+    };
+    std::fs::create_dir_all(&dir).map_err(|cause| io("create directory", cause))?;
+    tempfile::Builder::new()
+        .prefix(PREFIX)
+        .suffix(".csv")
+        .tempfile_in(&dir)
+        .map_err(|cause| io("create temporary file", cause))
+}
+
+/// Copies the body, telling a failed read (the server's fault) from a failed write (ours).
+fn copy_body(
+    mut body: impl Read,
+    file: &mut std::fs::File,
+    url: &str,
+    config: &DatasetsConfig,
+) -> Result<(), DatasetsError> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match body.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(fetch_error(url, config, ureq::Error::from(error))),
+        };
+        file.write_all(&buffer[..read])
+            .map_err(|cause| DatasetsError::Io {
+                path: format!("download of {url}"),
+                operation: "write",
+                cause,
+            })?;
+    }
+    file.flush().map_err(|cause| DatasetsError::Io {
+        path: format!("download of {url}"),
+        operation: "write",
+        cause,
+    })
+}
+
+fn fetch_error(url: &str, config: &DatasetsConfig, error: ureq::Error) -> DatasetsError {
+    let url = url.to_owned();
+    match error {
+        ureq::Error::Timeout(_) => DatasetsError::HttpTimeout {
+            url,
+            timeout_ms: config.http_timeout_ms,
+        },
+        ureq::Error::Io(cause)
+            if matches!(
+                cause.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            DatasetsError::HttpTimeout {
+                url,
+                timeout_ms: config.http_timeout_ms,
+            }
+        }
+        ureq::Error::StatusCode(status) => DatasetsError::HttpStatus { url, status },
+        ureq::Error::BodyExceedsLimit(limit) => DatasetsError::DownloadTooLarge { url, limit },
+        ureq::Error::BadUri(reason) => DatasetsError::BadUrl { url, reason },
+        ureq::Error::Http(cause) => DatasetsError::BadUrl {
+            url,
+            reason: cause.to_string(),
+        },
+        other => DatasetsError::Unreachable {
+            url,
+            reason: other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,392 @@
+//! The operations behind the interface: synchronous, run on blocking threads by the state.
+
+use crate::blocks::{Block, BlockSink};
+use crate::config::DatasetsConfig;
+use crate::error::DatasetsError;
+use crate::fetchers::{BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list};
+use crate::layout::{AppendTo, append_plans, check_name, fresh_layout};
+use crate::stats::ColumnStats;
+use crate::store::{self, ColumnAt, DatasetRow, NewVersion, Store};
+use mltools_core::datasets::{
+    DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, Schema, UpdateMode,
+    UpdateRequest,
+};
+use mltools_core::frame::{Column, Frame};
+use mltools_core::{DatasetId, DatasetRef};
+use rusqlite::Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What every operation works with.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) config: DatasetsConfig,
+}
+
+/// Imports a new dataset as version 1.
+pub(crate) fn import(
+    shared: &Shared,
+    request: ImportRequest,
+    cancel: &AtomicBool,
+) -> Result<DatasetInfo, DatasetsError> {
+    let name = request
+        .name
+        .clone()
+        .unwrap_or_else(|| request.source.default_name());
+    check_name(&name)?;
+    // Checked again under the write lock; this early look spares a download.
+    if let Some(existing) = shared.store.read(|c| store::find_name(c, &name))? {
+        return Err(taken(existing));
+    }
+    let source = request.source.to_string();
+    let mut opened = OpenedSource::open(request.source, &shared.config)?;
+    let scan = opened.scan(request.csv.delimiter)?;
+    let target = request
+        .target
+        .or_else(|| opened.builtin().map(|b| b.name.clone()));
+    let (schema, plans) = fresh_layout(&scan, &request.csv.categorical, target, opened.builtin())?;
+    let work = Work::new(&shared.config, cancel, "import");
+    work.check()?;
+    shared.store.write(|transaction| {
+        if let Some(existing) = store::find_name(transaction, &name)? {
+            return Err(taken(existing));
+        }
+        let dataset = store::insert_dataset(transaction, &name, now_ms())?;
+        let into = Destination {
+            connection: transaction,
+            dataset: dataset.id,
+            version: 1,
+            row_start: 0,
+        };
+        let streamed = work.write_rows(&mut opened, &scan, plans, into)?;
+        finish(transaction, &dataset, 1, (schema, streamed), &source)
+    })
+}
+
+/// Appends to or replaces a dataset's rows as a new version.
+pub(crate) fn update(
+    shared: &Shared,
+    request: UpdateRequest,
+    cancel: &AtomicBool,
+) -> Result<DatasetInfo, DatasetsError> {
+    let UpdateRequest {
+        dataset: named,
+        source,
+        mode,
+        target,
+        csv,
+    } = request;
+    // Checked again under the write lock; this early look spares a download.
+    shared.store.read(|c| store::find(c, &named))?;
+    let source_text = source.to_string();
+    let mut opened = OpenedSource::open(source, &shared.config)?;
+    let scan = opened.scan(csv.delimiter)?;
+    let work = Work::new(&shared.config, cancel, "update");
+    work.check()?;
+    shared.store.write(|transaction| {
+        let dataset = store::find(transaction, &named)?;
+        let latest = store::info(transaction, &dataset, None)?;
+        let version = latest
+            .version
+            .checked_add(1)
+            .ok_or_else(|| DatasetsError::Corrupt(format!("{named}: no version number left")))?;
+        let into = Destination {
+            connection: transaction,
+            dataset: dataset.id,
+            version,
+            row_start: 0,
+        };
+        let written = match mode {
+            UpdateMode::Append => append(&work, &mut opened, &scan, &named, &latest, into)?,
+            UpdateMode::Replace => {
+                let target = replacement_target(target.clone(), &opened, &scan, &latest);
+                let (schema, plans) =
+                    fresh_layout(&scan, &csv.categorical, target, opened.builtin())?;
+                (schema, work.write_rows(&mut opened, &scan, plans, into)?)
+            }
+        };
+        finish(transaction, &dataset, version, written, &source_text)
+    })
+}
+
+/// The target of a replacement: the one asked for, else a built-in set's own, else the
+/// old target if the new rows still have that column.
+fn replacement_target(
+    asked: Option<String>,
+    opened: &OpenedSource,
+    scan: &CsvScan,
+    latest: &DatasetInfo,
+) -> Option<String> {
+    asked
+        .or_else(|| opened.builtin().map(|builtin| builtin.name.clone()))
+        .or_else(|| {
+            latest
+                .schema
+                .target
+                .clone()
+                .filter(|old| scan.headers.contains(old))
+        })
+}
+
+/// Writes the rows of an append: the old version's chunks are shared, the new rows follow
+/// them, and the statistics merge.
+fn append(
+    work: &Work<'_>,
+    opened: &mut OpenedSource,
+    scan: &CsvScan,
+    named: &DatasetRef,
+    latest: &DatasetInfo,
+    into: Destination<'_>,
+) -> Result<(Schema, Streamed), DatasetsError> {
+    let mut stats = store::stats(into.connection, into.dataset, latest.version)?;
+    let dataset = named.to_string();
+    let to = AppendTo {
+        file: opened.label(),
+        dataset: &dataset,
+        schema: &latest.schema,
+        stats: &stats,
+    };
+    let plans = append_plans(scan, to)?;
+    store::share_chunks(into.connection, into.dataset, latest.version, into.version)?;
+    let into = Destination {
+        row_start: latest.rows,
+        ..into
+    };
+    let streamed = work.write_rows(opened, scan, plans, into)?;
+    for (old, new) in stats.iter_mut().zip(&streamed.stats) {
+        old.merge(new)
+            .map_err(|reason| DatasetsError::Corrupt(format!("{dataset}: {reason}")))?;
+    }
+    let rows = latest.rows + streamed.rows;
+    Ok((latest.schema.clone(), Streamed { rows, stats }))
+}
+
+/// Writes the version row and answers with its info.
+fn finish(
+    connection: &Connection,
+    dataset: &DatasetRow,
+    version: u32,
+    (schema, streamed): (Schema, Streamed),
+    source: &str,
+) -> Result<DatasetInfo, DatasetsError> {
+    let new = NewVersion {
+        dataset,
+        version,
+        rows: streamed.rows,
+        schema: &schema,
+        stats: &streamed.stats,
+        source,
+        created_at_ms: now_ms(),
+    };
+    store::insert_version(connection, &new)?;
+    let dataset = DatasetRow {
+        latest_version: version,
+        ..dataset.clone()
+    };
+    store::info(connection, &dataset, Some(version))
+}
+
+/// Every dataset at its latest version.
+pub(crate) fn list(shared: &Shared) -> Result<Vec<DatasetInfo>, DatasetsError> {
+    shared.store.read(store::list)
+}
+
+/// Every version of one dataset.
+pub(crate) fn versions(
+    shared: &Shared,
+    dataset: &DatasetRef,
+) -> Result<Vec<DatasetInfo>, DatasetsError> {
+    shared
+        .store
+        .read(|c| store::versions(c, &store::find(c, dataset)?))
+}
+
+/// A page of rows and columns of a version.
+pub(crate) fn get(shared: &Shared, request: &GetRequest) -> Result<DatasetPage, DatasetsError> {
+    shared.store.read(|connection| {
+        let dataset = store::find(connection, &request.dataset)?;
+        let info = store::info(connection, &dataset, request.version)?;
+        let stats = store::stats(connection, dataset.id, info.version)?;
+        let indices = selected_columns(request, &info)?;
+        let start = request.offset.min(info.rows);
+        let end = request.limit.map_or(info.rows, |limit| {
+            start.saturating_add(limit).min(info.rows)
+        });
+        let mut frame = Frame::default();
+        for index in indices {
+            let column = &info.schema.columns[index];
+            let categories = match stats.get(index) {
+                Some(ColumnStats::Categorical(stats)) => stats.labels.clone(),
+                _ => Vec::new(),
+            };
+            let at = ColumnAt {
+                dataset: dataset.id,
+                version: info.version,
+                column: index,
+                kind: column.kind,
+            };
+            let data = store::read_column(connection, at, start..end, categories)?;
+            frame.columns.push(Column {
+                name: column.name.clone(),
+                data,
+            });
+        }
+        Ok(DatasetPage {
+            info,
+            offset: start,
+            frame,
+        })
+    })
+}
+
+/// The indices of the requested columns, in the requested order.
+fn selected_columns(request: &GetRequest, info: &DatasetInfo) -> Result<Vec<usize>, DatasetsError> {
+    let columns = &info.schema.columns;
+    let Some(names) = &request.columns else {
+        return Ok((0..columns.len()).collect());
+    };
+    names
+        .iter()
+        .map(|name| {
+            columns
+                .iter()
+                .position(|column| column.name == *name)
+                .ok_or_else(|| DatasetsError::UnknownColumn {
+                    dataset: DatasetRef::Name(info.name.clone()).to_string(),
+                    version: info.version,
+                    column: name.clone(),
+                    columns: quoted_list(columns.iter().map(|column| column.name.as_str())),
+                })
+        })
+        .collect()
+}
+
+/// The statistics of every column of a version.
+pub(crate) fn describe(
+    shared: &Shared,
+    dataset: &DatasetRef,
+    version: Option<u32>,
+) -> Result<Description, DatasetsError> {
+    shared.store.read(|connection| {
+        let row = store::find(connection, dataset)?;
+        let info = store::info(connection, &row, version)?;
+        let stats = store::stats(connection, row.id, info.version)?;
+        if stats.len() != info.schema.columns.len() {
+            return Err(DatasetsError::Corrupt(format!(
+                "{dataset} version {}: statistics for {} of {} columns",
+                info.version,
+                stats.len(),
+                info.schema.columns.len()
+            )));
+        }
+        let columns = info
+            .schema
+            .columns
+            .iter()
+            .zip(&stats)
+            .map(|(c, s)| s.summary(&c.name))
+            .collect();
+        Ok(Description { info, columns })
+    })
+}
+
+/// Deletes a dataset with its versions and reclaims its chunks.
+pub(crate) fn delete(shared: &Shared, dataset: &DatasetRef) -> Result<Deleted, DatasetsError> {
+    shared.store.write(|transaction| {
+        let row = store::find(transaction, dataset)?;
+        let versions = store::delete(transaction, &row)?;
+        Ok(Deleted {
+            id: DatasetId(row.id),
+            name: row.name,
+            versions,
+        })
+    })
+}
+
+fn taken(existing: DatasetRow) -> DatasetsError {
+    DatasetsError::DuplicateName {
+        name: existing.name,
+        id: existing.id,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Where the rows of a version go.
+#[derive(Clone, Copy)]
+struct Destination<'a> {
+    connection: &'a Connection,
+    dataset: u64,
+    version: u32,
+    /// The stored row number of the first new row.
+    row_start: u64,
+}
+
+/// A long write that stops at the next block once its caller has gone away.
+struct Work<'a> {
+    chunk_rows: usize,
+    cancel: &'a AtomicBool,
+    operation: &'static str,
+}
+
+impl<'a> Work<'a> {
+    fn new(config: &DatasetsConfig, cancel: &'a AtomicBool, operation: &'static str) -> Self {
+        Work {
+            chunk_rows: config.chunk_rows,
+            cancel,
+            operation,
+        }
+    }
+
+    fn check(&self) -> Result<(), DatasetsError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(DatasetsError::Cancelled {
+                operation: self.operation,
+            });
+        }
+        Ok(())
+    }
+
+    fn write_rows(
+        &self,
+        opened: &mut OpenedSource,
+        scan: &CsvScan,
+        plans: Vec<ColumnPlan>,
+        into: Destination<'_>,
+    ) -> Result<Streamed, DatasetsError> {
+        let mut sink = Checked {
+            work: self,
+            inner: store::ChunkWriter::new(into.connection, into.dataset, into.version),
+        };
+        let layout = BlockLayout {
+            chunk_rows: self.chunk_rows,
+            row_start: into.row_start,
+        };
+        opened.stream(scan, plans, layout, &mut sink)
+    }
+}
+
+/// A sink that checks for cancellation before each block.
+struct Checked<'w, S> {
+    work: &'w Work<'w>,
+    inner: S,
+}
+
+impl<S: BlockSink> BlockSink for Checked<'_, S> {
+    fn write(
+        &mut self,
+        column: usize,
+        row_start: u64,
+        block: Block<'_>,
+    ) -> Result<(), DatasetsError> {
+        self.work.check()?;
+        self.inner.write(column, row_start, block)
+    }
+}
