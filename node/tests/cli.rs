@@ -1,28 +1,9 @@
 //! The `mltools` binary, run as a user runs it, against a data directory of its own.
 
-use serde_json::Value;
-use std::path::Path;
+mod common;
+
+use common::{json, mltools};
 use std::process::{Command, Output};
-
-fn mltools(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mltools"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("MLTOOLS_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the mltools binary runs")
-}
-
-fn json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "mltools failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
 
 fn stdout(output: &Output) -> String {
     assert!(

@@ -1,30 +1,13 @@
 //! A process SIGKILLed in the middle of an import leaves every earlier dataset intact and no
 //! half-written dataset visible when the data directory is opened again.
 
-use serde_json::Value;
+mod common;
+
+use common::{json, mltools};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn mltools(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mltools"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("MLTOOLS_CONFIG")
-        .output()
-        .expect("the mltools binary runs")
-}
-
-fn json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "mltools failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
 
 fn write_numeric_csv(path: &Path, rows: usize, columns: usize) {
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
