@@ -1,12 +1,13 @@
 //! [`Node`]: the services of one process, started, supervised and wired to their clients.
 
-use crate::config::{InProcess, NodeConfig};
+use crate::config::{InProcess, NodeConfig, ServiceSection};
 use mltools_core::ServiceName;
 use mltools_core::datasets::Datasets as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
-use mltools_transport::{ChildHandle, Client, DatasetsClient, Supervisor};
+use mltools_transport::{ChildHandle, Client, DatasetsClient, Service, Supervisor};
 use std::path::PathBuf;
 use std::time::Duration;
+use tarpc::RequestName;
 
 /// A node that cannot start, or a service it does not host.
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +182,22 @@ impl Node {
             section.limits(),
             DatasetsServer::new(state).serve()
         );
-        let client = match self.config.node.in_process {
+        let client = self.host(service, &section);
+        self.datasets = Some(DatasetsClient::from(client));
+        Ok(())
+    }
+
+    /// Makes a client of a hosted service over the configured in-process transport.
+    fn host<Req, Resp>(
+        &mut self,
+        service: Service<Req, Resp>,
+        section: &ServiceSection,
+    ) -> Client<Req, Resp>
+    where
+        Req: RequestName + Send + Sync + 'static,
+        Resp: Send + Sync + 'static,
+    {
+        match self.config.node.in_process {
             InProcess::Direct => Client::direct(service),
             InProcess::Channel => {
                 let (client, child) = mltools_transport::channel::serve(
@@ -192,9 +208,7 @@ impl Node {
                 self.children.push(child);
                 client
             }
-        };
-        self.datasets = Some(DatasetsClient::from(client));
-        Ok(())
+        }
     }
 
     fn not_hosted(&self, service: ServiceName) -> NodeError {
