@@ -5,15 +5,17 @@
 //! leaks a held-out fold into its own preprocessing.
 
 use crate::ServiceError;
-use crate::frame::Frame;
+use crate::frame::{ColumnKind, Frame};
 use serde::{Deserialize, Serialize};
 
 /// The utils service.
 #[tarpc::service]
 pub trait Utils {
-    /// Learns a pipeline's statistics (means, scales, categories) from `data`.
+    /// Learns a pipeline's statistics (means, scales, categories) from `data`, the feature
+    /// columns of the training rows (no target).
     async fn fit_pipeline(spec: PipelineSpec, data: Frame) -> Result<FittedPipeline, ServiceError>;
-    /// Applies a fitted pipeline to `data`, giving a numeric matrix.
+    /// Applies a fitted pipeline to `data` (the same columns, in the same order, as it was
+    /// fitted on), giving a numeric matrix.
     async fn transform(pipeline: FittedPipeline, data: Frame) -> Result<Matrix, ServiceError>;
     /// Train/test or k-fold row indices, seeded, optionally stratified.
     async fn split(request: SplitRequest) -> Result<Vec<Fold>, ServiceError>;
@@ -23,7 +25,10 @@ pub trait Utils {
     async fn plot(request: PlotRequest) -> Result<Plot, ServiceError>;
 }
 
-/// A preprocessing pipeline: steps applied in order.
+/// A preprocessing pipeline: steps applied in order, each to the output of the one before.
+///
+/// The output of the last step must be all numeric: a categorical column that no
+/// [`Step::OneHot`] encodes is refused when the pipeline is fitted.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PipelineSpec {
     /// The steps.
@@ -33,40 +38,60 @@ pub struct PipelineSpec {
 /// One preprocessing step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Step {
-    /// Fill missing values.
-    Impute(Impute),
-    /// Scale numeric columns.
+    /// Fill missing values (scikit-learn's `SimpleImputer`): numeric columns by one
+    /// strategy, categorical columns by another. `None` leaves that kind's missing values
+    /// as they are; a later step that cannot take them (a scaler, one-hot encoding) then
+    /// refuses them, naming the column.
+    Impute {
+        /// The strategy for numeric columns.
+        numeric: Option<Impute>,
+        /// The strategy for categorical columns.
+        categorical: Option<CategoricalImpute>,
+    },
+    /// Scale every numeric column; categorical columns pass through.
     Scale(Scale),
-    /// One-hot encode categorical columns.
+    /// One-hot encode every categorical column (scikit-learn's `OneHotEncoder`, categories
+    /// sorted); numeric columns pass through.
     OneHot {
         /// What a category unseen at fit time does at transform time.
         unknown: UnknownCategory,
     },
-    /// Drop columns that are constant in the fitted rows.
+    /// Drop columns that are constant in the fitted rows (scikit-learn's
+    /// `VarianceThreshold(0)`).
     DropConstant,
 }
 
-/// How missing values are filled.
+/// How missing numeric values are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Impute {
     /// The column's mean.
     Mean,
     /// The column's median.
     Median,
-    /// The most frequent value.
+    /// The most frequent value; the smallest of those tied.
     MostFrequent,
     /// A constant.
     Constant(f64),
 }
 
+/// How missing categorical values are filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CategoricalImpute {
+    /// The most frequent category; the lexicographically smallest of those tied.
+    MostFrequent,
+    /// A constant label (a new category when no row has it).
+    Constant(String),
+}
+
 /// How numeric columns are scaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scale {
-    /// Zero mean, unit variance.
+    /// Zero mean, unit (population) variance: scikit-learn's `StandardScaler`.
     Standard,
-    /// Into [0, 1].
+    /// Into [0, 1]: scikit-learn's `MinMaxScaler`.
     MinMax,
-    /// Median and interquartile range.
+    /// Centred on the median, divided by the interquartile range: scikit-learn's
+    /// `RobustScaler`.
     Robust,
 }
 
@@ -85,40 +110,70 @@ pub struct FittedPipeline {
     /// The spec it was fitted from.
     pub spec: PipelineSpec,
     /// The input columns it expects, in order.
-    pub input_columns: Vec<String>,
+    pub input_columns: Vec<InputColumn>,
     /// The learned state of each step, in order.
     pub steps: Vec<FittedStep>,
     /// The names of the output matrix's columns.
     pub output_columns: Vec<String>,
 }
 
-/// The learned state of one step.
+/// A column a fitted pipeline expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputColumn {
+    /// Its name.
+    pub name: String,
+    /// Numeric or categorical.
+    pub kind: ColumnKind,
+}
+
+/// The learned state of one step. Every per-column vector has one entry per column the
+/// step receives, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FittedStep {
     /// The fill value of each column.
     Impute {
-        /// One per column (`NaN` for a categorical column filled by code).
-        fill: Vec<f64>,
+        /// Per column: its fill value, or `None` to leave its missing values.
+        fill: Vec<Option<Fill>>,
     },
-    /// `(x - center) / scale` per column.
+    /// `(x - center) / scale` per numeric column.
     Scale {
-        /// Subtracted.
-        center: Vec<f64>,
-        /// Divided by.
-        scale: Vec<f64>,
+        /// The scaler.
+        method: Scale,
+        /// Per column: its centre and scale, or `None` for a categorical column.
+        columns: Vec<Option<Affine>>,
     },
     /// The categories of each encoded column.
     OneHot {
-        /// Per input column: its categories, or `None` for a column passed through.
+        /// Per column: its sorted categories, or `None` for a numeric column passed through.
         categories: Vec<Option<Vec<String>>>,
         /// The unknown-category policy.
         unknown: UnknownCategory,
     },
-    /// The indices of the columns kept.
+    /// The columns kept.
     DropConstant {
-        /// Kept column indices.
+        /// Kept column indices, ascending.
         keep: Vec<usize>,
+        /// The names of the dropped columns, for reports.
+        dropped: Vec<String>,
     },
+}
+
+/// A learned fill value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fill {
+    /// For a numeric column.
+    Number(f64),
+    /// For a categorical column: the label.
+    Category(String),
+}
+
+/// A learned affine map, `(x - center) / scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Affine {
+    /// Subtracted.
+    pub center: f64,
+    /// Divided by; never 0.
+    pub scale: f64,
 }
 
 /// A dense row-major matrix of `f64` with named columns.
@@ -149,19 +204,20 @@ pub struct SplitRequest {
 /// The kind of split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum SplitKind {
-    /// One train/test split with this fraction of rows held out.
+    /// One train/test split with this fraction of rows held out (rounded up, as
+    /// scikit-learn's `train_test_split` does).
     TrainTest {
         /// The held-out fraction, in (0, 1).
         test_fraction: f64,
     },
     /// k folds, each held out once.
     KFold {
-        /// The number of folds, at least 2.
+        /// The number of folds, at least 2 and at most the number of rows.
         k: usize,
     },
 }
 
-/// Row indices of one split.
+/// Row indices of one split, each list ascending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fold {
     /// Rows to fit on.
@@ -201,41 +257,47 @@ pub struct PlotRequest {
     pub kind: PlotKind,
     /// The image format.
     pub format: ImageFormat,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
+    /// Width in pixels; the service's default (800) when `None`.
+    pub width: Option<u32>,
+    /// Height in pixels; the service's default (600) when `None`.
+    pub height: Option<u32>,
+    /// The title; a description of the plot kind when `None`.
+    pub title: Option<String>,
 }
 
 /// What to draw, with its data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PlotKind {
-    /// Histograms of the numeric columns.
+    /// Histograms of the numeric columns, one panel each (the first 16).
     Histograms {
         /// The data.
         frame: Frame,
     },
-    /// The correlation heatmap of the numeric columns.
+    /// The Pearson correlation heatmap of the numeric columns.
     Correlation {
         /// The data.
         frame: Frame,
     },
-    /// A leaderboard as bars with fold-to-fold error bars.
+    /// A leaderboard as bars with fold-to-fold error bars (± one standard deviation).
     Leaderboard {
         /// The metric's name (the value axis).
         metric: String,
-        /// `(model, mean, standard deviation)` per model.
-        entries: Vec<(String, f64, f64)>,
+        /// One bar per model, in the order given.
+        entries: Vec<LeaderboardBar>,
     },
     /// Predicted against actual values, with the identity line.
     PredictedVsActual {
+        /// The target's name, for the axes; `target` when `None`.
+        target: Option<String>,
         /// Actual values.
         actual: Vec<f64>,
         /// Predicted values.
         predicted: Vec<f64>,
     },
-    /// Residuals against predicted values.
+    /// Residuals (actual − predicted) against predicted values.
     Residuals {
+        /// The target's name, for the axes; `target` when `None`.
+        target: Option<String>,
         /// Actual values.
         actual: Vec<f64>,
         /// Predicted values.
@@ -245,17 +307,17 @@ pub enum PlotKind {
     ConfusionMatrix {
         /// Class labels.
         labels: Vec<String>,
-        /// `counts[actual][predicted]`.
+        /// `counts[actual][predicted]`, square, one row and column per label.
         counts: Vec<Vec<u64>>,
     },
     /// A ROC curve with its AUC (binary classification).
     Roc {
-        /// True labels (1 = positive).
+        /// True labels (1 = positive, 0 = negative).
         labels: Vec<u8>,
         /// Scores of the positive class.
         scores: Vec<f64>,
     },
-    /// Feature importances as bars.
+    /// Feature importances as bars, largest first (the first 30).
     FeatureImportance {
         /// Feature names.
         names: Vec<String>,
@@ -264,11 +326,26 @@ pub enum PlotKind {
     },
 }
 
+/// One model's bar on a leaderboard plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaderboardBar {
+    /// The model's label.
+    pub model: String,
+    /// The metric's mean over folds.
+    pub mean: f64,
+    /// Its standard deviation over folds (the error bar's half-length).
+    pub std: f64,
+}
+
 /// A rendered plot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plot {
     /// The format of `bytes`.
     pub format: ImageFormat,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
     /// The image.
     #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,

@@ -4,7 +4,7 @@
 //! ```toml
 //! [node]
 //! name = "main"
-//! serve = ["datasets"]          # services hosted in this process
+//! serve = ["datasets", "utils"] # services hosted in this process
 //! in_process = "direct"         # or "channel": tarpc's in-process channel transport
 //! shutdown_grace_ms = 10000
 //!
@@ -15,6 +15,9 @@
 //!
 //! [datasets]
 //! data_dir = "./.mltools"
+//!
+//! [utils]
+//! plot_width = 800
 //! ```
 //!
 //! Unknown keys are errors, so a typo never passes silently.
@@ -22,10 +25,14 @@
 use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
 use mltools_transport::{Limits, RestartPolicy};
+use mltools_utils::UtilsConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The services this build can host.
+const HOSTABLE: [ServiceName; 2] = [ServiceName::Datasets, ServiceName::Utils];
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -37,6 +44,8 @@ pub struct NodeConfig {
     pub services: BTreeMap<ServiceName, ServiceSection>,
     /// The datasets service's settings (used when this node hosts it).
     pub datasets: DatasetsConfig,
+    /// The utils service's settings (used when this node hosts it).
+    pub utils: UtilsConfig,
 }
 
 /// The `[node]` table.
@@ -45,7 +54,7 @@ pub struct NodeConfig {
 pub struct NodeSection {
     /// The node's name, in logs and errors. Default `main`.
     pub name: String,
-    /// The services hosted in this process. Default `["datasets"]`.
+    /// The services hosted in this process. Default `["datasets", "utils"]`.
     pub serve: Vec<ServiceName>,
     /// How in-process clients reach hosted services. Default `direct`.
     pub in_process: InProcess,
@@ -57,7 +66,7 @@ impl Default for NodeSection {
     fn default() -> Self {
         NodeSection {
             name: "main".to_owned(),
-            serve: vec![ServiceName::Datasets],
+            serve: vec![ServiceName::Datasets, ServiceName::Utils],
             in_process: InProcess::Direct,
             shutdown_grace_ms: 10_000,
         }
@@ -208,10 +217,10 @@ impl NodeConfig {
             return Err(ConfigError::Invalid("node.name is empty".into()));
         }
         for service in &self.node.serve {
-            if *service != ServiceName::Datasets {
+            if !HOSTABLE.contains(service) {
                 return Err(ConfigError::Invalid(format!(
                     "node.serve: the {service} service cannot be hosted by this build yet; \
-                     it hosts: datasets"
+                     it hosts: datasets, utils"
                 )));
             }
         }

@@ -3,8 +3,10 @@
 use crate::config::{InProcess, NodeConfig, ServiceSection};
 use mltools_core::ServiceName;
 use mltools_core::datasets::Datasets as _;
+use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
-use mltools_transport::{ChildHandle, Client, DatasetsClient, Service, Supervisor};
+use mltools_transport::{ChildHandle, Client, DatasetsClient, Service, Supervisor, UtilsClient};
+use mltools_utils::{UtilsServer, UtilsState};
 use std::path::PathBuf;
 use std::time::Duration;
 use tarpc::RequestName;
@@ -80,11 +82,15 @@ impl NodeBuilder {
         let mut node = Node {
             supervisor,
             datasets: None,
+            utils: None,
             children: Vec::new(),
             config,
         };
         if node.config.node.serve.contains(&ServiceName::Datasets) {
-            node.start_datasets().await?;
+            node.start_datasets()?;
+        }
+        if node.config.node.serve.contains(&ServiceName::Utils) {
+            node.start_utils()?;
         }
         tracing::info!(
             node = %node.config.node.name,
@@ -120,12 +126,13 @@ pub struct Node {
     config: NodeConfig,
     supervisor: Supervisor,
     datasets: Option<DatasetsClient>,
+    utils: Option<UtilsClient>,
     children: Vec<ChildHandle>,
 }
 
 impl Node {
-    /// A builder with the default configuration (datasets hosted, direct calls, data in
-    /// `./.mltools`).
+    /// A builder with the default configuration (datasets and utils hosted, direct calls,
+    /// data in `./.mltools`).
     pub fn builder() -> NodeBuilder {
         NodeBuilder::default()
     }
@@ -143,6 +150,16 @@ impl Node {
         self.datasets
             .clone()
             .ok_or_else(|| self.not_hosted(ServiceName::Datasets))
+    }
+
+    /// A client of the utils service.
+    ///
+    /// # Errors
+    /// [`NodeError::NotHosted`] when this node does not host it.
+    pub fn utils(&self) -> Result<UtilsClient, NodeError> {
+        self.utils
+            .clone()
+            .ok_or_else(|| self.not_hosted(ServiceName::Utils))
     }
 
     /// The supervised serving tasks (one per hosted service on the channel transport; none
@@ -167,16 +184,11 @@ impl Node {
         clean
     }
 
-    async fn start_datasets(&mut self) -> Result<(), NodeError> {
+    fn start_datasets(&mut self) -> Result<(), NodeError> {
         let name = ServiceName::Datasets;
         let section = self.config.service(name);
-        let state = DatasetsState::open(self.config.datasets.clone()).map_err(|error| {
-            NodeError::Start {
-                node: self.config.node.name.clone(),
-                service: name,
-                message: error.to_string(),
-            }
-        })?;
+        let state = DatasetsState::open(self.config.datasets.clone())
+            .map_err(|error| self.start_error(name, error))?;
         let service = mltools_transport::service!(
             "datasets",
             section.limits(),
@@ -185,6 +197,26 @@ impl Node {
         let client = self.host(service, &section);
         self.datasets = Some(DatasetsClient::from(client));
         Ok(())
+    }
+
+    fn start_utils(&mut self) -> Result<(), NodeError> {
+        let name = ServiceName::Utils;
+        let section = self.config.service(name);
+        let state = UtilsState::new(self.config.utils.clone())
+            .map_err(|error| self.start_error(name, error))?;
+        let service =
+            mltools_transport::service!("utils", section.limits(), UtilsServer::new(state).serve());
+        let client = self.host(service, &section);
+        self.utils = Some(UtilsClient::from(client));
+        Ok(())
+    }
+
+    fn start_error(&self, service: ServiceName, error: impl std::fmt::Display) -> NodeError {
+        NodeError::Start {
+            node: self.config.node.name.clone(),
+            service,
+            message: error.to_string(),
+        }
     }
 
     /// Makes a client of a hosted service over the configured in-process transport.

@@ -131,3 +131,109 @@ async fn an_unusable_data_directory_fails_start_up_naming_it() {
     assert!(message.contains("datasets"), "{message}");
     assert!(message.contains("not-a-directory"), "{message}");
 }
+
+/// The services used together only through their interfaces, as the lab will: rows from
+/// datasets, a pipeline fitted and applied by utils, a plot rendered by utils.
+async fn datasets_feed_utils(in_process: InProcess) {
+    use mltools_core::utils::{
+        AlgorithmFamily, ImageFormat, PlotKind, PlotRequest, SplitKind, SplitRequest,
+    };
+    use mltools_core::{ColumnData, Frame};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(in_process, dir.path()).await;
+    let datasets = node.datasets().unwrap();
+    let utils = node.utils().unwrap();
+    let info = datasets
+        .import(
+            context::current(),
+            ImportRequest::new(Source::Builtin {
+                name: Builtin::Iris,
+            }),
+        )
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let page = datasets
+        .get(context::current(), GetRequest::all(info.id))
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let (features, target): (Vec<_>, Vec<_>) = page
+        .frame
+        .columns
+        .into_iter()
+        .partition(|column| column.name != "species");
+    let ColumnData::Categorical { codes, .. } = &target[0].data else {
+        panic!("species is categorical");
+    };
+    let folds = utils
+        .split(
+            context::current(),
+            SplitRequest {
+                rows: 150,
+                kind: SplitKind::KFold { k: 5 },
+                seed: 7,
+                stratify: Some(codes.clone()),
+            },
+        )
+        .await
+        .into_service("utils")
+        .unwrap();
+    assert_eq!(folds.len(), 5);
+    assert!(folds.iter().all(|fold| fold.test.len() == 30));
+
+    let spec = utils
+        .default_pipeline(context::current(), AlgorithmFamily::Svm)
+        .await
+        .into_service("utils")
+        .unwrap();
+    let frame = Frame { columns: features };
+    let fitted = utils
+        .fit_pipeline(context::current(), spec, frame.clone())
+        .await
+        .into_service("utils")
+        .unwrap();
+    let matrix = utils
+        .transform(context::current(), fitted, frame.clone())
+        .await
+        .into_service("utils")
+        .unwrap();
+    assert_eq!(matrix.rows, 150);
+    assert_eq!(matrix.columns.len(), 4);
+    // Standard-scaled on the rows it was fitted on: every column has mean 0.
+    for column in 0..4 {
+        let mean: f64 = (0..150)
+            .map(|row| matrix.values[row * 4 + column])
+            .sum::<f64>()
+            / 150.0;
+        assert!(mean.abs() < 1e-12, "column {column} mean {mean}");
+    }
+
+    let plot = utils
+        .plot(
+            context::current(),
+            PlotRequest {
+                kind: PlotKind::Histograms { frame },
+                format: ImageFormat::Png,
+                width: None,
+                height: None,
+                title: None,
+            },
+        )
+        .await
+        .into_service("utils")
+        .unwrap();
+    assert!(plot.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(node.shutdown_within(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn datasets_feed_utils_directly() {
+    datasets_feed_utils(InProcess::Direct).await;
+}
+
+#[tokio::test]
+async fn datasets_feed_utils_over_the_channel() {
+    datasets_feed_utils(InProcess::Channel).await;
+}

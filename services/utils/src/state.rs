@@ -1,0 +1,273 @@
+//! [`UtilsState`], the service's handle: configuration and concurrency limits, with plain
+//! async methods usable without any RPC.
+//!
+//! All the work is synchronous CPU work (the `preprocessing` and `visualization`
+//! functions), so each method runs it on tokio's blocking pool and never on a runtime
+//! thread. Two semaphores bound it: one for fits, transforms and splits, one for plot
+//! rendering. A permit travels with the blocking work, so a caller that goes away (a
+//! deadline passed) cannot let more work run at once than configured; work whose caller
+//! has gone before it started is skipped.
+
+use crate::config::UtilsConfig;
+use crate::error::UtilsError;
+use crate::{preprocessing, visualization};
+use mltools_core::Frame;
+use mltools_core::utils::{
+    AlgorithmFamily, FittedPipeline, Fold, Matrix, PipelineSpec, Plot, PlotRequest, SplitRequest,
+};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tracing::instrument;
+
+/// The utils service's state: a cheap `Clone` around an `Arc`.
+#[derive(Clone)]
+pub struct UtilsState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: UtilsConfig,
+    compute: Arc<Semaphore>,
+    render: Arc<Semaphore>,
+    incidents: AtomicU64,
+}
+
+impl fmt::Debug for UtilsState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UtilsState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UtilsState {
+    /// A state with `config`, checked.
+    ///
+    /// # Errors
+    /// [`UtilsError::BadConfig`] naming the field, as [`UtilsConfig::validate`].
+    pub fn new(config: UtilsConfig) -> Result<Self, UtilsError> {
+        config.validate()?;
+        Ok(UtilsState {
+            inner: Arc::new(Inner {
+                compute: Arc::new(Semaphore::new(config.compute_concurrency)),
+                render: Arc::new(Semaphore::new(config.render_concurrency)),
+                config,
+                incidents: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &UtilsConfig {
+        &self.inner.config
+    }
+
+    /// Learns `spec`'s statistics from `data` (the training rows' feature columns); see
+    /// [`preprocessing::fit`].
+    ///
+    /// # Errors
+    /// As [`preprocessing::fit`]; [`UtilsError::Panicked`] for a bug.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before the work starts skips it; once started it finishes on
+    /// its blocking thread and the result is dropped.
+    #[instrument(skip_all, fields(rows = data.rows(), columns = data.columns.len(), steps = spec.steps.len()))]
+    pub async fn fit_pipeline(
+        &self,
+        spec: PipelineSpec,
+        data: Frame,
+    ) -> Result<FittedPipeline, UtilsError> {
+        let permits = Arc::clone(&self.inner.compute);
+        self.run_blocking("fit_pipeline", permits, move || {
+            preprocessing::fit(&spec, data)
+        })
+        .await
+    }
+
+    /// Applies a fitted pipeline to `data`; see [`preprocessing::transform`].
+    ///
+    /// # Errors
+    /// As [`preprocessing::transform`]; [`UtilsError::Panicked`] for a bug.
+    ///
+    /// # Cancel safety
+    /// As [`UtilsState::fit_pipeline`].
+    #[instrument(skip_all, fields(rows = data.rows(), columns = data.columns.len()))]
+    pub async fn transform(
+        &self,
+        pipeline: FittedPipeline,
+        data: Frame,
+    ) -> Result<Matrix, UtilsError> {
+        let permits = Arc::clone(&self.inner.compute);
+        self.run_blocking("transform", permits, move || {
+            preprocessing::transform(&pipeline, data)
+        })
+        .await
+    }
+
+    /// Train/test or k-fold indices; see [`preprocessing::split`].
+    ///
+    /// # Errors
+    /// As [`preprocessing::split`]; [`UtilsError::Panicked`] for a bug.
+    ///
+    /// # Cancel safety
+    /// As [`UtilsState::fit_pipeline`].
+    #[instrument(skip_all, fields(rows = request.rows, kind = ?request.kind, stratified = request.stratify.is_some()))]
+    pub async fn split(&self, request: SplitRequest) -> Result<Vec<Fold>, UtilsError> {
+        let permits = Arc::clone(&self.inner.compute);
+        self.run_blocking("split", permits, move || preprocessing::split(&request))
+            .await
+    }
+
+    /// The default pipeline of `family`; see [`preprocessing::default_pipeline`].
+    pub fn default_pipeline(&self, family: AlgorithmFamily) -> PipelineSpec {
+        preprocessing::default_pipeline(family)
+    }
+
+    /// Renders a plot, at the configured default size where the request names none.
+    ///
+    /// # Errors
+    /// [`UtilsError::BadPlotSize`] for a side outside 200..=`max_plot_side`; as
+    /// [`visualization::render`]; [`UtilsError::Panicked`] for a bug.
+    ///
+    /// # Cancel safety
+    /// As [`UtilsState::fit_pipeline`].
+    #[instrument(skip_all, fields(plot = visualization::kind_name(&request.kind), format = ?request.format))]
+    pub async fn plot(&self, request: PlotRequest) -> Result<Plot, UtilsError> {
+        let config = &self.inner.config;
+        let width = request.width.unwrap_or(config.plot_width);
+        let height = request.height.unwrap_or(config.plot_height);
+        visualization::check_size(width, height, config.max_plot_side)?;
+        let permits = Arc::clone(&self.inner.render);
+        let PlotRequest {
+            kind,
+            format,
+            title,
+            ..
+        } = request;
+        let plot = self
+            .run_blocking("plot", permits, move || {
+                visualization::render(kind, format, (width, height), title.as_deref())
+            })
+            .await?;
+        tracing::debug!(width, height, bytes = plot.bytes.len(), "plot rendered");
+        Ok(plot)
+    }
+
+    /// Runs `work` on the blocking pool under a permit of `permits`, in the current span.
+    async fn run_blocking<T, F>(
+        &self,
+        operation: &'static str,
+        permits: Arc<Semaphore>,
+        work: F,
+    ) -> Result<T, UtilsError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, UtilsError> + Send + 'static,
+    {
+        // The semaphores are never closed; a closed one would mean the state is going away.
+        let permit = permits
+            .acquire_owned()
+            .await
+            .map_err(|_| UtilsError::Cancelled { operation })?;
+        let caller_gone = CancelOnDrop::default();
+        let skip = Arc::clone(&caller_gone.flag);
+        let span = tracing::Span::current();
+        let started = Instant::now();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _entered = span.enter();
+            if skip.load(Ordering::Acquire) {
+                tracing::debug!(operation, "skipped: the caller went away before it started");
+                return Err(UtilsError::Cancelled { operation });
+            }
+            work()
+        });
+        let outcome = task.await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(result) => {
+                match &result {
+                    Ok(_) => tracing::debug!(operation, elapsed_ms, "done"),
+                    Err(error) => tracing::debug!(operation, elapsed_ms, %error, "refused"),
+                }
+                result
+            }
+            Err(join_error) if join_error.is_panic() => {
+                let incident = self.inner.incidents.fetch_add(1, Ordering::Relaxed) + 1;
+                let cause = panic_message(join_error.into_panic().as_ref());
+                tracing::error!(operation, incident, %cause, elapsed_ms, "utils work panicked");
+                Err(UtilsError::Panicked {
+                    operation,
+                    incident,
+                })
+            }
+            // The runtime is shutting down and dropped the task before it ran.
+            Err(_) => Err(UtilsError::Cancelled { operation }),
+        }
+    }
+}
+
+/// Sets its flag when dropped: the blocking work checks it before starting, so work whose
+/// caller's future was dropped (at its deadline) is skipped.
+#[derive(Default)]
+struct CancelOnDrop {
+    flag: Arc<AtomicBool>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::Release);
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a non-text panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_blocking_work_is_an_internal_incident() {
+        let state = UtilsState::new(UtilsConfig::default()).unwrap();
+        let permits = Arc::clone(&state.inner.compute);
+        let result: Result<(), _> = state
+            .run_blocking("test", permits, || panic!("column 3 is cursed"))
+            .await;
+        let error = result.unwrap_err();
+        assert_eq!(
+            error,
+            UtilsError::Panicked {
+                operation: "test",
+                incident: 1
+            }
+        );
+        assert_eq!(
+            mltools_core::ServiceError::from(error).kind,
+            mltools_core::ErrorKind::Internal
+        );
+        // The permit came back: the state keeps working.
+        assert_eq!(state.inner.compute.available_permits(), 4);
+    }
+
+    #[test]
+    fn a_bad_config_is_refused() {
+        let config = UtilsConfig {
+            compute_concurrency: 0,
+            ..UtilsConfig::default()
+        };
+        let error = UtilsState::new(config).unwrap_err();
+        assert!(error.to_string().contains("compute_concurrency"), "{error}");
+    }
+}
