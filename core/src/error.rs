@@ -125,6 +125,10 @@ impl ServiceError {
                 ErrorKind::Overloaded,
                 format!("{service}: {}", server.detail),
             ),
+            // A closed service gate answers `ConnectionRefused`.
+            RpcError::Server(server) if server.kind == std::io::ErrorKind::ConnectionRefused => {
+                Self::unavailable(format!("{service}: {}", server.detail))
+            }
             RpcError::Server(server) => Self::internal(format!("{service}: {}", server.detail)),
         }
     }

@@ -198,6 +198,7 @@ pub struct SplitRequest {
     /// The seed; the same seed gives the same split on every platform.
     pub seed: u64,
     /// Class labels (one per row) to stratify on, for classification.
+    #[serde(with = "crate::wire::opt_u32_le")]
     pub stratify: Option<Vec<u32>>,
 }
 
@@ -221,8 +222,10 @@ pub enum SplitKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fold {
     /// Rows to fit on.
+    #[serde(with = "crate::wire::u32_le")]
     pub train: Vec<u32>,
     /// Rows to evaluate on.
+    #[serde(with = "crate::wire::u32_le")]
     pub test: Vec<u32>,
 }
 
@@ -290,8 +293,10 @@ pub enum PlotKind {
         /// The target's name, for the axes; `target` when `None`.
         target: Option<String>,
         /// Actual values.
+        #[serde(with = "crate::wire::f64_le")]
         actual: Vec<f64>,
         /// Predicted values.
+        #[serde(with = "crate::wire::f64_le")]
         predicted: Vec<f64>,
     },
     /// Residuals (actual − predicted) against predicted values.
@@ -299,8 +304,10 @@ pub enum PlotKind {
         /// The target's name, for the axes; `target` when `None`.
         target: Option<String>,
         /// Actual values.
+        #[serde(with = "crate::wire::f64_le")]
         actual: Vec<f64>,
         /// Predicted values.
+        #[serde(with = "crate::wire::f64_le")]
         predicted: Vec<f64>,
     },
     /// A confusion matrix heatmap with counts.
@@ -313,8 +320,10 @@ pub enum PlotKind {
     /// A ROC curve with its AUC (binary classification).
     Roc {
         /// True labels (1 = positive, 0 = negative).
+        #[serde(with = "serde_bytes")]
         labels: Vec<u8>,
         /// Scores of the positive class.
+        #[serde(with = "crate::wire::f64_le")]
         scores: Vec<f64>,
     },
     /// Feature importances as bars, largest first (the first 30).
@@ -322,6 +331,7 @@ pub enum PlotKind {
         /// Feature names.
         names: Vec<String>,
         /// Their importances.
+        #[serde(with = "crate::wire::f64_le")]
         importances: Vec<f64>,
     },
 }

@@ -68,3 +68,80 @@ macro_rules! le_vector {
 
 le_vector!(f64_le, f64, 8);
 le_vector!(u32_le, u32, 4);
+
+/// `Option<Vec<u32>>` as an optional little-endian byte block.
+pub mod opt_u32_le {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Block(#[serde(with = "super::u32_le")] Vec<u32>);
+
+    /// Serializes `None`, or the values as one byte block.
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn serialize<S: Serializer>(
+        values: &Option<Vec<u32>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        values
+            .as_ref()
+            .map(|values| Block(values.clone()))
+            .serialize(serializer)
+    }
+
+    /// Deserializes what [`serialize`] wrote.
+    ///
+    /// # Errors
+    /// A block whose length is not a multiple of 4.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Vec<u32>>, D::Error> {
+        Ok(Option::<Block>::deserialize(deserializer)?.map(|block| block.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        #[serde(with = "super::f64_le")]
+        numbers: Vec<f64>,
+        #[serde(with = "super::u32_le")]
+        codes: Vec<u32>,
+        #[serde(with = "super::opt_u32_le")]
+        labels: Option<Vec<u32>>,
+    }
+
+    #[test]
+    fn blocks_round_trip_and_travel_as_bytes() {
+        let sample = Sample {
+            numbers: vec![1.5, f64::NEG_INFINITY, -0.0],
+            codes: vec![0, u32::MAX, 7],
+            labels: Some(vec![3, 1]),
+        };
+        let json = serde_json::to_string(&sample).unwrap();
+        // Byte blocks, not element-by-element sequences of numbers.
+        assert!(json.contains("\"numbers\":[0,0,0,0,0,0,248,63,"), "{json}");
+        let back: Sample = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.numbers[0], 1.5);
+        assert_eq!(back.codes, sample.codes);
+        assert_eq!(back.labels, sample.labels);
+        let none = Sample {
+            labels: None,
+            ..back
+        };
+        let back: Sample = serde_json::from_str(&serde_json::to_string(&none).unwrap()).unwrap();
+        assert_eq!(back.labels, None);
+    }
+
+    #[test]
+    fn a_ragged_block_is_refused() {
+        let error =
+            serde_json::from_str::<Sample>(r#"{"numbers":[1,2,3],"codes":[],"labels":null}"#)
+                .unwrap_err();
+        assert!(error.to_string().contains("not a multiple of 8"), "{error}");
+    }
+}

@@ -5,7 +5,9 @@ use mltools_core::ServiceName;
 use mltools_core::datasets::Datasets as _;
 use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
-use mltools_transport::{ChildHandle, Client, DatasetsClient, Service, Supervisor, UtilsClient};
+use mltools_transport::{
+    ChildHandle, Client, DatasetsClient, Gate, Service, Supervisor, UtilsClient,
+};
 use mltools_utils::{UtilsServer, UtilsState};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,13 +83,14 @@ impl NodeBuilder {
         let supervisor = Supervisor::new();
         let mut node = Node {
             supervisor,
+            gates: Vec::new(),
             datasets: None,
             utils: None,
             children: Vec::new(),
             config,
         };
         if node.config.node.serve.contains(&ServiceName::Datasets) {
-            node.start_datasets()?;
+            node.start_datasets().await?;
         }
         if node.config.node.serve.contains(&ServiceName::Utils) {
             node.start_utils()?;
@@ -125,6 +128,7 @@ impl NodeBuilder {
 pub struct Node {
     config: NodeConfig,
     supervisor: Supervisor,
+    gates: Vec<Gate>,
     datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
     children: Vec<ChildHandle>,
@@ -168,8 +172,9 @@ impl Node {
         &self.children
     }
 
-    /// Stops the node: cancels every loop and waits up to the configured grace period for
-    /// calls in flight. Returns whether everything ended within the grace period.
+    /// Stops the node: every hosted service refuses new calls (as `Unavailable`), the calls
+    /// already admitted get up to the configured grace period to end, then every task is
+    /// cancelled. Returns whether everything ended within the grace period.
     pub async fn shutdown(self) -> bool {
         let grace = self.config.shutdown_grace();
         self.shutdown_within(grace).await
@@ -177,17 +182,32 @@ impl Node {
 
     /// As [`Node::shutdown`], with an explicit grace period.
     pub async fn shutdown_within(self, grace: Duration) -> bool {
-        let clean = self.supervisor.shutdown(grace).await;
+        let deadline = tokio::time::Instant::now() + grace;
+        for gate in &self.gates {
+            gate.close();
+        }
+        let calls = async {
+            for gate in &self.gates {
+                gate.wait().await;
+            }
+        };
+        let calls_ended = tokio::time::timeout_at(deadline, calls).await.is_ok();
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let clean = self.supervisor.shutdown(remaining).await && calls_ended;
         if !clean {
             tracing::warn!(node = %self.config.node.name, ?grace, "tasks still running after the grace period");
         }
         clean
     }
 
-    fn start_datasets(&mut self) -> Result<(), NodeError> {
+    async fn start_datasets(&mut self) -> Result<(), NodeError> {
         let name = ServiceName::Datasets;
         let section = self.config.service(name);
-        let state = DatasetsState::open(self.config.datasets.clone())
+        // Opening runs migrations and scans the data directory: not on a runtime thread.
+        let config = self.config.datasets.clone();
+        let state = tokio::task::spawn_blocking(move || DatasetsState::open(config))
+            .await
+            .map_err(|error| self.start_error(name, error))?
             .map_err(|error| self.start_error(name, error))?;
         let service = mltools_transport::service!(
             "datasets",
@@ -229,6 +249,7 @@ impl Node {
         Req: RequestName + Send + Sync + 'static,
         Resp: Send + Sync + 'static,
     {
+        self.gates.push(service.gate());
         match self.config.node.in_process {
             InProcess::Direct => Client::direct(service),
             InProcess::Channel => {

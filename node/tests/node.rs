@@ -237,3 +237,23 @@ async fn datasets_feed_utils_directly() {
 async fn datasets_feed_utils_over_the_channel() {
     datasets_feed_utils(InProcess::Channel).await;
 }
+
+#[tokio::test]
+async fn calls_after_shutdown_are_refused_as_unavailable() {
+    for in_process in [InProcess::Direct, InProcess::Channel] {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(in_process, dir.path()).await;
+        let datasets = node.datasets().unwrap();
+        assert!(node.shutdown_within(Duration::from_secs(5)).await);
+        let error = datasets
+            .list(context::current())
+            .await
+            .into_service("datasets")
+            .unwrap_err();
+        assert_eq!(
+            error.kind,
+            ErrorKind::Unavailable,
+            "{in_process:?}: {error}"
+        );
+    }
+}

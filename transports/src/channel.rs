@@ -13,6 +13,10 @@ use tarpc::RequestName;
 use tarpc::server::{BaseChannel, Channel};
 use tokio::sync::watch;
 
+/// Messages buffered each way between a channel's client and server ends; a full buffer
+/// makes senders wait rather than grow memory.
+const CHANNEL_CAPACITY: usize = 1024;
+
 /// Starts `service` behind a supervised tarpc channel server; returns a client of it and the
 /// handle of its serving task.
 pub fn serve<Req, Resp>(
@@ -29,9 +33,14 @@ where
     let tracker = supervisor.tracker().clone();
     let shutdown = supervisor.shutdown_token();
     let child = supervisor.supervise(name, policy, move || {
-        let (client_end, server_end) = tarpc::transport::channel::unbounded();
-        let channel = tarpc::client::new(tarpc::client::Config::default(), client_end).spawn();
-        slot_tx.send_replace(Some(channel));
+        let (client_end, server_end) = tarpc::transport::channel::bounded(CHANNEL_CAPACITY);
+        let new_client = tarpc::client::new(tarpc::client::Config::default(), client_end);
+        tracker.spawn(async move {
+            if let Err(error) = new_client.dispatch.await {
+                tracing::warn!(service = name, %error, "in-process channel dispatch ended");
+            }
+        });
+        slot_tx.send_replace(Some(new_client.client));
         let service = service.clone();
         let tracker = tracker.clone();
         let shutdown = shutdown.clone();

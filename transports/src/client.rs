@@ -13,8 +13,9 @@ use tarpc::client::stub::Stub;
 use tarpc::context;
 use tokio::sync::watch;
 
-/// The current tarpc channel of a supervised in-process channel server; `None` once the
-/// server has stopped for good.
+/// The current tarpc channel of a supervised in-process channel server. A restart publishes
+/// a new one; after a shutdown, or once the supervisor gives up, the last one stays and its
+/// calls fail as `Shutdown`.
 pub(crate) type ChannelSlot<Req, Resp> = watch::Receiver<Option<tarpc::client::Channel<Req, Resp>>>;
 
 /// A stub that reaches a service over one transport.

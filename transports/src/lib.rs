@@ -46,7 +46,7 @@ pub mod supervisor;
 mod test_probe;
 
 pub use client::Client;
-pub use service::{Limits, Service};
+pub use service::{Gate, Limits, Service};
 pub use supervisor::{ChildHandle, ChildState, RestartPolicy, Supervisor};
 
 /// Re-exported for the [`service!`] macro and for callers naming tarpc types.

@@ -23,6 +23,7 @@ use std::time::Instant;
 use tarpc::client::RpcError;
 use tarpc::{RequestName, ServerError, context};
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 /// Wraps a tarpc-generated server (`MyServer.serve()`) into a [`Service`].
@@ -70,6 +71,51 @@ struct Inner<Req, Resp> {
     name: &'static str,
     handler: Box<Handler<Req, Resp>>,
     in_flight: Option<(Arc<Semaphore>, usize)>,
+    gate: Gate,
+}
+
+/// The shutdown side of a [`Service`]: closing it refuses new calls as unavailable, and
+/// [`Gate::wait`] ends when the calls already admitted have ended. Every call, direct or
+/// through a transport, is tracked here.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    name: &'static str,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+    calls: TaskTracker,
+}
+
+impl Gate {
+    fn new(name: &'static str) -> Self {
+        Gate {
+            name,
+            closed: Arc::default(),
+            calls: TaskTracker::new(),
+        }
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Refuses every call from now on; calls already admitted go on.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.calls.close();
+    }
+
+    /// Whether the gate is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until the gate is closed and every admitted call has ended.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn wait(&self) {
+        self.calls.wait().await;
+    }
 }
 
 impl<Req, Resp> Clone for Service<Req, Resp> {
@@ -110,8 +156,14 @@ where
                 name,
                 handler: Box::new(handler),
                 in_flight,
+                gate: Gate::new(name),
             }),
         }
+    }
+
+    /// The service's shutdown gate.
+    pub fn gate(&self) -> Gate {
+        self.inner.gate.clone()
     }
 
     /// The service's name, as in logs and errors.
@@ -119,12 +171,13 @@ where
         self.inner.name
     }
 
-    /// Runs one call under the guard (span, limit, panic catching), without a deadline:
-    /// transports enforce deadlines themselves.
+    /// Runs one call under the guard (gate, span, limit, panic catching), without a
+    /// deadline: transports enforce deadlines themselves.
     ///
     /// # Errors
-    /// A `WouldBlock` server error when the service is at its in-flight limit; an `Other`
-    /// server error when the handler panicked.
+    /// A `ConnectionRefused` server error once the gate is closed; a `WouldBlock` server
+    /// error when the service is at its in-flight limit; an `Other` server error when the
+    /// handler panicked.
     pub async fn serve_guarded(
         &self,
         ctx: context::Context,
@@ -134,6 +187,15 @@ where
         let full_name = request.name();
         let method = full_name.rsplit('.').next().unwrap_or(full_name).to_owned();
         let span = tracing::info_span!("rpc", service = self.inner.name, method = %method);
+        if self.inner.gate.is_closed() {
+            return Err(ServerError::new(
+                io::ErrorKind::ConnectionRefused,
+                format!(
+                    "{}.{method}: refused, the service is shutting down",
+                    self.inner.name
+                ),
+            ));
+        }
         let _permit = match &self.inner.in_flight {
             None => None,
             Some((semaphore, limit)) => match Arc::clone(semaphore).try_acquire_owned() {
@@ -152,8 +214,11 @@ where
         };
         let started = Instant::now();
         let call = (self.inner.handler)(ctx, request);
-        let outcome = AssertUnwindSafe(call)
-            .catch_unwind()
+        let outcome = self
+            .inner
+            .gate
+            .calls
+            .track_future(AssertUnwindSafe(call).catch_unwind())
             .instrument(span.clone())
             .await;
         let elapsed_us = started.elapsed().as_micros() as u64;
@@ -251,6 +316,37 @@ mod tests {
             matches!(result, Err(RpcError::DeadlineExceeded)),
             "{result:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_closed_gate_refuses_new_calls_and_waits_for_admitted_ones() {
+        let server = ProbeServer::default();
+        let service = probe_with(server.clone(), Limits::default());
+        let gate = service.gate();
+        let client = ProbeClient::from(Client::direct(service));
+        let holder = {
+            let client = client.clone();
+            tokio::spawn(async move { client.hold(context::current()).await })
+        };
+        tokio::time::timeout(Duration::from_secs(5), server.entered.notified())
+            .await
+            .expect("the first call is in flight");
+        gate.close();
+        let error = client
+            .double(context::current(), 1)
+            .await
+            .map(Ok)
+            .into_service("probe")
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Unavailable);
+        assert!(error.message.contains("shutting down"), "{error}");
+        // The admitted call is still held, so the gate is not empty.
+        assert!(gate.wait().now_or_never().is_none());
+        server.release.notify_one();
+        assert_eq!(holder.await.unwrap().unwrap(), 7);
+        tokio::time::timeout(Duration::from_secs(5), gate.wait())
+            .await
+            .expect("the gate empties once the admitted call ends");
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! `mltools datasets ...`.
 
-use super::output;
+use super::{CliError, output};
 use crate::node::Node;
 use clap::{Args, Subcommand, ValueEnum};
 use mltools_core::datasets::{
@@ -138,7 +138,11 @@ fn long_call() -> context::Context {
     ctx
 }
 
-pub(super) async fn run(node: &Node, command: &DatasetsCommand, json: bool) -> anyhow::Result<()> {
+pub(super) async fn run(
+    node: &Node,
+    command: &DatasetsCommand,
+    json: bool,
+) -> Result<(), CliError> {
     let client = node.datasets()?;
     match command {
         DatasetsCommand::Import(args) => import(&client, args, json).await,
@@ -192,7 +196,7 @@ pub(super) async fn run(node: &Node, command: &DatasetsCommand, json: bool) -> a
     }
 }
 
-async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> anyhow::Result<()> {
+async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> Result<(), CliError> {
     let source = Source::parse_locator(&args.source)?;
     let request = ImportRequest {
         source: source.clone(),
@@ -236,7 +240,7 @@ async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> anyho
     show(client, DatasetRef::Id(info.id), Some(info.version), 5, json).await
 }
 
-async fn update(client: &DatasetsClient, args: &UpdateArgs, json: bool) -> anyhow::Result<()> {
+async fn update(client: &DatasetsClient, args: &UpdateArgs, json: bool) -> Result<(), CliError> {
     let request = UpdateRequest {
         dataset: DatasetRef::parse(&args.dataset),
         source: Source::parse_locator(&args.source)?,
@@ -261,7 +265,7 @@ async fn show(
     version: Option<u32>,
     head: u64,
     json: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), CliError> {
     let description = client
         .describe(context::current(), dataset.clone(), version)
         .await

@@ -6,13 +6,31 @@
 mod datasets;
 mod output;
 
-use crate::config::NodeConfig;
-use crate::node::Node;
-use anyhow::Context as _;
+use crate::config::{ConfigError, NodeConfig};
+use crate::node::{Node, NodeError};
 use clap::{Parser, Subcommand};
+use mltools_core::ServiceError;
 use std::path::PathBuf;
 
 pub use datasets::DatasetsCommand;
+
+/// Why a command failed; its message names the culprit.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The configuration file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The node could not start, or does not host a service the command needs.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A service answered with an error.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The result could not be written as JSON.
+    #[error("cannot write the result as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
 
 /// Load tabular datasets, preprocess them, fit and compare predictive models.
 #[derive(Debug, Parser)]
@@ -46,7 +64,7 @@ impl Cli {
     ///
     /// # Errors
     /// An unreadable or invalid config file.
-    pub fn node_config(&self) -> anyhow::Result<NodeConfig> {
+    pub fn node_config(&self) -> Result<NodeConfig, CliError> {
         let mut config = match &self.config {
             Some(path) => NodeConfig::load(path)?,
             None => NodeConfig::default(),
@@ -62,12 +80,11 @@ impl Cli {
 ///
 /// # Errors
 /// Whatever the command fails with; the message names the culprit.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = cli.node_config()?;
     let node = crate::node::NodeBuilder::from_config(config)
         .start()
-        .await
-        .context("starting the node")?;
+        .await?;
     let outcome = match &cli.command {
         Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
     };

@@ -5,7 +5,7 @@ use mltools_core::datasets::{ColumnSummary, DatasetInfo, DatasetPage, Descriptio
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Prints `value` as pretty JSON.
-pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), super::CliError> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
