@@ -8,7 +8,7 @@
 use crate::ServiceError;
 use crate::frame::Frame;
 use crate::ids::{DatasetId, JobId, ModelId};
-use crate::utils::{FittedPipeline, PipelineSpec};
+use crate::utils::{AlgorithmFamily, FittedPipeline, PipelineSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,6 +50,33 @@ pub enum Task {
     Classification,
 }
 
+impl Task {
+    /// The lower-case name: `regression` or `classification`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Regression => "regression",
+            Task::Classification => "classification",
+        }
+    }
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Number(value) => write!(f, "{value}"),
+            ParamValue::Integer(value) => write!(f, "{value}"),
+            ParamValue::Bool(value) => write!(f, "{value}"),
+            ParamValue::Text(value) => write!(f, "`{value}`"),
+        }
+    }
+}
+
 /// A hyperparameter value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ParamValue {
@@ -81,6 +108,8 @@ pub struct ParamInfo {
     pub name: String,
     /// Its default.
     pub default: ParamValue,
+    /// The values it accepts, in words (`a number > 0`, `rbf, linear, poly or sigmoid`).
+    pub accepts: String,
     /// What it does.
     pub doc: String,
 }
@@ -92,6 +121,13 @@ pub struct AlgorithmInfo {
     pub id: String,
     /// The task it solves.
     pub task: Task,
+    /// Its family, which decides its default preprocessing
+    /// ([`Utils::default_pipeline`](crate::utils::Utils::default_pipeline)).
+    pub family: AlgorithmFamily,
+    /// Whether it gives class probabilities (and so a log loss).
+    pub probabilities: bool,
+    /// What it is, in one line.
+    pub doc: String,
     /// Its hyperparameters.
     pub params: Vec<ParamInfo>,
 }
@@ -174,6 +210,26 @@ pub struct Leaderboard {
     pub entries: Vec<LeaderboardEntry>,
     /// The best model refitted on all rows, when kept.
     pub best: Option<ModelId>,
+    /// The best model's out-of-fold predictions: every row predicted by the model fitted
+    /// on the folds that held it out (for the report's diagnostic plots).
+    pub out_of_fold: Option<OutOfFold>,
+    /// The best model's feature importances, `(feature, importance)`, where it has them.
+    pub importances: Option<Vec<(String, f64)>>,
+}
+
+/// Out-of-fold predictions, one per row in row order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutOfFold {
+    /// The true values: numbers, or class codes into `classes`.
+    #[serde(with = "crate::wire::f64_le")]
+    pub actual: Vec<f64>,
+    /// The predictions, in the same form.
+    #[serde(with = "crate::wire::f64_le")]
+    pub predicted: Vec<f64>,
+    /// For a binary classifier with probabilities or decision scores: the score of class 1.
+    pub scores: Option<Vec<f64>>,
+    /// The class labels, for classification.
+    pub classes: Option<Vec<String>>,
 }
 
 /// Where a job is.
@@ -219,6 +275,9 @@ pub struct ModelInfo {
     pub version: u32,
     /// The target column.
     pub target: String,
+    /// The class labels, in code order, for classification (a prediction's class code
+    /// indexes them); `None` for regression.
+    pub classes: Option<Vec<String>>,
     /// The fitted preprocessing.
     pub pipeline: FittedPipeline,
     /// Cross-validated metrics, when it came from a comparison.

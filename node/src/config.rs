@@ -4,7 +4,7 @@
 //! ```toml
 //! [node]
 //! name = "main"
-//! serve = ["datasets", "utils"] # services hosted in this process
+//! serve = ["datasets", "utils", "models", "lab"]   # services hosted in this process
 //! in_process = "direct"         # or "channel": tarpc's in-process channel transport
 //! shutdown_grace_ms = 10000
 //!
@@ -24,15 +24,14 @@
 
 use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
+use mltools_lab::LabConfig;
+use mltools_models::ModelsConfig;
 use mltools_transport::{Limits, RestartPolicy};
 use mltools_utils::UtilsConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The services this build can host.
-const HOSTABLE: [ServiceName; 2] = [ServiceName::Datasets, ServiceName::Utils];
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -46,6 +45,10 @@ pub struct NodeConfig {
     pub datasets: DatasetsConfig,
     /// The utils service's settings (used when this node hosts it).
     pub utils: UtilsConfig,
+    /// The models service's settings (used when this node hosts it).
+    pub models: ModelsConfig,
+    /// The lab's settings (used when this node hosts it).
+    pub lab: LabConfig,
 }
 
 /// The `[node]` table.
@@ -54,7 +57,7 @@ pub struct NodeConfig {
 pub struct NodeSection {
     /// The node's name, in logs and errors. Default `main`.
     pub name: String,
-    /// The services hosted in this process. Default `["datasets", "utils"]`.
+    /// The services hosted in this process. Default: all four.
     pub serve: Vec<ServiceName>,
     /// How in-process clients reach hosted services. Default `direct`.
     pub in_process: InProcess,
@@ -66,7 +69,7 @@ impl Default for NodeSection {
     fn default() -> Self {
         NodeSection {
             name: "main".to_owned(),
-            serve: vec![ServiceName::Datasets, ServiceName::Utils],
+            serve: ServiceName::ALL.to_vec(),
             in_process: InProcess::Direct,
             shutdown_grace_ms: 10_000,
         }
@@ -216,11 +219,27 @@ impl NodeConfig {
         if self.node.name.trim().is_empty() {
             return Err(ConfigError::Invalid("node.name is empty".into()));
         }
-        for service in &self.node.serve {
-            if !HOSTABLE.contains(service) {
+        // Services reach each other in-process only, until remote placement exists: a
+        // hosted service needs the services it calls hosted beside it.
+        let needs: [(ServiceName, &[ServiceName]); 2] = [
+            (ServiceName::Models, &[ServiceName::Utils]),
+            (
+                ServiceName::Lab,
+                &[
+                    ServiceName::Datasets,
+                    ServiceName::Utils,
+                    ServiceName::Models,
+                ],
+            ),
+        ];
+        for (service, dependencies) in needs {
+            if !self.node.serve.contains(&service) {
+                continue;
+            }
+            if let Some(missing) = dependencies.iter().find(|d| !self.node.serve.contains(d)) {
                 return Err(ConfigError::Invalid(format!(
-                    "node.serve: the {service} service cannot be hosted by this build yet; \
-                     it hosts: datasets, utils"
+                    "node.serve lists {service}, which calls {missing}, but not {missing}; \
+                     this build reaches services in-process only"
                 )));
             }
         }
@@ -293,9 +312,12 @@ mod tests {
     }
 
     #[test]
-    fn a_service_this_build_cannot_host_is_refused() {
+    fn a_service_without_the_services_it_calls_is_refused() {
         let error = NodeConfig::parse("[node]\nserve = [\"datasets\", \"models\"]\n").unwrap_err();
-        assert!(error.to_string().contains("models"), "{error}");
+        assert!(error.to_string().contains("calls utils"), "{error}");
+        let error =
+            NodeConfig::parse("[node]\nserve = [\"lab\", \"utils\", \"models\"]\n").unwrap_err();
+        assert!(error.to_string().contains("calls datasets"), "{error}");
     }
 
     #[test]

@@ -3,10 +3,15 @@
 use crate::config::{InProcess, NodeConfig, ServiceSection};
 use mltools_core::ServiceName;
 use mltools_core::datasets::Datasets as _;
+use mltools_core::lab::Lab as _;
+use mltools_core::models::Models as _;
 use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
+use mltools_lab::{LabClients, LabServer, LabState};
+use mltools_models::{ModelsServer, ModelsState};
 use mltools_transport::{
-    ChildHandle, Client, DatasetsClient, Gate, Service, Supervisor, UtilsClient,
+    ChildHandle, Client, DatasetsClient, Gate, LabClient, ModelsClient, Service, Supervisor,
+    UtilsClient,
 };
 use mltools_utils::{UtilsServer, UtilsState};
 use std::path::PathBuf;
@@ -54,9 +59,12 @@ impl NodeBuilder {
         NodeBuilder { config }
     }
 
-    /// Sets the directory where services keep their data.
+    /// Sets the directory where services keep their data (the datasets database and the
+    /// models registry).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.config.datasets.data_dir = dir.into();
+        let dir = dir.into();
+        self.config.models.data_dir = dir.clone();
+        self.config.datasets.data_dir = dir;
         self
     }
 
@@ -86,6 +94,8 @@ impl NodeBuilder {
             gates: Vec::new(),
             datasets: None,
             utils: None,
+            models: None,
+            lab: None,
             children: Vec::new(),
             config,
         };
@@ -94,6 +104,12 @@ impl NodeBuilder {
         }
         if node.config.node.serve.contains(&ServiceName::Utils) {
             node.start_utils()?;
+        }
+        if node.config.node.serve.contains(&ServiceName::Models) {
+            node.start_models().await?;
+        }
+        if node.config.node.serve.contains(&ServiceName::Lab) {
+            node.start_lab()?;
         }
         tracing::info!(
             node = %node.config.node.name,
@@ -131,12 +147,14 @@ pub struct Node {
     gates: Vec<Gate>,
     datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
+    models: Option<(ModelsClient, ModelsState)>,
+    lab: Option<(LabClient, LabState)>,
     children: Vec<ChildHandle>,
 }
 
 impl Node {
-    /// A builder with the default configuration (datasets and utils hosted, direct calls,
-    /// data in `./.mltools`).
+    /// A builder with the default configuration (every service hosted, direct calls, data
+    /// in `./.mltools`).
     pub fn builder() -> NodeBuilder {
         NodeBuilder::default()
     }
@@ -166,6 +184,28 @@ impl Node {
             .ok_or_else(|| self.not_hosted(ServiceName::Utils))
     }
 
+    /// A client of the models service.
+    ///
+    /// # Errors
+    /// [`NodeError::NotHosted`] when this node does not host it.
+    pub fn models(&self) -> Result<ModelsClient, NodeError> {
+        self.models
+            .as_ref()
+            .map(|(client, _)| client.clone())
+            .ok_or_else(|| self.not_hosted(ServiceName::Models))
+    }
+
+    /// A client of the lab.
+    ///
+    /// # Errors
+    /// [`NodeError::NotHosted`] when this node does not host it.
+    pub fn lab(&self) -> Result<LabClient, NodeError> {
+        self.lab
+            .as_ref()
+            .map(|(client, _)| client.clone())
+            .ok_or_else(|| self.not_hosted(ServiceName::Lab))
+    }
+
     /// The supervised serving tasks (one per hosted service on the channel transport; none
     /// on the direct path, which has no task to supervise).
     pub fn children(&self) -> &[ChildHandle] {
@@ -183,6 +223,18 @@ impl Node {
     /// As [`Node::shutdown`], with an explicit grace period.
     pub async fn shutdown_within(self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
+        // Long work first: comparisons and models jobs are cancelled and awaited while the
+        // services they call still answer.
+        let mut jobs_ended = true;
+        if let Some((_, lab)) = &self.lab {
+            jobs_ended &= lab.shutdown(grace).await;
+        }
+        if let Some((_, models)) = &self.models {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            jobs_ended &= tokio::time::timeout(remaining, models.shutdown())
+                .await
+                .is_ok();
+        }
         for gate in &self.gates {
             gate.close();
         }
@@ -193,7 +245,7 @@ impl Node {
         };
         let calls_ended = tokio::time::timeout_at(deadline, calls).await.is_ok();
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let clean = self.supervisor.shutdown(remaining).await && calls_ended;
+        let clean = self.supervisor.shutdown(remaining).await && calls_ended && jobs_ended;
         if !clean {
             tracing::warn!(node = %self.config.node.name, ?grace, "tasks still running after the grace period");
         }
@@ -228,6 +280,44 @@ impl Node {
             mltools_transport::service!("utils", section.limits(), UtilsServer::new(state).serve());
         let client = self.host(service, &section);
         self.utils = Some(UtilsClient::from(client));
+        Ok(())
+    }
+
+    async fn start_models(&mut self) -> Result<(), NodeError> {
+        let name = ServiceName::Models;
+        let section = self.config.service(name);
+        let utils = self.utils()?;
+        let config = self.config.models.clone();
+        // Opening creates the registry database: not on a runtime thread.
+        let state = tokio::task::spawn_blocking(move || ModelsState::open(config, utils))
+            .await
+            .map_err(|error| self.start_error(name, error))?
+            .map_err(|error| self.start_error(name, error))?;
+        let service = mltools_transport::service!(
+            "models",
+            section.limits(),
+            ModelsServer::new(state.clone()).serve()
+        );
+        let client = self.host(service, &section);
+        self.models = Some((ModelsClient::from(client), state));
+        Ok(())
+    }
+
+    fn start_lab(&mut self) -> Result<(), NodeError> {
+        let section = self.config.service(ServiceName::Lab);
+        let clients = LabClients {
+            datasets: self.datasets()?,
+            utils: self.utils()?,
+            models: self.models()?,
+        };
+        let state = LabState::new(clients, self.config.lab.clone());
+        let service = mltools_transport::service!(
+            "lab",
+            section.limits(),
+            LabServer::new(state.clone()).serve()
+        );
+        let client = self.host(service, &section);
+        self.lab = Some((LabClient::from(client), state));
         Ok(())
     }
 

@@ -186,3 +186,56 @@ fn a_bad_config_file_is_refused_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn compare_a_builtin_writes_the_leaderboard_and_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let report_dir = dir.path().join("report");
+    let text = stdout(&mltools(
+        data,
+        &[
+            "compare",
+            "builtin:iris",
+            "--folds",
+            "3",
+            "--report",
+            report_dir.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        text.contains(
+            "`iris` → species (classification, 150 rows, 3-fold CV, seed 0), ranked by accuracy"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("best model stored as model 1"), "{text}");
+    let html = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.matches("<svg").count() >= 3, "the plots are inline");
+    assert!(
+        !html.contains("src=\"http"),
+        "nothing is fetched from elsewhere"
+    );
+
+    // Again on the stored dataset by name, as JSON, with a chosen model set and metric.
+    let board = json(&mltools(
+        data,
+        &[
+            "compare",
+            "iris",
+            "--models",
+            "knn_classifier,gaussian_nb",
+            "--metric",
+            "f1_macro",
+            "--json",
+        ],
+    ));
+    assert_eq!(board["metric"], "f1_macro");
+    assert_eq!(board["entries"].as_array().unwrap().len(), 2);
+
+    let unknown = mltools(data, &["compare", "iris", "--models", "xgboost"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("unknown algorithm `xgboost`"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the command failed (the error, naming its culprit, is printed on
 //! standard error); 2 bad usage (printed by the argument parser).
 
+mod compare;
 mod datasets;
 mod output;
 
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 use mltools_core::ServiceError;
 use std::path::PathBuf;
 
+pub use compare::CompareArgs;
 pub use datasets::DatasetsCommand;
 
 /// Why a command failed; its message names the culprit.
@@ -56,6 +58,8 @@ pub enum Command {
     /// Import, list, show, update and delete datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
+    /// Compare every candidate model on a dataset with cross-validation; keep the best.
+    Compare(CompareArgs),
 }
 
 impl Cli {
@@ -71,6 +75,7 @@ impl Cli {
         };
         if let Some(dir) = &self.data_dir {
             config.datasets.data_dir = dir.clone();
+            config.models.data_dir = dir.clone();
         }
         Ok(config)
     }
@@ -87,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         .await?;
     let outcome = match &cli.command {
         Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
+        Command::Compare(args) => compare::compare(&node, args, cli.json).await,
     };
     shutdown(node).await;
     outcome

@@ -145,6 +145,65 @@ pub(crate) fn rows_table(page: &DatasetPage) -> String {
     out.to_string()
 }
 
+/// A comparison's leaderboard: the ranking metric first, then the task's other metrics.
+pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
+    let board = &report.leaderboard;
+    // The table keeps to the metrics people read first; `--json` and the HTML report have
+    // them all.
+    let shown: &[&str] = match board.task {
+        mltools_core::models::Task::Regression => &["r2", "rmse", "mae"],
+        mltools_core::models::Task::Classification => &[
+            "accuracy",
+            "balanced_accuracy",
+            "f1_macro",
+            "roc_auc",
+            "log_loss",
+        ],
+    };
+    let mut metrics: Vec<&str> = vec![board.metric.as_str()];
+    metrics.extend(shown.iter().copied().filter(|name| *name != board.metric));
+    let mut header = vec!["rank".to_owned(), "model".to_owned()];
+    header.extend(metrics.iter().map(|name| (*name).to_owned()));
+    header.extend(["fit ms".to_owned(), "predict ms".to_owned()]);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut out = table(&header);
+    for (rank, entry) in board.entries.iter().enumerate() {
+        let mut row = vec![
+            (rank + 1).to_string(),
+            mltools_lab::report::model_label(&entry.model),
+        ];
+        match &entry.error {
+            Some(error) => {
+                row.push(format!("failed: {error}"));
+                row.extend(std::iter::repeat_n(String::new(), metrics.len() + 1));
+            }
+            None => {
+                for name in &metrics {
+                    row.push(match entry.metrics.get(*name) {
+                        Some(value) => format!("{:.4} ± {:.4}", value.mean, value.std),
+                        None => String::new(),
+                    });
+                }
+                row.push(format!("{:.1}", entry.fit_ms));
+                row.push(format!("{:.1}", entry.predict_ms));
+            }
+        }
+        out.add_row(row);
+    }
+    right_align(&mut out, 2);
+    format!(
+        "{} `{}` → {} ({}, {} rows, {}-fold CV, seed {}), ranked by {}:\n{out}",
+        report.dataset.id,
+        report.dataset.name,
+        report.dataset.target,
+        board.task,
+        report.dataset.rows,
+        report.folds,
+        report.seed,
+        board.metric
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

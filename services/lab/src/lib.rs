@@ -1,1 +1,29 @@
-//! placeholder
+//! The mltools lab: "compare every candidate model on this dataset, pick the best, report
+//! and plot it" — using the datasets, models and utils services only through their
+//! interfaces (`mltools_transport::{DatasetsClient, ModelsClient, UtilsClient}`), so each
+//! of them may run in this process or on another node.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | [`LabConfig`] |
+//! | [`compare`] | the comparison itself: read the rows, run the models job, wait |
+//! | [`report`] | the report's plots, rendered by the utils service |
+//! | [`html`] | the report as one self-contained HTML page |
+//! | [`state`] | [`LabState`]: the comparisons in flight and their results |
+//! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
+//!
+//! A comparison is a job of the lab's own: [`LabState::compare`] returns its id at once;
+//! the work runs on a tracked task that survives the caller going away.
+
+pub mod compare;
+pub mod config;
+pub mod error;
+pub mod html;
+pub mod report;
+pub mod server;
+pub mod state;
+
+pub use config::LabConfig;
+pub use error::LabError;
+pub use server::LabServer;
+pub use state::{LabClients, LabState};

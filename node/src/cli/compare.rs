@@ -1,0 +1,186 @@
+//! `mltools compare` and `mltools predict`.
+
+use super::{CliError, output};
+use crate::node::Node;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mltools_core::datasets::{ImportRequest, Source, UpdateMode, UpdateRequest};
+use mltools_core::lab::{LabCompareRequest, LabStage, Report};
+use mltools_core::models::{ModelSpec, Task};
+use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError};
+use mltools_transport::DatasetsClient;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tarpc::context;
+
+/// `mltools compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A stored dataset's id or name, builtin:NAME, an http(s):// URL or a CSV path.
+    pub dataset: String,
+    /// The target column (default: the dataset's own).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The metric to rank by (default: r2 for regression, accuracy for classification).
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Only these algorithms (comma-separated ids; see `mltools models algorithms`).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// The seed of the folds and of randomised algorithms.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Force the task instead of inferring it from the target.
+    #[arg(long, value_parser = ["regression", "classification"])]
+    pub task: Option<String>,
+    /// Write DIR/report.html: the leaderboard and every plot, in one self-contained page.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+fn context_for(duration: Duration) -> context::Context {
+    let mut ctx = context::current();
+    ctx.deadline = std::time::Instant::now() + duration;
+    ctx
+}
+
+/// Finds or imports the dataset a locator names: a stored id or name as is; a built-in is
+/// imported once and reused; a file or URL is imported, or stored as a new version of the
+/// dataset of the same name.
+async fn resolve(datasets: &DatasetsClient, locator: &str) -> Result<DatasetRef, CliError> {
+    let is_source = locator.starts_with("builtin:")
+        || locator.contains("://")
+        || std::path::Path::new(locator).is_file();
+    if !is_source {
+        return Ok(DatasetRef::parse(locator));
+    }
+    let source = Source::parse_locator(locator)?;
+    let name = source.default_name();
+    let long = context_for(Duration::from_secs(6 * 60 * 60));
+    let imported = datasets
+        .import(long, ImportRequest::new(source.clone()))
+        .await
+        .into_service("datasets");
+    match imported {
+        Ok(info) => Ok(DatasetRef::Id(info.id)),
+        Err(error) if error.kind == ErrorKind::AlreadyExists => {
+            if matches!(source, Source::Builtin { .. }) {
+                return Ok(DatasetRef::Name(name));
+            }
+            let request = UpdateRequest {
+                dataset: DatasetRef::Name(name),
+                source,
+                mode: UpdateMode::Replace,
+                target: None,
+                csv: Default::default(),
+            };
+            let info = datasets
+                .update(long, request)
+                .await
+                .into_service("datasets")?;
+            Ok(DatasetRef::Id(info.id))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Result<(), CliError> {
+    let lab = node.lab()?;
+    let dataset = resolve(&node.datasets()?, &args.dataset).await?;
+    let request = LabCompareRequest {
+        target: args.target.clone(),
+        task: args.task.as_deref().map(|task| match task {
+            "regression" => Task::Regression,
+            _ => Task::Classification,
+        }),
+        models: args
+            .models
+            .iter()
+            .map(|algorithm| ModelSpec {
+                algorithm: algorithm.clone(),
+                params: Default::default(),
+                pipeline: None,
+            })
+            .collect(),
+        folds: args.folds,
+        seed: args.seed,
+        metric: args.metric.clone(),
+        ..LabCompareRequest::new(dataset)
+    };
+    let job = lab
+        .compare(context::current(), request)
+        .await
+        .into_service("lab")?;
+    let report = follow(node, job, json).await?;
+    if let Some(dir) = &args.report {
+        write_report(dir, &report)?;
+    }
+    if json {
+        return output::print_json(&report.leaderboard);
+    }
+    println!("{}", output::leaderboard_table(&report));
+    if let Some(best) = report.leaderboard.best {
+        println!("best model stored as model {best} (mltools predict {best} FILE.csv)");
+    }
+    if let Some(dir) = &args.report {
+        println!("report written to {}", dir.join("report.html").display());
+    }
+    Ok(())
+}
+
+/// Waits for a comparison's report, drawing a progress bar (unless `quiet`).
+async fn follow(node: &Node, job: mltools_core::JobId, quiet: bool) -> Result<Report, CliError> {
+    let lab = node.lab()?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} fits, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("reading the dataset");
+    let started = Instant::now();
+    loop {
+        let waited = lab
+            .report(context_for(Duration::from_secs(30)), job, 200)
+            .await
+            .into_service("lab")?;
+        if let Some(report) = waited {
+            bar.finish_and_clear();
+            return Ok(report);
+        }
+        let status = lab
+            .status(context::current(), job)
+            .await
+            .into_service("lab")?;
+        match status.stage {
+            LabStage::Fitting { done, total } => {
+                bar.set_message("fitting");
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            LabStage::Reporting => bar.set_message("plotting"),
+            LabStage::Preparing => bar.set_message("reading the dataset"),
+            LabStage::Finished | LabStage::Failed(_) | LabStage::Cancelled => {}
+        }
+        bar.tick();
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "waiting for the report"
+        );
+    }
+}
+
+fn write_report(dir: &std::path::Path, report: &Report) -> Result<(), CliError> {
+    let path = dir.join("report.html");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&path, mltools_lab::html::render(report)))
+        .map_err(|error| {
+            ServiceError::invalid_input(format!("cannot write {}: {error}", path.display())).into()
+        })
+}

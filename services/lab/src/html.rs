@@ -1,0 +1,128 @@
+//! A comparison's report as one self-contained HTML page: the leaderboard table and every
+//! plot inline as SVG, no external files, scripts or fonts.
+
+use crate::report::model_label;
+use mltools_core::lab::Report;
+use mltools_core::models::LeaderboardEntry;
+use mltools_core::utils::ImageFormat;
+use std::fmt::Write as _;
+
+/// Renders `report` as an HTML page.
+pub fn render(report: &Report) -> String {
+    let dataset = &report.dataset;
+    let board = &report.leaderboard;
+    let mut page = String::with_capacity(64 * 1024);
+    let title = format!("mltools compare: {} → {}", dataset.name, dataset.target);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p>dataset {} `{}` version {}, \
+         {} rows; target <b>{}</b> ({}); {}-fold cross-validation, seed {}; ranked by <b>{}</b>; \
+         {:.1} s.</p>\n",
+        escape(&title),
+        escape(&title),
+        dataset.id,
+        escape(&dataset.name),
+        dataset.version,
+        dataset.rows,
+        escape(&dataset.target),
+        board.task,
+        report.folds,
+        report.seed,
+        escape(&board.metric),
+        report.elapsed_ms as f64 / 1000.0,
+    );
+    if let Some(best) = board.best {
+        let _ = writeln!(
+            page,
+            "<p>Best model stored in the registry as model <b>{best}</b>.</p>"
+        );
+    }
+    page.push_str(&table(&board.metric, &board.entries));
+    for (title, plot) in &report.plots {
+        let _ = writeln!(page, "<section><h2>{}</h2>", escape(title));
+        match plot.format {
+            ImageFormat::Svg => page.push_str(&String::from_utf8_lossy(&plot.bytes)),
+            ImageFormat::Png => page.push_str("<p>(PNG plots are not embedded)</p>"),
+        }
+        page.push_str("</section>\n");
+    }
+    page.push_str("</body></html>\n");
+    page
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
+table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 10px;border-bottom:1px solid #ddd;\
+text-align:right}th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left}\
+tr.best{background:#eef6ee}section svg{max-width:100%;height:auto}";
+
+fn table(metric: &str, entries: &[LeaderboardEntry]) -> String {
+    let mut names: Vec<&String> = entries
+        .iter()
+        .flat_map(|entry| entry.metrics.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    // The ranking metric first.
+    names.sort_by_key(|name| name.as_str() != metric);
+    let mut out = String::from("<table><tr><th>rank</th><th>model</th>");
+    for name in &names {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    out.push_str("<th>fit ms</th><th>predict ms</th></tr>\n");
+    for (rank, entry) in entries.iter().enumerate() {
+        let class = if rank == 0 && entry.error.is_none() {
+            " class=\"best\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<tr{class}><td>{}</td><td>{}</td>",
+            rank + 1,
+            escape(&model_label(&entry.model))
+        );
+        if let Some(error) = &entry.error {
+            let _ = writeln!(
+                out,
+                "<td class=\"error\" colspan=\"{}\">failed: {}</td></tr>",
+                names.len() + 2,
+                escape(&error.to_string())
+            );
+            continue;
+        }
+        for name in &names {
+            match entry.metrics.get(*name) {
+                Some(value) => {
+                    let _ = write!(out, "<td>{:.4} ± {:.4}</td>", value.mean, value.std);
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        let _ = writeln!(
+            out,
+            "<td>{:.1}</td><td>{:.1}</td></tr>",
+            entry.fit_ms, entry.predict_ms
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(escape("<b>&\"</b>"), "&lt;b&gt;&amp;&quot;&lt;/b&gt;");
+    }
+}

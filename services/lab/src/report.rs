@@ -1,0 +1,194 @@
+//! The report's plots, rendered by the utils service as SVG.
+
+use crate::error::LabError;
+use mltools_core::models::{Leaderboard, LeaderboardEntry, ModelSpec, OutOfFold, Task};
+use mltools_core::utils::{ImageFormat, LeaderboardBar, Plot, PlotKind, PlotRequest};
+use mltools_core::{ColumnData, Frame, RpcResultExt};
+use mltools_transport::UtilsClient;
+use std::time::Duration;
+use tarpc::context;
+
+/// A model's label in tables and plots: its algorithm and the parameters it overrides.
+pub fn model_label(spec: &ModelSpec) -> String {
+    if spec.params.is_empty() {
+        return spec.algorithm.clone();
+    }
+    let params: Vec<String> = spec
+        .params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    format!("{} ({})", spec.algorithm, params.join(", "))
+}
+
+/// Every plot of a report: the leaderboard, the best model's out-of-fold diagnostics and
+/// importances, and the features' overview.
+///
+/// # Errors
+/// A plot the utils service refuses or cannot render.
+pub(crate) async fn plots(
+    utils: &UtilsClient,
+    features: &Frame,
+    target: &str,
+    leaderboard: &Leaderboard,
+) -> Result<Vec<(String, Plot)>, LabError> {
+    let mut kinds = vec![(
+        "Leaderboard".to_owned(),
+        PlotKind::Leaderboard {
+            metric: leaderboard.metric.clone(),
+            entries: bars(&leaderboard.metric, &leaderboard.entries),
+        },
+    )];
+    if let Some(out_of_fold) = &leaderboard.out_of_fold {
+        kinds.extend(diagnostics(leaderboard.task, target, out_of_fold));
+    }
+    if let Some(importances) = &leaderboard.importances {
+        kinds.push((
+            "Feature importance of the best model".to_owned(),
+            PlotKind::FeatureImportance {
+                names: importances.iter().map(|(name, _)| name.clone()).collect(),
+                importances: importances.iter().map(|(_, value)| *value).collect(),
+            },
+        ));
+    }
+    let numeric = numeric_columns(features);
+    if !numeric.columns.is_empty() {
+        kinds.push((
+            "Feature distributions".to_owned(),
+            PlotKind::Histograms {
+                frame: numeric.clone(),
+            },
+        ));
+        if numeric.columns.len() >= 2 {
+            kinds.push((
+                "Feature correlations".to_owned(),
+                PlotKind::Correlation { frame: numeric },
+            ));
+        }
+    }
+    let mut plots = Vec::with_capacity(kinds.len());
+    for (title, kind) in kinds {
+        let mut ctx = context::current();
+        ctx.deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let request = PlotRequest {
+            kind,
+            format: ImageFormat::Svg,
+            width: None,
+            height: None,
+            title: None,
+        };
+        let plot = utils.plot(ctx, request).await.into_service("utils")?;
+        plots.push((title, plot));
+    }
+    Ok(plots)
+}
+
+fn bars(metric: &str, entries: &[LeaderboardEntry]) -> Vec<LeaderboardBar> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let value = entry.metrics.get(metric)?;
+            Some(LeaderboardBar {
+                model: model_label(&entry.model),
+                mean: value.mean,
+                std: value.std,
+            })
+        })
+        .collect()
+}
+
+fn diagnostics(task: Task, target: &str, out_of_fold: &OutOfFold) -> Vec<(String, PlotKind)> {
+    match task {
+        Task::Regression => vec![
+            (
+                "Best model: predicted vs actual (out of fold)".to_owned(),
+                PlotKind::PredictedVsActual {
+                    target: Some(target.to_owned()),
+                    actual: out_of_fold.actual.clone(),
+                    predicted: out_of_fold.predicted.clone(),
+                },
+            ),
+            (
+                "Best model: residuals (out of fold)".to_owned(),
+                PlotKind::Residuals {
+                    target: Some(target.to_owned()),
+                    actual: out_of_fold.actual.clone(),
+                    predicted: out_of_fold.predicted.clone(),
+                },
+            ),
+        ],
+        Task::Classification => {
+            let labels = out_of_fold.classes.clone().unwrap_or_default();
+            let mut plots = vec![(
+                "Best model: confusion matrix (out of fold)".to_owned(),
+                PlotKind::ConfusionMatrix {
+                    counts: confusion(&labels, &out_of_fold.actual, &out_of_fold.predicted),
+                    labels: labels.clone(),
+                },
+            )];
+            if let (2, Some(scores)) = (labels.len(), &out_of_fold.scores) {
+                plots.push((
+                    format!("Best model: ROC, positive class `{}`", labels[1]),
+                    PlotKind::Roc {
+                        labels: out_of_fold
+                            .actual
+                            .iter()
+                            .map(|&code| u8::from(code == 1.0))
+                            .collect(),
+                        scores: scores.clone(),
+                    },
+                ));
+            }
+            plots
+        }
+    }
+}
+
+/// `counts[actual][predicted]` from class codes.
+fn confusion(labels: &[String], actual: &[f64], predicted: &[f64]) -> Vec<Vec<u64>> {
+    let classes = labels.len();
+    let mut counts = vec![vec![0u64; classes]; classes];
+    for (&truth, &guess) in actual.iter().zip(predicted) {
+        let (row, column) = (truth as usize, guess as usize);
+        if row < classes && column < classes {
+            counts[row][column] += 1;
+        }
+    }
+    counts
+}
+
+fn numeric_columns(frame: &Frame) -> Frame {
+    Frame {
+        columns: frame
+            .columns
+            .iter()
+            .filter(|column| matches!(column.data, ColumnData::Numeric(_)))
+            .cloned()
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::models::ParamValue;
+
+    #[test]
+    fn labels_name_overridden_parameters() {
+        let mut spec = ModelSpec {
+            algorithm: "knn_classifier".into(),
+            params: Default::default(),
+            pipeline: None,
+        };
+        assert_eq!(model_label(&spec), "knn_classifier");
+        spec.params.insert("k".into(), ParamValue::Integer(7));
+        assert_eq!(model_label(&spec), "knn_classifier (k=7)");
+    }
+
+    #[test]
+    fn confusion_counts_by_actual_then_predicted() {
+        let labels = vec!["a".to_owned(), "b".to_owned()];
+        let counts = confusion(&labels, &[0.0, 0.0, 1.0, 1.0], &[0.0, 1.0, 1.0, 1.0]);
+        assert_eq!(counts, vec![vec![1, 1], vec![0, 2]]);
+    }
+}

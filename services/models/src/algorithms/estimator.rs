@@ -1,0 +1,242 @@
+//! [`Estimator`]: an algorithm with checked parameters, ready to fit.
+
+use crate::algorithms::dense::{check_matrix, dense};
+use crate::algorithms::fitted::{Fitted, FittedModel};
+use crate::algorithms::params::{ParamMap, Params};
+use crate::algorithms::registry::AlgorithmId;
+use crate::algorithms::{
+    decision_tree_classifier::{DecisionTreeClassifierParams, DecisionTreeClassifierValidParams},
+    decision_tree_regressor::{DecisionTreeRegressorParams, DecisionTreeRegressorValidParams},
+    elastic_net::{ElasticNetParams, ElasticNetValidParams},
+    extra_trees_regressor::{ExtraTreesRegressorParams, ExtraTreesRegressorValidParams},
+    gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
+    knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
+    knn_regressor::{KnnRegressorParams, KnnRegressorValidParams},
+    lasso::{LassoParams, LassoValidParams},
+    linear_regression::{LinearRegressionParams, LinearRegressionValidParams},
+    logistic_regression::{LogisticRegressionParams, LogisticRegressionValidParams},
+    random_forest_classifier::{RandomForestClassifierParams, RandomForestClassifierValidParams},
+    random_forest_regressor::{RandomForestRegressorParams, RandomForestRegressorValidParams},
+    ridge::{RidgeParams, RidgeValidParams},
+    svc::{SvcParams, SvcValidParams},
+    svr::{SvrParams, SvrValidParams},
+};
+use crate::error::ModelsError;
+use crate::task::Targets;
+use mltools_core::models::{ModelSpec, Task};
+use mltools_core::utils::Matrix;
+
+/// An algorithm with checked hyperparameters.
+///
+/// ```
+/// use mltools_core::models::ParamValue;
+/// use mltools_models::algorithms::{Estimator, ParamMap};
+///
+/// let params = ParamMap::from([("alpha".to_owned(), ParamValue::Number(0.5))]);
+/// let ridge = Estimator::new("ridge", &params).unwrap();
+/// assert_eq!(ridge.id().as_str(), "ridge");
+/// let error = Estimator::new("ridge", &ParamMap::from([("k".to_owned(), ParamValue::Integer(3))]));
+/// assert!(error.unwrap_err().to_string().contains("its parameters are: alpha, solver"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(missing_docs)] // One variant per algorithm; see each `XValidParams`.
+pub enum Estimator {
+    LinearRegression(LinearRegressionValidParams),
+    Ridge(RidgeValidParams),
+    Lasso(LassoValidParams),
+    ElasticNet(ElasticNetValidParams),
+    DecisionTreeRegressor(DecisionTreeRegressorValidParams),
+    RandomForestRegressor(RandomForestRegressorValidParams),
+    ExtraTreesRegressor(ExtraTreesRegressorValidParams),
+    Svr(SvrValidParams),
+    KnnRegressor(KnnRegressorValidParams),
+    LogisticRegression(LogisticRegressionValidParams),
+    DecisionTreeClassifier(DecisionTreeClassifierValidParams),
+    RandomForestClassifier(RandomForestClassifierValidParams),
+    Svc(SvcValidParams),
+    KnnClassifier(KnnClassifierValidParams),
+    GaussianNb(GaussianNbValidParams),
+}
+
+impl Estimator {
+    /// The algorithm `algorithm` with the documented defaults overridden by `params`.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownAlgorithm`], [`ModelsError::UnknownParam`] (listing the
+    /// algorithm's parameters) or [`ModelsError::InvalidParam`] (saying what is accepted).
+    pub fn new(algorithm: &str, params: &ParamMap) -> Result<Estimator, ModelsError> {
+        let id = AlgorithmId::parse(algorithm)?;
+        let params = Params {
+            algorithm: id.as_str(),
+            docs: id.params(),
+            map: params,
+        };
+        params.check_names()?;
+        Self::build(id, &params)
+    }
+
+    /// The estimator a [`ModelSpec`] names (its pipeline is the caller's business).
+    ///
+    /// # Errors
+    /// As [`Estimator::new`].
+    pub fn from_spec(spec: &ModelSpec) -> Result<Estimator, ModelsError> {
+        Estimator::new(&spec.algorithm, &spec.params)
+    }
+
+    /// The algorithm with its documented defaults.
+    pub fn defaults(id: AlgorithmId) -> Estimator {
+        let empty = ParamMap::new();
+        let params = Params {
+            algorithm: id.as_str(),
+            docs: id.params(),
+            map: &empty,
+        };
+        // Every algorithm's documented defaults pass its own check (a unit test holds
+        // every algorithm to this), so this cannot fail.
+        #[allow(clippy::expect_used)]
+        Self::build(id, &params).expect("documented defaults are valid")
+    }
+
+    fn build(id: AlgorithmId, p: &Params<'_>) -> Result<Estimator, ModelsError> {
+        use AlgorithmId as A;
+        Ok(match id {
+            A::LinearRegression => {
+                Estimator::LinearRegression(LinearRegressionParams::from_params(p)?.check()?)
+            }
+            A::Ridge => Estimator::Ridge(RidgeParams::from_params(p)?.check()?),
+            A::Lasso => Estimator::Lasso(LassoParams::from_params(p)?.check()?),
+            A::ElasticNet => Estimator::ElasticNet(ElasticNetParams::from_params(p)?.check()?),
+            A::DecisionTreeRegressor => Estimator::DecisionTreeRegressor(
+                DecisionTreeRegressorParams::from_params(p)?.check()?,
+            ),
+            A::RandomForestRegressor => Estimator::RandomForestRegressor(
+                RandomForestRegressorParams::from_params(p)?.check()?,
+            ),
+            A::ExtraTreesRegressor => {
+                Estimator::ExtraTreesRegressor(ExtraTreesRegressorParams::from_params(p)?.check()?)
+            }
+            A::Svr => Estimator::Svr(SvrParams::from_params(p)?.check()?),
+            A::KnnRegressor => {
+                Estimator::KnnRegressor(KnnRegressorParams::from_params(p)?.check()?)
+            }
+            A::LogisticRegression => {
+                Estimator::LogisticRegression(LogisticRegressionParams::from_params(p)?.check()?)
+            }
+            A::DecisionTreeClassifier => Estimator::DecisionTreeClassifier(
+                DecisionTreeClassifierParams::from_params(p)?.check()?,
+            ),
+            A::RandomForestClassifier => Estimator::RandomForestClassifier(
+                RandomForestClassifierParams::from_params(p)?.check()?,
+            ),
+            A::Svc => Estimator::Svc(SvcParams::from_params(p)?.check()?),
+            A::KnnClassifier => {
+                Estimator::KnnClassifier(KnnClassifierParams::from_params(p)?.check()?)
+            }
+            A::GaussianNb => Estimator::GaussianNb(GaussianNbParams::from_params(p)?.check()?),
+        })
+    }
+
+    /// The algorithm.
+    pub fn id(&self) -> AlgorithmId {
+        match self {
+            Estimator::LinearRegression(_) => AlgorithmId::LinearRegression,
+            Estimator::Ridge(_) => AlgorithmId::Ridge,
+            Estimator::Lasso(_) => AlgorithmId::Lasso,
+            Estimator::ElasticNet(_) => AlgorithmId::ElasticNet,
+            Estimator::DecisionTreeRegressor(_) => AlgorithmId::DecisionTreeRegressor,
+            Estimator::RandomForestRegressor(_) => AlgorithmId::RandomForestRegressor,
+            Estimator::ExtraTreesRegressor(_) => AlgorithmId::ExtraTreesRegressor,
+            Estimator::Svr(_) => AlgorithmId::Svr,
+            Estimator::KnnRegressor(_) => AlgorithmId::KnnRegressor,
+            Estimator::LogisticRegression(_) => AlgorithmId::LogisticRegression,
+            Estimator::DecisionTreeClassifier(_) => AlgorithmId::DecisionTreeClassifier,
+            Estimator::RandomForestClassifier(_) => AlgorithmId::RandomForestClassifier,
+            Estimator::Svc(_) => AlgorithmId::Svc,
+            Estimator::KnnClassifier(_) => AlgorithmId::KnnClassifier,
+            Estimator::GaussianNb(_) => AlgorithmId::GaussianNb,
+        }
+    }
+
+    /// Fits on `x` (complete numeric features) and `y`; `seed` drives every random choice,
+    /// so the same seed gives the same model.
+    ///
+    /// # Errors
+    /// [`ModelsError::WrongTask`] when `y` is for the other task; [`ModelsError::Shape`] when
+    /// `x` and `y` disagree; [`ModelsError::NonFinite`] for a missing feature value;
+    /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails.
+    pub fn fit(&self, x: &Matrix, y: &Targets, seed: u64) -> Result<FittedModel, ModelsError> {
+        let id = self.id();
+        if id.task() != y.task() {
+            return Err(ModelsError::WrongTask {
+                algorithm: id.as_str(),
+                algorithm_task: id.task(),
+                task: y.task(),
+            });
+        }
+        check_matrix(x)?;
+        if x.rows != y.len() {
+            return Err(ModelsError::Shape {
+                reason: format!("{} feature rows but {} targets", x.rows, y.len()),
+            });
+        }
+        if x.rows < 2 {
+            return Err(ModelsError::TooFewRows {
+                reason: format!("{id} needs at least 2 training rows, got {}", x.rows),
+            });
+        }
+        let model = match y {
+            Targets::Regression(values) => self.fit_regression(x, values, seed)?,
+            Targets::Classification { codes, .. } => self.fit_classification(x, codes, seed)?,
+        };
+        Ok(FittedModel::new(
+            id,
+            x.columns.clone(),
+            y.class_count(),
+            model,
+        ))
+    }
+
+    fn fit_regression(&self, x: &Matrix, y: &[f64], seed: u64) -> Result<Fitted, ModelsError> {
+        Ok(match self {
+            Estimator::LinearRegression(p) => Fitted::Linear(p.fit(x, y)?),
+            Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y)?),
+            Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y)?),
+            Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y)?),
+            Estimator::DecisionTreeRegressor(p) => {
+                Fitted::TreeRegressor(p.fit(&dense(x)?, y, seed)?)
+            }
+            Estimator::RandomForestRegressor(p) => {
+                Fitted::ForestRegressor(p.fit(&dense(x)?, y, seed)?)
+            }
+            Estimator::ExtraTreesRegressor(p) => Fitted::ExtraTrees(p.fit(&dense(x)?, y, seed)?),
+            Estimator::Svr(p) => Fitted::Svr(p.fit(x, y)?),
+            Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(&dense(x)?, y)?),
+            _ => return Err(self.wrong_task(Task::Regression)),
+        })
+    }
+
+    fn fit_classification(&self, x: &Matrix, y: &[u32], seed: u64) -> Result<Fitted, ModelsError> {
+        Ok(match self {
+            Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit(x, y)?),
+            Estimator::DecisionTreeClassifier(p) => {
+                Fitted::TreeClassifier(p.fit(&dense(x)?, y, seed)?)
+            }
+            Estimator::RandomForestClassifier(p) => {
+                Fitted::ForestClassifier(p.fit(&dense(x)?, y, seed)?)
+            }
+            Estimator::Svc(p) => Fitted::Svc(p.fit(x, y, seed)?),
+            Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(&dense(x)?, y)?),
+            Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit(x, y)?),
+            _ => return Err(self.wrong_task(Task::Classification)),
+        })
+    }
+
+    fn wrong_task(&self, task: Task) -> ModelsError {
+        ModelsError::WrongTask {
+            algorithm: self.id().as_str(),
+            algorithm_task: self.id().task(),
+            task,
+        }
+    }
+}

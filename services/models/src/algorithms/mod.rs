@@ -1,0 +1,72 @@
+//! The algorithms: one module per algorithm over smartcore 0.7, with scikit-learn's
+//! defaults, behind one registry.
+//!
+//! | id | task | smartcore model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
+//! |---|---|---|---|
+//! | `linear_regression` | regression | `LinearRegression` | — |
+//! | `ridge` | regression | `RidgeRegression` | centred design, constant columns dropped, `alpha = 1` |
+//! | `lasso` | regression | `Lasso` | `alpha` on scikit-learn's scale (smartcore gets 2α), centred design |
+//! | `elastic_net` | regression | `ElasticNet` | scikit-learn's (α, l1_ratio) mapped; `y` centred (intercept bug) |
+//! | `decision_tree_regressor` | regression | `DecisionTreeRegressor` | seeded |
+//! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
+//! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
+//! | `svr` | regression | `SVR` | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`; owned support vectors |
+//! | `knn_regressor` | regression | `KNNRegressor` | `k = 5` |
+//! | `logistic_regression` | classification | `LogisticRegression` | `C = 1` (alpha 1, not 0); our probabilities |
+//! | `decision_tree_classifier` | classification | `DecisionTreeClassifier` | seeded |
+//! | `random_forest_classifier` | classification | `RandomForestClassifier` | vote-share probabilities |
+//! | `svc` | classification | `SVC` | RBF, `gamma = scale`, `C = 1`; our one-vs-one; owned support vectors |
+//! | `knn_classifier` | classification | `KNNClassifier` | `k = 5` |
+//! | `gaussian_nb` | classification | `GaussianNB` | `var_smoothing = 1e-9`; our probabilities |
+//!
+//! Parameters are checked once: a request's name → value map becomes an algorithm's
+//! `XParams`, whose `check` gives an `XValidParams` ([`Estimator`] holds one); fitting never
+//! re-checks. A fitted model is an owned [`FittedModel`] that serializes to bytes.
+//!
+//! ```
+//! use mltools_core::utils::Matrix;
+//! use mltools_models::algorithms::{AlgorithmId, Estimator, FittedModel};
+//! use mltools_models::prediction::Prediction;
+//! use mltools_models::task::Targets;
+//!
+//! let x = Matrix { rows: 4, columns: vec!["x".into()], values: vec![0.0, 1.0, 2.0, 3.0] };
+//! let y = Targets::Regression(vec![1.0, 3.0, 5.0, 7.0]);
+//! let model = Estimator::defaults(AlgorithmId::LinearRegression).fit(&x, &y, 0).unwrap();
+//! let reloaded = FittedModel::from_bytes(&model.to_bytes().unwrap()).unwrap();
+//! let Prediction::Regression(values) = reloaded.predict(&x).unwrap() else { unreachable!() };
+//! assert!((values[3] - 7.0).abs() < 1e-9);
+//! ```
+
+pub mod decision_tree_classifier;
+pub mod decision_tree_regressor;
+mod dense;
+pub mod elastic_net;
+mod estimator;
+pub mod extra_trees_regressor;
+mod fitted;
+pub mod forest;
+pub mod gaussian_nb;
+pub mod knn;
+pub mod knn_classifier;
+pub mod knn_regressor;
+pub mod lasso;
+pub mod linear;
+pub mod linear_regression;
+pub mod logistic_regression;
+mod params;
+pub mod random_forest_classifier;
+pub mod random_forest_regressor;
+mod registry;
+pub mod ridge;
+pub mod svc;
+pub mod svm;
+pub mod svr;
+pub mod trees;
+
+pub use estimator::Estimator;
+pub use fitted::FittedModel;
+pub use params::ParamMap;
+pub use registry::{AlgorithmId, algorithms};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,497 @@
+//! Cross-validation of many candidate models over given folds, into a leaderboard.
+//!
+//! Pure and synchronous: the folds come in as data (the utils service makes them in
+//! production) and the preprocessing of each fold is the caller's [`Preprocess`], so a test
+//! can run the whole comparison with a closure. Each (model, fold) fit is one job on the
+//! caller's bounded rayon pool; results are gathered in job order, so the same seed and
+//! folds give the same leaderboard whatever the scheduling. A model that errs or panics on
+//! any fold is reported as failed with its first error (in fold order); the others go on.
+//!
+//! ```
+//! use mltools_core::{Column, Frame};
+//! use mltools_core::utils::{Fold, Matrix};
+//! use mltools_models::algorithms::AlgorithmId;
+//! use mltools_models::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
+//! use mltools_models::metrics::Metric;
+//! use mltools_models::task::Targets;
+//!
+//! let xs: Vec<f64> = (0..12).map(f64::from).collect();
+//! let features = Frame { columns: vec![Column::numeric("x", xs.clone())] };
+//! let targets = Targets::Regression(xs.iter().map(|x| 2.0 * x + 1.0).collect());
+//! let folds: Vec<Fold> = (0..3u32)
+//!     .map(|k| Fold {
+//!         test: (0..12).filter(|r| r % 3 == k).collect(),
+//!         train: (0..12).filter(|r| r % 3 != k).collect(),
+//!     })
+//!     .collect();
+//! let candidates = vec![Candidate::defaults(AlgorithmId::LinearRegression)];
+//! // The preprocessing: here the numeric columns as they are.
+//! let as_matrix = |_: &Candidate, train: &Frame, test: &Frame| {
+//!     let matrix = |frame: &Frame| match &frame.columns[0].data {
+//!         mltools_core::ColumnData::Numeric(values) => Matrix {
+//!             rows: values.len(),
+//!             columns: vec!["x".into()],
+//!             values: values.clone(),
+//!         },
+//!         _ => unreachable!(),
+//!     };
+//!     Ok((matrix(train), matrix(test)))
+//! };
+//! let request = CvRequest {
+//!     features: &features,
+//!     targets: &targets,
+//!     folds: &folds,
+//!     candidates: &candidates,
+//!     metric: Metric::R2,
+//!     seed: 0,
+//! };
+//! let board = cross_validate(&request, &as_matrix, &CvControl::default(), &fit_pool(Some(2)).unwrap()).unwrap();
+//! assert!((board.entries[0].metrics["r2"].mean - 1.0).abs() < 1e-9);
+//! ```
+
+use crate::algorithms::{AlgorithmId, Estimator};
+use crate::error::ModelsError;
+use crate::metrics::{Metric, classification_scores, regression_scores};
+use crate::prediction::Prediction;
+use crate::task::Targets;
+use board::{entry, rank};
+use mltools_core::frame::{Column, ColumnData, Frame};
+use mltools_core::models::{Leaderboard, ModelSpec, OutOfFold};
+use mltools_core::utils::{AlgorithmFamily, Fold, Matrix};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// A model to evaluate: its spec as asked for, and its checked estimator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The spec, as it appears on the leaderboard.
+    pub spec: ModelSpec,
+    /// The checked estimator.
+    pub estimator: Estimator,
+}
+
+impl Candidate {
+    /// The candidate a spec names.
+    ///
+    /// # Errors
+    /// An unknown algorithm or parameter, or a bad value ([`Estimator::new`]).
+    pub fn new(spec: ModelSpec) -> Result<Candidate, ModelsError> {
+        let estimator = Estimator::from_spec(&spec)?;
+        Ok(Candidate { spec, estimator })
+    }
+
+    /// The algorithm with its defaults and the family's default preprocessing.
+    pub fn defaults(id: AlgorithmId) -> Candidate {
+        Candidate {
+            spec: ModelSpec {
+                algorithm: id.as_str().to_owned(),
+                params: BTreeMap::new(),
+                pipeline: None,
+            },
+            estimator: Estimator::defaults(id),
+        }
+    }
+
+    /// The family, which decides the default preprocessing.
+    pub fn family(&self) -> AlgorithmFamily {
+        self.estimator.id().family()
+    }
+}
+
+/// Turns one fold's feature frames into matrices: fitted on the training rows only, applied
+/// to both (so the held-out rows never leak into their own preprocessing).
+pub trait Preprocess: Sync {
+    /// The training and test matrices for `candidate` (whose spec may name a pipeline).
+    ///
+    /// # Errors
+    /// Whatever stops the preprocessing, in words; the candidate is then reported failed.
+    fn prepare(
+        &self,
+        candidate: &Candidate,
+        train: &Frame,
+        test: &Frame,
+    ) -> Result<(Matrix, Matrix), String>;
+}
+
+impl<F> Preprocess for F
+where
+    F: Fn(&Candidate, &Frame, &Frame) -> Result<(Matrix, Matrix), String> + Sync,
+{
+    fn prepare(
+        &self,
+        candidate: &Candidate,
+        train: &Frame,
+        test: &Frame,
+    ) -> Result<(Matrix, Matrix), String> {
+        self(candidate, train, test)
+    }
+}
+
+/// What to cross-validate.
+#[derive(Debug, Clone, Copy)]
+pub struct CvRequest<'a> {
+    /// The feature columns (no target), all rows.
+    pub features: &'a Frame,
+    /// The targets, one per row.
+    pub targets: &'a Targets,
+    /// The folds (row indices into `features`).
+    pub folds: &'a [Fold],
+    /// The models.
+    pub candidates: &'a [Candidate],
+    /// The metric the leaderboard is sorted by.
+    pub metric: Metric,
+    /// The seed of every randomised algorithm.
+    pub seed: u64,
+}
+
+/// Progress and cancellation of a running cross-validation, shared with its watchers.
+#[derive(Debug, Default)]
+pub struct CvControl {
+    done: AtomicU64,
+    total: AtomicU64,
+    cancelled: AtomicBool,
+}
+
+impl CvControl {
+    /// A control expecting `total` fits (updated when the work starts).
+    pub fn with_total(total: u64) -> CvControl {
+        let control = CvControl::default();
+        control.total.store(total, Ordering::Relaxed);
+        control
+    }
+
+    /// Asks the work to stop: fits not yet started are skipped and the cross-validation
+    /// ends with [`ModelsError::Cancelled`]. A fit already running finishes first.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CvControl::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Fits done and fits in all (models × folds).
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A pool for fits: `threads` workers, or one per available core.
+///
+/// # Errors
+/// [`ModelsError::Fit`] when the operating system refuses the threads.
+pub fn fit_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ModelsError> {
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|index| format!("mltools-fit-{index}"))
+        .build()
+        .map_err(|error| ModelsError::Fit {
+            algorithm: "pool",
+            reason: format!("cannot start the fit threads: {error}"),
+        })
+}
+
+/// Refuses a k-fold split the data cannot fill: fewer rows than folds (or fewer than 2
+/// folds).
+///
+/// # Errors
+/// [`ModelsError::TooFewRows`] naming the numbers.
+pub fn check_fold_count(rows: usize, folds: usize) -> Result<(), ModelsError> {
+    if folds < 2 {
+        return Err(ModelsError::BadFolds {
+            reason: format!("{folds} folds; cross-validation needs at least 2"),
+        });
+    }
+    if rows < folds {
+        return Err(ModelsError::TooFewRows {
+            reason: format!("{folds} folds need at least {folds} rows, the data has {rows}"),
+        });
+    }
+    Ok(())
+}
+
+/// The scores of one model on one fold.
+#[derive(Debug, Clone, PartialEq)]
+struct FoldScore {
+    metrics: BTreeMap<Metric, f64>,
+    fit_ms: f64,
+    predict_ms: f64,
+    /// The fold's held-out rows, their predictions and (binary) positive-class scores.
+    predicted: Vec<f64>,
+    scores: Option<Vec<f64>>,
+}
+
+/// One fold's rows, sliced once for every candidate.
+struct FoldData {
+    test_rows: Vec<u32>,
+    train: Frame,
+    test: Frame,
+    train_targets: Targets,
+    test_targets: Targets,
+}
+
+/// Cross-validates every candidate on every fold on `pool`, and ranks them by the
+/// request's metric (best first; models without that metric next; failed models last, each
+/// group in candidate order).
+///
+/// # Errors
+/// [`ModelsError::NoModels`], [`ModelsError::WrongTask`] for a candidate of the other
+/// task, [`ModelsError::BadFolds`] or [`ModelsError::Shape`] for folds or targets that do
+/// not fit the rows, [`ModelsError::Cancelled`] when `control` was cancelled. A model
+/// failing is not an error: it is a failed entry.
+pub fn cross_validate(
+    request: &CvRequest<'_>,
+    preprocess: &dyn Preprocess,
+    control: &CvControl,
+    pool: &rayon::ThreadPool,
+) -> Result<Leaderboard, ModelsError> {
+    check_request(request)?;
+    let folds: Vec<FoldData> = request
+        .folds
+        .iter()
+        .map(|fold| FoldData {
+            test_rows: fold.test.clone(),
+            train: select_rows(request.features, &fold.train),
+            test: select_rows(request.features, &fold.test),
+            train_targets: request.targets.select(&fold.train),
+            test_targets: request.targets.select(&fold.test),
+        })
+        .collect();
+    let jobs: Vec<(usize, usize)> = (0..request.candidates.len())
+        .flat_map(|candidate| (0..folds.len()).map(move |fold| (candidate, fold)))
+        .collect();
+    control.total.store(jobs.len() as u64, Ordering::Relaxed);
+    let outcomes: Vec<Result<FoldScore, ModelsError>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(candidate, fold)| {
+                let outcome = run_guarded(
+                    request,
+                    preprocess,
+                    control,
+                    &request.candidates[candidate],
+                    &folds[fold],
+                );
+                control.done.fetch_add(1, Ordering::Relaxed);
+                outcome
+            })
+            .collect()
+    });
+    if control.is_cancelled() {
+        return Err(ModelsError::Cancelled);
+    }
+    let per_candidate: Vec<&[Result<FoldScore, ModelsError>]> =
+        outcomes.chunks(folds.len()).collect();
+    let entries = per_candidate
+        .iter()
+        .zip(request.candidates)
+        .map(|(scores, candidate)| entry(candidate, scores))
+        .collect();
+    let entries = rank(entries, request.metric);
+    let out_of_fold = entries
+        .first()
+        .filter(|best| best.error.is_none())
+        .and_then(|best| request.candidates.iter().position(|c| c.spec == best.model))
+        .and_then(|index| out_of_fold(request.targets, &folds, per_candidate[index]));
+    Ok(Leaderboard {
+        task: request.targets.task(),
+        metric: request.metric.as_str().to_owned(),
+        entries,
+        best: None,
+        out_of_fold,
+        importances: None,
+    })
+}
+
+/// Every row's held-out prediction by one candidate, in row order.
+fn out_of_fold(
+    targets: &Targets,
+    folds: &[FoldData],
+    outcomes: &[Result<FoldScore, ModelsError>],
+) -> Option<OutOfFold> {
+    let rows = targets.len();
+    let mut predicted = vec![f64::NAN; rows];
+    let mut scores = Some(vec![f64::NAN; rows]);
+    for (fold, outcome) in folds.iter().zip(outcomes) {
+        let score = outcome.as_ref().ok()?;
+        for (position, &row) in fold.test_rows.iter().enumerate() {
+            predicted[row as usize] = score.predicted[position];
+        }
+        match (&mut scores, &score.scores) {
+            (Some(all), Some(fold_scores)) => {
+                for (position, &row) in fold.test_rows.iter().enumerate() {
+                    all[row as usize] = fold_scores[position];
+                }
+            }
+            _ => scores = None,
+        }
+    }
+    let (actual, classes) = match targets {
+        Targets::Regression(values) => (values.clone(), None),
+        Targets::Classification { codes, classes } => (
+            codes.iter().map(|&code| f64::from(code)).collect(),
+            Some(classes.clone()),
+        ),
+    };
+    Some(OutOfFold {
+        actual,
+        predicted,
+        scores,
+        classes,
+    })
+}
+
+fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
+    let task = request.targets.task();
+    if request.candidates.is_empty() {
+        return Err(ModelsError::NoModels {
+            reason: "the candidate list is empty".to_owned(),
+        });
+    }
+    if let Some(candidate) = request
+        .candidates
+        .iter()
+        .find(|c| c.estimator.id().task() != task)
+    {
+        let id = candidate.estimator.id();
+        return Err(ModelsError::WrongTask {
+            algorithm: id.as_str(),
+            algorithm_task: id.task(),
+            task,
+        });
+    }
+    if request.metric.task() != task {
+        return Err(Metric::unknown(request.metric.as_str(), task));
+    }
+    let rows = request.features.rows();
+    if request.targets.len() != rows {
+        return Err(ModelsError::Shape {
+            reason: format!("{rows} feature rows but {} targets", request.targets.len()),
+        });
+    }
+    check_fold_count(rows, request.folds.len().max(2))?;
+    for (index, fold) in request.folds.iter().enumerate() {
+        let bad = |reason: String| ModelsError::BadFolds {
+            reason: format!("fold {index}: {reason}"),
+        };
+        if fold.train.is_empty() || fold.test.is_empty() {
+            return Err(bad("an empty training or test set".to_owned()));
+        }
+        if let Some(row) = fold
+            .train
+            .iter()
+            .chain(&fold.test)
+            .find(|&&row| row as usize >= rows)
+        {
+            return Err(bad(format!("row {row} is past the last row ({rows} rows)")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one (model, fold) job, turning a panic into [`ModelsError::Panicked`].
+fn run_guarded(
+    request: &CvRequest<'_>,
+    preprocess: &dyn Preprocess,
+    control: &CvControl,
+    candidate: &Candidate,
+    fold: &FoldData,
+) -> Result<FoldScore, ModelsError> {
+    if control.is_cancelled() {
+        return Err(ModelsError::Cancelled);
+    }
+    let run = || run_fold(request.seed, preprocess, candidate, fold);
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-text panic payload".to_owned());
+        tracing::error!(algorithm = %candidate.spec.algorithm, %message, "a fit panicked");
+        Err(ModelsError::Panicked {
+            algorithm: candidate.spec.algorithm.clone(),
+            message,
+        })
+    })
+}
+
+fn run_fold(
+    seed: u64,
+    preprocess: &dyn Preprocess,
+    candidate: &Candidate,
+    fold: &FoldData,
+) -> Result<FoldScore, ModelsError> {
+    let (train, test) = preprocess
+        .prepare(candidate, &fold.train, &fold.test)
+        .map_err(|reason| ModelsError::Preprocess { reason })?;
+    let started = Instant::now();
+    let model = candidate.estimator.fit(&train, &fold.train_targets, seed)?;
+    let fit_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    let prediction = model.predict(&test)?;
+    let predict_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (metrics, predicted, scores) = match (&prediction, &fold.test_targets) {
+        (Prediction::Regression(values), Targets::Regression(truth)) => {
+            (regression_scores(truth, values), values.clone(), None)
+        }
+        (
+            Prediction::Classification(classes),
+            Targets::Classification {
+                codes,
+                classes: labels,
+            },
+        ) => (
+            classification_scores(codes, classes, labels.len()),
+            classes.labels.iter().map(|&code| f64::from(code)).collect(),
+            classes.positive_scores(labels.len()),
+        ),
+        _ => {
+            return Err(ModelsError::WrongTask {
+                algorithm: candidate.estimator.id().as_str(),
+                algorithm_task: candidate.estimator.id().task(),
+                task: fold.test_targets.task(),
+            });
+        }
+    };
+    Ok(FoldScore {
+        metrics,
+        fit_ms,
+        predict_ms,
+        predicted,
+        scores,
+    })
+}
+
+/// The given rows of every column, in that order.
+fn select_rows(frame: &Frame, rows: &[u32]) -> Frame {
+    let columns = frame
+        .columns
+        .iter()
+        .map(|column| Column {
+            name: column.name.clone(),
+            data: match &column.data {
+                ColumnData::Numeric(values) => {
+                    ColumnData::Numeric(rows.iter().map(|&row| values[row as usize]).collect())
+                }
+                ColumnData::Categorical { codes, categories } => ColumnData::Categorical {
+                    codes: rows.iter().map(|&row| codes[row as usize]).collect(),
+                    categories: categories.clone(),
+                },
+            },
+        })
+        .collect();
+    Frame { columns }
+}
+
+mod board;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! [`ModelsError`], the error of every models operation, and its mapping onto the
+//! interface's [`ServiceError`].
+
+use mltools_core::models::Task;
+use mltools_core::{ErrorKind, ServiceError};
+
+/// What went wrong in a models operation; each message names the culprit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelsError {
+    /// No algorithm has this id.
+    #[error("unknown algorithm `{name}`; the algorithms are: {accepted}")]
+    UnknownAlgorithm {
+        /// The id asked for.
+        name: String,
+        /// Every algorithm id, comma-separated.
+        accepted: String,
+    },
+    /// The algorithm has no parameter of this name.
+    #[error("{algorithm}: unknown parameter `{param}`; its parameters are: {accepted}")]
+    UnknownParam {
+        /// The algorithm.
+        algorithm: &'static str,
+        /// The parameter given.
+        param: String,
+        /// The algorithm's parameters, comma-separated.
+        accepted: String,
+    },
+    /// A parameter's value is out of range or of the wrong type.
+    #[error("{algorithm}: parameter `{param}` = {value}: expected {expected}")]
+    InvalidParam {
+        /// The algorithm.
+        algorithm: &'static str,
+        /// The parameter.
+        param: &'static str,
+        /// The value given, as displayed.
+        value: String,
+        /// What it accepts.
+        expected: String,
+    },
+    /// The algorithm solves the other task.
+    #[error("{algorithm} is a {algorithm_task} algorithm; the task is {task}")]
+    WrongTask {
+        /// The algorithm.
+        algorithm: &'static str,
+        /// The task it solves.
+        algorithm_task: Task,
+        /// The task at hand.
+        task: Task,
+    },
+    /// The target column is not in the data.
+    #[error("no target: the data has no column `{target}`; the columns are: {columns}")]
+    NoTarget {
+        /// The target asked for.
+        target: String,
+        /// The columns, comma-separated.
+        columns: String,
+    },
+    /// Some rows have no target value.
+    #[error("target `{target}` is missing in {missing} of {rows} rows (first at row {first})")]
+    MissingTarget {
+        /// The target column.
+        target: String,
+        /// How many rows lack it.
+        missing: usize,
+        /// All rows.
+        rows: usize,
+        /// The first such row, 0-based.
+        first: usize,
+    },
+    /// A regression target has one value only.
+    #[error("target `{target}` is constant ({value}): there is nothing to predict")]
+    ConstantTarget {
+        /// The target column.
+        target: String,
+        /// Its only value.
+        value: String,
+    },
+    /// A classification target has one class only.
+    #[error("target `{target}` has one class only (`{class}`): a classifier needs two or more")]
+    OneClass {
+        /// The target column.
+        target: String,
+        /// The only class.
+        class: String,
+    },
+    /// A categorical target cannot be regressed on.
+    #[error("target `{target}` is categorical: it cannot be a regression target")]
+    CategoricalRegression {
+        /// The target column.
+        target: String,
+    },
+    /// The data is too small for what was asked.
+    #[error("too few rows: {reason}")]
+    TooFewRows {
+        /// Why, with the numbers.
+        reason: String,
+    },
+    /// The feature matrix and the target (or the fitted model) disagree in shape.
+    #[error("shape mismatch: {reason}")]
+    Shape {
+        /// What disagrees, with the numbers.
+        reason: String,
+    },
+    /// A feature value is missing or infinite: models need complete numeric features.
+    #[error(
+        "feature `{column}` has a missing or infinite value at row {row}; impute it before fitting"
+    )]
+    NonFinite {
+        /// The column.
+        column: String,
+        /// The first such row, 0-based.
+        row: usize,
+    },
+    /// Fitting failed inside the algorithm.
+    #[error("{algorithm}: fit failed: {reason}")]
+    Fit {
+        /// The algorithm.
+        algorithm: &'static str,
+        /// What the algorithm reported.
+        reason: String,
+    },
+    /// Prediction failed inside the algorithm.
+    #[error("{algorithm}: predict failed: {reason}")]
+    Predict {
+        /// The algorithm.
+        algorithm: &'static str,
+        /// What the algorithm reported.
+        reason: String,
+    },
+    /// The fit panicked; the models service log has the details.
+    #[error("{algorithm}: the fit panicked: {message}")]
+    Panicked {
+        /// The algorithm.
+        algorithm: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// No metric has this name, or it does not fit the task.
+    #[error("unknown {task} metric `{name}`; the {task} metrics are: {accepted}")]
+    UnknownMetric {
+        /// The name asked for.
+        name: String,
+        /// The task.
+        task: Task,
+        /// The metrics of the task, comma-separated.
+        accepted: String,
+    },
+    /// A comparison has nothing to compare.
+    #[error("no models to compare: {reason}")]
+    NoModels {
+        /// Why (none given, all excluded).
+        reason: String,
+    },
+    /// The folds given do not describe the data.
+    #[error("bad folds: {reason}")]
+    BadFolds {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The caller's preprocessing failed on a fold.
+    #[error("preprocessing failed: {reason}")]
+    Preprocess {
+        /// What the preprocessing reported.
+        reason: String,
+    },
+    /// Stored model bytes do not decode.
+    #[error("stored model is damaged or from another version: {reason}")]
+    Corrupt {
+        /// What the decoder reported.
+        reason: String,
+    },
+    /// An imported model file is not one.
+    #[error("bad model file: {reason}")]
+    BadFile {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Prediction rows lack columns the model's pipeline needs.
+    #[error("the rows lack the model's columns {missing}; it needs: {expected}")]
+    MissingColumns {
+        /// The absent columns, comma-separated.
+        missing: String,
+        /// Every column the model needs, comma-separated.
+        expected: String,
+    },
+    /// The work was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// A configuration value is out of range.
+    #[error("models config: `{field}`: {reason}")]
+    BadConfig {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No stored model has this id.
+    #[error("model {id} does not exist")]
+    UnknownModel {
+        /// The id asked for.
+        id: u64,
+    },
+    /// No job has this id (or it was forgotten).
+    #[error("job {id} does not exist (or ended long ago and was forgotten)")]
+    UnknownJob {
+        /// The id asked for.
+        id: u64,
+    },
+    /// Too much work at once; retry later.
+    #[error("overloaded: {reason}")]
+    Overloaded {
+        /// Which limit was reached.
+        reason: String,
+    },
+    /// Another service failed (utils, for folds and preprocessing).
+    #[error("{0}")]
+    Upstream(ServiceError),
+    /// The registry's database failed.
+    #[error("registry database error: {reason}")]
+    Database {
+        /// What SQLite reported.
+        reason: String,
+    },
+    /// A file-system operation failed.
+    #[error("{path}: {operation}: {reason}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What was being done.
+        operation: &'static str,
+        /// The I/O error.
+        reason: String,
+    },
+}
+
+impl ModelsError {
+    /// What the caller can do about it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ModelsError::Panicked { .. }
+            | ModelsError::Corrupt { .. }
+            | ModelsError::BadConfig { .. }
+            | ModelsError::Database { .. }
+            | ModelsError::Io { .. } => ErrorKind::Internal,
+            ModelsError::Cancelled => ErrorKind::Cancelled,
+            ModelsError::UnknownModel { .. } | ModelsError::UnknownJob { .. } => {
+                ErrorKind::NotFound
+            }
+            ModelsError::Overloaded { .. } => ErrorKind::Overloaded,
+            ModelsError::Upstream(error) => error.kind,
+            _ => ErrorKind::InvalidInput,
+        }
+    }
+}
+
+impl From<ModelsError> for ServiceError {
+    fn from(error: ModelsError) -> Self {
+        match error {
+            ModelsError::Upstream(error) => error,
+            error => ServiceError::new(error.kind(), error.to_string()),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ModelsError {
+    fn from(error: rusqlite::Error) -> Self {
+        ModelsError::Database {
+            reason: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_culprit_and_kinds_follow() {
+        let error = ModelsError::UnknownParam {
+            algorithm: "ridge",
+            param: "alpah".into(),
+            accepted: "alpha".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "ridge: unknown parameter `alpah`; its parameters are: alpha"
+        );
+        let service = ServiceError::from(error);
+        assert_eq!(service.kind, ErrorKind::InvalidInput);
+        let panicked = ModelsError::Panicked {
+            algorithm: "svc".into(),
+            message: "boom".into(),
+        };
+        assert_eq!(panicked.kind(), ErrorKind::Internal);
+    }
+}

@@ -1,0 +1,448 @@
+//! [`ModelsState`]: the service's state and its async operations, usable without RPC.
+
+use crate::algorithms::{FittedModel, algorithms};
+use crate::compare::{self, Plan, Prepared, UtilsPreprocess};
+use crate::config::ModelsConfig;
+use crate::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
+use crate::error::ModelsError;
+use crate::jobs::{Jobs, ended};
+use crate::prediction::Prediction;
+use crate::registry::{self, Store};
+use mltools_core::models::{
+    AlgorithmInfo, CompareRequest, FitRequest, JobState, JobStatus, Leaderboard, MetricValue,
+    ModelFile, ModelInfo, Predictions,
+};
+use mltools_core::utils::PipelineSpec;
+use mltools_core::{ErrorKind, Frame, JobId, ModelId, RpcResultExt};
+use mltools_transport::UtilsClient;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tarpc::context;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+
+/// The models service's state: the registry, the job table, the fit pool and a client of
+/// the utils service. A cheap [`Clone`] (an [`Arc`]).
+///
+/// Fits run on a bounded rayon pool entered from tokio's blocking pool, never on a runtime
+/// thread; a comparison is a job spawned by the state (tracked, so [`ModelsState::shutdown`]
+/// can wait for it), which runs on when its submitter goes away.
+#[derive(Clone)]
+pub struct ModelsState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ModelsConfig,
+    store: Store,
+    jobs: Jobs,
+    pool: rayon::ThreadPool,
+    utils: UtilsClient,
+    running: Arc<Semaphore>,
+    tracker: TaskTracker,
+}
+
+impl fmt::Debug for ModelsState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelsState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+impl ModelsState {
+    /// Opens the state: creates `data_dir` if needed, opens the registry
+    /// `data_dir/models.db` and starts the fit threads. Blocking, and quick.
+    ///
+    /// # Errors
+    /// A bad configuration value, a directory or database that cannot be opened.
+    pub fn open(config: ModelsConfig, utils: UtilsClient) -> Result<Self, ModelsError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|error| ModelsError::Io {
+            path: config.data_dir.display().to_string(),
+            operation: "create directory",
+            reason: error.to_string(),
+        })?;
+        let store = Store::open(&config.data_dir.join("models.db"))?;
+        Ok(ModelsState {
+            inner: Arc::new(Inner {
+                pool: fit_pool(config.fit_threads)?,
+                jobs: Jobs::new(config.max_kept_jobs),
+                running: Arc::new(Semaphore::new(config.max_running_jobs)),
+                tracker: TaskTracker::new(),
+                store,
+                utils,
+                config,
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ModelsConfig {
+        &self.inner.config
+    }
+
+    /// Every algorithm, with its parameters and defaults.
+    pub fn algorithms(&self) -> Vec<AlgorithmInfo> {
+        algorithms()
+    }
+
+    /// Checks a comparison and starts it as a job; returns once it is checked.
+    ///
+    /// # Errors
+    /// Bad input (target, metric, models, too few rows for the folds) before any job
+    /// exists; [`ModelsError::Overloaded`] when the job table is full of live jobs.
+    #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
+    pub async fn submit(&self, request: CompareRequest) -> Result<JobId, ModelsError> {
+        // Splitting the frame copies every column: off the runtime threads.
+        let plan = self
+            .run_blocking("submit", move |_| compare::plan(request))
+            .await?;
+        let total = (plan.candidates.len() * plan.folds) as u64;
+        let (id, control) = self.inner.jobs.create(total)?;
+        tracing::info!(job = %id, models = plan.candidates.len(), "comparison submitted");
+        let state = self.clone();
+        self.inner
+            .tracker
+            .spawn(async move { state.run_job(id, plan, control).await });
+        Ok(id)
+    }
+
+    async fn run_job(self, id: JobId, plan: Plan, control: Arc<CvControl>) {
+        let jobs = &self.inner.jobs;
+        let Ok(_permit) = Arc::clone(&self.inner.running).acquire_owned().await else {
+            jobs.set(id, JobState::Cancelled);
+            return;
+        };
+        if control.is_cancelled() {
+            return;
+        }
+        jobs.set(id, JobState::Running);
+        let started = std::time::Instant::now();
+        let outcome = self.compare(plan, Arc::clone(&control)).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(board) => {
+                tracing::info!(job = %id, elapsed_ms, best = ?board.best, "comparison finished");
+                jobs.set(id, JobState::Finished(Box::new(board)));
+            }
+            Err(ModelsError::Cancelled) => jobs.set(id, JobState::Cancelled),
+            Err(error) => {
+                tracing::warn!(job = %id, elapsed_ms, %error, "comparison failed");
+                jobs.set(id, JobState::Failed(error.into()));
+            }
+        }
+    }
+
+    async fn compare(
+        &self,
+        plan: Plan,
+        control: Arc<CvControl>,
+    ) -> Result<Leaderboard, ModelsError> {
+        let utils = &self.inner.utils;
+        let folds = compare::folds(utils, &plan).await?;
+        let preprocess = UtilsPreprocess {
+            utils: utils.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            defaults: compare::default_pipelines(utils, &plan.candidates).await?,
+        };
+        let (mut board, plan, preprocess) = self
+            .run_blocking("compare", move |inner| {
+                let request = CvRequest {
+                    features: &plan.data.features,
+                    targets: &plan.data.targets,
+                    folds: &folds,
+                    candidates: &plan.candidates,
+                    metric: plan.metric,
+                    seed: plan.seed,
+                };
+                let board = cross_validate(&request, &preprocess, &control, &inner.pool)?;
+                Ok((board, plan, preprocess))
+            })
+            .await?;
+        if plan.keep_best
+            && let Some(entry) = board.entries.iter().find(|entry| entry.error.is_none())
+        {
+            let candidate = Candidate::new(entry.model.clone())?;
+            let pipeline = preprocess.pipeline(&candidate);
+            let metrics = entry.metrics.clone();
+            let stored = self
+                .fit_and_store(&plan.data, &candidate, pipeline, plan.seed, metrics)
+                .await?;
+            board.best = Some(stored.id);
+        }
+        Ok(board)
+    }
+
+    /// Fits `candidate` on every row through `pipeline`, and stores it.
+    async fn fit_and_store(
+        &self,
+        data: &Prepared,
+        candidate: &Candidate,
+        pipeline: PipelineSpec,
+        seed: u64,
+        metrics: BTreeMap<String, MetricValue>,
+    ) -> Result<ModelInfo, ModelsError> {
+        let utils = &self.inner.utils;
+        let ctx = context::current();
+        let upstream = ModelsError::Upstream;
+        let fitted_pipeline = utils
+            .fit_pipeline(ctx, pipeline, data.features.clone())
+            .await
+            .into_service("utils")
+            .map_err(upstream)?;
+        let matrix = utils
+            .transform(ctx, fitted_pipeline.clone(), data.features.clone())
+            .await
+            .into_service("utils")
+            .map_err(upstream)?;
+        let (estimator, targets) = (candidate.estimator.clone(), data.targets.clone());
+        let bytes = self
+            .run_blocking("fit", move |inner| {
+                inner
+                    .pool
+                    .install(|| estimator.fit(&matrix, &targets, seed)?.to_bytes())
+            })
+            .await?;
+        let info = ModelInfo {
+            id: ModelId(0),
+            spec: candidate.spec.clone(),
+            task: data.targets.task(),
+            dataset: data.provenance.dataset,
+            version: data.provenance.version,
+            target: data.provenance.target.clone(),
+            classes: match &data.targets {
+                crate::task::Targets::Classification { classes, .. } => Some(classes.clone()),
+                crate::task::Targets::Regression(_) => None,
+            },
+            pipeline: fitted_pipeline,
+            metrics,
+            created_at_ms: now_ms(),
+        };
+        let stored = self
+            .run_blocking("store", move |inner| inner.store.insert(&info, &bytes))
+            .await?;
+        tracing::info!(model = %stored.id, algorithm = %stored.spec.algorithm, "model stored");
+        Ok(stored)
+    }
+
+    /// A job's state and progress.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownJob`].
+    pub fn status(&self, job: JobId) -> Result<JobStatus, ModelsError> {
+        self.inner.jobs.status(job)
+    }
+
+    /// Waits up to `timeout` for a job to end; its status either way.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownJob`].
+    ///
+    /// # Cancel safety
+    /// Safe: dropping the future only stops waiting; the job goes on.
+    pub async fn wait(&self, job: JobId, timeout: Duration) -> Result<JobStatus, ModelsError> {
+        let mut changes = self.inner.jobs.watch(job)?;
+        // A closed channel means the job was forgotten; the status call below says so.
+        let _ = tokio::time::timeout(timeout, changes.wait_for(ended)).await;
+        self.inner.jobs.status(job)
+    }
+
+    /// Cancels a job: it ends as cancelled at once; fits already running finish in the
+    /// background and no further fit starts.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownJob`].
+    pub fn cancel(&self, job: JobId) -> Result<JobStatus, ModelsError> {
+        self.inner.jobs.cancel(job)
+    }
+
+    /// Fits one model on every row and stores it.
+    ///
+    /// # Errors
+    /// Bad input (target, model spec); the utils service's errors; a fit failure.
+    #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
+    pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
+        let data = compare::prepare(request.data)?;
+        let candidate = compare::candidate(data.targets.task(), request.model)?;
+        let defaults =
+            compare::default_pipelines(&self.inner.utils, std::slice::from_ref(&candidate)).await?;
+        let pipeline = candidate
+            .spec
+            .pipeline
+            .clone()
+            .or_else(|| defaults.get(&candidate.family()).cloned())
+            .unwrap_or_default();
+        self.fit_and_store(&data, &candidate, pipeline, request.seed, BTreeMap::new())
+            .await
+    }
+
+    /// Predicts `rows` with a stored model: its pipeline's columns are taken from the rows
+    /// by name (others, the target say, are ignored).
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownModel`]; [`ModelsError::MissingColumns`] naming what the rows
+    /// lack; the utils service's errors (a category unseen at fit time, say).
+    #[tracing::instrument(skip_all, fields(model = %model, rows = rows.rows()))]
+    pub async fn predict(&self, model: ModelId, rows: Frame) -> Result<Predictions, ModelsError> {
+        let (info, bytes) = self
+            .run_blocking("predict", move |inner| inner.store.get(model))
+            .await?;
+        let rows = pipeline_columns(&info, rows)?;
+        let matrix = self
+            .inner
+            .utils
+            .transform(context::current(), info.pipeline.clone(), rows)
+            .await
+            .into_service("utils")
+            .map_err(ModelsError::Upstream)?;
+        let prediction = self
+            .run_blocking("predict", move |_| {
+                FittedModel::from_bytes(&bytes)?.predict(&matrix)
+            })
+            .await?;
+        let values = match prediction {
+            Prediction::Regression(values) => values,
+            Prediction::Classification(classes) => {
+                classes.labels.iter().map(|&c| f64::from(c)).collect()
+            }
+        };
+        Ok(Predictions {
+            model,
+            values,
+            classes: info.classes,
+        })
+    }
+
+    /// Every stored model.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn list(&self) -> Result<Vec<ModelInfo>, ModelsError> {
+        self.run_blocking("list", |inner| inner.store.list()).await
+    }
+
+    /// One stored model.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownModel`]; a database failure.
+    pub async fn get(&self, model: ModelId) -> Result<ModelInfo, ModelsError> {
+        self.run_blocking("get", move |inner| inner.store.info(model))
+            .await
+    }
+
+    /// Deletes a stored model.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownModel`]; a database failure.
+    pub async fn delete(&self, model: ModelId) -> Result<ModelInfo, ModelsError> {
+        self.run_blocking("delete", move |inner| inner.store.delete(model))
+            .await
+    }
+
+    /// A stored model as a self-contained file.
+    ///
+    /// # Errors
+    /// [`ModelsError::UnknownModel`]; a database failure.
+    pub async fn export(&self, model: ModelId) -> Result<ModelFile, ModelsError> {
+        self.run_blocking("export", move |inner| {
+            let (info, bytes) = inner.store.get(model)?;
+            registry::export(&info, &bytes)
+        })
+        .await
+    }
+
+    /// Stores a model from an exported file, under a new id.
+    ///
+    /// # Errors
+    /// [`ModelsError::BadFile`]; a database failure.
+    pub async fn import(&self, file: ModelFile) -> Result<ModelInfo, ModelsError> {
+        self.run_blocking("import", move |inner| {
+            let (info, bytes) = registry::import(&file)?;
+            inner.store.insert(&info, &bytes)
+        })
+        .await
+    }
+
+    /// Cancels every job, stops accepting new ones and waits for the running ones to end
+    /// (their fits in flight finish first).
+    pub async fn shutdown(&self) {
+        self.inner.jobs.cancel_all();
+        self.inner.running.close();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+
+    /// Runs blocking work on tokio's blocking pool inside the caller's span, turning a
+    /// panic into [`ModelsError::Panicked`].
+    async fn run_blocking<T, F>(&self, operation: &'static str, work: F) -> Result<T, ModelsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, ModelsError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let span = tracing::Span::current();
+        let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&inner))).await;
+        let result = joined.unwrap_or_else(|error| {
+            if !error.is_panic() {
+                return Err(ModelsError::Cancelled);
+            }
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-text panic payload".to_owned());
+            tracing::error!(operation, panic = %message, "models work panicked");
+            Err(ModelsError::Panicked {
+                algorithm: operation.to_owned(),
+                message,
+            })
+        });
+        if let Err(error) = &result
+            && error.kind() == ErrorKind::Internal
+        {
+            tracing::error!(operation, %error, "models operation failed");
+        }
+        result
+    }
+}
+
+/// The columns a model's pipeline takes, by name, in its order.
+fn pipeline_columns(info: &ModelInfo, rows: Frame) -> Result<Frame, ModelsError> {
+    let expected = &info.pipeline.input_columns;
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|column| rows.column(&column.name).is_none())
+        .map(|column| column.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ModelsError::MissingColumns {
+            missing: missing.join(", "),
+            expected: expected
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let mut columns = rows.columns;
+    let picked = expected
+        .iter()
+        .filter_map(|wanted| {
+            let index = columns
+                .iter()
+                .position(|column| column.name == wanted.name)?;
+            Some(columns.swap_remove(index))
+        })
+        .collect();
+    Ok(Frame { columns: picked })
+}

@@ -1,0 +1,167 @@
+//! Test support: smartcore's built-in sets as frames, a seeded stratified k-fold split and
+//! a standard scaler fitted inside each fold (the utils service does both in production;
+//! a service crate may not depend on another, so the tests carry their own).
+
+// Each test binary uses part of this module.
+#![allow(dead_code)]
+
+use mltools_core::utils::{Fold, Matrix};
+use mltools_core::{Column, ColumnData, Frame};
+use mltools_models::cv::Candidate;
+use mltools_models::task::Targets;
+use smartcore::dataset::{Dataset, boston, breast_cancer, diabetes, iris};
+
+/// A built-in set: features and targets.
+pub(crate) struct Set {
+    pub(crate) features: Frame,
+    pub(crate) targets: Targets,
+}
+
+fn features<Y>(set: &Dataset<f32, Y>) -> Frame {
+    let columns = (0..set.num_features)
+        .map(|column| {
+            let values = (0..set.num_samples)
+                .map(|row| f64::from(set.data[row * set.num_features + column]))
+                .collect();
+            Column::numeric(format!("x{column}"), values)
+        })
+        .collect();
+    Frame { columns }
+}
+
+fn classes(set: Dataset<f32, u32>, names: &[&str]) -> Set {
+    Set {
+        features: features(&set),
+        targets: Targets::Classification {
+            codes: set.target.clone(),
+            classes: names.iter().map(|name| (*name).to_owned()).collect(),
+        },
+    }
+}
+
+pub(crate) fn iris() -> Set {
+    classes(iris::load_dataset(), &["setosa", "versicolor", "virginica"])
+}
+
+pub(crate) fn breast_cancer() -> Set {
+    classes(breast_cancer::load_dataset(), &["malignant", "benign"])
+}
+
+pub(crate) fn diabetes() -> Set {
+    let set = diabetes::load_dataset();
+    let targets = Targets::Regression(set.target.iter().map(|&y| f64::from(y)).collect());
+    Set {
+        features: features(&set),
+        targets,
+    }
+}
+
+pub(crate) fn boston() -> Set {
+    let set = boston::load_dataset();
+    let targets = Targets::Regression(set.target.iter().map(|&y| f64::from(y)).collect());
+    Set {
+        features: features(&set),
+        targets,
+    }
+}
+
+/// A small seeded generator (splitmix64): the same seed gives the same split everywhere.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle(&mut self, rows: &mut [u32]) {
+        for i in (1..rows.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            rows.swap(i, j);
+        }
+    }
+}
+
+/// k folds, stratified by class for classification (each class's rows shuffled and dealt
+/// round the folds), shuffled for regression.
+pub(crate) fn k_folds(targets: &Targets, k: usize, seed: u64) -> Vec<Fold> {
+    let rows = targets.len() as u32;
+    let groups: Vec<Vec<u32>> = match targets {
+        Targets::Regression(_) => vec![(0..rows).collect()],
+        Targets::Classification { codes, classes } => (0..classes.len() as u32)
+            .map(|class| {
+                (0..rows)
+                    .filter(|&row| codes[row as usize] == class)
+                    .collect()
+            })
+            .collect(),
+    };
+    let mut random = SplitMix(seed);
+    let mut fold_of = vec![0usize; rows as usize];
+    let mut next_fold = 0;
+    for mut group in groups {
+        random.shuffle(&mut group);
+        for row in group {
+            fold_of[row as usize] = next_fold;
+            next_fold = (next_fold + 1) % k;
+        }
+    }
+    (0..k)
+        .map(|fold| Fold {
+            train: (0..rows)
+                .filter(|&row| fold_of[row as usize] != fold)
+                .collect(),
+            test: (0..rows)
+                .filter(|&row| fold_of[row as usize] == fold)
+                .collect(),
+        })
+        .collect()
+}
+
+fn numeric(frame: &Frame) -> Vec<&[f64]> {
+    frame
+        .columns
+        .iter()
+        .map(|column| match &column.data {
+            ColumnData::Numeric(values) => values.as_slice(),
+            ColumnData::Categorical { .. } => panic!("the built-in sets are numeric"),
+        })
+        .collect()
+}
+
+/// Standard scaling fitted on `train` (population standard deviation; a constant column
+/// is only centred), applied to both: scikit-learn's `StandardScaler` in a pipeline.
+pub(crate) fn standard_scaled(
+    _: &Candidate,
+    train: &Frame,
+    test: &Frame,
+) -> Result<(Matrix, Matrix), String> {
+    let fitted: Vec<(f64, f64)> = numeric(train)
+        .into_iter()
+        .map(|values| {
+            let count = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / count;
+            let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / count).sqrt();
+            (mean, if std > 0.0 { std } else { 1.0 })
+        })
+        .collect();
+    let transform = |frame: &Frame| {
+        let columns = numeric(frame);
+        let rows = frame.rows();
+        let mut values = Vec::with_capacity(rows * columns.len());
+        for row in 0..rows {
+            for (column, (mean, std)) in columns.iter().zip(&fitted) {
+                values.push((column[row] - mean) / std);
+            }
+        }
+        Matrix {
+            rows,
+            columns: frame.names().map(str::to_owned).collect(),
+            values,
+        }
+    };
+    Ok((transform(train), transform(test)))
+}
