@@ -10,6 +10,7 @@
 //! | [`core`] | `mltools-core` | the service interfaces, their request/response types, [`ServiceError`] |
 //! | [`transport`] | `mltools-transport` | the client types ([`DatasetsClient`]), transports, supervision |
 //! | [`node`] | `mltools-node` | [`Node`]: host services in this process and get clients |
+//! | [`lab`] | `mltools-lab` | the lab's state and its HTML report ([`lab::html::render`]) |
 //!
 //! ```no_run
 //! use mltools::prelude::*;
@@ -31,12 +32,13 @@
 //! ```
 
 pub use mltools_core as core;
+pub use mltools_lab as lab;
 pub use mltools_node as node;
 pub use mltools_transport as transport;
 
 pub use mltools_core::{DatasetId, DatasetRef, ErrorKind, RpcResultExt, ServiceError};
 pub use mltools_node::{Node, NodeBuilder, NodeConfig};
-pub use mltools_transport::DatasetsClient;
+pub use mltools_transport::{DatasetsClient, LabClient, ModelsClient, UtilsClient};
 
 /// The names most embedding code needs, in one `use`.
 pub mod prelude {

@@ -239,3 +239,54 @@ fn compare_a_builtin_writes_the_leaderboard_and_a_self_contained_report() {
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("unknown algorithm `xgboost`"), "{stderr}");
 }
+
+#[test]
+fn predict_with_the_best_model_and_move_it_between_data_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a");
+    stdout(&mltools(
+        &data,
+        &["compare", "builtin:iris", "--folds", "3"],
+    ));
+    let rows = dir.path().join("flowers.csv");
+    std::fs::write(
+        &rows,
+        "petal width (cm),sepal length (cm),sepal width (cm),petal length (cm),note\n\
+         0.2,5.1,3.5,1.4,small\n2.3,6.9,3.1,5.7,large\n",
+    )
+    .unwrap();
+    let text = stdout(&mltools(&data, &["predict", "1", rows.to_str().unwrap()]));
+    assert_eq!(text, "row,species\n0,setosa\n1,virginica\n");
+
+    let file = dir.path().join("model.bin");
+    stdout(&mltools(
+        &data,
+        &["models", "export", "1", file.to_str().unwrap()],
+    ));
+    let other = dir.path().join("b");
+    let imported = json(&mltools(
+        &other,
+        &["models", "import", file.to_str().unwrap(), "--json"],
+    ));
+    let id = imported["id"].to_string();
+    let again = stdout(&mltools(&other, &["predict", &id, rows.to_str().unwrap()]));
+    assert_eq!(again, text, "the imported model predicts the same");
+
+    let listed = json(&mltools(&other, &["models", "list", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let algorithms = stdout(&mltools(&other, &["models", "algorithms"]));
+    assert!(algorithms.contains("logistic_regression"), "{algorithms}");
+
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "sepal length (cm)\n5.1\n").unwrap();
+    let output = mltools(&data, &["predict", "1", short.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("short.csv") && stderr.contains("petal width (cm)"),
+        "{stderr}"
+    );
+    let output = mltools(&data, &["predict", "77", rows.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("77"));
+}

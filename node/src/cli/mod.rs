@@ -6,6 +6,7 @@
 mod compare;
 mod datasets;
 mod output;
+mod predict;
 
 use crate::config::{ConfigError, NodeConfig};
 use crate::node::{Node, NodeError};
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 
 pub use compare::CompareArgs;
 pub use datasets::DatasetsCommand;
+pub use predict::ModelsCommand;
 
 /// Why a command failed; its message names the culprit.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,20 @@ pub enum Command {
     Datasets(DatasetsCommand),
     /// Compare every candidate model on a dataset with cross-validation; keep the best.
     Compare(CompareArgs),
+    /// Predict with a stored model: reads its input columns from a CSV file and writes
+    /// `row,<target>` as CSV.
+    Predict {
+        /// The model's id (printed by `compare`; see `mltools models list`).
+        model: mltools_core::ModelId,
+        /// A CSV file with a header row holding the model's input columns.
+        file: PathBuf,
+        /// Write the predictions to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// List the algorithms; list, export, import and delete stored models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
 }
 
 impl Cli {
@@ -93,6 +109,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let outcome = match &cli.command {
         Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
         Command::Compare(args) => compare::compare(&node, args, cli.json).await,
+        Command::Predict {
+            model,
+            file,
+            output,
+        } => predict::predict(&node, *model, file, output.as_deref(), cli.json).await,
+        Command::Models(command) => predict::models(&node, command, cli.json).await,
     };
     shutdown(node).await;
     outcome

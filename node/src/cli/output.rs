@@ -204,6 +204,50 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
     )
 }
 
+/// The algorithms and their hyperparameters.
+pub(crate) fn algorithms_table(algorithms: &[mltools_core::models::AlgorithmInfo]) -> String {
+    let mut out = table(&["algorithm", "task", "parameters (default)", "what it is"]);
+    for algorithm in algorithms {
+        let params: Vec<String> = algorithm
+            .params
+            .iter()
+            .map(|param| format!("{}={}", param.name, param.default))
+            .collect();
+        out.add_row(vec![
+            algorithm.id.clone(),
+            algorithm.task.to_string(),
+            params.join(", "),
+            algorithm.doc.clone(),
+        ]);
+    }
+    out.to_string()
+}
+
+/// The stored models.
+pub(crate) fn models_table(models: &[mltools_core::models::ModelInfo]) -> String {
+    let mut out = table(&[
+        "id",
+        "algorithm",
+        "task",
+        "dataset",
+        "version",
+        "target",
+        "created",
+    ]);
+    for model in models {
+        out.add_row(vec![
+            model.id.to_string(),
+            mltools_lab::report::model_label(&model.spec),
+            model.task.to_string(),
+            model.dataset.to_string(),
+            model.version.to_string(),
+            model.target.clone(),
+            timestamp(model.created_at_ms),
+        ]);
+    }
+    out.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

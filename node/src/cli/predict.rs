@@ -1,0 +1,236 @@
+//! `mltools predict` and `mltools models ...`.
+
+use super::{CliError, output};
+use crate::node::Node;
+use clap::Subcommand;
+use mltools_core::datasets::MISSING_TOKENS;
+use mltools_core::frame::ColumnKind;
+use mltools_core::models::{ModelFile, Predictions};
+use mltools_core::utils::InputColumn;
+use mltools_core::{Column, Frame, ModelId, RpcResultExt, ServiceError};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tarpc::context;
+
+/// The `models` commands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// The algorithms, their tasks and their hyperparameters with defaults.
+    Algorithms,
+    /// The stored models.
+    List,
+    /// Write a stored model to a file.
+    Export {
+        /// The model's id.
+        model: ModelId,
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// Store a model from an exported file.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+    },
+    /// Delete a stored model.
+    Delete {
+        /// The model's id.
+        model: ModelId,
+    },
+}
+
+fn io_error(path: &Path, error: impl std::fmt::Display) -> CliError {
+    ServiceError::invalid_input(format!("{}: {error}", path.display())).into()
+}
+
+pub(super) async fn models(
+    node: &Node,
+    command: &ModelsCommand,
+    json: bool,
+) -> Result<(), CliError> {
+    let models = node.models()?;
+    let ctx = context::current;
+    match command {
+        ModelsCommand::Algorithms => {
+            let algorithms = models.algorithms(ctx()).await.into_service("models")?;
+            if json {
+                return output::print_json(&algorithms);
+            }
+            println!("{}", output::algorithms_table(&algorithms));
+        }
+        ModelsCommand::List => {
+            let infos = models.list(ctx()).await.into_service("models")?;
+            if json {
+                return output::print_json(&infos);
+            }
+            println!("{}", output::models_table(&infos));
+        }
+        ModelsCommand::Export { model, file } => {
+            let exported = models.export(ctx(), *model).await.into_service("models")?;
+            std::fs::write(file, &exported.bytes).map_err(|error| io_error(file, error))?;
+            println!("model {model} written to {}", file.display());
+        }
+        ModelsCommand::Import { file } => {
+            let bytes = std::fs::read(file).map_err(|error| io_error(file, error))?;
+            let info = models
+                .import(ctx(), ModelFile { bytes })
+                .await
+                .into_service("models")?;
+            if json {
+                return output::print_json(&info);
+            }
+            println!("stored as model {} ({})", info.id, info.spec.algorithm);
+        }
+        ModelsCommand::Delete { model } => {
+            let info = models.delete(ctx(), *model).await.into_service("models")?;
+            println!("deleted model {} ({})", info.id, info.spec.algorithm);
+        }
+    }
+    Ok(())
+}
+
+/// `mltools predict MODEL FILE.csv`: reads the model's input columns from the file (other
+/// columns are ignored) and writes `row,prediction` as CSV.
+pub(super) async fn predict(
+    node: &Node,
+    model: ModelId,
+    path: &Path,
+    output_path: Option<&Path>,
+    json: bool,
+) -> Result<(), CliError> {
+    let models = node.models()?;
+    let info = models
+        .get(context::current(), model)
+        .await
+        .into_service("models")?;
+    let frame = read_rows(path, &info.pipeline.input_columns)?;
+    let predictions = models
+        .predict(context::current(), model, frame)
+        .await
+        .into_service("models")?;
+    if json {
+        return output::print_json(&predictions);
+    }
+    let text = predictions_csv(&predictions, &info.target);
+    match output_path {
+        Some(out) => {
+            std::fs::write(out, text).map_err(|error| io_error(out, error))?;
+            eprintln!(
+                "{} predictions written to {}",
+                predictions.values.len(),
+                out.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn predictions_csv(predictions: &Predictions, target: &str) -> String {
+    let mut text = format!("row,{target}\n");
+    for (row, value) in predictions.values.iter().enumerate() {
+        let shown = match &predictions.classes {
+            Some(classes) => classes.get(*value as usize).cloned().unwrap_or_default(),
+            None => value.to_string(),
+        };
+        let quoted = if shown.contains([',', '"', '\n']) {
+            format!("\"{}\"", shown.replace('"', "\"\""))
+        } else {
+            shown
+        };
+        text.push_str(&format!("{row},{quoted}\n"));
+    }
+    text
+}
+
+/// Reads the `wanted` columns of a CSV file (header row required) into a frame.
+fn read_rows(path: &Path, wanted: &[InputColumn]) -> Result<Frame, CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|error| io_error(path, error))?;
+    let headers = reader
+        .headers()
+        .map_err(|error| io_error(path, error))?
+        .clone();
+    let index: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name, i))
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(|column| column.name.as_str())
+        .filter(|name| !index.contains_key(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ServiceError::invalid_input(format!(
+            "{}: the model needs the column(s) {}, which the file lacks",
+            path.display(),
+            missing.join(", ")
+        ))
+        .into());
+    }
+    let mut builders: Vec<Builder> = wanted
+        .iter()
+        .map(|column| Builder::new(column.kind))
+        .collect();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|error| io_error(path, error))?;
+        for (builder, column) in builders.iter_mut().zip(wanted) {
+            let field = record.get(index[column.name.as_str()]).unwrap_or("");
+            builder.push(field).map_err(|value| {
+                ServiceError::invalid_input(format!(
+                    "{}: line {}, column `{}`: `{value}` is not a number",
+                    path.display(),
+                    line + 2,
+                    column.name
+                ))
+            })?;
+        }
+    }
+    let columns = builders
+        .into_iter()
+        .zip(wanted)
+        .map(|(builder, column)| builder.finish(&column.name))
+        .collect();
+    Ok(Frame { columns })
+}
+
+enum Builder {
+    Numeric(Vec<f64>),
+    Categorical(Vec<u32>, Vec<String>, HashMap<String, u32>),
+}
+
+impl Builder {
+    fn new(kind: ColumnKind) -> Self {
+        match kind {
+            ColumnKind::Numeric => Builder::Numeric(Vec::new()),
+            ColumnKind::Categorical => Builder::Categorical(Vec::new(), Vec::new(), HashMap::new()),
+        }
+    }
+
+    fn push(&mut self, field: &str) -> Result<(), String> {
+        let missing = field.is_empty() || MISSING_TOKENS.contains(&field);
+        match self {
+            Builder::Numeric(values) if missing => values.push(f64::NAN),
+            Builder::Numeric(values) => values.push(field.parse().map_err(|_| field.to_owned())?),
+            Builder::Categorical(codes, _, _) if missing => codes.push(mltools_core::MISSING_CODE),
+            Builder::Categorical(codes, labels, known) => {
+                let next = labels.len() as u32;
+                let code = *known.entry(field.to_owned()).or_insert_with(|| {
+                    labels.push(field.to_owned());
+                    next
+                });
+                codes.push(code);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, name: &str) -> Column {
+        match self {
+            Builder::Numeric(values) => Column::numeric(name, values),
+            Builder::Categorical(codes, labels, _) => Column::categorical(name, codes, labels),
+        }
+    }
+}
