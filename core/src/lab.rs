@@ -7,9 +7,10 @@
 
 use crate::ServiceError;
 use crate::ids::{DatasetId, DatasetRef, JobId};
-use crate::models::{Leaderboard, ModelSpec, Task};
+use crate::models::{Leaderboard, ModelSpec, ParamValue, Task};
 use crate::utils::Plot;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The lab service.
 #[tarpc::service]
@@ -38,6 +39,8 @@ pub struct LabCompareRequest {
     pub task: Option<Task>,
     /// The candidates; every algorithm for the task, with defaults, when empty.
     pub models: Vec<ModelSpec>,
+    /// Parameter overrides by algorithm id, applied to the candidates (listed or default).
+    pub overrides: BTreeMap<String, BTreeMap<String, ParamValue>>,
     /// Folds (stratified for classification).
     pub folds: usize,
     /// The seed of the folds and of randomised algorithms.
@@ -55,6 +58,7 @@ impl LabCompareRequest {
             target: None,
             task: None,
             models: Vec::new(),
+            overrides: BTreeMap::new(),
             folds: 5,
             seed: 0,
             metric: None,

@@ -154,6 +154,9 @@ pub struct CompareRequest {
     pub data: TrainingData,
     /// The candidates; every algorithm for the task with defaults when empty.
     pub models: Vec<ModelSpec>,
+    /// Parameter overrides by algorithm id, applied to the candidates (listed or default);
+    /// an override for an algorithm that is not a candidate is an error.
+    pub overrides: BTreeMap<String, BTreeMap<String, ParamValue>>,
     /// Folds (stratified for classification).
     pub folds: usize,
     /// The seed of the folds and of randomised algorithms.

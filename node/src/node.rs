@@ -145,7 +145,7 @@ pub struct Node {
     config: NodeConfig,
     supervisor: Supervisor,
     gates: Vec<Gate>,
-    datasets: Option<DatasetsClient>,
+    datasets: Option<(DatasetsClient, DatasetsState)>,
     utils: Option<UtilsClient>,
     models: Option<(ModelsClient, ModelsState)>,
     lab: Option<(LabClient, LabState)>,
@@ -170,7 +170,8 @@ impl Node {
     /// [`NodeError::NotHosted`] when this node does not host it.
     pub fn datasets(&self) -> Result<DatasetsClient, NodeError> {
         self.datasets
-            .clone()
+            .as_ref()
+            .map(|(client, _)| client.clone())
             .ok_or_else(|| self.not_hosted(ServiceName::Datasets))
     }
 
@@ -244,8 +245,18 @@ impl Node {
             }
         };
         let calls_ended = tokio::time::timeout_at(deadline, calls).await.is_ok();
+        // Blocking work (an import's parsing, a write's commit) can outlive the call that
+        // started it: wait for it too, so the database is left between transactions.
+        let mut work_ended = true;
+        if let Some((_, datasets)) = &self.datasets {
+            datasets.close();
+            work_ended = tokio::time::timeout_at(deadline, datasets.idle())
+                .await
+                .is_ok();
+        }
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let clean = self.supervisor.shutdown(remaining).await && calls_ended && jobs_ended;
+        let clean =
+            self.supervisor.shutdown(remaining).await && calls_ended && jobs_ended && work_ended;
         if !clean {
             tracing::warn!(node = %self.config.node.name, ?grace, "tasks still running after the grace period");
         }
@@ -264,10 +275,10 @@ impl Node {
         let service = mltools_transport::service!(
             "datasets",
             section.limits(),
-            DatasetsServer::new(state).serve()
+            DatasetsServer::new(state.clone()).serve()
         );
         let client = self.host(service, &section);
-        self.datasets = Some(DatasetsClient::from(client));
+        self.datasets = Some((DatasetsClient::from(client), state));
         Ok(())
     }
 

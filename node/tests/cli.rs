@@ -234,6 +234,23 @@ fn compare_a_builtin_writes_the_leaderboard_and_a_self_contained_report() {
     assert_eq!(board["metric"], "f1_macro");
     assert_eq!(board["entries"].as_array().unwrap().len(), 2);
 
+    // A parameter override reaches the model and shows in its spec.
+    let board = json(&mltools(
+        data,
+        &[
+            "compare",
+            "iris",
+            "--models",
+            "knn_classifier",
+            "--set",
+            "knn_classifier.k=9",
+            "--json",
+        ],
+    ));
+    assert_eq!(board["entries"][0]["model"]["params"]["k"]["Integer"], 9);
+    let bad = mltools(data, &["compare", "iris", "--set", "knn_classifier.k=0"]);
+    assert_eq!(bad.status.code(), Some(1));
+
     let unknown = mltools(data, &["compare", "iris", "--models", "xgboost"]);
     assert_eq!(unknown.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&unknown.stderr);

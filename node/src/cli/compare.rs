@@ -6,9 +6,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mltools_core::datasets::{ImportRequest, Source, UpdateMode, UpdateRequest};
 use mltools_core::lab::{LabCompareRequest, LabStage, Report};
-use mltools_core::models::{ModelSpec, Task};
+use mltools_core::models::{ModelSpec, ParamValue, Task};
 use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError};
 use mltools_transport::DatasetsClient;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tarpc::context;
@@ -33,12 +34,35 @@ pub struct CompareArgs {
     /// The seed of the folds and of randomised algorithms.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Override a parameter: ALGORITHM.PARAM=VALUE (repeatable), e.g. knn_classifier.k=7.
+    #[arg(long = "set", value_name = "ALGORITHM.PARAM=VALUE", value_parser = parse_override)]
+    pub overrides: Vec<(String, String, ParamValue)>,
     /// Force the task instead of inferring it from the target.
     #[arg(long, value_parser = ["regression", "classification"])]
     pub task: Option<String>,
     /// Write DIR/report.html: the leaderboard and every plot, in one self-contained page.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+/// Parses `ALGORITHM.PARAM=VALUE`; the value is an integer, a number, a boolean or text.
+fn parse_override(text: &str) -> Result<(String, String, ParamValue), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not ALGORITHM.PARAM=VALUE"))?;
+    let (algorithm, name) = key
+        .split_once('.')
+        .ok_or_else(|| format!("`{key}` is not ALGORITHM.PARAM"))?;
+    let value = if let Ok(integer) = value.parse::<i64>() {
+        ParamValue::Integer(integer)
+    } else if let Ok(number) = value.parse::<f64>() {
+        ParamValue::Number(number)
+    } else if let Ok(switch) = value.parse::<bool>() {
+        ParamValue::Bool(switch)
+    } else {
+        ParamValue::Text(value.to_owned())
+    };
+    Ok((algorithm.to_owned(), name.to_owned(), value))
 }
 
 fn context_for(duration: Duration) -> context::Context {
@@ -105,6 +129,15 @@ pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Resu
                 pipeline: None,
             })
             .collect(),
+        overrides: args.overrides.iter().fold(
+            BTreeMap::new(),
+            |mut all, (algorithm, name, value)| {
+                all.entry(algorithm.clone())
+                    .or_insert_with(BTreeMap::new)
+                    .insert(name.clone(), value.clone());
+                all
+            },
+        ),
         folds: args.folds,
         seed: args.seed,
         metric: args.metric.clone(),

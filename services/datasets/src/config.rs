@@ -8,14 +8,23 @@ use std::path::PathBuf;
 /// under SQLite's default 1 GB blob limit.
 const MAX_CHUNK_ROWS: usize = 1 << 24;
 
+/// The most writes admitted at once: SQLite has one writer, so more would only wait.
+const MAX_WRITES: usize = 64;
+
+/// The most read connections: each holds a page cache and a file handle.
+const MAX_READERS: usize = 256;
+
 /// Settings of the datasets service.
 ///
 /// ```toml
 /// [datasets]
 /// data_dir = "./.mltools"
 /// http_timeout_ms = 30000
+/// http_total_timeout_ms = 600000
 /// max_download_bytes = 4294967296
 /// chunk_rows = 65536
+/// max_concurrent_writes = 2
+/// max_read_connections = 8
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,11 +36,23 @@ pub struct DatasetsConfig {
     /// response headers, and for each read of the body (a slow but steady download is not
     /// cut off). Default 30000.
     pub http_timeout_ms: u64,
+    /// How long a whole download may take, in milliseconds, however steadily the bytes
+    /// come. Default 600000 (10 minutes).
+    pub http_total_timeout_ms: u64,
     /// The largest download accepted, in bytes. Default 4 GiB.
     pub max_download_bytes: u64,
     /// Rows per stored chunk of a column: the unit of writing, and of reading a page.
     /// Default 65536 (512 KiB of `f64`).
     pub chunk_rows: usize,
+    /// Imports, updates and deletes running at once (each on a blocking thread, from its
+    /// download to its commit); one more is refused at once as `Overloaded`. SQLite has a
+    /// single writer, so a write beyond the first waits for the database once its parsing
+    /// is done. Between 1 and 64; default 2.
+    pub max_concurrent_writes: usize,
+    /// Read connections to the database: reads (`list`, `versions`, `get`, `describe`)
+    /// beyond this many wait for one to be free, and are refused as `Overloaded` after 10
+    /// seconds. Between 1 and 256; default 8.
+    pub max_read_connections: usize,
 }
 
 impl Default for DatasetsConfig {
@@ -39,8 +60,11 @@ impl Default for DatasetsConfig {
         DatasetsConfig {
             data_dir: PathBuf::from("./.mltools"),
             http_timeout_ms: 30_000,
+            http_total_timeout_ms: 600_000,
             max_download_bytes: 4 << 30,
             chunk_rows: 65_536,
+            max_concurrent_writes: 2,
+            max_read_connections: 8,
         }
     }
 }
@@ -58,7 +82,8 @@ impl DatasetsConfig {
     ///
     /// # Errors
     /// [`DatasetsError::BadConfig`] naming the field: a zero `chunk_rows` (or one above
-    /// 16 Mi), a zero `http_timeout_ms` or `max_download_bytes`.
+    /// 16 Mi), a zero `http_timeout_ms`, `http_total_timeout_ms` or `max_download_bytes`,
+    /// a `max_concurrent_writes` or `max_read_connections` out of its range.
     pub fn validate(&self) -> Result<(), DatasetsError> {
         let bad =
             |field: &'static str, reason: String| Err(DatasetsError::BadConfig { field, reason });
@@ -70,6 +95,27 @@ impl DatasetsConfig {
         }
         if self.http_timeout_ms == 0 {
             return bad("http_timeout_ms", "must be at least 1".to_owned());
+        }
+        if self.http_total_timeout_ms == 0 {
+            return bad("http_total_timeout_ms", "must be at least 1".to_owned());
+        }
+        if !(1..=MAX_WRITES).contains(&self.max_concurrent_writes) {
+            return bad(
+                "max_concurrent_writes",
+                format!(
+                    "{} is not between 1 and {MAX_WRITES}",
+                    self.max_concurrent_writes
+                ),
+            );
+        }
+        if !(1..=MAX_READERS).contains(&self.max_read_connections) {
+            return bad(
+                "max_read_connections",
+                format!(
+                    "{} is not between 1 and {MAX_READERS}",
+                    self.max_read_connections
+                ),
+            );
         }
         if self.max_download_bytes == 0 {
             return bad("max_download_bytes", "must be at least 1".to_owned());
@@ -93,5 +139,14 @@ mod tests {
         };
         let error = zero.validate().unwrap_err();
         assert!(error.to_string().contains("chunk_rows"), "{error}");
+        let writes = DatasetsConfig {
+            max_concurrent_writes: 0,
+            ..DatasetsConfig::default()
+        };
+        let error = writes.validate().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "datasets config: `max_concurrent_writes`: 0 is not between 1 and 64"
+        );
     }
 }

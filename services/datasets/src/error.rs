@@ -85,20 +85,36 @@ pub enum DatasetsError {
         reason: String,
     },
     /// The target column is not in the data.
-    #[error("unknown target column `{target}`; the columns are: {columns}")]
+    #[error("{file}: unknown target column `{target}`; the columns are: {columns}")]
     UnknownTarget {
+        /// The source.
+        file: String,
         /// The requested target.
         target: String,
         /// The available columns, comma-separated.
         columns: String,
     },
     /// A column listed as categorical is not in the data.
-    #[error("unknown categorical column `{column}`; the columns are: {columns}")]
+    #[error("{file}: unknown categorical column `{column}`; the columns are: {columns}")]
     UnknownCategorical {
+        /// The source.
+        file: String,
         /// The listed column.
         column: String,
         /// The available columns, comma-separated.
         columns: String,
+    },
+    /// An option of the request does not apply to an append (it would be ignored).
+    #[error("`{option}` applies only to an import or a replace, not to an append")]
+    NotForAppend {
+        /// The option (`target`, `csv.categorical`).
+        option: &'static str,
+    },
+    /// A read asks for the same column twice.
+    #[error("column `{column}` is asked for more than once")]
+    RepeatedColumn {
+        /// The repeated name.
+        column: String,
     },
     /// A column asked for by a read is not in the version.
     #[error("{dataset} version {version} has no column `{column}`; the columns are: {columns}")]
@@ -151,6 +167,15 @@ pub enum DatasetsError {
     FileNotFound {
         /// The path as given.
         path: String,
+    },
+    /// A local source path cannot be read: permission denied, a directory, a path through
+    /// a file.
+    #[error("file `{path}` cannot be read: {reason}")]
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: String,
     },
     /// No dataset has this id or name.
     #[error("{dataset} does not exist")]
@@ -210,6 +235,14 @@ pub enum DatasetsError {
         /// The configured timeout.
         timeout_ms: u64,
     },
+    /// The download did not finish within `http_total_timeout_ms`.
+    #[error("{url}: the download did not finish within {timeout_ms} ms")]
+    DownloadTimeout {
+        /// The URL.
+        url: String,
+        /// The configured total timeout.
+        timeout_ms: u64,
+    },
     /// The download is larger than `max_download_bytes`.
     #[error("{url}: the download exceeds the limit of {limit} bytes")]
     DownloadTooLarge {
@@ -234,6 +267,44 @@ pub enum DatasetsError {
     /// Stored data does not decode (a bug or a damaged file).
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// Another process holds the database's write lock for longer than the busy timeout.
+    #[error("the database in {dir} is busy: another process is writing")]
+    Busy {
+        /// The data directory.
+        dir: String,
+    },
+    /// As many writes as `max_concurrent_writes` allows are running.
+    #[error(
+        "the limit of {limit} concurrent writes (imports, updates, deletes; \
+         `max_concurrent_writes`) is reached; retry when one has finished"
+    )]
+    TooManyWrites {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Every read connection stayed busy for the whole wait.
+    #[error(
+        "all {limit} read connections (`max_read_connections`) stayed busy for {waited_ms} ms; \
+         retry later"
+    )]
+    ReadersBusy {
+        /// The configured limit.
+        limit: usize,
+        /// How long the read waited.
+        waited_ms: u64,
+    },
+    /// [`DatasetsState::close`](crate::DatasetsState::close) was called: no new work starts.
+    #[error("the datasets service is shutting down")]
+    ShuttingDown,
+    /// An internal failure (the database, the disk, damaged data); the service log has the
+    /// cause under the incident number.
+    #[error("`{operation}` failed (incident {incident}; see the datasets service log)")]
+    Internal {
+        /// The operation (`import`, `get`, ...).
+        operation: &'static str,
+        /// The number logged with the cause.
+        incident: u64,
+    },
     /// The work panicked; the service log has the details under the incident number.
     #[error(
         "`{operation}` failed unexpectedly (incident {incident}; see the datasets service log)"
@@ -244,7 +315,7 @@ pub enum DatasetsError {
         /// The number logged with the panic.
         incident: u64,
     },
-    /// The caller went away (its deadline passed) before the work finished; nothing was
+    /// The caller went away (its deadline passed) before the commit started; nothing was
     /// stored.
     #[error("`{operation}` was cancelled; nothing was stored")]
     Cancelled {
@@ -277,6 +348,9 @@ impl DatasetsError {
             | E::BadCsvOptions { .. }
             | E::UnknownTarget { .. }
             | E::UnknownCategorical { .. }
+            | E::NotForAppend { .. }
+            | E::RepeatedColumn { .. }
+            | E::Unreadable { .. }
             | E::UnknownColumn { .. }
             | E::ColumnMismatch { .. }
             | E::NotANumber { .. }
@@ -294,13 +368,15 @@ impl DatasetsError {
             }
             E::HttpStatus { .. } => ErrorKind::InvalidInput,
             E::DuplicateName { .. } => ErrorKind::AlreadyExists,
-            E::Unreachable { .. } => ErrorKind::Unavailable,
-            E::HttpTimeout { .. } => ErrorKind::Timeout,
+            E::Unreachable { .. } | E::Busy { .. } | E::ShuttingDown => ErrorKind::Unavailable,
+            E::TooManyWrites { .. } | E::ReadersBusy { .. } => ErrorKind::Overloaded,
+            E::HttpTimeout { .. } | E::DownloadTimeout { .. } => ErrorKind::Timeout,
             E::Cancelled { .. } => ErrorKind::Cancelled,
             E::BadConfig { .. }
             | E::Io { .. }
             | E::Database(_)
             | E::Corrupt(_)
+            | E::Internal { .. }
             | E::Panicked { .. } => ErrorKind::Internal,
         }
     }

@@ -43,9 +43,11 @@ pub(crate) fn check_name(name: &str) -> Result<(), DatasetsError> {
 /// values only is numeric).
 ///
 /// # Errors
-/// A `categorical` entry or a target that is not a column, naming it and the columns.
+/// A `categorical` entry or a target that is not a column, naming the source `file`, the
+/// entry and the columns.
 pub(crate) fn fresh_layout(
     scan: &CsvScan,
+    file: &str,
     categorical: &[String],
     target: Option<String>,
     builtin: Option<&BuiltinTarget>,
@@ -53,12 +55,14 @@ pub(crate) fn fresh_layout(
     let columns = || quoted_list(scan.headers.iter().map(String::as_str));
     if let Some(column) = categorical.iter().find(|name| !scan.headers.contains(name)) {
         return Err(DatasetsError::UnknownCategorical {
+            file: file.to_owned(),
             column: column.clone(),
             columns: columns(),
         });
     }
     if let Some(target) = target.as_ref().filter(|name| !scan.headers.contains(name)) {
         return Err(DatasetsError::UnknownTarget {
+            file: file.to_owned(),
             target: target.clone(),
             columns: columns(),
         });
@@ -227,8 +231,14 @@ mod tests {
             name: "price".into(),
             classes: Some(vec!["low".into(), "high".into()]),
         };
-        let (schema, plans) =
-            fresh_layout(&scan, &["zip".into()], Some("price".into()), Some(&builtin)).unwrap();
+        let (schema, plans) = fresh_layout(
+            &scan,
+            "t.csv",
+            &["zip".into()],
+            Some("price".into()),
+            Some(&builtin),
+        )
+        .unwrap();
         let kinds: Vec<ColumnKind> = schema.columns.iter().map(|c| c.kind).collect();
         use ColumnKind::{Categorical as C, Numeric as N};
         assert_eq!(kinds, [C, C, C, N]);
@@ -239,15 +249,15 @@ mod tests {
     #[test]
     fn unknown_target_and_categorical_columns_are_named() {
         let scan = scan(&["a", "b"], &[None, None]);
-        let error = fresh_layout(&scan, &[], Some("y".into()), None).unwrap_err();
+        let error = fresh_layout(&scan, "t.csv", &[], Some("y".into()), None).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown target column `y`; the columns are: `a`, `b`"
+            "t.csv: unknown target column `y`; the columns are: `a`, `b`"
         );
-        let error = fresh_layout(&scan, &["c".into()], None, None).unwrap_err();
+        let error = fresh_layout(&scan, "t.csv", &["c".into()], None, None).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown categorical column `c`; the columns are: `a`, `b`"
+            "t.csv: unknown categorical column `c`; the columns are: `a`, `b`"
         );
     }
 

@@ -7,14 +7,39 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`DatasetsState`] (`state`) | the state handle: async operations, usable without RPC |
+//! | [`DatasetsState`] (`state`) | the state handle: async operations, usable without RPC; `close` and `idle` for shutdown |
 //! | [`DatasetsServer`] (`server`) | the [`Datasets`](mltools_core::datasets::Datasets) tarpc interface over the state |
 //! | [`DatasetsConfig`] (`config`) | the `[datasets]` settings |
 //! | [`DatasetsError`] (`error`) | every failure, naming its culprit, and its [`ServiceError`](mltools_core::ServiceError) kind |
-//! | `fetchers` | where rows come from: `csv` (two streaming passes), `http`, `builtin` |
-//! | `store` | the database: `schema` (migrations), `catalog` (datasets, versions), `chunks` |
+//! | `gate` | admission of blocking work (write and read limits) and tracking of it until it ends |
+//! | `cancel`, `incident` | a caller's cancellation seen from blocking work; internal failures logged under a number |
+//! | `fetchers` | where rows come from: `csv` (two streaming passes), `blank_lines`, `http`, `builtin`; `redact` |
+//! | `store` | the database: `schema` (migrations), `catalog` (datasets, versions), `chunks`, `pool` (readers) |
 //! | `layout`, `stats` | pure rules: names, schema inference, append mapping; mergeable statistics |
 //! | `operations` | the synchronous operations the state runs on blocking threads |
+//!
+//! # Limits, cancellation and shutdown
+//!
+//! Blocking work is bounded: at most `max_concurrent_writes` imports, updates and deletes
+//! run at once (one more is refused at once as `Overloaded`; SQLite has a single writer),
+//! and reads share `max_read_connections` connections. A download is bounded by
+//! `http_timeout_ms` per phase and `http_total_timeout_ms` in all, and by
+//! `max_download_bytes`. When a caller stops waiting (tarpc drops a handler at its
+//! deadline), its work stops at its next check and stores nothing, unless its commit has
+//! already started. At shutdown, [`DatasetsState::close`] refuses new work and
+//! [`DatasetsState::idle`] waits for the work still running.
+//!
+//! # CSV
+//!
+//! The first line is the header; the delimiter is detected among `,` `;` tab `|` unless
+//! given. Fields are trimmed; an empty field and the tokens of
+//! [`MISSING_TOKENS`](mltools_core::datasets::MISSING_TOKENS) are missing values. Empty
+//! lines are skipped (as pandas does), except in a file of one column, where an empty line
+//! between two rows is a row with a missing value (`y\n1\n\n3\n` has three rows); empty
+//! lines at the end of a file are always skipped.
+//!
+//! A URL is stored (as a version's `source`) and logged without its credentials and query
+//! string: `https://user:key@host/data.csv?token=…` becomes `https://host/data.csv`.
 //!
 //! # Built-in sets
 //!
@@ -44,14 +69,20 @@
 //! assert_eq!((iris.rows, iris.schema.target.as_deref()), (150, Some("species")));
 //! let page = state.get(GetRequest::all(iris.id)).await?;
 //! assert_eq!(page.frame.columns.len(), 5);
+//! // At shutdown: refuse new work, wait for the work in flight.
+//! state.close();
+//! state.idle().await;
 //! # Ok(())
 //! # }
 //! ```
 
 mod blocks;
+mod cancel;
 mod config;
 mod error;
 mod fetchers;
+mod gate;
+mod incident;
 mod layout;
 mod operations;
 mod server;

@@ -1,9 +1,12 @@
 //! The operations behind the interface: synchronous, run on blocking threads by the state.
 
 use crate::blocks::{Block, BlockSink};
+use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
-use crate::fetchers::{BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list};
+use crate::fetchers::{
+    BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list, source_text,
+};
 use crate::layout::{AppendTo, append_plans, check_name, fresh_layout};
 use crate::stats::ColumnStats;
 use crate::store::{self, ColumnAt, DatasetRow, NewVersion, Store};
@@ -14,7 +17,7 @@ use mltools_core::datasets::{
 use mltools_core::frame::{Column, Frame};
 use mltools_core::{DatasetId, DatasetRef};
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What every operation works with.
@@ -22,13 +25,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) config: DatasetsConfig,
+    /// Test-only observation points inside the work.
+    #[cfg(test)]
+    pub(crate) hooks: Hooks,
+}
+
+/// Called after each block is written, with the number of blocks written so far; an error
+/// fails the write as a failing sink would.
+#[cfg(test)]
+pub(crate) type BlockHook = std::sync::Arc<dyn Fn(u64) -> Result<(), DatasetsError> + Send + Sync>;
+
+/// Test-only observation points inside the work.
+#[cfg(test)]
+#[derive(Default, Clone)]
+pub(crate) struct Hooks {
+    /// See [`BlockHook`].
+    pub(crate) after_block: Option<BlockHook>,
+}
+
+#[cfg(test)]
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("after_block", &self.after_block.is_some())
+            .finish()
+    }
 }
 
 /// Imports a new dataset as version 1.
 pub(crate) fn import(
     shared: &Shared,
     request: ImportRequest,
-    cancel: &AtomicBool,
+    cancel: Cancel<'_>,
 ) -> Result<DatasetInfo, DatasetsError> {
     let name = request
         .name
@@ -39,16 +67,21 @@ pub(crate) fn import(
     if let Some(existing) = shared.store.read(|c| store::find_name(c, &name))? {
         return Err(taken(existing));
     }
-    let source = request.source.to_string();
-    let mut opened = OpenedSource::open(request.source, &shared.config)?;
-    let scan = opened.scan(request.csv.delimiter)?;
+    let source = source_text(&request.source);
+    let mut opened = OpenedSource::open(request.source, &shared.config, cancel)?;
+    let scan = opened.scan(request.csv.delimiter, cancel)?;
     let target = request
         .target
         .or_else(|| opened.builtin().map(|b| b.name.clone()));
-    let (schema, plans) = fresh_layout(&scan, &request.csv.categorical, target, opened.builtin())?;
-    let work = Work::new(&shared.config, cancel, "import");
-    work.check()?;
-    shared.store.write(|transaction| {
+    let (schema, plans) = fresh_layout(
+        &scan,
+        opened.label(),
+        &request.csv.categorical,
+        target,
+        opened.builtin(),
+    )?;
+    let work = Work::new(shared, cancel);
+    shared.store.write(cancel, |transaction| {
         if let Some(existing) = store::find_name(transaction, &name)? {
             return Err(taken(existing));
         }
@@ -68,7 +101,7 @@ pub(crate) fn import(
 pub(crate) fn update(
     shared: &Shared,
     request: UpdateRequest,
-    cancel: &AtomicBool,
+    cancel: Cancel<'_>,
 ) -> Result<DatasetInfo, DatasetsError> {
     let UpdateRequest {
         dataset: named,
@@ -77,14 +110,24 @@ pub(crate) fn update(
         target,
         csv,
     } = request;
+    if mode == UpdateMode::Append {
+        // An append keeps the stored schema: these would be silently ignored.
+        if target.is_some() {
+            return Err(DatasetsError::NotForAppend { option: "target" });
+        }
+        if !csv.categorical.is_empty() {
+            return Err(DatasetsError::NotForAppend {
+                option: "csv.categorical",
+            });
+        }
+    }
     // Checked again under the write lock; this early look spares a download.
     shared.store.read(|c| store::find(c, &named))?;
-    let source_text = source.to_string();
-    let mut opened = OpenedSource::open(source, &shared.config)?;
-    let scan = opened.scan(csv.delimiter)?;
-    let work = Work::new(&shared.config, cancel, "update");
-    work.check()?;
-    shared.store.write(|transaction| {
+    let shown_source = source_text(&source);
+    let mut opened = OpenedSource::open(source, &shared.config, cancel)?;
+    let scan = opened.scan(csv.delimiter, cancel)?;
+    let work = Work::new(shared, cancel);
+    shared.store.write(cancel, |transaction| {
         let dataset = store::find(transaction, &named)?;
         let latest = store::info(transaction, &dataset, None)?;
         let version = latest
@@ -101,12 +144,17 @@ pub(crate) fn update(
             UpdateMode::Append => append(&work, &mut opened, &scan, &named, &latest, into)?,
             UpdateMode::Replace => {
                 let target = replacement_target(target.clone(), &opened, &scan, &latest);
-                let (schema, plans) =
-                    fresh_layout(&scan, &csv.categorical, target, opened.builtin())?;
+                let (schema, plans) = fresh_layout(
+                    &scan,
+                    opened.label(),
+                    &csv.categorical,
+                    target,
+                    opened.builtin(),
+                )?;
                 (schema, work.write_rows(&mut opened, &scan, plans, into)?)
             }
         };
-        finish(transaction, &dataset, version, written, &source_text)
+        finish(transaction, &dataset, version, written, &shown_source)
     })
 }
 
@@ -246,6 +294,12 @@ fn selected_columns(request: &GetRequest, info: &DatasetInfo) -> Result<Vec<usiz
     let Some(names) = &request.columns else {
         return Ok((0..columns.len()).collect());
     };
+    let mut seen = HashSet::with_capacity(names.len());
+    if let Some(repeated) = names.iter().find(|name| !seen.insert(name.as_str())) {
+        return Err(DatasetsError::RepeatedColumn {
+            column: repeated.clone(),
+        });
+    }
     names
         .iter()
         .map(|name| {
@@ -291,9 +345,10 @@ pub(crate) fn describe(
     })
 }
 
-/// Deletes a dataset with its versions and reclaims its chunks.
+/// Deletes a dataset with its versions and its chunks, then gives the freed pages back to
+/// the file system. Once started, it completes: it ignores cancellation.
 pub(crate) fn delete(shared: &Shared, dataset: &DatasetRef) -> Result<Deleted, DatasetsError> {
-    shared.store.write(|transaction| {
+    let deleted = shared.store.write(Cancel::never("delete"), |transaction| {
         let row = store::find(transaction, dataset)?;
         let versions = store::delete(transaction, &row)?;
         Ok(Deleted {
@@ -301,7 +356,14 @@ pub(crate) fn delete(shared: &Shared, dataset: &DatasetRef) -> Result<Deleted, D
             name: row.name,
             versions,
         })
-    })
+    })?;
+    // The delete is committed: a failure here only leaves the pages free inside the file,
+    // where later writes reuse them (and the next delete reclaims them).
+    match shared.store.reclaim() {
+        Ok(pages) => tracing::debug!(pages, "freed pages returned to the file system"),
+        Err(error) => tracing::warn!(%error, "deleted, but the freed pages stay in the file"),
+    }
+    Ok(deleted)
 }
 
 fn taken(existing: DatasetRow) -> DatasetsError {
@@ -332,26 +394,19 @@ struct Destination<'a> {
 /// A long write that stops at the next block once its caller has gone away.
 struct Work<'a> {
     chunk_rows: usize,
-    cancel: &'a AtomicBool,
-    operation: &'static str,
+    cancel: Cancel<'a>,
+    #[cfg(test)]
+    hooks: &'a Hooks,
 }
 
 impl<'a> Work<'a> {
-    fn new(config: &DatasetsConfig, cancel: &'a AtomicBool, operation: &'static str) -> Self {
+    fn new(shared: &'a Shared, cancel: Cancel<'a>) -> Self {
         Work {
-            chunk_rows: config.chunk_rows,
+            chunk_rows: shared.config.chunk_rows,
             cancel,
-            operation,
+            #[cfg(test)]
+            hooks: &shared.hooks,
         }
-    }
-
-    fn check(&self) -> Result<(), DatasetsError> {
-        if self.cancel.load(Ordering::Relaxed) {
-            return Err(DatasetsError::Cancelled {
-                operation: self.operation,
-            });
-        }
-        Ok(())
     }
 
     fn write_rows(
@@ -364,12 +419,14 @@ impl<'a> Work<'a> {
         let mut sink = Checked {
             work: self,
             inner: store::ChunkWriter::new(into.connection, into.dataset, into.version),
+            #[cfg(test)]
+            written: 0,
         };
         let layout = BlockLayout {
             chunk_rows: self.chunk_rows,
             row_start: into.row_start,
         };
-        opened.stream(scan, plans, layout, &mut sink)
+        opened.stream(scan, plans, layout, &mut sink, self.cancel)
     }
 }
 
@@ -377,6 +434,9 @@ impl<'a> Work<'a> {
 struct Checked<'w, S> {
     work: &'w Work<'w>,
     inner: S,
+    /// Blocks written, for the test hook.
+    #[cfg(test)]
+    written: u64,
 }
 
 impl<S: BlockSink> BlockSink for Checked<'_, S> {
@@ -386,7 +446,15 @@ impl<S: BlockSink> BlockSink for Checked<'_, S> {
         row_start: u64,
         block: Block<'_>,
     ) -> Result<(), DatasetsError> {
-        self.work.check()?;
-        self.inner.write(column, row_start, block)
+        self.work.cancel.check()?;
+        self.inner.write(column, row_start, block)?;
+        #[cfg(test)]
+        {
+            self.written += 1;
+            if let Some(hook) = &self.work.hooks.after_block {
+                hook(self.written)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -1,29 +1,41 @@
 //! [`DatasetsState`]: the service's state and its async operations, usable without RPC.
 
+use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
-use crate::fetchers::remove_stale_downloads;
+use crate::fetchers::{remove_stale_downloads, source_text};
+use crate::gate::{Access, Gate, READ_WAIT};
+use crate::incident;
 use crate::operations::{self, Shared};
-use crate::store::Store;
+use crate::store::{PoolLimits, Store};
 use mltools_core::DatasetRef;
-use mltools_core::ErrorKind;
 use mltools_core::datasets::{
     DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, UpdateRequest,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-/// Numbers the panics logged by this process, so an error message can point at its log line.
-static INCIDENTS: AtomicU64 = AtomicU64::new(1);
+/// How long a database connection waits for another process's lock before the operation
+/// fails as [`DatasetsError::Busy`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The datasets service's state: the database and the configuration.
+/// The datasets service's state: the database, the configuration and the limits.
 ///
-/// A cheap [`Clone`] (an [`Arc`]); every method runs its blocking work (parsing,
-/// downloading, SQLite) on tokio's blocking pool, so it may be called from any runtime
-/// thread. A panic in that work comes back as an [`ErrorKind::Internal`] error.
+/// A cheap [`Clone`] (an [`Arc`] and handles); every method runs its blocking work
+/// (parsing, downloading, SQLite) on tokio's blocking pool, so it may be called from any
+/// runtime thread. At most `max_concurrent_writes` imports, updates and deletes run at
+/// once (one more is refused as [`ErrorKind::Overloaded`](mltools_core::ErrorKind)), and at
+/// most `max_read_connections` reads. A panic or an internal failure in that work comes
+/// back as an [`ErrorKind::Internal`](mltools_core::ErrorKind) error naming an incident
+/// logged with the details.
+///
+/// At shutdown, call [`DatasetsState::close`] then await [`DatasetsState::idle`]: the work
+/// of callers that went away may still be running.
 #[derive(Debug, Clone)]
 pub struct DatasetsState {
     shared: Arc<Shared>,
+    gate: Gate,
 }
 
 impl DatasetsState {
@@ -32,19 +44,51 @@ impl DatasetsState {
     ///
     /// # Errors
     /// A bad configuration value, a directory that cannot be created, a database that
-    /// cannot be opened (or was written by a newer mltools).
+    /// cannot be opened (or was written by a newer mltools, or is held by another process).
     pub fn open(config: DatasetsConfig) -> Result<Self, DatasetsError> {
+        Self::open_shared(config, |store, config| Shared {
+            store,
+            config,
+            #[cfg(test)]
+            hooks: operations::Hooks::default(),
+        })
+    }
+
+    /// Opens a state whose work calls `hooks`.
+    #[cfg(test)]
+    pub(crate) fn open_with_hooks(
+        config: DatasetsConfig,
+        hooks: operations::Hooks,
+    ) -> Result<Self, DatasetsError> {
+        Self::open_shared(config, |store, config| Shared {
+            store,
+            config,
+            hooks,
+        })
+    }
+
+    fn open_shared(
+        config: DatasetsConfig,
+        shared: impl FnOnce(Store, DatasetsConfig) -> Shared,
+    ) -> Result<Self, DatasetsError> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir).map_err(|cause| DatasetsError::Io {
             path: config.data_dir.display().to_string(),
             operation: "create directory",
             cause,
         })?;
-        let store = Store::open(&config.data_dir.join("datasets.db"))?;
+        let limits = PoolLimits {
+            max: config.max_read_connections,
+            wait: READ_WAIT,
+            busy_timeout: BUSY_TIMEOUT,
+        };
+        let store = Store::open(&config.data_dir.join("datasets.db"), limits)?;
         let stale_downloads = remove_stale_downloads(&config);
         tracing::info!(data_dir = %config.data_dir.display(), stale_downloads, "datasets store open");
+        let gate = Gate::new(config.max_concurrent_writes, config.max_read_connections);
         Ok(DatasetsState {
-            shared: Arc::new(Shared { store, config }),
+            shared: Arc::new(shared(store, config)),
+            gate,
         })
     }
 
@@ -53,41 +97,69 @@ impl DatasetsState {
         &self.shared.config
     }
 
+    /// Refuses new work from now on: every call answers
+    /// [`ErrorKind::Unavailable`](mltools_core::ErrorKind) "the datasets service is shutting
+    /// down". Work already running goes on; [`DatasetsState::idle`] waits for it. Applies to
+    /// every clone of this state.
+    pub fn close(&self) {
+        self.gate.close();
+    }
+
+    /// Waits until no blocking work of this state (and its clones) is running, including
+    /// the work of callers that stopped waiting for it. After [`DatasetsState::close`], it
+    /// returns once the last piece of work has ended, and the database is closed when the
+    /// last clone of the state is dropped.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only waits.
+    pub async fn idle(&self) {
+        self.gate.idle().await;
+    }
+
     /// Imports a new dataset as version 1. Nothing is stored unless the whole import
     /// succeeds.
     ///
     /// # Errors
     /// A bad or taken name, an unreadable source (naming file, line and column), an
-    /// unknown target or categorical column, a failed download, a database failure.
+    /// unknown target or categorical column, a failed download, too many writes at once
+    /// (`Overloaded`), a busy database, a shutting-down service, an internal failure
+    /// (naming its incident).
     ///
     /// # Cancel safety
-    /// Dropping the future cancels the import at its next block: nothing is stored.
-    #[tracing::instrument(skip_all, fields(source = %request.source, name = ?request.name))]
+    /// If the future is dropped before the commit starts, nothing is stored; once the
+    /// commit has started it completes (the dataset exists, though this caller never sees
+    /// its info). The commit starts when the work takes its last look at the cancellation,
+    /// just before committing. Until then the work notices the drop within 1,024 rows, one
+    /// block or one read of a download, and it keeps its write permit until it has
+    /// stopped ([`DatasetsState::idle`] waits for it).
+    #[tracing::instrument(skip_all, fields(source = %source_text(&request.source), name = ?request.name))]
     pub async fn import(&self, request: ImportRequest) -> Result<DatasetInfo, DatasetsError> {
-        let cancel = CancelOnDrop::default();
-        let flag = Arc::clone(&cancel.0);
-        self.run("import", move |shared| {
-            operations::import(shared, request, &flag)
-        })
+        self.run(
+            "import",
+            Access::Write,
+            CancelOnDrop::default(),
+            move |shared, cancel| operations::import(shared, request, cancel),
+        )
         .await
     }
 
     /// Every stored dataset, at its latest version, ordered by id.
     ///
     /// # Errors
-    /// A database failure.
+    /// No read connection free in time (`Overloaded`); a busy database; a shutting-down
+    /// service; an internal failure.
     #[tracing::instrument(skip_all)]
     pub async fn list(&self) -> Result<Vec<DatasetInfo>, DatasetsError> {
-        self.run("list", operations::list).await
+        self.read("list", operations::list).await
     }
 
     /// The versions of one dataset, oldest first.
     ///
     /// # Errors
-    /// An unknown dataset; a database failure.
+    /// An unknown dataset; the errors of [`DatasetsState::list`].
     #[tracing::instrument(skip_all, fields(dataset = %dataset))]
     pub async fn versions(&self, dataset: DatasetRef) -> Result<Vec<DatasetInfo>, DatasetsError> {
-        self.run("versions", move |shared| {
+        self.read("versions", move |shared| {
             operations::versions(shared, &dataset)
         })
         .await
@@ -97,13 +169,14 @@ impl DatasetsState {
     /// for. Only the stored chunks overlapping the page are read.
     ///
     /// # Errors
-    /// An unknown dataset, version or column; a database failure.
+    /// An unknown dataset, version or column; a column asked for twice; the errors of
+    /// [`DatasetsState::list`].
     #[tracing::instrument(skip_all, fields(
         dataset = %request.dataset, version = ?request.version,
         offset = request.offset, limit = ?request.limit,
     ))]
     pub async fn get(&self, request: GetRequest) -> Result<DatasetPage, DatasetsError> {
-        self.run("get", move |shared| operations::get(shared, &request))
+        self.read("get", move |shared| operations::get(shared, &request))
             .await
     }
 
@@ -111,14 +184,14 @@ impl DatasetsState {
     /// read from stored accumulators: no rows are scanned.
     ///
     /// # Errors
-    /// An unknown dataset or version; a database failure.
+    /// An unknown dataset or version; the errors of [`DatasetsState::list`].
     #[tracing::instrument(skip_all, fields(dataset = %dataset, version = ?version))]
     pub async fn describe(
         &self,
         dataset: DatasetRef,
         version: Option<u32>,
     ) -> Result<Description, DatasetsError> {
-        self.run("describe", move |shared| {
+        self.read("describe", move |shared| {
             operations::describe(shared, &dataset, version)
         })
         .await
@@ -128,82 +201,102 @@ impl DatasetsState {
     /// versions stay readable by number.
     ///
     /// # Errors
-    /// An unknown dataset; for an append, columns that do not match or text in a numeric
-    /// column; the errors of [`DatasetsState::import`].
+    /// An unknown dataset; for an append, columns that do not match, text in a numeric
+    /// column, or a `target` or `csv.categorical` option (they apply only to a replace);
+    /// the errors of [`DatasetsState::import`].
     ///
     /// # Cancel safety
-    /// Dropping the future cancels the update at its next block: no version is added.
+    /// As [`DatasetsState::import`]: if the future is dropped before the commit starts, no
+    /// version is added; once the commit has started it completes.
     #[tracing::instrument(skip_all, fields(
-        dataset = %request.dataset, mode = ?request.mode, source = %request.source,
+        dataset = %request.dataset, mode = ?request.mode, source = %source_text(&request.source),
     ))]
     pub async fn update(&self, request: UpdateRequest) -> Result<DatasetInfo, DatasetsError> {
-        let cancel = CancelOnDrop::default();
-        let flag = Arc::clone(&cancel.0);
-        self.run("update", move |shared| {
-            operations::update(shared, request, &flag)
-        })
+        self.run(
+            "update",
+            Access::Write,
+            CancelOnDrop::default(),
+            move |shared, cancel| operations::update(shared, request, cancel),
+        )
         .await
     }
 
-    /// Deletes a dataset with all its versions and reclaims its storage.
+    /// Deletes a dataset with all its versions, then gives the space its data took back to
+    /// the file system (the file shrinks at SQLite's next WAL checkpoint).
     ///
     /// # Errors
-    /// An unknown dataset; a database failure.
+    /// An unknown dataset; too many writes at once (`Overloaded`); a busy database; a
+    /// shutting-down service; an internal failure.
     ///
     /// # Cancel safety
-    /// Once started, a delete completes even if the future is dropped.
+    /// If the future is dropped before the blocking work starts, nothing is deleted; once
+    /// it has started, the delete completes.
     #[tracing::instrument(skip_all, fields(dataset = %dataset))]
     pub async fn delete(&self, dataset: DatasetRef) -> Result<Deleted, DatasetsError> {
-        self.run("delete", move |shared| operations::delete(shared, &dataset))
-            .await
+        self.run(
+            "delete",
+            Access::Write,
+            CancelOnDrop::default(),
+            move |shared, _| operations::delete(shared, &dataset),
+        )
+        .await
     }
 
-    /// Runs blocking work on tokio's blocking pool inside the caller's span, turning a
-    /// panic into [`DatasetsError::Panicked`] and logging internal failures.
-    async fn run<T, F>(&self, operation: &'static str, work: F) -> Result<T, DatasetsError>
+    /// A read: its work does not look at cancellation (it stores nothing).
+    async fn read<T, F>(&self, operation: &'static str, work: F) -> Result<T, DatasetsError>
     where
         T: Send + 'static,
         F: FnOnce(&Shared) -> Result<T, DatasetsError> + Send + 'static,
     {
+        let cancel = CancelOnDrop::default();
+        self.run(operation, Access::Read, cancel, move |shared, _| {
+            work(shared)
+        })
+        .await
+    }
+
+    /// Admits the work through the gate, then runs it on tokio's blocking pool inside the
+    /// caller's span. The work does not start if `cancel` was raised before it could; a
+    /// panic or an internal failure is logged and answered with its incident number.
+    async fn run<T, F>(
+        &self,
+        operation: &'static str,
+        access: Access,
+        cancel: CancelOnDrop,
+        work: F,
+    ) -> Result<T, DatasetsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared, Cancel<'_>) -> Result<T, DatasetsError> + Send + 'static,
+    {
+        let admitted = self.gate.admit(access).await?;
         let shared = Arc::clone(&self.shared);
+        let flag = Arc::clone(&cancel.0);
         let span = tracing::Span::current();
         let started = std::time::Instant::now();
-        let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&shared))).await;
-        let result = joined.unwrap_or_else(|error| Err(join_failure(operation, error)));
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let handle = self.gate.spawn_blocking(admitted, move || {
+            span.in_scope(|| {
+                let cancel = Cancel::new(&flag, operation);
+                // The caller may have gone away while the work waited for a thread.
+                cancel.check()?;
+                work(&shared, cancel)
+            })
+        });
+        let joined = handle.await;
+        let result = joined.unwrap_or_else(|error| Err(incident::join_failure(operation, error)));
+        let result = result.map_err(|error| incident::reported(operation, error));
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(_) => tracing::debug!(elapsed_ms, "{operation} done"),
-            Err(DatasetsError::Panicked { .. }) => {}
-            Err(error) if error.kind() == ErrorKind::Internal => {
-                tracing::error!(elapsed_ms, %error, "{operation} failed");
-            }
-            Err(error) => tracing::debug!(elapsed_ms, %error, "{operation} refused"),
+            Err(error) => tracing::debug!(elapsed_ms, %error, "{operation} failed"),
         }
+        drop(cancel);
         result
     }
 }
 
-/// A task that did not finish: it panicked, or the runtime is shutting down.
-fn join_failure(operation: &'static str, error: tokio::task::JoinError) -> DatasetsError {
-    if !error.is_panic() {
-        return DatasetsError::Cancelled { operation };
-    }
-    let incident = INCIDENTS.fetch_add(1, Ordering::Relaxed);
-    let payload = error.into_panic();
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned());
-    tracing::error!(operation, incident, panic = %message, "datasets work panicked");
-    DatasetsError::Panicked {
-        operation,
-        incident,
-    }
-}
-
 /// Raises its flag when dropped: when an operation's future is dropped (the caller's
-/// deadline passed), the blocking work sees the flag and stops before storing anything.
+/// deadline passed), the blocking work sees the flag and stops before committing.
 #[derive(Default)]
 struct CancelOnDrop(Arc<AtomicBool>);
 
@@ -214,20 +307,5 @@ impl Drop for CancelOnDrop {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_panic_becomes_an_internal_error_with_an_incident() {
-        let joined = tokio::task::spawn_blocking(|| panic!("boom")).await;
-        let Err(error) = joined;
-        let error = join_failure("get", error);
-        assert_eq!(error.kind(), ErrorKind::Internal);
-        assert!(
-            error
-                .to_string()
-                .starts_with("`get` failed unexpectedly (incident "),
-            "{error}"
-        );
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

@@ -2,10 +2,14 @@
 
 mod common;
 
-use common::{Harness, assert_error, bytes, http_response, serve_once, serve_silence};
+use common::{
+    Harness, assert_error, bytes, http_response, http_unsized_response, serve_headers_only,
+    serve_once, serve_silence,
+};
 use mltools_core::datasets::{Builtin, CsvOptions, GetRequest, ImportRequest, Source};
 use mltools_core::frame::{ColumnData, ColumnKind};
 use mltools_core::{ErrorKind, MISSING_CODE};
+use std::sync::{Arc, Mutex, OnceLock};
 
 fn numbers(data: &ColumnData) -> &[f64] {
     match data {
@@ -71,6 +75,33 @@ async fn import_from_bytes_infers_the_schema() {
 }
 
 #[tokio::test]
+async fn an_empty_line_is_a_missing_value_in_a_file_of_one_column_only() {
+    let h = Harness::new();
+    let one = h.import("one", "y\n1\n\n3\n").await;
+    assert_eq!(one.rows, 3);
+    let page = h.state.get(GetRequest::all(one.id)).await.unwrap();
+    let y = numbers(&page.frame.columns[0].data);
+    assert_eq!((y[0], y[2]), (1.0, 3.0));
+    assert!(y[1].is_nan());
+    let description = h.state.describe(one.id.into(), None).await.unwrap();
+    assert_eq!(description.columns[0].missing, 1);
+
+    let text = h.import("labels", "k\r\na\r\n\r\nb\r\n\r\n").await;
+    let page = h.state.get(GetRequest::all(text.id)).await.unwrap();
+    let (codes, labels) = codes(&page.frame.columns[0].data);
+    assert_eq!(
+        (codes, labels),
+        (
+            &[0, MISSING_CODE, 1][..],
+            &["a".to_owned(), "b".to_owned()][..]
+        )
+    );
+
+    let two = h.import("two", "a,b\n1,2\n\n3,4\n").await;
+    assert_eq!(two.rows, 2, "with several columns an empty line is no row");
+}
+
+#[tokio::test]
 async fn tabs_forced_categories_and_missing_tokens() {
     let h = Harness::new();
     let text = "zip\tlabel\tscore\n75001\tNULL\t1\n10115\tb\tN/A\n75001\tb\tnull\n";
@@ -101,23 +132,63 @@ async fn tabs_forced_categories_and_missing_tokens() {
     assert_eq!(all_missing.schema.columns[1].kind, ColumnKind::Numeric);
 }
 
+/// Everything this test binary logs, at every level.
+fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Captured(Arc::clone(&sink)))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+}
+
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buffer);
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn import_from_a_url_removes_its_download() {
+async fn import_from_a_url_removes_its_download_and_keeps_no_credentials() {
+    let logs = captured_logs();
     let h = Harness::new();
     let (base, server) = serve_once(http_response("200 OK", "a,b\n1,x\n2,y\n"));
-    let url = format!("{base}/data/sales.csv?token=1");
+    let host = base.trim_start_matches("http://");
+    let url = format!("http://alice:s3cret@{host}/data/sales.csv?token=abc123#part");
     let info = h
         .state
         .import(ImportRequest::new(Source::Url { url: url.clone() }))
         .await
         .unwrap();
     server.join().unwrap();
+    let shown = format!("{base}/data/sales.csv");
     assert_eq!(
         (info.name.as_str(), info.rows, info.source.as_str()),
-        ("sales", 2, url.as_str())
+        ("sales", 2, shown.as_str())
     );
+    let stored = h.state.versions("sales".into()).await.unwrap();
+    assert_eq!(stored[0].source, shown);
     let leftovers = std::fs::read_dir(h.dir.path().join("tmp")).unwrap().count();
     assert_eq!(leftovers, 0, "the temporary download is removed");
+
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(logged.contains(&shown), "the import is logged: {logged}");
+    for secret in ["s3cret", "alice", "abc123", "token"] {
+        assert!(!logged.contains(secret), "`{secret}` was logged: {logged}");
+    }
 }
 
 #[tokio::test]
@@ -127,9 +198,11 @@ async fn url_failures_map_to_kinds() {
     let url = format!("{base}/missing.csv");
     let result = h
         .state
-        .import(ImportRequest::new(Source::Url { url: url.clone() }))
+        .import(ImportRequest::new(Source::Url {
+            url: format!("{url}?key=k3y"),
+        }))
         .await;
-    assert_error(result, ErrorKind::NotFound, &[&url, "404"]);
+    assert_error(result, ErrorKind::NotFound, &[&format!("{url}: "), "404"]);
     server.join().unwrap();
 
     let (base, server) = serve_once(http_response("503 Service Unavailable", ""));
@@ -166,6 +239,52 @@ async fn url_failures_map_to_kinds() {
         .await;
     assert_error(result, ErrorKind::Unavailable, &[&url]);
     assert!(h.state.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_download_that_never_finishes_hits_the_total_timeout() {
+    let h = Harness::with(|config| {
+        config.http_timeout_ms = 10_000;
+        config.http_total_timeout_ms = 300;
+    });
+    let (base, server) = serve_headers_only();
+    let url = format!("{base}/endless.csv");
+    let started = std::time::Instant::now();
+    let result = h
+        .state
+        .import(ImportRequest::new(Source::Url { url: url.clone() }))
+        .await;
+    assert_error(
+        result,
+        ErrorKind::Timeout,
+        &[&url, "did not finish within 300 ms"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    server.join().unwrap();
+    assert!(h.state.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn download_without_a_length_over_the_size_cap_is_refused() {
+    let h = Harness::with(|config| config.max_download_bytes = 64);
+    let body: String = std::iter::once("a,b\n".to_owned())
+        .chain((0..100).map(|i| format!("{i},{i}\n")))
+        .collect();
+    let (base, server) = serve_once(http_unsized_response(&body));
+    let result = h
+        .state
+        .import(ImportRequest::new(Source::Url {
+            url: format!("{base}/streamed.csv"),
+        }))
+        .await;
+    assert_error(
+        result,
+        ErrorKind::InvalidInput,
+        &["streamed.csv", "limit of 64 bytes"],
+    );
+    server.join().unwrap();
+    let leftovers = std::fs::read_dir(h.dir.path().join("tmp")).unwrap().count();
+    assert_eq!(leftovers, 0, "the partial download is removed");
 }
 
 #[tokio::test]
@@ -319,13 +438,22 @@ impl Columns for GetRequest {
 async fn bad_csv_is_refused_naming_the_culprit() {
     let h = Harness::new();
     h.import("kept", "a\n1\n").await;
-    let cases: [(&str, &[u8], &[&str]); 6] = [
+    let cases: [(&str, &[u8], &[&str]); 7] = [
         (
             "ragged",
             b"a,b,c,d\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n1,2,3\n",
             &["ragged.csv: line 7: expected 4 fields, got 3"],
         ),
-        ("empty", b"", &["empty.csv", "empty"]),
+        (
+            "empty",
+            b"",
+            &["empty.csv: the file is empty (a header row is required)"],
+        ),
+        (
+            "names",
+            b"a,\xffb\n1,2\n",
+            &["names.csv: line 1, column 2: invalid UTF-8"],
+        ),
         ("header", b"a,b\n", &["header.csv", "no data rows"]),
         (
             "dupes",
@@ -367,7 +495,11 @@ async fn bad_requests_are_refused_naming_the_culprit() {
         .state
         .import(ImportRequest::new(bytes("t", text)).target("y"))
         .await;
-    assert_error(result, ErrorKind::InvalidInput, &["`y`", "`a`, `b`"]);
+    assert_error(
+        result,
+        ErrorKind::InvalidInput,
+        &["t.csv: unknown target column `y`", "`a`, `b`"],
+    );
     let request = ImportRequest {
         csv: CsvOptions {
             delimiter: None,
@@ -378,7 +510,7 @@ async fn bad_requests_are_refused_naming_the_culprit() {
     assert_error(
         h.state.import(request).await,
         ErrorKind::InvalidInput,
-        &["`zz`", "`a`, `b`"],
+        &["t.csv: unknown categorical column `zz`", "`a`, `b`"],
     );
 
     let missing = h.dir.path().join("nope.csv").display().to_string();
@@ -389,6 +521,23 @@ async fn bad_requests_are_refused_naming_the_culprit() {
         }))
         .await;
     assert_error(result, ErrorKind::NotFound, &[&missing]);
+
+    // Paths the caller got wrong: a directory, a path through a file.
+    let directory = h.dir.path().display().to_string();
+    let file = h.dir.path().join("plain.csv");
+    std::fs::write(&file, text).unwrap();
+    let through_file = file.join("inner.csv").display().to_string();
+    for path in [directory, through_file] {
+        let result = h
+            .state
+            .import(ImportRequest::new(Source::File { path: path.clone() }))
+            .await;
+        assert_error(
+            result,
+            ErrorKind::InvalidInput,
+            &[&format!("file `{path}` cannot be read")],
+        );
+    }
 
     let long = "n".repeat(201);
     for (name, rule) in [

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{Harness, assert_error, bytes};
+use common::{Harness, assert_error, bytes, http_response, serve_gated, within};
 use mltools_core::datasets::{
-    ColumnSummary, CsvOptions, GetRequest, ImportRequest, UpdateMode, UpdateRequest,
+    ColumnSummary, CsvOptions, GetRequest, ImportRequest, Source, UpdateMode, UpdateRequest,
 };
 use mltools_core::frame::{ColumnData, ColumnKind};
 use mltools_core::{DatasetId, DatasetRef, ErrorKind};
@@ -133,6 +133,15 @@ async fn pages_read_only_the_rows_and_columns_asked_for() {
         ErrorKind::InvalidInput,
         &["`nope`", "`n`, `sq`, `tag`", "version 1"],
     );
+    let result = h
+        .state
+        .get(page(info.id.0, 0, None, Some(&["n", "tag", "n"])))
+        .await;
+    assert_error(
+        result,
+        ErrorKind::InvalidInput,
+        &["column `n` is asked for more than once"],
+    );
 }
 
 #[tokio::test]
@@ -214,6 +223,36 @@ async fn append_refuses_rows_that_do_not_fit() {
         result,
         ErrorKind::InvalidInput,
         &["text.csv: line 3, column `y`: `four`"],
+    );
+    let versions = h.state.versions("fit".into()).await.unwrap();
+    assert_eq!(versions.len(), 1, "no version was added");
+}
+
+#[tokio::test]
+async fn append_refuses_options_that_only_a_replace_uses() {
+    let h = Harness::new();
+    h.import("fit", SMALL).await;
+    let more = "x,y,c\n5,6,a\n";
+    let with_target = UpdateRequest {
+        target: Some("y".into()),
+        ..update("fit", UpdateMode::Append, "more", more)
+    };
+    assert_error(
+        h.state.update(with_target).await,
+        ErrorKind::InvalidInput,
+        &["`target` applies only to an import or a replace, not to an append"],
+    );
+    let with_categories = UpdateRequest {
+        csv: CsvOptions {
+            delimiter: None,
+            categorical: vec!["x".into()],
+        },
+        ..update("fit", UpdateMode::Append, "more", more)
+    };
+    assert_error(
+        h.state.update(with_categories).await,
+        ErrorKind::InvalidInput,
+        &["`csv.categorical` applies only"],
     );
     let versions = h.state.versions("fit".into()).await.unwrap();
     assert_eq!(versions.len(), 1, "no version was added");
@@ -316,7 +355,48 @@ async fn delete_removes_a_dataset_and_reclaims_its_chunks() {
 }
 
 #[tokio::test]
-async fn datasets_survive_reopening() {
+async fn delete_gives_the_space_back_to_the_file_system() {
+    let h = Harness::new();
+    h.import("keep", SMALL).await;
+    let text: String = std::iter::once("a,b,c,d,e\n".to_owned())
+        .chain((0..200_000).map(|i| {
+            let i = f64::from(i);
+            format!("{},{},{},{},{}\n", i, i * 0.5, i + 0.25, -i, i * 1e-3)
+        }))
+        .collect();
+    h.state
+        .import(ImportRequest::new(bytes("big", &text)))
+        .await
+        .unwrap();
+    let (full, _) = h.checkpoint();
+    h.state.delete("big".into()).await.unwrap();
+    let (size, free) = h.checkpoint();
+    assert_eq!(free, 0, "every freed page went back to the file system");
+    assert!(size < full / 8, "the file went from {full} to {size} bytes");
+    let page = h.state.get(GetRequest::all("keep")).await.unwrap();
+    assert_eq!(page.frame.rows(), 4);
+}
+
+#[tokio::test]
+async fn damaged_data_is_reported_as_an_incident_not_as_its_cause() {
+    let h = Harness::new();
+    let info = h.import("d", SMALL).await;
+    h.raw()
+        .execute("UPDATE versions SET schema_json = '{broken'", [])
+        .unwrap();
+    let error = h.state.get(GetRequest::all(info.id)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Internal);
+    let message = error.to_string();
+    assert!(
+        message.starts_with("`get` failed (incident ")
+            && message.ends_with("; see the datasets service log)"),
+        "{message}"
+    );
+    assert!(!message.contains("schema"), "{message}");
+}
+
+#[tokio::test]
+async fn datasets_survive_closing_and_reopening() {
     let h = Harness::new();
     let first = h.import("one", SMALL).await;
     h.state
@@ -324,8 +404,17 @@ async fn datasets_survive_reopening() {
         .await
         .unwrap();
     let before = h.state.get(GetRequest::all("one")).await.unwrap();
-    let reopened = DatasetsState::open(h.state.config().clone()).unwrap();
-    drop(h.state.clone());
+    let Harness { dir, state } = h;
+    let config = state.config().clone();
+    state.close();
+    within(state.idle()).await;
+    assert_error(
+        state.list().await,
+        ErrorKind::Unavailable,
+        &["the datasets service is shutting down"],
+    );
+    drop(state);
+    let reopened = DatasetsState::open(config).unwrap();
     let list = reopened.list().await.unwrap();
     assert_eq!((list.len(), list[0].id, list[0].version), (1, first.id, 2));
     let after = reopened.get(GetRequest::all("one")).await.unwrap();
@@ -335,6 +424,53 @@ async fn datasets_survive_reopening() {
         .await
         .unwrap();
     assert!(second.id > first.id);
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_beyond_the_limit_are_refused_until_the_work_really_ends() {
+    let h = Harness::with(|config| config.max_concurrent_writes = 1);
+    let server = serve_gated(http_response("200 OK", "a\n1\n"));
+    let state = h.state.clone();
+    let url = format!("{}/slow.csv", server.url);
+    let first =
+        tokio::spawn(async move { state.import(ImportRequest::new(Source::Url { url })).await });
+    within(server.accepted).await.unwrap();
+    // The first import holds the only write permit while it waits for the server.
+    let second = || ImportRequest::new(bytes("second", "a\n1\n"));
+    let limit = ["limit of 1 concurrent writes", "`max_concurrent_writes`"];
+    assert_error(
+        h.state.import(second()).await,
+        ErrorKind::Overloaded,
+        &limit,
+    );
+    assert_error(
+        h.state.delete("second".into()).await,
+        ErrorKind::Overloaded,
+        &limit,
+    );
+    assert!(h.state.list().await.unwrap().is_empty(), "reads go on");
+    // Its caller goes away, but the work still runs, and still holds the permit.
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    assert_error(
+        h.state.import(second()).await,
+        ErrorKind::Overloaded,
+        &limit,
+    );
+    server.release.send(()).unwrap();
+    within(h.state.idle()).await;
+    server.thread.join().unwrap();
+    h.import("second", "a\n1\n").await;
+    let names: Vec<String> = h
+        .state
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, ["second"], "the abandoned import stored nothing");
 }
 
 #[tokio::test]
@@ -354,6 +490,8 @@ async fn a_cancelled_import_stores_nothing() {
     );
     // This write waits for the cancelled one if it holds the writer.
     h.import("after", "a\n1\n").await;
+    // The cancelled work may still be running: wait until it has ended.
+    within(h.state.idle()).await;
     let names: Vec<String> = h
         .state
         .list()
@@ -363,6 +501,8 @@ async fn a_cancelled_import_stores_nothing() {
         .map(|i| i.name)
         .collect();
     assert_eq!(names, ["after"]);
+    // Only `after`'s rows: one dataset, one version, one chunk and its link.
+    assert_eq!(h.counts(), [1, 1, 1, 1]);
 }
 
 #[tokio::test]

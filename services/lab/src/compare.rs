@@ -55,6 +55,7 @@ pub(crate) async fn run(
     let compare = CompareRequest {
         data,
         models: request.models.clone(),
+        overrides: request.overrides.clone(),
         folds: request.folds,
         seed: request.seed,
         metric: request.metric.clone(),

@@ -7,10 +7,11 @@ use crate::cv::{Candidate, Preprocess, check_fold_count};
 use crate::error::ModelsError;
 use crate::metrics::Metric;
 use crate::task::{Targets, split_target};
-use mltools_core::models::{CompareRequest, ModelSpec, Task, TrainingData};
+use mltools_core::models::{CompareRequest, ModelSpec, ParamValue, Task, TrainingData};
 use mltools_core::utils::{AlgorithmFamily, Fold, Matrix, PipelineSpec, SplitKind, SplitRequest};
 use mltools_core::{DatasetId, Frame, RpcResultExt, ServiceError};
 use mltools_transport::UtilsClient;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use tarpc::context;
 
@@ -70,7 +71,7 @@ pub(crate) fn plan(request: CompareRequest) -> Result<Plan, ModelsError> {
         None => Metric::default_for(task),
     };
     check_fold_count(data.targets.len(), request.folds)?;
-    let candidates = candidates(task, request.models)?;
+    let candidates = with_overrides(candidates(task, request.models)?, request.overrides)?;
     Ok(Plan {
         data,
         candidates,
@@ -95,6 +96,44 @@ pub(crate) fn candidates(task: Task, specs: Vec<ModelSpec>) -> Result<Vec<Candid
     specs
         .into_iter()
         .map(|spec| candidate(task, spec))
+        .collect()
+}
+
+/// The candidates with `overrides` (parameters by algorithm id) merged into their specs and
+/// checked again.
+///
+/// # Errors
+/// An override for an algorithm that is not a candidate (naming the candidates), or a bad
+/// parameter.
+pub(crate) fn with_overrides(
+    candidates: Vec<Candidate>,
+    overrides: BTreeMap<String, BTreeMap<String, ParamValue>>,
+) -> Result<Vec<Candidate>, ModelsError> {
+    if let Some(stray) = overrides
+        .keys()
+        .find(|id| !candidates.iter().any(|c| &c.spec.algorithm == *id))
+    {
+        let names: Vec<&str> = candidates
+            .iter()
+            .map(|c| c.spec.algorithm.as_str())
+            .collect();
+        return Err(ModelsError::NoModels {
+            reason: format!(
+                "parameters are set for `{stray}`, which is not among the candidates ({})",
+                names.join(", ")
+            ),
+        });
+    }
+    candidates
+        .into_iter()
+        .map(|candidate| match overrides.get(&candidate.spec.algorithm) {
+            None => Ok(candidate),
+            Some(params) => {
+                let mut spec = candidate.spec;
+                spec.params.extend(params.clone());
+                Candidate::new(spec)
+            }
+        })
         .collect()
 }
 

@@ -214,6 +214,7 @@ fn compare(frame: Frame, models: &[&str], keep_best: bool) -> CompareRequest {
     CompareRequest {
         data: training(frame, "diagnosis"),
         models: models.iter().map(|m| spec(m)).collect(),
+        overrides: Default::default(),
         folds: 5,
         seed: 0,
         metric: None,
@@ -445,6 +446,28 @@ async fn bad_comparisons_are_refused_before_any_job_exists() {
             .message
             .starts_with("unknown classification metric `r2`")
     );
+    let mut stray = compare(breast_cancer(), &["gaussian_nb"], false);
+    stray
+        .overrides
+        .entry("knn_classifier".to_owned())
+        .or_default()
+        .insert("k".to_owned(), mltools_core::models::ParamValue::Integer(7));
+    let error = refuse(stray).await;
+    assert!(
+        error
+            .message
+            .contains("`knn_classifier`, which is not among the candidates (gaussian_nb)"),
+        "{error}"
+    );
+    let mut bad_value = compare(breast_cancer(), &["knn_classifier"], false);
+    bad_value
+        .overrides
+        .entry("knn_classifier".to_owned())
+        .or_default()
+        .insert("k".to_owned(), mltools_core::models::ParamValue::Integer(0));
+    let error = refuse(bad_value).await;
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert!(error.message.contains('k'), "{error}");
     let error = client
         .status(ctx, mltools_core::JobId(77))
         .await

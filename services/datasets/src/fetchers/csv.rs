@@ -4,10 +4,16 @@
 //! columns hold only numbers. Pass 2 ([`stream`]) parses the values into typed blocks of
 //! `chunk_rows` rows and hands each to a [`BlockSink`] while accumulating statistics. Only
 //! one record and one block per column are ever in memory, so memory does not grow with
-//! the file (a categorical column's dictionary grows with its distinct values).
+//! the file (a categorical column's dictionary grows with its distinct values). Both passes
+//! stop within [`ROWS_PER_CHECK`] rows of a cancellation.
+//!
+//! Empty lines are no rows, except in a file of one column, where an empty line between
+//! rows is a missing value (see [`BlankLines`]).
 
 use crate::blocks::BlockSink;
+use crate::cancel::{Cancel, ROWS_PER_CHECK};
 use crate::error::DatasetsError;
+use crate::fetchers::blank_lines::BlankLines;
 use crate::fetchers::columns::{ColumnBuilder, Rejected};
 use crate::fetchers::detect::{
     check_delimiter, check_header, detect_delimiter, is_missing, parse_number,
@@ -67,11 +73,12 @@ pub(crate) struct Streamed {
 ///
 /// # Errors
 /// An empty source, a header-only source, a bad header, a ragged row, invalid UTF-8, a
-/// bad delimiter option, an I/O failure.
+/// bad delimiter option, an I/O failure, a cancellation.
 pub(crate) fn scan<R: Read + Seek>(
     input: &mut R,
     file: &str,
     delimiter: Option<u8>,
+    cancel: Cancel<'_>,
 ) -> Result<CsvScan, DatasetsError> {
     let delimiter = match delimiter {
         Some(delimiter) => check_delimiter(delimiter)?,
@@ -84,6 +91,9 @@ pub(crate) fn scan<R: Read + Seek>(
     let mut rows = 0u64;
     while let Some(line) = next_row(&mut reader, &mut record, file, &headers)? {
         rows += 1;
+        if rows.is_multiple_of(ROWS_PER_CHECK) {
+            cancel.check()?;
+        }
         for (column, field) in record.iter().enumerate() {
             let text = field_text(field, file, line, column, &headers)?;
             let slot = &mut first_text[column];
@@ -110,7 +120,7 @@ pub(crate) fn scan<R: Read + Seek>(
 ///
 /// # Errors
 /// Text in a numeric column (naming line and column), a source changed since [`scan`],
-/// a full dictionary, the sink's failure.
+/// a full dictionary, the sink's failure, a cancellation.
 pub(crate) fn stream<R: Read + Seek>(
     input: &mut R,
     file: &str,
@@ -118,6 +128,7 @@ pub(crate) fn stream<R: Read + Seek>(
     plans: Vec<ColumnPlan>,
     layout: BlockLayout,
     sink: &mut dyn BlockSink,
+    cancel: Cancel<'_>,
 ) -> Result<Streamed, DatasetsError> {
     let mut reader = open_reader(input, file, scan.delimiter)?;
     if read_header(&mut reader, file)? != scan.headers {
@@ -139,6 +150,9 @@ pub(crate) fn stream<R: Read + Seek>(
         }
         rows += 1;
         in_block += 1;
+        if rows.is_multiple_of(ROWS_PER_CHECK) {
+            cancel.check()?;
+        }
         if in_block == layout.chunk_rows {
             flush(
                 &mut builders,
@@ -219,14 +233,14 @@ fn open_reader<'a, R: Read + Seek>(
     input: &'a mut R,
     file: &str,
     delimiter: u8,
-) -> Result<Reader<&'a mut R>, DatasetsError> {
+) -> Result<Reader<BlankLines<&'a mut R>>, DatasetsError> {
     rewind(input, file)?;
     Ok(ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .trim(Trim::All)
-        .from_reader(input))
+        .from_reader(BlankLines::new(input, delimiter)))
 }
 
 fn read_header<R: Read>(reader: &mut Reader<R>, file: &str) -> Result<Vec<String>, DatasetsError> {

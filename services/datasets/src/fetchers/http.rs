@@ -1,9 +1,12 @@
 //! Downloads over HTTP(S) into a temporary file, which the CSV reader then reads twice.
 //!
-//! Blocking (ureq): the caller runs it on a blocking thread.
+//! Blocking (ureq): the caller runs it on a blocking thread. Messages name the URL without
+//! its credentials or query string ([`redacted_url`]).
 
+use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
+use crate::fetchers::redact::redacted_url;
 use std::io::{Read, Write};
 use std::time::Duration;
 use tempfile::NamedTempFile;
@@ -11,14 +14,22 @@ use tempfile::NamedTempFile;
 /// The name prefix of temporary downloads in `<data_dir>/tmp/`.
 const PREFIX: &str = "download-";
 
-/// Downloads `url` into a new file under `<data_dir>/tmp/`, removed when dropped.
+/// Downloads `url` into a new file under `<data_dir>/tmp/`, removed when dropped. The
+/// download stops at its next read once `cancel` is raised.
 ///
 /// # Errors
 /// A URL that is not `http(s)://`, a non-2xx status, a server that cannot be reached or
-/// does not answer within `http_timeout_ms`, a body over `max_download_bytes`, a local
-/// I/O failure.
-pub(crate) fn download(url: &str, config: &DatasetsConfig) -> Result<NamedTempFile, DatasetsError> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
+/// does not answer within `http_timeout_ms`, a download not done within
+/// `http_total_timeout_ms`, a body over `max_download_bytes`, a local I/O failure, a
+/// cancellation.
+pub(crate) fn download(
+    full_url: &str,
+    config: &DatasetsConfig,
+    cancel: Cancel<'_>,
+) -> Result<NamedTempFile, DatasetsError> {
+    let shown = redacted_url(full_url);
+    let url = shown.as_str();
+    if !(full_url.starts_with("http://") || full_url.starts_with("https://")) {
         return Err(DatasetsError::BadUrl {
             url: url.to_owned(),
             reason: "only http:// and https:// are supported".to_owned(),
@@ -27,6 +38,9 @@ pub(crate) fn download(url: &str, config: &DatasetsConfig) -> Result<NamedTempFi
     let timeout = Some(Duration::from_millis(config.http_timeout_ms));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // Besides each phase's own limit: a server trickling bytes just fast enough to
+        // beat `timeout_per_read` cannot hold the import for ever.
+        .timeout_global(Some(Duration::from_millis(config.http_total_timeout_ms)))
         .timeout_resolve(timeout)
         .timeout_connect(timeout)
         .timeout_send_request(timeout)
@@ -35,7 +49,7 @@ pub(crate) fn download(url: &str, config: &DatasetsConfig) -> Result<NamedTempFi
         .build()
         .into();
     let failed = |error| fetch_error(url, config, error);
-    let mut response = agent.get(url).call().map_err(failed)?;
+    let mut response = agent.get(full_url).call().map_err(failed)?;
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
         return Err(DatasetsError::HttpStatus {
@@ -60,7 +74,12 @@ pub(crate) fn download(url: &str, config: &DatasetsConfig) -> Result<NamedTempFi
         .with_config()
         .limit(config.max_download_bytes)
         .reader();
-    copy_body(body, file.as_file_mut(), url, config)?;
+    let to = BodyCopy {
+        url,
+        config,
+        cancel,
+    };
+    copy_body(body, file.as_file_mut(), to)?;
     Ok(file)
 }
 
@@ -94,15 +113,28 @@ fn temp_file(config: &DatasetsConfig) -> Result<NamedTempFile, DatasetsError> {
         .map_err(|cause| io("create temporary file", cause))
 }
 
-/// Copies the body, telling a failed read (the server's fault) from a failed write (ours).
+/// What a body copy names in its errors and checks between reads.
+#[derive(Clone, Copy)]
+struct BodyCopy<'a> {
+    url: &'a str,
+    config: &'a DatasetsConfig,
+    cancel: Cancel<'a>,
+}
+
+/// Copies the body, telling a failed read (the server's fault) from a failed write (ours),
+/// and stopping at the first read after a cancellation.
 fn copy_body(
     mut body: impl Read,
-    file: &mut std::fs::File,
-    url: &str,
-    config: &DatasetsConfig,
+    file: &mut impl Write,
+    BodyCopy {
+        url,
+        config,
+        cancel,
+    }: BodyCopy<'_>,
 ) -> Result<(), DatasetsError> {
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
+        cancel.check()?;
         let read = match body.read(&mut buffer) {
             Ok(0) => break,
             Ok(read) => read,
@@ -126,6 +158,10 @@ fn copy_body(
 fn fetch_error(url: &str, config: &DatasetsConfig, error: ureq::Error) -> DatasetsError {
     let url = url.to_owned();
     match error {
+        ureq::Error::Timeout(ureq::Timeout::Global) => DatasetsError::DownloadTimeout {
+            url,
+            timeout_ms: config.http_total_timeout_ms,
+        },
         ureq::Error::Timeout(_) => DatasetsError::HttpTimeout {
             url,
             timeout_ms: config.http_timeout_ms,
@@ -152,5 +188,47 @@ fn fetch_error(url: &str, config: &DatasetsConfig, error: ureq::Error) -> Datase
             url,
             reason: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// An endless body that raises a cancel flag on its third read.
+    struct Endless<'a> {
+        reads: u32,
+        flag: &'a AtomicBool,
+    }
+
+    impl Read for Endless<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            self.reads += 1;
+            if self.reads == 3 {
+                self.flag.store(true, Ordering::Relaxed);
+            }
+            buffer.fill(b'1');
+            Ok(buffer.len())
+        }
+    }
+
+    #[test]
+    fn a_cancelled_download_stops_at_its_next_read() {
+        let flag = AtomicBool::new(false);
+        let config = DatasetsConfig::default();
+        let body = Endless {
+            reads: 0,
+            flag: &flag,
+        };
+        let mut written = Vec::new();
+        let to = BodyCopy {
+            url: "http://h/x.csv",
+            config: &config,
+            cancel: Cancel::new(&flag, "import"),
+        };
+        let error = copy_body(body, &mut written, to).unwrap_err();
+        assert!(matches!(error, DatasetsError::Cancelled { .. }), "{error}");
+        assert_eq!(written.len(), 3 * 64 * 1024, "three reads were written");
     }
 }

@@ -3,19 +3,25 @@
 //!
 //! [`OpenedSource::open`] turns a [`Source`] into text that can be read from the start
 //! more than once; [`OpenedSource::scan`] is the validating first pass and
-//! [`OpenedSource::stream`] the second pass that writes typed blocks (see [`csv`]).
+//! [`OpenedSource::stream`] the second pass that writes typed blocks (see [`csv`]). A
+//! source is named by [`source_text`], which keeps a URL's credentials and query string
+//! out of messages, logs and the database.
 
+mod blank_lines;
 mod builtin;
 mod columns;
 mod csv;
 mod detect;
 mod http;
+mod redact;
 
 pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, Streamed};
 pub(crate) use detect::quoted_list;
 pub(crate) use http::remove_stale_downloads;
+pub(crate) use redact::source_text;
 
 use crate::blocks::BlockSink;
+use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
 use mltools_core::datasets::Source;
@@ -50,12 +56,17 @@ enum SourceReader {
 
 impl OpenedSource {
     /// Opens a file, takes the bytes, downloads the URL or renders the built-in set.
-    /// Blocking.
+    /// Blocking; a download stops soon after `cancel` is raised.
     ///
     /// # Errors
-    /// A missing file (naming the path), a failed download, a broken built-in set.
-    pub(crate) fn open(source: Source, config: &DatasetsConfig) -> Result<Self, DatasetsError> {
-        let label = source.to_string();
+    /// A missing or unreadable file (naming the path), a failed or cancelled download, a
+    /// broken built-in set.
+    pub(crate) fn open(
+        source: Source,
+        config: &DatasetsConfig,
+        cancel: Cancel<'_>,
+    ) -> Result<Self, DatasetsError> {
+        let label = source_text(&source);
         let (reader, builtin) = match source {
             Source::File { path } => (SourceReader::File(open_file(&path)?), None),
             Source::Bytes { label, data } => {
@@ -65,7 +76,10 @@ impl OpenedSource {
                     builtin: None,
                 });
             }
-            Source::Url { url } => (SourceReader::Download(http::download(&url, config)?), None),
+            Source::Url { url } => {
+                let download = http::download(&url, config, cancel)?;
+                (SourceReader::Download(download), None)
+            }
             Source::Builtin { name } => {
                 let table = builtin::load(name)?;
                 let target = BuiltinTarget {
@@ -96,13 +110,17 @@ impl OpenedSource {
     ///
     /// # Errors
     /// As [`csv::scan`].
-    pub(crate) fn scan(&mut self, delimiter: Option<u8>) -> Result<CsvScan, DatasetsError> {
+    pub(crate) fn scan(
+        &mut self,
+        delimiter: Option<u8>,
+        cancel: Cancel<'_>,
+    ) -> Result<CsvScan, DatasetsError> {
         let delimiter = if self.builtin.is_some() {
             Some(b',')
         } else {
             delimiter
         };
-        csv::scan(&mut self.reader, &self.label, delimiter)
+        csv::scan(&mut self.reader, &self.label, delimiter, cancel)
     }
 
     /// The second pass (see [`csv::stream`]).
@@ -115,31 +133,50 @@ impl OpenedSource {
         plans: Vec<ColumnPlan>,
         layout: BlockLayout,
         sink: &mut dyn BlockSink,
+        cancel: Cancel<'_>,
     ) -> Result<Streamed, DatasetsError> {
-        csv::stream(&mut self.reader, &self.label, scan, plans, layout, sink)
+        csv::stream(
+            &mut self.reader,
+            &self.label,
+            scan,
+            plans,
+            layout,
+            sink,
+            cancel,
+        )
     }
 }
 
+/// Opens the caller's file. Whatever stops it from being opened is about the path the
+/// caller gave, so it is the caller's to fix: not found, or invalid input naming the path.
 fn open_file(path: &str) -> Result<File, DatasetsError> {
-    let io = |operation, cause| DatasetsError::Io {
-        path: path.to_owned(),
-        operation,
-        cause,
-    };
-    let file = File::open(path).map_err(|cause| match cause.kind() {
-        std::io::ErrorKind::NotFound => DatasetsError::FileNotFound {
+    let file = File::open(path).map_err(|cause| open_error(path, &cause))?;
+    let metadata = file.metadata().map_err(|cause| open_error(path, &cause))?;
+    if metadata.is_dir() {
+        return Err(DatasetsError::Unreadable {
             path: path.to_owned(),
-        },
-        _ => io("open", cause),
-    })?;
-    let metadata = file.metadata().map_err(|cause| io("stat", cause))?;
+            reason: "it is a directory".to_owned(),
+        });
+    }
     if !metadata.is_file() {
-        return Err(DatasetsError::BadCsv {
-            file: path.to_owned(),
+        return Err(DatasetsError::Unreadable {
+            path: path.to_owned(),
             reason: "not a regular file".to_owned(),
         });
     }
     Ok(file)
+}
+
+fn open_error(path: &str, cause: &std::io::Error) -> DatasetsError {
+    match cause.kind() {
+        std::io::ErrorKind::NotFound => DatasetsError::FileNotFound {
+            path: path.to_owned(),
+        },
+        _ => DatasetsError::Unreadable {
+            path: path.to_owned(),
+            reason: cause.to_string(),
+        },
+    }
 }
 
 impl Read for SourceReader {
@@ -159,5 +196,26 @@ impl Seek for SourceReader {
             SourceReader::Memory(cursor) => cursor.seek(position),
             SourceReader::Download(file) => file.seek(position),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::ErrorKind;
+
+    #[test]
+    fn a_path_that_cannot_be_opened_is_the_callers_to_fix() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let error = open_error("/data/x.csv", &denied);
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(
+            error
+                .to_string()
+                .starts_with("file `/data/x.csv` cannot be read: "),
+            "{error}"
+        );
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(open_error("x", &missing).kind(), ErrorKind::NotFound);
     }
 }

@@ -235,7 +235,7 @@ pub(crate) fn insert_version(
 }
 
 /// Deletes a dataset, its versions and every chunk they used; returns how many versions
-/// there were.
+/// there were. The chunks' pages stay in the file, free, until `Store::reclaim`.
 ///
 /// # Errors
 /// A database failure.
@@ -260,6 +260,7 @@ pub(crate) fn delete(connection: &Connection, dataset: &DatasetRow) -> Result<u3
     for chunk_id in chunk_ids {
         reclaim.execute([chunk_id])?;
     }
-    connection.execute_batch("PRAGMA incremental_vacuum")?;
+    // The freed pages go back to the file system after the commit (`Store::reclaim`), so
+    // that the delete does not hold the writer for as long as they take.
     Ok(u32::try_from(versions).unwrap_or(u32::MAX))
 }

@@ -51,7 +51,10 @@ const MIGRATIONS: &[&str] = &[
 ///
 /// # Errors
 /// The file cannot be opened, is not a database, or was written by a newer schema.
-pub(super) fn open_writer(path: &Path) -> Result<Connection, DatasetsError> {
+pub(super) fn open_writer(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, DatasetsError> {
     let mut connection = Connection::open(path)?;
     // Takes effect only on a new, empty file, and must precede WAL: it lets a delete
     // give its pages back to the file system.
@@ -69,7 +72,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, DatasetsError> {
     connection.pragma_update(None, "foreign_keys", true)?;
     // A big import grows the log; cap what stays on disk after a checkpoint.
     connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.busy_timeout(busy_timeout)?;
     migrate(&mut connection, path)?;
     Ok(connection)
 }
@@ -78,12 +81,15 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, DatasetsError> {
 ///
 /// # Errors
 /// The file cannot be opened.
-pub(super) fn open_reader(path: &Path) -> Result<Connection, DatasetsError> {
+pub(super) fn open_reader(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, DatasetsError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags)?;
-    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.busy_timeout(busy_timeout)?;
     Ok(connection)
 }
 
@@ -119,7 +125,8 @@ mod tests {
     fn a_new_database_is_migrated_with_wal_and_incremental_vacuum() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("datasets.db");
-        let connection = open_writer(&path).unwrap();
+        let wait = Duration::from_secs(1);
+        let connection = open_writer(&path, wait).unwrap();
         let version: usize = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
@@ -130,7 +137,7 @@ mod tests {
         assert_eq!(vacuum, 2, "incremental");
         drop(connection);
         // Reopening applies nothing and keeps the data.
-        assert!(open_writer(&path).is_ok());
-        assert!(open_reader(&path).is_ok());
+        assert!(open_writer(&path, wait).is_ok());
+        assert!(open_reader(&path, wait).is_ok());
     }
 }

@@ -7,11 +7,23 @@ use mltools_core::ErrorKind;
 use mltools_core::datasets::{DatasetInfo, ImportRequest, Source};
 use mltools_datasets::{DatasetsConfig, DatasetsError, DatasetsState};
 use std::fmt::Debug;
+use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tempfile::TempDir;
+
+/// How long a test waits for anything before failing.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test if it takes longer than [`WAIT`].
+pub async fn within<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .expect("the awaited event happens in time")
+}
 
 /// A state over its own temporary directory (removed when dropped).
 pub struct Harness {
@@ -40,14 +52,40 @@ impl Harness {
             .expect("the import succeeds")
     }
 
+    /// A connection to the database file, behind the state's back.
+    pub fn raw(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.path().join("datasets.db")).unwrap()
+    }
+
     /// Counts the rows of a table in the database file, read behind the state's back.
     pub fn count(&self, table: &str) -> i64 {
-        let connection = rusqlite::Connection::open(self.dir.path().join("datasets.db")).unwrap();
-        connection
+        self.raw()
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
                 row.get(0)
             })
             .unwrap()
+    }
+
+    /// Row counts of the tables that hold data: datasets, versions, chunks, version_chunks.
+    pub fn counts(&self) -> [i64; 4] {
+        ["datasets", "versions", "chunks", "version_chunks"].map(|table| self.count(table))
+    }
+
+    /// Checkpoints the write-ahead log into the database file (truncating the log) and
+    /// returns the file's size and its free pages.
+    pub fn checkpoint(&self) -> (u64, i64) {
+        let connection = self.raw();
+        let busy: i64 = connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(busy, 0, "the checkpoint completed");
+        let free = connection
+            .query_row("PRAGMA freelist_count", [], |row| row.get(0))
+            .unwrap();
+        let size = std::fs::metadata(self.dir.path().join("datasets.db"))
+            .unwrap()
+            .len();
+        (size, free)
     }
 }
 
@@ -96,6 +134,61 @@ pub fn serve_silence() -> (String, JoinHandle<()>) {
             stream
                 .set_read_timeout(Some(Duration::from_secs(10)))
                 .unwrap();
+            let mut sink = [0u8; 1024];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        }
+    });
+    (url, handle)
+}
+
+/// A server that answers one request with `response` once the test lets it: it reports
+/// the request on `accepted`, then waits for `release` (or the test's end).
+pub struct GatedServer {
+    pub url: String,
+    pub accepted: tokio::sync::oneshot::Receiver<()>,
+    pub release: mpsc::Sender<()>,
+    pub thread: JoinHandle<()>,
+}
+
+pub fn serve_gated(response: Vec<u8>) -> GatedServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (accepted_tx, accepted) = tokio::sync::oneshot::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            read_request(&mut stream);
+            let _ = accepted_tx.send(());
+            if released.recv_timeout(WAIT).is_ok() {
+                let _ = stream.write_all(&response);
+            }
+        }
+    });
+    GatedServer {
+        url,
+        accepted,
+        release,
+        thread,
+    }
+}
+
+/// An HTTP/1.1 response with a body and no `Content-Length`: the body ends when the
+/// connection closes.
+pub fn http_unsized_response(body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nConnection: close\r\n\r\n{body}")
+        .into_bytes()
+}
+
+/// A server that answers one request with headers announcing a body, then never sends it;
+/// the thread ends when the client gives up and closes (or after 10 s at the latest).
+pub fn serve_headers_only() -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            read_request(&mut stream);
+            let headers = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\na,b\n";
+            let _ = stream.write_all(headers.as_bytes());
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
         }
