@@ -291,6 +291,24 @@ fn predict_with_the_best_model_and_move_it_between_data_directories() {
 
     let listed = json(&mltools(&other, &["models", "list", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // Any chosen model, fitted on every row and stored.
+    let fitted = json(&mltools(
+        &data,
+        &[
+            "models",
+            "fit",
+            "iris",
+            "knn_classifier",
+            "--set",
+            "k=3",
+            "--json",
+        ],
+    ));
+    assert_eq!(fitted["spec"]["params"]["k"]["Integer"], 3);
+    let id = fitted["id"].to_string();
+    let text = stdout(&mltools(&data, &["predict", &id, rows.to_str().unwrap()]));
+    assert_eq!(text, "row,species\n0,setosa\n1,virginica\n");
     let algorithms = stdout(&mltools(&other, &["models", "algorithms"]));
     assert!(algorithms.contains("logistic_regression"), "{algorithms}");
 

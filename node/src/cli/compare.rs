@@ -46,7 +46,7 @@ pub struct CompareArgs {
 }
 
 /// Parses `ALGORITHM.PARAM=VALUE`; the value is an integer, a number, a boolean or text.
-fn parse_override(text: &str) -> Result<(String, String, ParamValue), String> {
+pub(super) fn parse_override(text: &str) -> Result<(String, String, ParamValue), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not ALGORITHM.PARAM=VALUE"))?;

@@ -19,6 +19,22 @@ pub enum ModelsCommand {
     Algorithms,
     /// The stored models.
     List,
+    /// Fit one model on every row of a dataset and store it.
+    Fit {
+        /// The dataset's id or name.
+        dataset: String,
+        /// The algorithm (see `mltools models algorithms`).
+        algorithm: String,
+        /// The target column (default: the dataset's own).
+        #[arg(long)]
+        target: Option<String>,
+        /// Override a parameter: PARAM=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PARAM=VALUE")]
+        params: Vec<String>,
+        /// The seed of randomised algorithms.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Write a stored model to a file.
     Export {
         /// The model's id.
@@ -64,6 +80,22 @@ pub(super) async fn models(
             }
             println!("{}", output::models_table(&infos));
         }
+        ModelsCommand::Fit {
+            dataset,
+            algorithm,
+            target,
+            params,
+            seed,
+        } => {
+            let info = fit(node, dataset, algorithm, target.as_deref(), params, *seed).await?;
+            if json {
+                return output::print_json(&info);
+            }
+            println!(
+                "stored as model {} ({} on dataset {} version {}, target `{}`)",
+                info.id, info.spec.algorithm, info.dataset, info.version, info.target
+            );
+        }
         ModelsCommand::Export { model, file } => {
             let exported = models.export(ctx(), *model).await.into_service("models")?;
             std::fs::write(file, &exported.bytes).map_err(|error| io_error(file, error))?;
@@ -86,6 +118,66 @@ pub(super) async fn models(
         }
     }
     Ok(())
+}
+
+/// Fits `algorithm` on every row of a dataset version through the models service.
+async fn fit(
+    node: &Node,
+    dataset: &str,
+    algorithm: &str,
+    target: Option<&str>,
+    params: &[String],
+    seed: u64,
+) -> Result<mltools_core::models::ModelInfo, CliError> {
+    let mut spec = mltools_core::models::ModelSpec {
+        algorithm: algorithm.to_owned(),
+        params: Default::default(),
+        pipeline: None,
+    };
+    for param in params {
+        let (_, name, value) = super::compare::parse_override(&format!("{algorithm}.{param}"))
+            .map_err(ServiceError::invalid_input)?;
+        spec.params.insert(name, value);
+    }
+    let mut ctx = context::current();
+    ctx.deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    let page = node
+        .datasets()?
+        .get(
+            ctx,
+            mltools_core::datasets::GetRequest::all(mltools_core::DatasetRef::parse(dataset)),
+        )
+        .await
+        .into_service("datasets")?;
+    let target = match target
+        .map(str::to_owned)
+        .or(page.info.schema.target.clone())
+    {
+        Some(target) => target,
+        None => {
+            return Err(ServiceError::invalid_input(format!(
+                "dataset `{}` has no target column; name one with --target",
+                page.info.name
+            ))
+            .into());
+        }
+    };
+    let request = mltools_core::models::FitRequest {
+        data: mltools_core::models::TrainingData {
+            dataset: page.info.id,
+            version: page.info.version,
+            frame: page.frame,
+            target,
+            task: None,
+        },
+        model: spec,
+        seed,
+    };
+    Ok(node
+        .models()?
+        .fit(ctx, request)
+        .await
+        .into_service("models")?)
 }
 
 /// `mltools predict MODEL FILE.csv`: reads the model's input columns from the file (other
