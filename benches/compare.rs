@@ -84,19 +84,12 @@ async fn run(
     let mut last = None;
     for _ in 0..rounds {
         let started = Instant::now();
-        let job = lab
-            .compare(context::current(), LabCompareRequest::new(info.id))
-            .await
-            .into_service("lab")?;
-        let report = loop {
-            if let Some(report) = lab
-                .report(context::current(), job, 1_000)
-                .await
-                .into_service("lab")?
-            {
-                break report;
-            }
-        };
+        let report = mltools::lab::compare_and_wait(
+            &lab,
+            LabCompareRequest::new(info.id),
+            Duration::from_secs(600),
+        )
+        .await?;
         best = best.min(started.elapsed());
         last = Some(report);
     }

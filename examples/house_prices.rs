@@ -30,19 +30,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
 
     let lab = node.lab()?;
-    let job = lab
-        .compare(context::current(), LabCompareRequest::new(info.id))
-        .await
-        .into_service("lab")?;
-    let report = loop {
-        if let Some(report) = lab
-            .report(context::current(), job, 1_000)
-            .await
-            .into_service("lab")?
-        {
-            break report;
-        }
-    };
+    let report = mltools::lab::compare_and_wait(
+        &lab,
+        LabCompareRequest::new(info.id),
+        Duration::from_secs(600),
+    )
+    .await?;
     println!("ranked by {}:", report.leaderboard.metric);
     for entry in &report.leaderboard.entries {
         if let Some(r2) = entry.metrics.get("r2") {

@@ -29,19 +29,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         seed: 7,
         ..LabCompareRequest::new(info.id)
     };
-    let job = lab
-        .compare(context::current(), request)
-        .await
-        .into_service("lab")?;
-    let report = loop {
-        if let Some(report) = lab
-            .report(context::current(), job, 1_000)
-            .await
-            .into_service("lab")?
-        {
-            break report;
-        }
-    };
+    let report = mltools::lab::compare_and_wait(&lab, request, Duration::from_secs(600)).await?;
     let best = &report.leaderboard.entries[0];
     println!(
         "best of {} classifiers: {} (balanced accuracy {:.3}, ROC AUC {:.3})",

@@ -153,9 +153,31 @@ impl<T> RpcResultExt<T> for Result<Result<T, ServiceError>, tarpc::client::RpcEr
     }
 }
 
+/// The text of a caught panic's payload (`panic!` with a literal or a formatted message),
+/// for logs and `Internal` errors.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a non-text panic payload".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panic_payloads_become_text() {
+        let literal = std::panic::catch_unwind(|| panic!("plain")).unwrap_err();
+        assert_eq!(panic_message(literal.as_ref()), "plain");
+        let formatted = std::panic::catch_unwind(|| panic!("row {}", 7)).unwrap_err();
+        assert_eq!(panic_message(formatted.as_ref()), "row 7");
+        let other = std::panic::catch_unwind(|| std::panic::panic_any(42u8)).unwrap_err();
+        assert_eq!(panic_message(other.as_ref()), "a non-text panic payload");
+    }
 
     #[test]
     fn display_names_kind_and_culprit() {

@@ -34,21 +34,7 @@ async fn import(node: &Node, builtin: Builtin) -> DatasetRef {
 
 /// Starts a comparison and waits for its report (or its error).
 async fn compare(node: &Node, request: LabCompareRequest) -> Result<Report, ServiceError> {
-    let lab = node.lab().unwrap();
-    let job = lab
-        .compare(context::current(), request)
-        .await
-        .into_service("lab")?;
-    for _ in 0..120 {
-        if let Some(report) = lab
-            .report(context::current(), job, 1_000)
-            .await
-            .into_service("lab")?
-        {
-            return Ok(report);
-        }
-    }
-    panic!("no report within two minutes");
+    mltools_lab::compare_and_wait(&node.lab().unwrap(), request, Duration::from_secs(120)).await
 }
 
 fn best(report: &Report, metric: &str) -> f64 {

@@ -39,11 +39,7 @@ pub(crate) fn join_failure(
     }
     let incident = INCIDENTS.fetch_add(1, Ordering::Relaxed);
     let payload = error.into_panic();
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned());
+    let message = mltools_core::error::panic_message(payload.as_ref());
     tracing::error!(operation, incident, panic = %message, "datasets work panicked");
     DatasetsError::Panicked {
         operation,

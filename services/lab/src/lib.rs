@@ -9,6 +9,7 @@
 //! | [`compare`] | the comparison itself: read the rows, run the models job, wait |
 //! | [`report`] | the report's plots, rendered by the utils service |
 //! | [`html`] | the report as one self-contained HTML page |
+//! | [`follow`] | [`compare_and_wait`]: start a comparison from a client and wait for it |
 //! | [`state`] | [`LabState`]: the comparisons in flight and their results |
 //! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
 //!
@@ -18,6 +19,7 @@
 pub mod compare;
 pub mod config;
 pub mod error;
+pub mod follow;
 pub mod html;
 pub mod report;
 pub mod server;
@@ -25,5 +27,6 @@ pub mod state;
 
 pub use config::LabConfig;
 pub use error::LabError;
+pub use follow::compare_and_wait;
 pub use server::LabServer;
 pub use state::{LabClients, LabState};

@@ -411,11 +411,7 @@ fn run_guarded(
     }
     let run = || run_fold(request.seed, preprocess, candidate, fold);
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|text| (*text).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-text panic payload".to_owned());
+        let message = mltools_core::error::panic_message(panic.as_ref());
         tracing::error!(algorithm = %candidate.spec.algorithm, %message, "a fit panicked");
         Err(ModelsError::Panicked {
             algorithm: candidate.spec.algorithm.clone(),

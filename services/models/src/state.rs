@@ -396,11 +396,7 @@ impl ModelsState {
                 return Err(ModelsError::Cancelled);
             }
             let payload = error.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|text| (*text).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-text panic payload".to_owned());
+            let message = mltools_core::error::panic_message(payload.as_ref());
             tracing::error!(operation, panic = %message, "models work panicked");
             Err(ModelsError::Panicked {
                 algorithm: operation.to_owned(),

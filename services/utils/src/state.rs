@@ -15,7 +15,6 @@ use mltools_core::Frame;
 use mltools_core::utils::{
     AlgorithmFamily, FittedPipeline, Fold, Matrix, PipelineSpec, Plot, PlotRequest, SplitRequest,
 };
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -198,7 +197,7 @@ impl UtilsState {
             }
             Err(join_error) if join_error.is_panic() => {
                 let incident = self.inner.incidents.fetch_add(1, Ordering::Relaxed) + 1;
-                let cause = panic_message(join_error.into_panic().as_ref());
+                let cause = mltools_core::error::panic_message(join_error.into_panic().as_ref());
                 tracing::error!(operation, incident, %cause, elapsed_ms, "utils work panicked");
                 Err(UtilsError::Panicked {
                     operation,
@@ -221,16 +220,6 @@ struct CancelOnDrop {
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.flag.store(true, Ordering::Release);
-    }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a non-text panic payload".to_owned()
     }
 }
 
