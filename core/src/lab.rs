@@ -138,4 +138,6 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Plots, each as SVG: `(title, image)`.
     pub plots: Vec<(String, Plot)>,
+    /// Plots that could not be drawn, with why (the report is kept without them).
+    pub skipped_plots: Vec<(String, ServiceError)>,
 }

@@ -230,6 +230,7 @@ pub struct OutOfFold {
     #[serde(with = "crate::wire::f64_le")]
     pub predicted: Vec<f64>,
     /// For a binary classifier with probabilities or decision scores: the score of class 1.
+    #[serde(with = "crate::wire::opt_f64_le")]
     pub scores: Option<Vec<f64>>,
     /// The class labels, for classification.
     pub classes: Option<Vec<String>>,

@@ -69,37 +69,52 @@ macro_rules! le_vector {
 le_vector!(f64_le, f64, 8);
 le_vector!(u32_le, u32, 4);
 
-/// `Option<Vec<u32>>` as an optional little-endian byte block.
-pub mod opt_u32_le {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+macro_rules! optional_le_vector {
+    ($module:ident, $inner:ident, $ty:ty, $width:literal) => {
+        #[doc = concat!("`Option<Vec<", stringify!($ty), ">>` as an optional little-endian byte block.")]
+        pub mod $module {
+            use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Serialize, Deserialize)]
-    struct Block(#[serde(with = "super::u32_le")] Vec<u32>);
+            struct Block(Vec<$ty>);
 
-    /// Serializes `None`, or the values as one byte block.
-    ///
-    /// # Errors
-    /// Whatever the serializer reports.
-    pub fn serialize<S: Serializer>(
-        values: &Option<Vec<u32>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        values
-            .as_ref()
-            .map(|values| Block(values.clone()))
-            .serialize(serializer)
-    }
+            impl Serialize for Block {
+                fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    super::$inner::serialize(&self.0, serializer)
+                }
+            }
 
-    /// Deserializes what [`serialize`] wrote.
-    ///
-    /// # Errors
-    /// A block whose length is not a multiple of 4.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Vec<u32>>, D::Error> {
-        Ok(Option::<Block>::deserialize(deserializer)?.map(|block| block.0))
-    }
+            impl<'de> Deserialize<'de> for Block {
+                fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    super::$inner::deserialize(deserializer).map(Block)
+                }
+            }
+
+            /// Serializes `None`, or the values as one byte block.
+            ///
+            /// # Errors
+            /// Whatever the serializer reports.
+            pub fn serialize<S: Serializer>(
+                values: &Option<Vec<$ty>>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                values.as_ref().map(|values| Block(values.clone())).serialize(serializer)
+            }
+
+            /// Deserializes what [`serialize`] wrote.
+            ///
+            /// # Errors
+            #[doc = concat!("A block whose length is not a multiple of ", $width, ".")]
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<Vec<$ty>>, D::Error> {
+                Ok(Option::<Block>::deserialize(deserializer)?.map(|block| block.0))
+            }
+        }
+    };
 }
+
+optional_le_vector!(opt_f64_le, f64_le, f64, 8);
+optional_le_vector!(opt_u32_le, u32_le, u32, 4);
 
 #[cfg(test)]
 mod tests {

@@ -312,6 +312,19 @@ fn predict_with_the_best_model_and_move_it_between_data_directories() {
     let algorithms = stdout(&mltools(&other, &["models", "algorithms"]));
     assert!(algorithms.contains("logistic_regression"), "{algorithms}");
 
+    // A semicolon-separated file is read as imports read it.
+    let semicolons = dir.path().join("flowers-semicolons.csv");
+    std::fs::write(
+        &semicolons,
+        "petal width (cm);sepal length (cm);sepal width (cm);petal length (cm)\n0.2;5.1;3.5;1.4\n",
+    )
+    .unwrap();
+    let text = stdout(&mltools(
+        &data,
+        &["predict", "1", semicolons.to_str().unwrap()],
+    ));
+    assert_eq!(text, "row,species\n0,setosa\n");
+
     let short = dir.path().join("short.csv");
     std::fs::write(&short, "sepal length (cm)\n5.1\n").unwrap();
     let output = mltools(&data, &["predict", "1", short.to_str().unwrap()]);

@@ -297,3 +297,53 @@ async fn bad_comparisons_are_typed_errors_naming_the_culprit() {
     assert_eq!(error.kind, ErrorKind::NotFound);
     assert!(node.shutdown_within(Duration::from_secs(10)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_comparison_says_so_and_the_lab_bounds_running_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = mltools_node::NodeConfig::default();
+    config.lab.max_running = 1;
+    let node = mltools_node::NodeBuilder::from_config(config)
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let dataset = import(&node, Builtin::BreastCancer).await;
+    let lab = node.lab().unwrap();
+    let first = lab
+        .compare(context::current(), LabCompareRequest::new(dataset.clone()))
+        .await
+        .into_service("lab")
+        .unwrap();
+    // One comparison runs (lab.max_running = 1): the next is refused at once.
+    let refused = lab
+        .compare(context::current(), LabCompareRequest::new(dataset.clone()))
+        .await
+        .into_service("lab")
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Overloaded, "{refused}");
+    assert!(refused.message.contains("max_running"), "{refused}");
+
+    lab.cancel(context::current(), first)
+        .await
+        .into_service("lab")
+        .unwrap();
+    let error = loop {
+        match lab
+            .report(context::current(), first, 1_000)
+            .await
+            .into_service("lab")
+        {
+            Ok(Some(_)) => panic!("a cancelled comparison has no report"),
+            Ok(None) => continue,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind, ErrorKind::Cancelled, "{error}");
+    // Its slot is free again.
+    let again = compare(&node, LabCompareRequest::new(dataset))
+        .await
+        .unwrap();
+    assert!(best(&again, "accuracy") >= 0.95);
+    assert!(node.shutdown_within(Duration::from_secs(10)).await);
+}

@@ -45,6 +45,14 @@ pub struct CompareArgs {
     pub report: Option<PathBuf>,
 }
 
+/// The task named on the command line (clap has checked it is one of the two).
+pub(super) fn parse_task(task: &str) -> Task {
+    match task {
+        "regression" => Task::Regression,
+        _ => Task::Classification,
+    }
+}
+
 /// Parses `ALGORITHM.PARAM=VALUE`; the value is an integer, a number, a boolean or text.
 pub(super) fn parse_override(text: &str) -> Result<(String, String, ParamValue), String> {
     let (key, value) = text
@@ -116,10 +124,7 @@ pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Resu
     let dataset = resolve(&node.datasets()?, &args.dataset).await?;
     let request = LabCompareRequest {
         target: args.target.clone(),
-        task: args.task.as_deref().map(|task| match task {
-            "regression" => Task::Regression,
-            _ => Task::Classification,
-        }),
+        task: args.task.as_deref().map(parse_task),
         models: args
             .models
             .iter()

@@ -34,6 +34,9 @@ pub enum ModelsCommand {
         /// The seed of randomised algorithms.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Force the task instead of inferring it from the target.
+        #[arg(long, value_parser = ["regression", "classification"])]
+        task: Option<String>,
     },
     /// Write a stored model to a file.
     Export {
@@ -86,8 +89,18 @@ pub(super) async fn models(
             target,
             params,
             seed,
+            task,
         } => {
-            let info = fit(node, dataset, algorithm, target.as_deref(), params, *seed).await?;
+            let task = task.as_deref().map(super::compare::parse_task);
+            let request = FitArgs {
+                dataset,
+                algorithm,
+                target: target.as_deref(),
+                params,
+                seed: *seed,
+                task,
+            };
+            let info = fit(node, request).await?;
             if json {
                 return output::print_json(&info);
             }
@@ -120,15 +133,26 @@ pub(super) async fn models(
     Ok(())
 }
 
-/// Fits `algorithm` on every row of a dataset version through the models service.
-async fn fit(
-    node: &Node,
-    dataset: &str,
-    algorithm: &str,
-    target: Option<&str>,
-    params: &[String],
+/// What `models fit` fits.
+struct FitArgs<'a> {
+    dataset: &'a str,
+    algorithm: &'a str,
+    target: Option<&'a str>,
+    params: &'a [String],
     seed: u64,
-) -> Result<mltools_core::models::ModelInfo, CliError> {
+    task: Option<mltools_core::models::Task>,
+}
+
+/// Fits an algorithm on every row of a dataset version through the models service.
+async fn fit(node: &Node, args: FitArgs<'_>) -> Result<mltools_core::models::ModelInfo, CliError> {
+    let FitArgs {
+        dataset,
+        algorithm,
+        target,
+        params,
+        seed,
+        task,
+    } = args;
     let mut spec = mltools_core::models::ModelSpec {
         algorithm: algorithm.to_owned(),
         params: Default::default(),
@@ -168,7 +192,7 @@ async fn fit(
             version: page.info.version,
             frame: page.frame,
             target,
-            task: None,
+            task,
         },
         model: spec,
         seed,
@@ -195,8 +219,11 @@ pub(super) async fn predict(
         .await
         .into_service("models")?;
     let frame = read_rows(path, &info.pipeline.input_columns)?;
+    // Predicting is CPU work on the models node proportional to the rows: give it time.
+    let mut ctx = context::current();
+    ctx.deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
     let predictions = models
-        .predict(context::current(), model, frame)
+        .predict(ctx, model, frame)
         .await
         .into_service("models")?;
     if json {
@@ -236,7 +263,9 @@ fn predictions_csv(predictions: &Predictions, target: &str) -> String {
 
 /// Reads the `wanted` columns of a CSV file (header row required) into a frame.
 fn read_rows(path: &Path, wanted: &[InputColumn]) -> Result<Frame, CliError> {
+    let delimiter = detect_delimiter(path)?;
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .trim(csv::Trim::All)
         .from_path(path)
         .map_err(|error| io_error(path, error))?;
@@ -286,6 +315,35 @@ fn read_rows(path: &Path, wanted: &[InputColumn]) -> Result<Frame, CliError> {
         .map(|(builder, column)| builder.finish(&column.name))
         .collect();
     Ok(Frame { columns })
+}
+
+/// The delimiter of the header line, as imports detect it: the most frequent of `,` `;`
+/// tab `|` outside quotes (`,` when none appears).
+fn detect_delimiter(path: &Path) -> Result<u8, CliError> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
+    let mut header = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut header)
+        .map_err(|error| io_error(path, error))?;
+    let mut counts = [0usize; 4];
+    let candidates = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for byte in header.bytes() {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = candidates.iter().position(|c| *c == byte) {
+            counts[i] += 1;
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    Ok(if counts[best] == 0 {
+        b','
+    } else {
+        candidates[best]
+    })
 }
 
 enum Builder {

@@ -68,7 +68,8 @@ pub(crate) async fn run(
         .into_service("models")?;
     let leaderboard = follow(clients, config, job, stage, cancel).await?;
     stage.send_replace(LabStage::Reporting);
-    let plots = report::plots(&clients.utils, &features, &dataset.target, &leaderboard).await?;
+    let (plots, skipped_plots) =
+        report::plots(&clients.utils, &features, &dataset.target, &leaderboard).await;
     Ok(Report {
         dataset,
         leaderboard,
@@ -76,6 +77,7 @@ pub(crate) async fn run(
         seed: request.seed,
         elapsed_ms: started.elapsed().as_millis() as u64,
         plots,
+        skipped_plots,
     })
 }
 

@@ -47,6 +47,14 @@ pub fn render(report: &Report) -> String {
         }
         page.push_str("</section>\n");
     }
+    for (title, error) in &report.skipped_plots {
+        let _ = writeln!(
+            page,
+            "<section><h2>{}</h2><p>not drawn: {}</p></section>",
+            escape(title),
+            escape(&error.to_string())
+        );
+    }
     page.push_str("</body></html>\n");
     page
 }

@@ -1,9 +1,8 @@
 //! The report's plots, rendered by the utils service as SVG.
 
-use crate::error::LabError;
 use mltools_core::models::{Leaderboard, LeaderboardEntry, ModelSpec, OutOfFold, Task};
 use mltools_core::utils::{ImageFormat, LeaderboardBar, Plot, PlotKind, PlotRequest};
-use mltools_core::{ColumnData, Frame, RpcResultExt};
+use mltools_core::{ColumnData, Frame, RpcResultExt, ServiceError};
 use mltools_transport::UtilsClient;
 use std::time::Duration;
 use tarpc::context;
@@ -21,24 +20,30 @@ pub fn model_label(spec: &ModelSpec) -> String {
     format!("{} ({})", spec.algorithm, params.join(", "))
 }
 
+/// The plots of a report, and the ones that could not be drawn with why.
+pub(crate) type Plots = (Vec<(String, Plot)>, Vec<(String, ServiceError)>);
+
 /// Every plot of a report: the leaderboard, the best model's out-of-fold diagnostics and
-/// importances, and the features' overview.
-///
-/// # Errors
-/// A plot the utils service refuses or cannot render.
+/// importances, and the features' overview. Best effort: a plot the utils service refuses
+/// (too many classes, nothing finite to draw) is listed as skipped, and the report keeps
+/// the rest — the comparison itself has succeeded.
 pub(crate) async fn plots(
     utils: &UtilsClient,
     features: &Frame,
     target: &str,
     leaderboard: &Leaderboard,
-) -> Result<Vec<(String, Plot)>, LabError> {
-    let mut kinds = vec![(
-        "Leaderboard".to_owned(),
-        PlotKind::Leaderboard {
-            metric: leaderboard.metric.clone(),
-            entries: bars(&leaderboard.metric, &leaderboard.entries),
-        },
-    )];
+) -> Plots {
+    let mut kinds = Vec::new();
+    let entries = bars(&leaderboard.metric, &leaderboard.entries);
+    if !entries.is_empty() {
+        kinds.push((
+            "Leaderboard".to_owned(),
+            PlotKind::Leaderboard {
+                metric: leaderboard.metric.clone(),
+                entries,
+            },
+        ));
+    }
     if let Some(out_of_fold) = &leaderboard.out_of_fold {
         kinds.extend(diagnostics(leaderboard.task, target, out_of_fold));
     }
@@ -67,6 +72,7 @@ pub(crate) async fn plots(
         }
     }
     let mut plots = Vec::with_capacity(kinds.len());
+    let mut skipped = Vec::new();
     for (title, kind) in kinds {
         let mut ctx = context::current();
         ctx.deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -77,10 +83,15 @@ pub(crate) async fn plots(
             height: None,
             title: None,
         };
-        let plot = utils.plot(ctx, request).await.into_service("utils")?;
-        plots.push((title, plot));
+        match utils.plot(ctx, request).await.into_service("utils") {
+            Ok(plot) => plots.push((title, plot)),
+            Err(error) => {
+                tracing::warn!(plot = %title, %error, "a report plot was skipped");
+                skipped.push((title, error));
+            }
+        }
     }
-    Ok(plots)
+    (plots, skipped)
 }
 
 fn bars(metric: &str, entries: &[LeaderboardEntry]) -> Vec<LeaderboardBar> {
@@ -128,7 +139,12 @@ fn diagnostics(task: Task, target: &str, out_of_fold: &OutOfFold) -> Vec<(String
             )];
             if let (2, Some(scores)) = (labels.len(), &out_of_fold.scores) {
                 plots.push((
-                    format!("Best model: ROC, positive class `{}`", labels[1]),
+                    // Pooled over folds, so its AUC can differ from the table's mean of
+                    // per-fold AUCs (decision scores are on each fold's own scale).
+                    format!(
+                        "Best model: ROC of the pooled out-of-fold scores, positive class `{}`",
+                        labels[1]
+                    ),
                     PlotKind::Roc {
                         labels: out_of_fold
                             .actual

@@ -103,6 +103,12 @@ impl LabState {
         };
         let state = self.clone();
         self.inner.tasks.spawn(async move {
+            // Retires the job however the task ends, a panic included, so a slot is never
+            // lost.
+            let _retire = Retire {
+                state: state.clone(),
+                id,
+            };
             let inner = &state.inner;
             let outcome = compare::run(
                 &inner.clients,
@@ -128,7 +134,6 @@ impl LabState {
                 }
             };
             stage_tx.send_replace(stage);
-            state.retire(id);
         });
         tracing::info!(%id, "comparison started");
         Ok(id)
@@ -222,6 +227,17 @@ impl LabState {
             .jobs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+struct Retire {
+    state: LabState,
+    id: JobId,
+}
+
+impl Drop for Retire {
+    fn drop(&mut self) {
+        self.state.retire(self.id);
     }
 }
 

@@ -58,8 +58,23 @@ pub fn split(request: &SplitRequest) -> Result<Vec<Fold>, UtilsError> {
     }
 }
 
+/// The most rows a split may index: k folds hold k × rows indices, so an absurd `rows`
+/// would exhaust memory before any check on the data could run.
+pub(crate) const MAX_SPLIT_ROWS: usize = 50_000_000;
+
+/// The most folds a k-fold split may have.
+pub(crate) const MAX_FOLDS: usize = 100;
+
 /// `0..rows` as `u32` row indices, after checking the request's shape.
 fn checked_rows(request: &SplitRequest) -> Result<Vec<u32>, UtilsError> {
+    if request.rows > MAX_SPLIT_ROWS {
+        return Err(UtilsError::BadSplit {
+            reason: format!(
+                "{} rows is more than a split handles ({MAX_SPLIT_ROWS})",
+                request.rows
+            ),
+        });
+    }
     if request.rows == 0 {
         return Err(UtilsError::EmptyData {
             operation: "split",
@@ -98,6 +113,11 @@ fn check_k(k: usize, rows: usize) -> Result<(), UtilsError> {
     }
     if k > rows {
         return Err(UtilsError::TooManyFolds { k, rows });
+    }
+    if k > MAX_FOLDS {
+        return Err(UtilsError::BadSplit {
+            reason: format!("k = {k} folds; at most {MAX_FOLDS}"),
+        });
     }
     Ok(())
 }
@@ -240,6 +260,14 @@ mod tests {
 
     fn k_fold_request(rows: usize, k: usize, stratify: Option<Vec<u32>>) -> SplitRequest {
         request(rows, SplitKind::KFold { k }, stratify)
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_any_allocation() {
+        let error = split(&k_fold_request(4_000_000_000, 2, None)).unwrap_err();
+        assert!(error.to_string().contains("4000000000 rows"), "{error}");
+        let error = split(&k_fold_request(1_000, 500, None)).unwrap_err();
+        assert!(error.to_string().contains("at most 100"), "{error}");
     }
 
     #[test]
