@@ -4,6 +4,7 @@
 //! standard error); 2 bad usage (printed by the argument parser).
 
 mod compare;
+mod daemon;
 mod datasets;
 mod output;
 mod predict;
@@ -76,6 +77,8 @@ pub enum Command {
     /// List the algorithms; list, export, import and delete stored models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Run this node as a daemon (services from --config) until ctrl-c or SIGTERM.
+    Node,
 }
 
 impl Cli {
@@ -106,6 +109,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let node = crate::node::NodeBuilder::from_config(config)
         .start()
         .await?;
+    if let Command::Node = cli.command {
+        return daemon::run(node).await;
+    }
     let outcome = match &cli.command {
         Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
         Command::Compare(args) => compare::compare(&node, args, cli.json).await,
@@ -115,6 +121,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             output,
         } => predict::predict(&node, *model, file, output.as_deref(), cli.json).await,
         Command::Models(command) => predict::models(&node, command, cli.json).await,
+        // Handled above: the daemon owns the node until a stop signal.
+        Command::Node => Ok(()),
     };
     shutdown(node).await;
     outcome

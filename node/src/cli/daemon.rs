@@ -1,0 +1,58 @@
+//! `mltools node`: run a node as a daemon until ctrl-c or SIGTERM.
+
+use super::CliError;
+use crate::node::Node;
+use std::io::Write as _;
+
+/// Serves until a stop signal, then shuts the node down: no new calls, calls in flight get
+/// the configured grace period, stores are left between transactions.
+///
+/// Prints `node NAME ready` on standard output once serving (scripts and tests wait for
+/// that line) and `node NAME stopped` at the end.
+pub(super) async fn run(node: Node) -> Result<(), CliError> {
+    let name = node.config().node.name.clone();
+    let hosted: Vec<&str> = node
+        .config()
+        .node
+        .serve
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    tracing::info!(node = %name, serve = ?hosted, "serving");
+    println!("node {name} ready (serving {})", hosted.join(", "));
+    // Readiness must reach a pipe at once, not when the buffer fills.
+    let _ = std::io::stdout().flush();
+    let signal = stop_signal().await;
+    let grace = node.config().shutdown_grace();
+    tracing::info!(node = %name, %signal, ?grace, "stopping: refusing new calls, finishing calls in flight");
+    let clean = node.shutdown().await;
+    if !clean {
+        tracing::warn!(node = %name, ?grace, "work was still running when the grace period ended");
+    }
+    println!("node {name} stopped ({signal})");
+    Ok(())
+}
+
+/// Waits for ctrl-c, or SIGTERM on Unix; names the one that came.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupt",
+                _ = terminate.recv() => "SIGTERM",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only ctrl-c stops the node");
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupt"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
+    }
+}

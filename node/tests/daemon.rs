@@ -1,0 +1,68 @@
+//! `mltools node` as a real process: ready, serving, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_with_exit_code_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nname = \"solo\"\nshutdown_grace_ms = 2000\n\n[datasets]\ndata_dir = \"{0}\"\n\n[models]\ndata_dir = \"{0}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
+        .args(["--config", config.to_str().unwrap(), "node"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let ready = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the daemon says it is ready");
+    assert!(
+        ready.starts_with("node solo ready (serving datasets, utils, models, lab)"),
+        "{ready}"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopped = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the daemon says it stopped");
+    assert_eq!(stopped, "node solo stopped (SIGTERM)");
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn a_config_with_an_unknown_key_fails_start_up_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("node.toml");
+    std::fs::write(&config, "[node]\nname = \"solo\"\nlisten_at = 1\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mltools"))
+        .args(["--config", config.to_str().unwrap(), "node"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listen_at"), "{stderr}");
+}
