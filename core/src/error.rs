@@ -125,6 +125,11 @@ impl ServiceError {
                 ErrorKind::Overloaded,
                 format!("{service}: {}", server.detail),
             ),
+            // An answer the server could not send as asked (over the frame limit) is the
+            // caller's request to change.
+            RpcError::Server(server) if server.kind == std::io::ErrorKind::InvalidInput => {
+                Self::invalid_input(format!("{service}: {}", server.detail))
+            }
             // A closed service gate answers `ConnectionRefused`.
             RpcError::Server(server) if server.kind == std::io::ErrorKind::ConnectionRefused => {
                 Self::unavailable(format!("{service}: {}", server.detail))

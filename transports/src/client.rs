@@ -3,9 +3,12 @@
 //! tarpc's generated clients are generic over a stub (`DatasetsClient<S>`), and its `Stub`
 //! trait's `call` is an `async fn` without a `Send` bound, so code generic over stubs cannot
 //! spawn calls. Callers therefore hold one concrete type, `XClient<Client<Req, Resp>>`, whose
-//! variant says which transport a call takes.
+//! variant says which transport a call takes: direct, the in-process channel, or a remote
+//! connection that redials by itself ([`RemoteClient`], over TCP with [`Client::tcp`]).
 
 use crate::Service;
+#[cfg(feature = "remote")]
+use crate::remote::RemoteClient;
 use std::fmt;
 use tarpc::RequestName;
 use tarpc::client::RpcError;
@@ -27,6 +30,8 @@ pub struct Client<Req, Resp> {
 enum Route<Req, Resp> {
     Direct(Service<Req, Resp>),
     Channel(ChannelSlot<Req, Resp>),
+    #[cfg(feature = "remote")]
+    Remote(RemoteClient<Req, Resp>),
 }
 
 impl<Req, Resp> Clone for Client<Req, Resp> {
@@ -34,6 +39,8 @@ impl<Req, Resp> Clone for Client<Req, Resp> {
         let route = match &self.route {
             Route::Direct(service) => Route::Direct(service.clone()),
             Route::Channel(slot) => Route::Channel(slot.clone()),
+            #[cfg(feature = "remote")]
+            Route::Remote(remote) => Route::Remote(remote.clone()),
         };
         Client {
             service: self.service,
@@ -44,9 +51,11 @@ impl<Req, Resp> Clone for Client<Req, Resp> {
 
 impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let transport = match self.route {
+        let transport = match &self.route {
             Route::Direct(_) => "direct",
             Route::Channel(_) => "channel",
+            #[cfg(feature = "remote")]
+            Route::Remote(remote) => remote.transport(),
         };
         f.debug_struct("Client")
             .field("service", &self.service)
@@ -75,9 +84,51 @@ where
         }
     }
 
+    /// A client that reaches a remote service through `remote`.
+    #[cfg(feature = "remote")]
+    pub fn from_remote(remote: RemoteClient<Req, Resp>) -> Self {
+        Client {
+            service: remote.service(),
+            route: Route::Remote(remote),
+        }
+    }
+
+    /// A client of `service` over TCP at `endpoint`. It connects in the background and
+    /// redials by itself whenever the connection is lost; meanwhile calls fail at once as
+    /// unavailable, naming the service and the address.
+    ///
+    /// # Errors
+    /// A [`TcpConfigError`](crate::tcp::TcpConfigError) for a configuration that cannot be
+    /// used (naming the field, the address or the TLS file), or outside a tokio runtime.
+    #[cfg(feature = "tcp")]
+    pub fn tcp(
+        service: &'static str,
+        endpoint: crate::tcp::TcpEndpoint,
+    ) -> Result<Self, crate::tcp::TcpConfigError>
+    where
+        Req: serde::Serialize,
+        Resp: serde::de::DeserializeOwned,
+    {
+        let options = endpoint.link_options();
+        let dialer = crate::tcp::TcpDialer::new(service, endpoint)?;
+        Ok(Self::from_remote(RemoteClient::start(
+            service, dialer, options,
+        )?))
+    }
+
     /// The name of the service this client reaches.
     pub fn service(&self) -> &'static str {
         self.service
+    }
+
+    /// The remote connection behind this client, if it is remote: its status, and a way to
+    /// wait for it to change.
+    #[cfg(feature = "remote")]
+    pub fn remote(&self) -> Option<&RemoteClient<Req, Resp>> {
+        match &self.route {
+            Route::Remote(remote) => Some(remote),
+            _ => None,
+        }
     }
 }
 
@@ -101,6 +152,8 @@ where
                     None => Err(RpcError::Shutdown),
                 }
             }
+            #[cfg(feature = "remote")]
+            Route::Remote(remote) => remote.call(ctx, request).await,
         }
     }
 }

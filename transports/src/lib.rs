@@ -9,6 +9,13 @@
 //! |---|---|---|
 //! | direct (the in-process default) | an async function call: no channel, no task, no serialization; the deadline, panic guard and limits still apply | [`service`] |
 //! | channel | tarpc's in-process channel transport, the same dispatch path remote calls take; its serving task is supervised and restarted | [`channel`] |
+//! | tcp (feature `tcp`, TLS with feature `tls`) | tarpc over length-delimited frames on TCP, optionally TLS; one listener per node serves a [`ServiceTable`]; the client redials by itself | [`tcp`], [`remote`], [`codec`] |
+//!
+//! What every remote transport shares (TCP now, QUIC later) lives in [`remote`] (frames with
+//! a limit, the connection preamble with token auth, the service table, the reconnecting
+//! client) and [`codec`] (the serialization formats). [`conformance`] gives a client of a
+//! service over any [`TransportKind`](conformance::TransportKind), so one set of test bodies
+//! runs over every transport.
 //!
 //! The [`Supervisor`] restarts a service's serving task when it dies, within a restart limit,
 //! and stops everything it started on shutdown.
@@ -40,12 +47,25 @@
 
 pub mod channel;
 pub mod client;
+#[cfg(feature = "remote")]
+pub mod codec;
+#[cfg(feature = "tcp")]
+pub mod conformance;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod service;
 pub mod supervisor;
-#[cfg(test)]
-mod test_probe;
+#[cfg(feature = "tcp")]
+pub mod tcp;
+pub mod test_probe;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::Client;
+#[cfg(feature = "remote")]
+pub use codec::Codec;
+#[cfg(feature = "remote")]
+pub use remote::{LinkStatus, RemoteClient, ServiceTable, Token};
 pub use service::{Gate, Limits, Service};
 pub use supervisor::{ChildHandle, ChildState, RestartPolicy, Supervisor};
 

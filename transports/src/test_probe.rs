@@ -1,21 +1,37 @@
-//! A tiny service for the transport tests: echoes, panics on demand, blocks until released.
+//! A tiny service for transport tests and the conformance suite: echoes, panics on demand,
+//! blocks until released, moves byte payloads of a chosen size.
 
 use crate::{Limits, Service};
+use serde_bytes::ByteBuf;
 use std::sync::Arc;
 use tarpc::context;
 use tokio::sync::Notify;
 
+/// The largest `blob` the probe makes: 1 GiB.
+pub const MAX_BLOB: u64 = 1 << 30;
+
+/// The probe's interface.
 #[tarpc::service]
-pub(crate) trait Probe {
+pub trait Probe {
+    /// Twice `value`.
     async fn double(value: u32) -> u32;
+    /// Panics with `message`.
     async fn fail(message: String) -> u32;
+    /// Signals [`ProbeServer::entered`], waits for [`ProbeServer::release`], answers 7.
     async fn hold() -> u32;
+    /// `data`, back: a request (and response) of a chosen size.
+    async fn echo(data: ByteBuf) -> ByteBuf;
+    /// `len` bytes (at most [`MAX_BLOB`]): a response of a chosen size.
+    async fn blob(len: u64) -> ByteBuf;
 }
 
+/// The probe's server; clones share the notifications.
 #[derive(Clone, Default)]
-pub(crate) struct ProbeServer {
-    pub(crate) release: Arc<Notify>,
-    pub(crate) entered: Arc<Notify>,
+pub struct ProbeServer {
+    /// Releases one call waiting in `hold`.
+    pub release: Arc<Notify>,
+    /// Notified when a call enters `hold`.
+    pub entered: Arc<Notify>,
 }
 
 impl Probe for ProbeServer {
@@ -32,15 +48,24 @@ impl Probe for ProbeServer {
         self.release.notified().await;
         7
     }
+
+    async fn echo(self, _: context::Context, data: ByteBuf) -> ByteBuf {
+        data
+    }
+
+    async fn blob(self, _: context::Context, len: u64) -> ByteBuf {
+        // Capped: an absurd length must not abort the process on allocation failure.
+        let len = usize::try_from(len.min(MAX_BLOB)).unwrap_or(0);
+        ByteBuf::from(vec![0xA5; len])
+    }
 }
 
-pub(crate) fn probe() -> Service<ProbeRequest, ProbeResponse> {
+/// The probe with default limits, as a [`Service`] named `"probe"`.
+pub fn probe() -> Service<ProbeRequest, ProbeResponse> {
     probe_with(ProbeServer::default(), Limits::default())
 }
 
-pub(crate) fn probe_with(
-    server: ProbeServer,
-    limits: Limits,
-) -> Service<ProbeRequest, ProbeResponse> {
+/// The probe over `server` (keep a clone to release held calls) with `limits`.
+pub fn probe_with(server: ProbeServer, limits: Limits) -> Service<ProbeRequest, ProbeResponse> {
     crate::service!("probe", limits, server.serve())
 }

@@ -1,0 +1,46 @@
+//! What every remote transport shares, whatever carries its bytes (TCP and TLS-TCP now, QUIC
+//! later): frames, the preamble, the service table, and the reconnecting client.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
+//! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
+//! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
+//! | [`client`] | [`RemoteClient`]: a client that redials by itself, and the [`Dial`] trait a transport implements |
+//!
+//! A connection's life, on any transport: the bytes are secured (TLS, or not on loopback),
+//! the client says [`Hello`] naming the service, codec, token and its frame limit; the server
+//! answers before any service code runs; then both sides speak tarpc over
+//! [`Wire`](crate::codec::Wire)-encoded frames, each sending at most the smaller of the two
+//! frame limits.
+
+// The `remote` feature alone builds these pieces with no transport to use them (QUIC will be
+// the second user); that is not dead code.
+#![cfg_attr(not(feature = "tcp"), allow(dead_code))]
+
+pub mod client;
+pub mod frame;
+pub mod hello;
+pub mod table;
+
+pub use client::{Connected, Dial, DialError, DialFailure, LinkOptions, LinkStatus, RemoteClient};
+pub use frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
+pub use hello::{Answer, HandshakeError, Hello, PROTOCOL_VERSION, Refusal, Token};
+pub use table::{BoxIo, Io, ServiceTable};
+
+/// An error and its sources, `: `-separated: tarpc's errors say what failed in `Display` and
+/// why only in their sources.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Transparent wrappers repeat their source's message; say it once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,404 @@
+//! Configuration of the TCP transport: a listener ([`TcpServerConfig`]) and an endpoint a
+//! client dials ([`TcpEndpoint`]), with their TLS parts. Plain serde data, unknown keys
+//! refused; every default is written on its field and applied by the `new` constructors and
+//! by serde alike.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::codec::Codec;
+use crate::remote::{LinkOptions, Token};
+
+/// The default frame limit, both ways: 64 MiB.
+pub const DEFAULT_MAX_FRAME_BYTES: u64 = 64 * 1024 * 1024;
+/// The smallest frame limit accepted: a limit below it could not carry an error answer.
+pub const MIN_MAX_FRAME_BYTES: u64 = 4 * 1024;
+
+/// A TCP listener that serves a node's services.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpServerConfig {
+    /// Where to listen, `host:port`; port 0 picks a free port.
+    pub listen: String,
+    /// The largest frame accepted, and sent (the client's limit may lower the latter).
+    /// Default [`DEFAULT_MAX_FRAME_BYTES`]; at least [`MIN_MAX_FRAME_BYTES`], at most 4 GiB - 1.
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: u64,
+    /// Connections served at once; more are closed on arrival with a log line. Default 256.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Requests in flight on one connection; more are answered `Overloaded`. Default 1024.
+    #[serde(default = "default_max_requests_per_connection")]
+    pub max_requests_per_connection: usize,
+    /// How long a new connection may take to finish TLS and the hello before it is
+    /// closed, in milliseconds. Default 5000.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// The pre-shared token clients must present; none required when absent.
+    #[serde(default)]
+    pub token: Option<Token>,
+    /// TLS; plaintext when absent.
+    #[serde(default)]
+    pub tls: Option<TlsServerConfig>,
+    /// Allows plaintext on an address that is not loopback. Default false.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// The TLS side of a listener: its certificate, and optionally the CA client certificates
+/// must chain to (mutual TLS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerConfig {
+    /// The server's certificate chain, PEM, leaf first.
+    pub cert: PathBuf,
+    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// When set, clients must present a certificate signed by this CA (PEM); a client
+    /// without one is refused during the TLS handshake.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Where a service is reached over TCP, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpEndpoint {
+    /// The server's `host:port`.
+    pub address: String,
+    /// The codec of the calls. Default [`Codec::Postcard`].
+    #[serde(default)]
+    pub codec: Codec,
+    /// The largest frame accepted, and sent (the server's limit may lower the latter).
+    /// Default [`DEFAULT_MAX_FRAME_BYTES`].
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: u64,
+    /// The pre-shared token to present, if the server requires one.
+    #[serde(default)]
+    pub token: Option<Token>,
+    /// TLS; plaintext when absent.
+    #[serde(default)]
+    pub tls: Option<TlsClientConfig>,
+    /// Allows plaintext to an address that is not loopback. Default false.
+    #[serde(default)]
+    pub insecure: bool,
+    /// How long a TCP connect may take, in milliseconds. A call made before the first
+    /// connection waits for it at most this plus `handshake_timeout_ms`. Default 3000.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// How long TLS and the hello may take, in milliseconds. Default 5000.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// The pause before the first redial after a failure, in milliseconds; doubled after
+    /// each failure. Default 50.
+    #[serde(default = "default_backoff_initial_ms")]
+    pub backoff_initial_ms: u64,
+    /// The longest pause between redials, in milliseconds. Default 2000.
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+}
+
+/// The TLS side of an endpoint: the CA that signed the server's certificate, and optionally
+/// this client's own certificate for mutual TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsClientConfig {
+    /// The CA certificate(s) the server's certificate must chain to, PEM.
+    pub ca: PathBuf,
+    /// This client's certificate chain, PEM, for servers that require one.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// This client's private key, PEM; required with `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The name the server's certificate must be valid for; the address's host when absent.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+fn default_max_frame_bytes() -> u64 {
+    DEFAULT_MAX_FRAME_BYTES
+}
+fn default_max_connections() -> usize {
+    256
+}
+fn default_max_requests_per_connection() -> usize {
+    1024
+}
+fn default_handshake_timeout_ms() -> u64 {
+    5000
+}
+fn default_connect_timeout_ms() -> u64 {
+    3000
+}
+fn default_backoff_initial_ms() -> u64 {
+    50
+}
+fn default_backoff_max_ms() -> u64 {
+    2000
+}
+
+impl TcpServerConfig {
+    /// A plaintext listener on `listen` with every default.
+    pub fn new(listen: impl Into<String>) -> Self {
+        TcpServerConfig {
+            listen: listen.into(),
+            max_frame_bytes: default_max_frame_bytes(),
+            max_connections: default_max_connections(),
+            max_requests_per_connection: default_max_requests_per_connection(),
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            token: None,
+            tls: None,
+            insecure: false,
+        }
+    }
+
+    /// Checks the numbers.
+    ///
+    /// # Errors
+    /// A [`TcpConfigError`] naming the field and its allowed range.
+    pub fn check(&self) -> Result<(), TcpConfigError> {
+        check_frame_limit(self.max_frame_bytes)?;
+        at_least_one("max_connections", self.max_connections as u64)?;
+        at_least_one(
+            "max_requests_per_connection",
+            self.max_requests_per_connection as u64,
+        )?;
+        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)
+    }
+
+    pub(crate) fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+}
+
+impl TcpEndpoint {
+    /// A plaintext endpoint at `address` with every default.
+    pub fn new(address: impl Into<String>) -> Self {
+        TcpEndpoint {
+            address: address.into(),
+            codec: Codec::default(),
+            max_frame_bytes: default_max_frame_bytes(),
+            token: None,
+            tls: None,
+            insecure: false,
+            connect_timeout_ms: default_connect_timeout_ms(),
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            backoff_initial_ms: default_backoff_initial_ms(),
+            backoff_max_ms: default_backoff_max_ms(),
+        }
+    }
+
+    /// Checks the numbers, and that an IP address given literally may be dialled in
+    /// plaintext (a host name is checked once resolved, at each dial).
+    ///
+    /// # Errors
+    /// A [`TcpConfigError`] naming the field, or the address.
+    pub fn check(&self) -> Result<(), TcpConfigError> {
+        check_frame_limit(self.max_frame_bytes)?;
+        at_least_one("connect_timeout_ms", self.connect_timeout_ms)?;
+        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
+        at_least_one("backoff_initial_ms", self.backoff_initial_ms)?;
+        at_least_one("backoff_max_ms", self.backoff_max_ms)?;
+        let host = host_of(&self.address)?;
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            check_plaintext(&self.address, ip, self.tls.is_some(), self.insecure)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn link_options(&self) -> LinkOptions {
+        LinkOptions {
+            first_dial_wait: Duration::from_millis(
+                self.connect_timeout_ms
+                    .saturating_add(self.handshake_timeout_ms),
+            ),
+            backoff_initial: Duration::from_millis(self.backoff_initial_ms),
+            backoff_max: Duration::from_millis(self.backoff_max_ms.max(self.backoff_initial_ms)),
+        }
+    }
+}
+
+/// A TCP configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TcpConfigError {
+    /// Plaintext on an address that is not loopback, without `insecure = true`.
+    #[error(
+        "refusing plaintext TCP on {address} ({ip} is not a loopback address): configure tls, or set insecure = true"
+    )]
+    Plaintext {
+        /// The address as configured.
+        address: String,
+        /// The IP address it is or resolved to.
+        ip: IpAddr,
+    },
+    /// A number out of its range.
+    #[error("{field} = {value} is out of range ({min}..={max})")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The smallest allowed.
+        min: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// An address that is not `host:port`.
+    #[error("`{address}` is not a host:port address")]
+    BadAddress {
+        /// The address as configured.
+        address: String,
+    },
+    /// A certificate, key or CA file that cannot be used.
+    #[error("TLS {what} {}: {reason}", path.display())]
+    TlsFile {
+        /// What the file should hold ("certificate", "private key", "CA").
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A TLS setting that cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// TLS is configured, but this build has no TLS.
+    #[error("TLS is configured but this build of mltools-transport has no `tls` feature")]
+    TlsNotBuilt,
+    /// The listen address could not be bound.
+    #[error("could not listen on {address}: {source}")]
+    Bind {
+        /// The address as configured.
+        address: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// Not inside a tokio runtime.
+    #[error(transparent)]
+    NoRuntime(#[from] crate::remote::client::NoRuntime),
+}
+
+fn check_frame_limit(value: u64) -> Result<(), TcpConfigError> {
+    let max = u64::from(u32::MAX);
+    if (MIN_MAX_FRAME_BYTES..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(TcpConfigError::OutOfRange {
+            field: "max_frame_bytes",
+            value,
+            min: MIN_MAX_FRAME_BYTES,
+            max,
+        })
+    }
+}
+
+fn at_least_one(field: &'static str, value: u64) -> Result<(), TcpConfigError> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(TcpConfigError::OutOfRange {
+            field,
+            value,
+            min: 1,
+            max: u64::MAX,
+        })
+    }
+}
+
+/// The host part of `host:port` (brackets stripped from an IPv6 literal).
+pub(crate) fn host_of(address: &str) -> Result<&str, TcpConfigError> {
+    let bad = || TcpConfigError::BadAddress {
+        address: address.to_owned(),
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        Err(bad())
+    } else {
+        Ok(host)
+    }
+}
+
+/// Plaintext only on loopback, unless `insecure`.
+pub(crate) fn check_plaintext(
+    address: &str,
+    ip: IpAddr,
+    tls: bool,
+    insecure: bool,
+) -> Result<(), TcpConfigError> {
+    if tls || insecure || ip.to_canonical().is_loopback() {
+        Ok(())
+    } else {
+        Err(TcpConfigError::Plaintext {
+            address: address.to_owned(),
+            ip,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_is_refused_off_loopback_unless_insecure() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let public: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(check_plaintext("a", loopback, false, false).is_ok());
+        assert!(check_plaintext("a", mapped, false, false).is_ok());
+        assert!(check_plaintext("a", public, true, false).is_ok());
+        assert!(check_plaintext("a", public, false, true).is_ok());
+        let error = check_plaintext("192.0.2.7:4100", public, false, false).unwrap_err();
+        assert!(error.to_string().contains("192.0.2.7:4100"), "{error}");
+        assert!(error.to_string().contains("insecure = true"), "{error}");
+    }
+
+    #[test]
+    fn an_endpoint_with_a_public_ip_literal_is_refused_at_once() {
+        let error = TcpEndpoint::new("192.0.2.7:4433").check().unwrap_err();
+        assert!(matches!(error, TcpConfigError::Plaintext { .. }), "{error}");
+        let mut insecure = TcpEndpoint::new("192.0.2.7:4433");
+        insecure.insecure = true;
+        assert!(insecure.check().is_ok());
+        // A host name is checked when it resolves, at each dial.
+        assert!(TcpEndpoint::new("models.example:4433").check().is_ok());
+    }
+
+    #[test]
+    fn addresses_and_limits_are_checked() {
+        assert_eq!(host_of("[::1]:80").unwrap(), "::1");
+        assert_eq!(host_of("localhost:4100").unwrap(), "localhost");
+        assert!(host_of("localhost").is_err());
+        assert!(host_of(":80").is_err());
+        let mut config = TcpServerConfig::new("127.0.0.1:0");
+        config.max_frame_bytes = 10;
+        let error = config.check().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("max_frame_bytes = 10 is out of range"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn config_parses_with_defaults_and_refuses_unknown_keys() {
+        let endpoint: TcpEndpoint =
+            serde_json::from_str(r#"{"address":"127.0.0.1:4433","token":"s3cret"}"#).unwrap();
+        assert_eq!(endpoint.max_frame_bytes, DEFAULT_MAX_FRAME_BYTES);
+        assert_eq!(endpoint.codec, Codec::Postcard);
+        assert_eq!(endpoint.token, Some(Token::new("s3cret")));
+        let error =
+            serde_json::from_str::<TcpServerConfig>(r#"{"listen":"x:1","tokn":"a"}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `tokn`"),
+            "{error}"
+        );
+    }
+}

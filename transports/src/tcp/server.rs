@@ -1,0 +1,279 @@
+//! [`TcpServer`]: one listener serving every service of a [`ServiceTable`].
+//!
+//! Each accepted socket gets `TCP_NODELAY` (an RPC's request and answer are small writes
+//! that must not wait for Nagle's algorithm), a slot under `max_connections` (no slot: closed
+//! at once, with a log line), then within `handshake_timeout_ms` TLS (when configured) and the
+//! hello; only an admitted connection reaches service code. Whatever a peer sends — garbage,
+//! half a frame, a length prefix over the limit, a TLS handshake with the wrong certificate —
+//! costs that peer its connection and a log line naming it, never the server or another
+//! client.
+//!
+//! Stopping ([`TcpServer::shutdown`], or dropping the server) stops accepting and closes
+//! every connection; handlers already running finish on the server's tracker
+//! ([`TcpServer::wait`]). A node that wants calls in flight answered first closes its
+//! services' gates, waits for them, then stops the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::codec::Framed;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::task::TaskTracker;
+
+use super::config::{TcpConfigError, TcpServerConfig, check_plaintext};
+use crate::remote::hello::{Admitted, PREAMBLE_FRAME_LIMIT, answer_hello};
+use crate::remote::table::Connection;
+use crate::remote::{BoxIo, FrameCodec, ServiceTable};
+
+/// How long the accept loop pauses after the system refuses an accept (out of file
+/// descriptors, say), so it does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// A running TCP listener; dropping it stops it.
+#[derive(Debug)]
+pub struct TcpServer {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+    _stop_on_drop: DropGuard,
+}
+
+struct Shared {
+    config: TcpServerConfig,
+    services: ServiceTable,
+    security: Security,
+    connections: Arc<Semaphore>,
+    tasks: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl TcpServer {
+    /// Listens on `config.listen` and serves `services` until stopped.
+    ///
+    /// # Errors
+    /// A [`TcpConfigError`]: numbers out of range, plaintext on an address that is not
+    /// loopback without `insecure`, TLS files that cannot be used, an address that cannot be
+    /// bound.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: nothing is listening until it returns.
+    pub async fn bind(
+        config: TcpServerConfig,
+        services: ServiceTable,
+    ) -> Result<Self, TcpConfigError> {
+        config.check()?;
+        let security = Security::from_config(&config)?;
+        let listener = listen(&config).await?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| TcpConfigError::Bind {
+                address: config.listen.clone(),
+                source,
+            })?;
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        tracing::info!(
+            address = %local_addr,
+            services = ?services.names(),
+            tls = config.tls.is_some(),
+            "listening"
+        );
+        let shared = Arc::new(Shared {
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            config,
+            services,
+            security,
+            tasks: tasks.clone(),
+            stop: stop.clone(),
+        });
+        tasks.spawn(accept_loop(listener, shared));
+        Ok(TcpServer {
+            local_addr,
+            _stop_on_drop: stop.clone().drop_guard(),
+            stop,
+            tasks,
+        })
+    }
+
+    /// The address the listener is bound to (the port chosen, when configured as 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting and closes every connection; handlers already running go on.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+
+    /// The token that [`shutdown`](Self::shutdown) cancels.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Waits until the server is stopped and every task it started (accept loop,
+    /// connections, handlers) has ended.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn wait(&self) {
+        self.stop.cancelled().await;
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+async fn listen(config: &TcpServerConfig) -> Result<TcpListener, TcpConfigError> {
+    let bind_error = |source| TcpConfigError::Bind {
+        address: config.listen.clone(),
+        source,
+    };
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(&config.listen)
+        .await
+        .map_err(bind_error)?
+        .collect();
+    if addresses.is_empty() {
+        return Err(TcpConfigError::BadAddress {
+            address: config.listen.clone(),
+        });
+    }
+    for address in &addresses {
+        check_plaintext(
+            &config.listen,
+            address.ip(),
+            config.tls.is_some(),
+            config.insecure,
+        )?;
+    }
+    TcpListener::bind(&addresses[..]).await.map_err(bind_error)
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let accepted = tokio::select! {
+            () = shared.stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => admit(stream, peer, &shared),
+            Err(error) => {
+                tracing::warn!(%error, "accept failed; pausing before the next");
+                tokio::select! {
+                    () = shared.stop.cancelled() => break,
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                }
+            }
+        }
+    }
+    tracing::info!(address = ?listener.local_addr().ok(), "stopped listening");
+}
+
+fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    let Ok(slot) = Arc::clone(&shared.connections).try_acquire_owned() else {
+        tracing::warn!(
+            %peer,
+            limit = shared.config.max_connections,
+            "refused a connection: at the connection limit"
+        );
+        return;
+    };
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, %error, "could not set TCP_NODELAY");
+    }
+    let task_shared = Arc::clone(shared);
+    shared.tasks.spawn(async move {
+        let _slot = slot;
+        serve_socket(stream, peer, &task_shared).await;
+    });
+}
+
+async fn serve_socket(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    let timeout = shared.config.handshake_timeout();
+    let handshake = tokio::time::timeout(timeout, handshake(stream, peer, shared));
+    let outcome = tokio::select! {
+        () = shared.stop.cancelled() => return,
+        outcome = handshake => outcome,
+    };
+    let (framed, admitted) = match outcome {
+        Ok(Ok(admitted)) => admitted,
+        Ok(Err(reason)) => {
+            tracing::warn!(%peer, %reason, "refused a connection");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                %peer,
+                timeout_ms = shared.config.handshake_timeout_ms,
+                "closed a connection that did not finish its handshake in time"
+            );
+            return;
+        }
+    };
+    let connection = Connection {
+        framed,
+        codec: admitted.codec,
+        peer: peer.to_string().into(),
+        max_requests: shared.config.max_requests_per_connection,
+        handlers: shared.tasks.clone(),
+        stop: shared.stop.clone(),
+    };
+    shared.services.serve(&admitted.service, connection).await;
+}
+
+/// TLS when configured, then the hello; the error says why, for the log line.
+async fn handshake(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Result<(Framed<BoxIo, FrameCodec>, Admitted), String> {
+    let io = shared.security.accept(stream).await?;
+    let limit = PREAMBLE_FRAME_LIMIT;
+    let mut framed = Framed::new(
+        io,
+        FrameCodec::new(limit, limit, format!("peer {peer}").into()),
+    );
+    let max_frame_bytes = shared.config.max_frame_bytes;
+    let token = shared.config.token.as_ref();
+    let admitted = answer_hello(&mut framed, max_frame_bytes, |hello| {
+        shared.services.check_hello(hello, token)
+    })
+    .await
+    .map_err(|error| error.to_string())?;
+    let context = format!("{}, peer {peer}", admitted.service);
+    framed.codec_mut().set_context(context.into());
+    Ok((framed, admitted))
+}
+
+/// How accepted sockets are secured.
+enum Security {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+impl Security {
+    fn from_config(config: &TcpServerConfig) -> Result<Self, TcpConfigError> {
+        match &config.tls {
+            None => Ok(Security::Plain),
+            #[cfg(feature = "tls")]
+            Some(tls) => Ok(Security::Tls(crate::tls::server_config(tls)?.into())),
+            #[cfg(not(feature = "tls"))]
+            Some(_) => Err(TcpConfigError::TlsNotBuilt),
+        }
+    }
+
+    async fn accept(&self, stream: TcpStream) -> Result<BoxIo, String> {
+        match self {
+            Security::Plain => Ok(Box::new(stream)),
+            #[cfg(feature = "tls")]
+            Security::Tls(acceptor) => match acceptor.accept(stream).await {
+                Ok(tls) => Ok(Box::new(tls)),
+                Err(error) => Err(format!(
+                    "TLS handshake failed: {}",
+                    crate::tls::explain_server_error(&error)
+                )),
+            },
+        }
+    }
+}

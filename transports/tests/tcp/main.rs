@@ -1,0 +1,12 @@
+//! The TCP transport over real sockets on 127.0.0.1 (port 0): calls and their errors, frame
+//! limits, token auth, TLS, hostile input, reconnection.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod calls;
+mod frames;
+mod hostile;
+mod reconnect;
+mod tls;
