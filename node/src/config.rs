@@ -26,6 +26,7 @@ use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
 use mltools_lab::LabConfig;
 use mltools_models::ModelsConfig;
+use mltools_transport::tcp::{TcpEndpoint, TcpServerConfig};
 use mltools_transport::{Limits, RestartPolicy};
 use mltools_utils::UtilsConfig;
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,36 @@ pub struct NodeSection {
     pub in_process: InProcess,
     /// How long a shutdown waits for calls in flight, in milliseconds. Default 10000.
     pub shutdown_grace_ms: u64,
+    /// Where the hosted services are reachable by other nodes; nowhere when absent.
+    pub listen: Option<Listen>,
+}
+
+/// Where a node listens for other nodes' calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// TCP: `"host:port"`, or a table with the listener's settings (token, TLS, limits).
+    pub tcp: TcpListen,
+}
+
+/// A TCP listener: an address alone, or its full settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TcpListen {
+    /// `"host:port"` with every default (plaintext, loopback only, no token).
+    Address(String),
+    /// Every setting.
+    Config(TcpServerConfig),
+}
+
+impl TcpListen {
+    /// The listener's full settings.
+    pub fn config(&self) -> TcpServerConfig {
+        match self {
+            TcpListen::Address(address) => TcpServerConfig::new(address.clone()),
+            TcpListen::Config(config) => config.clone(),
+        }
+    }
 }
 
 impl Default for NodeSection {
@@ -72,6 +103,7 @@ impl Default for NodeSection {
             serve: ServiceName::ALL.to_vec(),
             in_process: InProcess::Direct,
             shutdown_grace_ms: 10_000,
+            listen: None,
         }
     }
 }
@@ -123,6 +155,29 @@ impl ServiceSection {
 pub enum Placement {
     /// In this process.
     Local,
+    /// On another node, reached over TCP: `{ tcp = "host:port" }` or a table of endpoint
+    /// settings (token, TLS, codec, limits).
+    Tcp(TcpAt),
+}
+
+/// A TCP endpoint: an address alone, or its full settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TcpAt {
+    /// `"host:port"` with every default (plaintext, loopback only, postcard).
+    Address(String),
+    /// Every setting.
+    Endpoint(TcpEndpoint),
+}
+
+impl TcpAt {
+    /// The endpoint's full settings.
+    pub fn endpoint(&self) -> TcpEndpoint {
+        match self {
+            TcpAt::Address(address) => TcpEndpoint::new(address.clone()),
+            TcpAt::Endpoint(endpoint) => endpoint.clone(),
+        }
+    }
 }
 
 /// The restart limit of a service's serving task.
@@ -219,8 +274,8 @@ impl NodeConfig {
         if self.node.name.trim().is_empty() {
             return Err(ConfigError::Invalid("node.name is empty".into()));
         }
-        // Services reach each other in-process only, until remote placement exists: a
-        // hosted service needs the services it calls hosted beside it.
+        // A hosted service needs the services it calls, hosted beside it or placed on
+        // another node.
         let needs: [(ServiceName, &[ServiceName]); 2] = [
             (ServiceName::Models, &[ServiceName::Utils]),
             (
@@ -236,10 +291,10 @@ impl NodeConfig {
             if !self.node.serve.contains(&service) {
                 continue;
             }
-            if let Some(missing) = dependencies.iter().find(|d| !self.node.serve.contains(d)) {
+            if let Some(missing) = dependencies.iter().find(|d| !self.reachable(**d)) {
                 return Err(ConfigError::Invalid(format!(
-                    "node.serve lists {service}, which calls {missing}, but not {missing}; \
-                     this build reaches services in-process only"
+                    "node.serve lists {service}, which calls {missing}, but {missing} is placed \
+                     nowhere: serve it here or set services.{missing}.at = {{ tcp = \"host:port\" }}"
                 )));
             }
         }
@@ -249,13 +304,45 @@ impl NodeConfig {
                     "services.{name}.max_in_flight must be at least 1"
                 )));
             }
-            if section.at == Placement::Local && !self.node.serve.contains(name) {
-                return Err(ConfigError::Invalid(format!(
-                    "services.{name}.at is \"local\" but node.serve does not list {name}"
-                )));
+            match &section.at {
+                Placement::Local if !self.node.serve.contains(name) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.at is \"local\" but node.serve does not list {name}"
+                    )));
+                }
+                Placement::Tcp(_) if self.node.serve.contains(name) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.at places {name} on another node, but node.serve \
+                         also hosts it here"
+                    )));
+                }
+                Placement::Tcp(at) => at.endpoint().check().map_err(|error| {
+                    ConfigError::Invalid(format!("services.{name}.at: {error}"))
+                })?,
+                Placement::Local => {}
             }
         }
+        if let Some(listen) = &self.node.listen {
+            listen
+                .tcp
+                .config()
+                .check()
+                .map_err(|error| ConfigError::Invalid(format!("node.listen.tcp: {error}")))?;
+        }
         Ok(())
+    }
+
+    /// Whether `service` is hosted here or placed on another node.
+    pub fn reachable(&self, service: ServiceName) -> bool {
+        self.node.serve.contains(&service) || self.remote(service).is_some()
+    }
+
+    /// The endpoint of a service placed on another node.
+    pub fn remote(&self, service: ServiceName) -> Option<TcpEndpoint> {
+        match &self.services.get(&service)?.at {
+            Placement::Tcp(at) => Some(at.endpoint()),
+            Placement::Local => None,
+        }
     }
 
     /// The section of a service: its own, or the defaults.
@@ -315,9 +402,47 @@ mod tests {
     fn a_service_without_the_services_it_calls_is_refused() {
         let error = NodeConfig::parse("[node]\nserve = [\"datasets\", \"models\"]\n").unwrap_err();
         assert!(error.to_string().contains("calls utils"), "{error}");
+        assert!(error.to_string().contains("placed nowhere"), "{error}");
         let error =
             NodeConfig::parse("[node]\nserve = [\"lab\", \"utils\", \"models\"]\n").unwrap_err();
         assert!(error.to_string().contains("calls datasets"), "{error}");
+    }
+
+    #[test]
+    fn services_on_other_nodes_satisfy_dependencies() {
+        let config = NodeConfig::parse(
+            r#"
+            [node]
+            serve = ["lab"]
+            listen = { tcp = "127.0.0.1:0" }
+
+            [services.datasets]
+            at = { tcp = "127.0.0.1:4100" }
+            [services.utils]
+            at = { tcp = { address = "127.0.0.1:4100", codec = "msgpack" } }
+            [services.models]
+            at = { tcp = "127.0.0.1:4101" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.remote(ServiceName::Utils).unwrap().codec,
+            mltools_transport::Codec::MessagePack
+        );
+        assert_eq!(
+            config.node.listen.unwrap().tcp.config().listen,
+            "127.0.0.1:0"
+        );
+        let error = NodeConfig::parse(
+            "[node]\nserve = [\"utils\"]\n[services.utils]\nat = { tcp = \"127.0.0.1:1\" }\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("also hosts it here"), "{error}");
+        let error = NodeConfig::parse(
+            "[node]\nserve = []\n[services.utils]\nat = { tcp = \"10.1.2.3:4\" }\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("10.1.2.3:4"), "{error}");
     }
 
     #[test]

@@ -9,9 +9,10 @@ use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
 use mltools_lab::{LabClients, LabServer, LabState};
 use mltools_models::{ModelsServer, ModelsState};
+use mltools_transport::tcp::TcpServer;
 use mltools_transport::{
-    ChildHandle, Client, DatasetsClient, Gate, LabClient, ModelsClient, Service, Supervisor,
-    UtilsClient,
+    ChildHandle, Client, DatasetsClient, Gate, LabClient, ModelsClient, Service, ServiceTable,
+    Supervisor, UtilsClient,
 };
 use mltools_utils::{UtilsServer, UtilsState};
 use std::path::PathBuf;
@@ -35,8 +36,18 @@ pub enum NodeError {
         /// Why.
         message: String,
     },
+    /// The TCP listener could not be opened (the address is named).
+    #[error("node `{node}`: cannot listen: {message}")]
+    Listen {
+        /// The node.
+        node: String,
+        /// Why, naming the address.
+        message: String,
+    },
     /// A client was asked for a service this node does not host.
-    #[error("node `{node}` does not host the {service} service (node.serve lists: {hosted})")]
+    #[error(
+        "node `{node}` neither hosts nor reaches the {service} service (node.serve lists: {hosted})"
+    )]
     NotHosted {
         /// The node.
         node: String,
@@ -92,13 +103,19 @@ impl NodeBuilder {
         let mut node = Node {
             supervisor,
             gates: Vec::new(),
+            table: ServiceTable::new(),
+            server: None,
             datasets: None,
             utils: None,
             models: None,
             lab: None,
+            datasets_state: None,
+            models_state: None,
+            lab_state: None,
             children: Vec::new(),
             config,
         };
+        node.connect_remote_services()?;
         if node.config.node.serve.contains(&ServiceName::Datasets) {
             node.start_datasets().await?;
         }
@@ -111,10 +128,12 @@ impl NodeBuilder {
         if node.config.node.serve.contains(&ServiceName::Lab) {
             node.start_lab()?;
         }
+        node.listen().await?;
         tracing::info!(
             node = %node.config.node.name,
             serve = ?node.config.node.serve,
             in_process = ?node.config.node.in_process,
+            listen = ?node.listen_addr(),
             "node started"
         );
         Ok(node)
@@ -145,10 +164,16 @@ pub struct Node {
     config: NodeConfig,
     supervisor: Supervisor,
     gates: Vec<Gate>,
-    datasets: Option<(DatasetsClient, DatasetsState)>,
+    /// The hosted services, as the TCP listener serves them.
+    table: ServiceTable,
+    server: Option<TcpServer>,
+    datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
-    models: Option<(ModelsClient, ModelsState)>,
-    lab: Option<(LabClient, LabState)>,
+    models: Option<ModelsClient>,
+    lab: Option<LabClient>,
+    datasets_state: Option<DatasetsState>,
+    models_state: Option<ModelsState>,
+    lab_state: Option<LabState>,
     children: Vec<ChildHandle>,
 }
 
@@ -170,8 +195,7 @@ impl Node {
     /// [`NodeError::NotHosted`] when this node does not host it.
     pub fn datasets(&self) -> Result<DatasetsClient, NodeError> {
         self.datasets
-            .as_ref()
-            .map(|(client, _)| client.clone())
+            .clone()
             .ok_or_else(|| self.not_hosted(ServiceName::Datasets))
     }
 
@@ -191,8 +215,7 @@ impl Node {
     /// [`NodeError::NotHosted`] when this node does not host it.
     pub fn models(&self) -> Result<ModelsClient, NodeError> {
         self.models
-            .as_ref()
-            .map(|(client, _)| client.clone())
+            .clone()
             .ok_or_else(|| self.not_hosted(ServiceName::Models))
     }
 
@@ -202,9 +225,14 @@ impl Node {
     /// [`NodeError::NotHosted`] when this node does not host it.
     pub fn lab(&self) -> Result<LabClient, NodeError> {
         self.lab
-            .as_ref()
-            .map(|(client, _)| client.clone())
+            .clone()
             .ok_or_else(|| self.not_hosted(ServiceName::Lab))
+    }
+
+    /// The address the node's TCP listener is bound to (the actual port when the config
+    /// asked for port 0); `None` when it does not listen.
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().map(TcpServer::local_addr)
     }
 
     /// The supervised serving tasks (one per hosted service on the channel transport; none
@@ -224,13 +252,17 @@ impl Node {
     /// As [`Node::shutdown`], with an explicit grace period.
     pub async fn shutdown_within(self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
+        // Other nodes first: no new connections (admitted calls go on).
+        if let Some(server) = &self.server {
+            server.shutdown();
+        }
         // Long work first: comparisons and models jobs are cancelled and awaited while the
         // services they call still answer.
         let mut jobs_ended = true;
-        if let Some((_, lab)) = &self.lab {
+        if let Some(lab) = &self.lab_state {
             jobs_ended &= lab.shutdown(grace).await;
         }
-        if let Some((_, models)) = &self.models {
+        if let Some(models) = &self.models_state {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             jobs_ended &= tokio::time::timeout(remaining, models.shutdown())
                 .await
@@ -248,9 +280,14 @@ impl Node {
         // Blocking work (an import's parsing, a write's commit) can outlive the call that
         // started it: wait for it too, so the database is left between transactions.
         let mut work_ended = true;
-        if let Some((_, datasets)) = &self.datasets {
+        if let Some(datasets) = &self.datasets_state {
             datasets.close();
             work_ended = tokio::time::timeout_at(deadline, datasets.idle())
+                .await
+                .is_ok();
+        }
+        if let Some(server) = &self.server {
+            work_ended &= tokio::time::timeout_at(deadline, server.wait())
                 .await
                 .is_ok();
         }
@@ -278,7 +315,8 @@ impl Node {
             DatasetsServer::new(state.clone()).serve()
         );
         let client = self.host(service, &section);
-        self.datasets = Some((DatasetsClient::from(client), state));
+        self.datasets = Some(DatasetsClient::from(client));
+        self.datasets_state = Some(state);
         Ok(())
     }
 
@@ -310,7 +348,8 @@ impl Node {
             ModelsServer::new(state.clone()).serve()
         );
         let client = self.host(service, &section);
-        self.models = Some((ModelsClient::from(client), state));
+        self.models = Some(ModelsClient::from(client));
+        self.models_state = Some(state);
         Ok(())
     }
 
@@ -328,7 +367,54 @@ impl Node {
             LabServer::new(state.clone()).serve()
         );
         let client = self.host(service, &section);
-        self.lab = Some((LabClient::from(client), state));
+        self.lab = Some(LabClient::from(client));
+        self.lab_state = Some(state);
+        Ok(())
+    }
+
+    /// Clients of the services placed on other nodes (they connect in the background and
+    /// redial by themselves).
+    fn connect_remote_services(&mut self) -> Result<(), NodeError> {
+        for name in ServiceName::ALL {
+            let Some(endpoint) = self.config.remote(name) else {
+                continue;
+            };
+            let fail = |error: mltools_transport::tcp::TcpConfigError| NodeError::Start {
+                node: self.config.node.name.clone(),
+                service: name,
+                message: error.to_string(),
+            };
+            match name {
+                ServiceName::Datasets => {
+                    self.datasets = Some(Client::tcp("datasets", endpoint).map_err(fail)?.into());
+                }
+                ServiceName::Utils => {
+                    self.utils = Some(Client::tcp("utils", endpoint).map_err(fail)?.into());
+                }
+                ServiceName::Models => {
+                    self.models = Some(Client::tcp("models", endpoint).map_err(fail)?.into());
+                }
+                ServiceName::Lab => {
+                    self.lab = Some(Client::tcp("lab", endpoint).map_err(fail)?.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the TCP listener that serves the hosted services to other nodes.
+    async fn listen(&mut self) -> Result<(), NodeError> {
+        let Some(listen) = &self.config.node.listen else {
+            return Ok(());
+        };
+        let table = std::mem::take(&mut self.table);
+        let server = TcpServer::bind(listen.tcp.config(), table)
+            .await
+            .map_err(|error| NodeError::Listen {
+                node: self.config.node.name.clone(),
+                message: error.to_string(),
+            })?;
+        self.server = Some(server);
         Ok(())
     }
 
@@ -347,10 +433,11 @@ impl Node {
         section: &ServiceSection,
     ) -> Client<Req, Resp>
     where
-        Req: RequestName + Send + Sync + 'static,
-        Resp: Send + Sync + 'static,
+        Req: RequestName + serde::de::DeserializeOwned + Send + Sync + 'static,
+        Resp: serde::Serialize + Send + Sync + 'static,
     {
         self.gates.push(service.gate());
+        self.table.insert(service.clone());
         match self.config.node.in_process {
             InProcess::Direct => Client::direct(service),
             InProcess::Channel => {

@@ -116,7 +116,7 @@ async fn a_service_the_node_does_not_host_is_a_clear_error() {
     assert!(
         error
             .to_string()
-            .contains("does not host the datasets service"),
+            .contains("neither hosts nor reaches the datasets service"),
         "{error}"
     );
 }

@@ -19,7 +19,14 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
         .map(|s| s.as_str())
         .collect();
     tracing::info!(node = %name, serve = ?hosted, "serving");
-    println!("node {name} ready (serving {})", hosted.join(", "));
+    let listening = match node.listen_addr() {
+        Some(address) => format!("; listening on tcp {address}"),
+        None => String::new(),
+    };
+    println!(
+        "node {name} ready (serving {}{listening})",
+        hosted.join(", ")
+    );
     // Readiness must reach a pipe at once, not when the buffer fills.
     let _ = std::io::stdout().flush();
     let signal = stop_signal().await;

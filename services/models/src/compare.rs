@@ -9,11 +9,14 @@ use crate::metrics::Metric;
 use crate::task::{Targets, split_target};
 use mltools_core::models::{CompareRequest, ModelSpec, ParamValue, Task, TrainingData};
 use mltools_core::utils::{AlgorithmFamily, Fold, Matrix, PipelineSpec, SplitKind, SplitRequest};
-use mltools_core::{DatasetId, Frame, RpcResultExt, ServiceError};
+use mltools_core::{DatasetId, ErrorKind, Frame, ServiceError};
 use mltools_transport::UtilsClient;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tarpc::client::RpcError;
 use tarpc::context;
+use tokio_util::sync::CancellationToken;
 
 /// Where the training rows came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +73,7 @@ pub(crate) fn plan(request: CompareRequest) -> Result<Plan, ModelsError> {
         Some(name) => Metric::parse(name, task)?,
         None => Metric::default_for(task),
     };
+    metric.check_classes(data.targets.class_count())?;
     check_fold_count(data.targets.len(), request.folds)?;
     let candidates = with_overrides(candidates(task, request.models)?, request.overrides)?;
     Ok(Plan {
@@ -117,11 +121,9 @@ pub(crate) fn with_overrides(
             .iter()
             .map(|c| c.spec.algorithm.as_str())
             .collect();
-        return Err(ModelsError::NoModels {
-            reason: format!(
-                "parameters are set for `{stray}`, which is not among the candidates ({})",
-                names.join(", ")
-            ),
+        return Err(ModelsError::StrayOverride {
+            algorithm: stray.clone(),
+            candidates: names.join(", "),
         });
     }
     candidates
@@ -154,15 +156,68 @@ pub(crate) fn candidate(task: Task, spec: ModelSpec) -> Result<Candidate, Models
     Ok(candidate)
 }
 
-fn upstream(error: ServiceError) -> ModelsError {
-    ModelsError::Upstream(error)
+/// How the models service calls utils: each call with its own deadline, and given up
+/// when `cancel` fires.
+#[derive(Clone)]
+pub(crate) struct UtilsCalls {
+    pub(crate) client: UtilsClient,
+    /// The deadline of each call, from its start.
+    pub(crate) timeout: Duration,
+    /// Cancels the calls in flight (a cancelled job's); never cancelled for a plain fit.
+    pub(crate) cancel: CancellationToken,
+}
+
+impl UtilsCalls {
+    /// A context whose deadline is the configured timeout from now: each call gets its own,
+    /// so a fold's three calls (or a refit's two) do not share one budget.
+    fn context(&self) -> context::Context {
+        let mut ctx = context::current();
+        let now = Instant::now();
+        ctx.deadline = now.checked_add(self.timeout).unwrap_or(now);
+        ctx
+    }
+
+    /// Runs the utils call `call` (named for errors), made by `make` from a fresh context.
+    ///
+    /// # Errors
+    /// [`ModelsError::UtilsTimeout`] when the deadline passes; [`ModelsError::Cancelled`]
+    /// when `cancel` fires first; otherwise what utils (or the transport) answers, as
+    /// [`ModelsError::Upstream`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the call (the transport cancels it).
+    pub(crate) async fn call<T, F>(
+        &self,
+        call: &'static str,
+        make: impl FnOnce(UtilsClient, context::Context) -> F,
+    ) -> Result<T, ModelsError>
+    where
+        F: Future<Output = Result<Result<T, ServiceError>, RpcError>>,
+    {
+        let answer = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Err(ModelsError::Cancelled),
+            answer = make(self.client.clone(), self.context()) => answer,
+        };
+        match answer {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(ModelsError::Upstream(error)),
+            Err(RpcError::DeadlineExceeded) => Err(ModelsError::UtilsTimeout {
+                call,
+                timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+            }),
+            Err(error) => Err(ModelsError::Upstream(ServiceError::from_rpc(
+                "utils", error,
+            ))),
+        }
+    }
 }
 
 /// The folds, from the utils service: seeded, stratified for classification.
 ///
 /// # Errors
 /// What the utils service answers.
-pub(crate) async fn folds(utils: &UtilsClient, plan: &Plan) -> Result<Vec<Fold>, ModelsError> {
+pub(crate) async fn folds(utils: &UtilsCalls, plan: &Plan) -> Result<Vec<Fold>, ModelsError> {
     let stratify = match &plan.data.targets {
         Targets::Classification { codes, .. } => Some(codes.clone()),
         Targets::Regression(_) => None,
@@ -174,10 +229,10 @@ pub(crate) async fn folds(utils: &UtilsClient, plan: &Plan) -> Result<Vec<Fold>,
         stratify,
     };
     utils
-        .split(context::current(), request)
+        .call("split", |client, ctx| async move {
+            client.split(ctx, request).await
+        })
         .await
-        .into_service("utils")
-        .map_err(upstream)
 }
 
 /// The default pipeline of every family among `candidates` that names none.
@@ -185,7 +240,7 @@ pub(crate) async fn folds(utils: &UtilsClient, plan: &Plan) -> Result<Vec<Fold>,
 /// # Errors
 /// What the utils service answers.
 pub(crate) async fn default_pipelines(
-    utils: &UtilsClient,
+    utils: &UtilsCalls,
     candidates: &[Candidate],
 ) -> Result<HashMap<AlgorithmFamily, PipelineSpec>, ModelsError> {
     let mut pipelines = HashMap::new();
@@ -193,21 +248,34 @@ pub(crate) async fn default_pipelines(
         let family = candidate.family();
         if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(family) {
             let spec = utils
-                .default_pipeline(context::current(), family)
-                .await
-                .into_service("utils")
-                .map_err(upstream)?;
+                .call("default_pipeline", |client, ctx| async move {
+                    client.default_pipeline(ctx, family).await
+                })
+                .await?;
             slot.insert(spec);
         }
     }
     Ok(pipelines)
 }
 
+/// The pipeline spec for `candidate`: its own, or its family's default.
+pub(crate) fn pipeline_for(
+    candidate: &Candidate,
+    defaults: &HashMap<AlgorithmFamily, PipelineSpec>,
+) -> PipelineSpec {
+    candidate
+        .spec
+        .pipeline
+        .clone()
+        .or_else(|| defaults.get(&candidate.family()).cloned())
+        .unwrap_or_default()
+}
+
 /// Preprocessing through the utils interface: fit the candidate's pipeline on the training
 /// rows, transform both sets. Called on fit threads (never on the runtime), it blocks on
 /// the calls through the runtime's handle.
 pub(crate) struct UtilsPreprocess {
-    pub(crate) utils: UtilsClient,
+    pub(crate) utils: UtilsCalls,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) defaults: HashMap<AlgorithmFamily, PipelineSpec>,
 }
@@ -215,12 +283,7 @@ pub(crate) struct UtilsPreprocess {
 impl UtilsPreprocess {
     /// The pipeline spec for `candidate`: its own, or its family's default.
     pub(crate) fn pipeline(&self, candidate: &Candidate) -> PipelineSpec {
-        candidate
-            .spec
-            .pipeline
-            .clone()
-            .or_else(|| self.defaults.get(&candidate.family()).cloned())
-            .unwrap_or_default()
+        pipeline_for(candidate, &self.defaults)
     }
 }
 
@@ -230,26 +293,145 @@ impl Preprocess for UtilsPreprocess {
         candidate: &Candidate,
         train: &Frame,
         test: &Frame,
-    ) -> Result<(Matrix, Matrix), String> {
+    ) -> Result<(Matrix, Matrix), ModelsError> {
         let spec = self.pipeline(candidate);
         let utils = &self.utils;
         self.runtime
             .block_on(async {
-                let ctx = context::current();
+                // The calls take their frames by value: one copy each, made on this fit
+                // thread.
                 let fitted = utils
-                    .fit_pipeline(ctx, spec, train.clone())
-                    .await
-                    .into_service("utils")?;
+                    .call("fit_pipeline", |client, ctx| {
+                        let train = train.clone();
+                        async move { client.fit_pipeline(ctx, spec, train).await }
+                    })
+                    .await?;
+                let fitted_for_test = fitted.clone();
                 let train = utils
-                    .transform(ctx, fitted.clone(), train.clone())
-                    .await
-                    .into_service("utils")?;
+                    .call("transform", |client, ctx| {
+                        let train = train.clone();
+                        async move { client.transform(ctx, fitted, train).await }
+                    })
+                    .await?;
                 let test = utils
-                    .transform(ctx, fitted, test.clone())
-                    .await
-                    .into_service("utils")?;
+                    .call("transform", |client, ctx| {
+                        let test = test.clone();
+                        async move { client.transform(ctx, fitted_for_test, test).await }
+                    })
+                    .await?;
                 Ok((train, test))
             })
-            .map_err(|error: ServiceError| error.to_string())
+            .map_err(|error| match error {
+                // The pipeline does not suit these rows: the candidate's failure, in words.
+                ModelsError::Upstream(error) if error.kind == ErrorKind::InvalidInput => {
+                    ModelsError::Preprocess {
+                        reason: error.to_string(),
+                    }
+                }
+                // A timeout, an unavailable utils, a cancel: kept as they are.
+                error => error,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::Column;
+    use mltools_core::models::ParamValue;
+
+    fn request(target: Column, folds: usize) -> CompareRequest {
+        let rows = target.data.len();
+        CompareRequest {
+            data: TrainingData {
+                dataset: DatasetId(1),
+                version: 1,
+                frame: Frame {
+                    columns: vec![
+                        Column::numeric("x", (0..rows).map(|row| row as f64).collect()),
+                        target,
+                    ],
+                },
+                target: "y".to_owned(),
+                task: None,
+            },
+            models: Vec::new(),
+            overrides: BTreeMap::new(),
+            folds,
+            seed: 0,
+            metric: None,
+            keep_best: false,
+        }
+    }
+
+    fn three_classes() -> Column {
+        Column::numeric("y", (0..12).map(|row| f64::from(row % 3)).collect())
+    }
+
+    #[test]
+    fn roc_auc_is_refused_for_more_than_two_classes() {
+        let mut three = request(three_classes(), 3);
+        three.metric = Some("roc_auc".to_owned());
+        let error = plan(three).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "roc_auc needs two classes; the target has 3"
+        );
+        let mut two = request(
+            Column::numeric("y", (0..12).map(|row| f64::from(row % 2)).collect()),
+            3,
+        );
+        two.metric = Some("roc_auc".to_owned());
+        assert_eq!(plan(two).unwrap().metric, Metric::RocAuc);
+    }
+
+    #[test]
+    fn folds_past_the_cap_are_refused_naming_it() {
+        let many = Column::numeric("y", (0..500).map(|row| f64::from(row) * 0.5).collect());
+        let error = plan(request(many.clone(), 101)).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "bad folds: 101 folds; at most 100 are allowed"
+        );
+        assert_eq!(plan(request(many, 100)).unwrap().folds, 100);
+        let error = plan(request(three_classes(), 13)).unwrap_err();
+        assert!(matches!(error, ModelsError::TooFewRows { .. }), "{error}");
+    }
+
+    #[test]
+    fn an_override_for_a_non_candidate_has_its_own_error() {
+        let mut stray = request(three_classes(), 3);
+        stray.models = vec![ModelSpec {
+            algorithm: "gaussian_nb".to_owned(),
+            params: BTreeMap::new(),
+            pipeline: None,
+        }];
+        stray.overrides.insert(
+            "knn_classifier".to_owned(),
+            BTreeMap::from([("k".to_owned(), ParamValue::Integer(7))]),
+        );
+        let error = plan(stray).unwrap_err();
+        assert!(
+            matches!(&error, ModelsError::StrayOverride { algorithm, .. } if algorithm == "knn_classifier"),
+            "{error:?}"
+        );
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "parameters are set for `knn_classifier`, which is not among the candidates (gaussian_nb)"
+        );
+    }
+
+    #[test]
+    fn a_frame_of_the_target_alone_is_refused_at_plan() {
+        let mut lone = request(three_classes(), 3);
+        lone.data.frame.columns.retain(|column| column.name == "y");
+        let error = plan(lone).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no feature columns besides the target `y`"
+        );
     }
 }

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 /// fit_threads = 2
 /// max_running_jobs = 1
 /// max_kept_jobs = 100
+/// max_running_fits = 2
+/// utils_call_timeout_ms = 600000
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,7 +30,19 @@ pub struct ModelsConfig {
     /// Jobs remembered (running and ended); submitting beyond it forgets the oldest ended
     /// job, or is refused as overloaded when all are still running or queued. Default 100.
     pub max_kept_jobs: usize,
+    /// Single-model fits (the `fit` call) running at once, each holding a copy of its
+    /// data; a `fit` beyond it is refused as overloaded rather than queued. They share the
+    /// fit threads with the comparisons. Default 2.
+    pub max_running_fits: usize,
+    /// The deadline of each call to the utils service (fit a fold's pipeline, transform a
+    /// fold, split, refit on all rows), in milliseconds. Each call gets its own; one that
+    /// passes fails the fold (or the fit) as timed out. Between 1 ms and one day; default
+    /// 600000 (ten minutes), sized for preprocessing a large dataset.
+    pub utils_call_timeout_ms: u64,
 }
+
+/// The longest `utils_call_timeout_ms` accepted: one day.
+const MAX_UTILS_CALL_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 
 impl Default for ModelsConfig {
     fn default() -> Self {
@@ -37,6 +51,8 @@ impl Default for ModelsConfig {
             fit_threads: None,
             max_running_jobs: 1,
             max_kept_jobs: 100,
+            max_running_fits: 2,
+            utils_call_timeout_ms: 600_000,
         }
     }
 }
@@ -54,7 +70,8 @@ impl ModelsConfig {
     ///
     /// # Errors
     /// [`ModelsError::BadConfig`] naming the field: a zero `fit_threads` (or above 1024),
-    /// `max_running_jobs` or `max_kept_jobs`.
+    /// `max_running_jobs`, `max_kept_jobs` or `max_running_fits`; a `utils_call_timeout_ms`
+    /// of 0 or above a day.
     pub fn validate(&self) -> Result<(), ModelsError> {
         let bad = |field: &'static str, reason: &str| {
             Err(ModelsError::BadConfig {
@@ -71,7 +88,22 @@ impl ModelsConfig {
         if self.max_kept_jobs == 0 {
             return bad("max_kept_jobs", "must be at least 1");
         }
+        if self.max_running_fits == 0 {
+            return bad("max_running_fits", "must be at least 1");
+        }
+        if self.utils_call_timeout_ms == 0 || self.utils_call_timeout_ms > MAX_UTILS_CALL_TIMEOUT_MS
+        {
+            return bad(
+                "utils_call_timeout_ms",
+                "must be between 1 and 86400000 (one day)",
+            );
+        }
         Ok(())
+    }
+
+    /// The deadline of each call to the utils service.
+    pub fn utils_call_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.utils_call_timeout_ms)
     }
 }
 
@@ -93,5 +125,18 @@ mod tests {
         );
         let parsed: Result<ModelsConfig, _> = serde_json::from_str(r#"{"fit_thread": 2}"#);
         assert!(parsed.is_err(), "unknown keys are refused");
+        let config = ModelsConfig {
+            utils_call_timeout_ms: 0,
+            ..ModelsConfig::default()
+        };
+        assert_eq!(
+            config.validate().unwrap_err().to_string(),
+            "models config: `utils_call_timeout_ms`: must be between 1 and 86400000 (one day)"
+        );
+        let config = ModelsConfig {
+            max_running_fits: 0,
+            ..ModelsConfig::default()
+        };
+        assert!(config.validate().is_err());
     }
 }

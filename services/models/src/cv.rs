@@ -54,6 +54,7 @@ use crate::error::ModelsError;
 use crate::metrics::{Metric, classification_scores, regression_scores};
 use crate::prediction::Prediction;
 use crate::task::Targets;
+pub(crate) use board::best;
 use board::{entry, rank};
 use mltools_core::frame::{Column, ColumnData, Frame};
 use mltools_core::models::{Leaderboard, ModelSpec, OutOfFold};
@@ -61,8 +62,9 @@ use mltools_core::utils::{AlgorithmFamily, Fold, Matrix};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// A model to evaluate: its spec as asked for, and its checked estimator.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,17 +105,23 @@ impl Candidate {
 
 /// Turns one fold's feature frames into matrices: fitted on the training rows only, applied
 /// to both (so the held-out rows never leak into their own preprocessing).
+///
+/// A closure returning `Result<(Matrix, Matrix), String>` is one: its error becomes
+/// [`ModelsError::Preprocess`].
 pub trait Preprocess: Sync {
     /// The training and test matrices for `candidate` (whose spec may name a pipeline).
     ///
     /// # Errors
-    /// Whatever stops the preprocessing, in words; the candidate is then reported failed.
+    /// Whatever stops the preprocessing, typed so its kind survives: the candidate is then
+    /// reported failed with it ([`ModelsError::Preprocess`] for a pipeline that does not
+    /// suit the data, [`ModelsError::UtilsTimeout`] for a call past its deadline), or
+    /// [`ModelsError::Cancelled`] when the comparison was cancelled meanwhile.
     fn prepare(
         &self,
         candidate: &Candidate,
         train: &Frame,
         test: &Frame,
-    ) -> Result<(Matrix, Matrix), String>;
+    ) -> Result<(Matrix, Matrix), ModelsError>;
 }
 
 impl<F> Preprocess for F
@@ -125,8 +133,8 @@ where
         candidate: &Candidate,
         train: &Frame,
         test: &Frame,
-    ) -> Result<(Matrix, Matrix), String> {
-        self(candidate, train, test)
+    ) -> Result<(Matrix, Matrix), ModelsError> {
+        self(candidate, train, test).map_err(|reason| ModelsError::Preprocess { reason })
     }
 }
 
@@ -152,7 +160,8 @@ pub struct CvRequest<'a> {
 pub struct CvControl {
     done: AtomicU64,
     total: AtomicU64,
-    cancelled: AtomicBool,
+    // A token rather than a flag: async waiters (a queued job, a utils call) can await it.
+    cancelled: CancellationToken,
 }
 
 impl CvControl {
@@ -163,18 +172,24 @@ impl CvControl {
         control
     }
 
-    /// Asks the work to stop: fits not yet started are skipped and the cross-validation
-    /// ends with [`ModelsError::Cancelled`]. A fit already running finishes first.
+    /// Asks the work to stop: fits not yet started are skipped (and not counted done) and
+    /// the cross-validation ends with [`ModelsError::Cancelled`]. A fit already running
+    /// finishes first.
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed);
+        self.cancelled.cancel();
     }
 
     /// Whether [`CvControl::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Relaxed)
+        self.cancelled.is_cancelled()
     }
 
-    /// Fits done and fits in all (models × folds).
+    /// The token [`CvControl::cancel`] cancels, for async work to await.
+    pub(crate) fn token(&self) -> &CancellationToken {
+        &self.cancelled
+    }
+
+    /// Fits done (run to the end, whatever their outcome) and fits in all (models × folds).
     pub fn progress(&self) -> (u64, u64) {
         (
             self.done.load(Ordering::Relaxed),
@@ -201,15 +216,25 @@ pub fn fit_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ModelsError
         })
 }
 
-/// Refuses a k-fold split the data cannot fill: fewer rows than folds (or fewer than 2
-/// folds).
+/// The most folds a cross-validation may have: each fold is a fit of every model and a copy
+/// of its rows, and beyond leave-a-percent-out more folds only cost time.
+pub const MAX_FOLDS: usize = 100;
+
+/// Refuses a k-fold split the data cannot fill, or too large: fewer than 2 folds, more
+/// than [`MAX_FOLDS`], or fewer rows than folds.
 ///
 /// # Errors
-/// [`ModelsError::TooFewRows`] naming the numbers.
+/// [`ModelsError::BadFolds`] naming the limit; [`ModelsError::TooFewRows`] naming the
+/// numbers.
 pub fn check_fold_count(rows: usize, folds: usize) -> Result<(), ModelsError> {
     if folds < 2 {
         return Err(ModelsError::BadFolds {
             reason: format!("{folds} folds; cross-validation needs at least 2"),
+        });
+    }
+    if folds > MAX_FOLDS {
+        return Err(ModelsError::BadFolds {
+            reason: format!("{folds} folds; at most {MAX_FOLDS} are allowed"),
         });
     }
     if rows < folds {
@@ -241,13 +266,14 @@ struct FoldData {
 }
 
 /// Cross-validates every candidate on every fold on `pool`, and ranks them by the
-/// request's metric (best first; models without that metric next; failed models last, each
-/// group in candidate order).
+/// request's metric (best first; models without that metric, or with a non-finite mean,
+/// next; failed models last, each group in candidate order).
 ///
 /// # Errors
 /// [`ModelsError::NoModels`], [`ModelsError::WrongTask`] for a candidate of the other
-/// task, [`ModelsError::BadFolds`] or [`ModelsError::Shape`] for folds or targets that do
-/// not fit the rows, [`ModelsError::Cancelled`] when `control` was cancelled. A model
+/// task, [`ModelsError::BinaryMetric`] for ROC AUC on other than two classes,
+/// [`ModelsError::BadFolds`] for more than [`MAX_FOLDS`] folds or folds that do not fit
+/// the rows, [`ModelsError::Shape`] for targets that do not, [`ModelsError::Cancelled`] when `control` was cancelled. A model
 /// failing is not an error: it is a failed entry.
 pub fn cross_validate(
     request: &CvRequest<'_>,
@@ -281,7 +307,10 @@ pub fn cross_validate(
                     &request.candidates[candidate],
                     &folds[fold],
                 );
-                control.done.fetch_add(1, Ordering::Relaxed);
+                // A fit skipped or interrupted by a cancel is not done.
+                if !matches!(outcome, Err(ModelsError::Cancelled)) {
+                    control.done.fetch_add(1, Ordering::Relaxed);
+                }
                 outcome
             })
             .collect()
@@ -372,6 +401,9 @@ fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
     if request.metric.task() != task {
         return Err(Metric::unknown(request.metric.as_str(), task));
     }
+    request
+        .metric
+        .check_classes(request.targets.class_count())?;
     let rows = request.features.rows();
     if request.targets.len() != rows {
         return Err(ModelsError::Shape {
@@ -426,9 +458,7 @@ fn run_fold(
     candidate: &Candidate,
     fold: &FoldData,
 ) -> Result<FoldScore, ModelsError> {
-    let (train, test) = preprocess
-        .prepare(candidate, &fold.train, &fold.test)
-        .map_err(|reason| ModelsError::Preprocess { reason })?;
+    let (train, test) = preprocess.prepare(candidate, &fold.train, &fold.test)?;
     let started = Instant::now();
     let model = candidate.estimator.fit(&train, &fold.train_targets, seed)?;
     let fit_ms = started.elapsed().as_secs_f64() * 1000.0;

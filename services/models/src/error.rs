@@ -84,6 +84,24 @@ pub enum ModelsError {
         /// The only class.
         class: String,
     },
+    /// A regression target holds an infinite value (parsed from `inf`, say).
+    #[error(
+        "target `{target}` has a non-finite value ({value}) at row {row}: a regression target must be finite"
+    )]
+    NonFiniteTarget {
+        /// The target column.
+        target: String,
+        /// The first such row, 0-based.
+        row: usize,
+        /// The value there.
+        value: f64,
+    },
+    /// The data has no column but the target.
+    #[error("no feature columns besides the target `{target}`")]
+    NoFeatures {
+        /// The target column.
+        target: String,
+    },
     /// A categorical target cannot be regressed on.
     #[error("target `{target}` is categorical: it cannot be a regression target")]
     CategoricalRegression {
@@ -146,11 +164,29 @@ pub enum ModelsError {
         /// The metrics of the task, comma-separated.
         accepted: String,
     },
+    /// A binary-only metric was asked of a target with another number of classes.
+    #[error("{metric} needs two classes; the target has {classes}")]
+    BinaryMetric {
+        /// The metric.
+        metric: &'static str,
+        /// The target's number of classes.
+        classes: usize,
+    },
     /// A comparison has nothing to compare.
     #[error("no models to compare: {reason}")]
     NoModels {
         /// Why (none given, all excluded).
         reason: String,
+    },
+    /// Parameters are overridden for an algorithm that is not compared.
+    #[error(
+        "parameters are set for `{algorithm}`, which is not among the candidates ({candidates})"
+    )]
+    StrayOverride {
+        /// The algorithm the overrides name.
+        algorithm: String,
+        /// The candidates, comma-separated.
+        candidates: String,
     },
     /// The folds given do not describe the data.
     #[error("bad folds: {reason}")]
@@ -163,6 +199,16 @@ pub enum ModelsError {
     Preprocess {
         /// What the preprocessing reported.
         reason: String,
+    },
+    /// A call to the utils service did not answer within its deadline.
+    #[error(
+        "utils `{call}` did not answer within {timeout_ms} ms (models setting `utils_call_timeout_ms`)"
+    )]
+    UtilsTimeout {
+        /// The utils method called.
+        call: &'static str,
+        /// The deadline given to the call, in milliseconds.
+        timeout_ms: u64,
     },
     /// Stored model bytes do not decode.
     #[error("stored model is damaged or from another version: {reason}")]
@@ -248,6 +294,7 @@ impl ModelsError {
                 ErrorKind::NotFound
             }
             ModelsError::Overloaded { .. } => ErrorKind::Overloaded,
+            ModelsError::UtilsTimeout { .. } => ErrorKind::Timeout,
             ModelsError::Upstream(error) => error.kind,
             _ => ErrorKind::InvalidInput,
         }

@@ -15,8 +15,9 @@
 //! | `jobs`, `compare` | the job table; a comparison's plan and its preprocessing through the utils service |
 //!
 //! The pure parts ([`algorithms`], [`task`], [`metrics`], [`cv`]) are synchronous and free
-//! of any runtime; the state runs them on a bounded rayon pool entered from tokio's blocking
-//! pool. The preprocessing of every fold goes through the utils service's interface (a
+//! of any runtime; the state runs them on a bounded rayon pool (a comparison entered from
+//! tokio's blocking pool, a single fit or a prediction sent to it behind a oneshot). Each
+//! call to utils has its own deadline (`utils_call_timeout_ms`). The preprocessing of every fold goes through the utils service's interface (a
 //! [`UtilsClient`](mltools_transport::UtilsClient)), never through its code.
 //!
 //! ```

@@ -120,6 +120,22 @@ impl Metric {
             .ok_or_else(|| Metric::unknown(name, task))
     }
 
+    /// Checks that the metric can score a target with `classes` classes (0 for regression):
+    /// ROC AUC is binary only, so a leaderboard sorted by it on three classes would have no
+    /// score at all.
+    ///
+    /// # Errors
+    /// [`ModelsError::BinaryMetric`] for ROC AUC on other than two classes.
+    pub fn check_classes(self, classes: usize) -> Result<(), ModelsError> {
+        if self == Metric::RocAuc && classes != 2 {
+            return Err(ModelsError::BinaryMetric {
+                metric: self.as_str(),
+                classes,
+            });
+        }
+        Ok(())
+    }
+
     /// [`ModelsError::UnknownMetric`] for `name`, listing the metrics of `task`.
     pub(crate) fn unknown(name: &str, task: Task) -> ModelsError {
         ModelsError::UnknownMetric {

@@ -1,9 +1,9 @@
 //! [`ModelsState`]: the service's state and its async operations, usable without RPC.
 
 use crate::algorithms::{FittedModel, algorithms};
-use crate::compare::{self, Plan, Prepared, UtilsPreprocess};
+use crate::compare::{self, Plan, Prepared, UtilsCalls, UtilsPreprocess};
 use crate::config::ModelsConfig;
-use crate::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
+use crate::cv::{Candidate, CvControl, CvRequest, best, cross_validate, fit_pool};
 use crate::error::ModelsError;
 use crate::jobs::{Jobs, ended};
 use crate::prediction::Prediction;
@@ -13,22 +13,24 @@ use mltools_core::models::{
     ModelFile, ModelInfo, Predictions,
 };
 use mltools_core::utils::PipelineSpec;
-use mltools_core::{ErrorKind, Frame, JobId, ModelId, RpcResultExt};
+use mltools_core::{ErrorKind, Frame, JobId, ModelId};
 use mltools_transport::UtilsClient;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tarpc::context;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The models service's state: the registry, the job table, the fit pool and a client of
 /// the utils service. A cheap [`Clone`] (an [`Arc`]).
 ///
-/// Fits run on a bounded rayon pool entered from tokio's blocking pool, never on a runtime
-/// thread; a comparison is a job spawned by the state (tracked, so [`ModelsState::shutdown`]
-/// can wait for it), which runs on when its submitter goes away.
+/// Fits and predictions run on a bounded rayon pool, never on a runtime thread; a
+/// comparison is a job spawned by the state (tracked, so [`ModelsState::shutdown`] can wait
+/// for it), which runs on when its submitter goes away. Comparisons (`max_running_jobs`)
+/// and single fits (`max_running_fits`) are each bounded by a semaphore.
 #[derive(Clone)]
 pub struct ModelsState {
     inner: Arc<Inner>,
@@ -40,7 +42,10 @@ struct Inner {
     jobs: Jobs,
     pool: rayon::ThreadPool,
     utils: UtilsClient,
+    /// Comparisons running; a submitted job queues for a permit.
     running: Arc<Semaphore>,
+    /// Single fits running; a `fit` finding none free is refused as overloaded.
+    fits: Arc<Semaphore>,
     tracker: TaskTracker,
 }
 
@@ -77,6 +82,7 @@ impl ModelsState {
                 pool: fit_pool(config.fit_threads)?,
                 jobs: Jobs::new(config.max_kept_jobs),
                 running: Arc::new(Semaphore::new(config.max_running_jobs)),
+                fits: Arc::new(Semaphore::new(config.max_running_fits)),
                 tracker: TaskTracker::new(),
                 store,
                 utils,
@@ -118,27 +124,60 @@ impl ModelsState {
 
     async fn run_job(self, id: JobId, plan: Plan, control: Arc<CvControl>) {
         let jobs = &self.inner.jobs;
-        let Ok(_permit) = Arc::clone(&self.inner.running).acquire_owned().await else {
+        // A queued job waits for a slot or for its cancel, whichever comes first: cancelled,
+        // it ends at once and lets go of its copy of the data.
+        let permit = tokio::select! {
+            biased;
+            () = control.token().cancelled() => None,
+            permit = Arc::clone(&self.inner.running).acquire_owned() => permit.ok(),
+        };
+        let Some(_permit) = permit else {
+            drop(plan);
             jobs.set(id, JobState::Cancelled);
             return;
         };
-        if control.is_cancelled() {
-            return;
-        }
         jobs.set(id, JobState::Running);
         let started = std::time::Instant::now();
         let outcome = self.compare(plan, Arc::clone(&control)).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(board) => {
-                tracing::info!(job = %id, elapsed_ms, best = ?board.best, "comparison finished");
-                jobs.set(id, JobState::Finished(Box::new(board)));
+                let kept = board.best;
+                tracing::info!(job = %id, elapsed_ms, best = ?kept, "comparison finished");
+                if !jobs.set(id, JobState::Finished(Box::new(board)))
+                    && let Some(model) = kept
+                {
+                    // Cancelled after the kept model was stored: nobody will learn its id.
+                    self.discard(model).await;
+                }
             }
-            Err(ModelsError::Cancelled) => jobs.set(id, JobState::Cancelled),
+            Err(ModelsError::Cancelled) => {
+                jobs.set(id, JobState::Cancelled);
+            }
             Err(error) => {
                 tracing::warn!(job = %id, elapsed_ms, %error, "comparison failed");
                 jobs.set(id, JobState::Failed(error.into()));
             }
+        }
+    }
+
+    /// Deletes a model stored for a job that was cancelled meanwhile.
+    async fn discard(&self, model: ModelId) {
+        match self
+            .run_blocking("discard", move |inner| inner.store.delete(model))
+            .await
+        {
+            Ok(_) => tracing::info!(model = %model, "kept model discarded: its job was cancelled"),
+            Err(error) => tracing::warn!(model = %model, %error, "cannot discard a kept model"),
+        }
+    }
+
+    /// How this state calls utils, cancelled by `cancel`.
+    fn utils_calls(&self, cancel: CancellationToken) -> UtilsCalls {
+        UtilsCalls {
+            client: self.inner.utils.clone(),
+            timeout: self.inner.config.utils_call_timeout(),
+            cancel,
         }
     }
 
@@ -147,12 +186,12 @@ impl ModelsState {
         plan: Plan,
         control: Arc<CvControl>,
     ) -> Result<Leaderboard, ModelsError> {
-        let utils = &self.inner.utils;
-        let folds = compare::folds(utils, &plan).await?;
+        let utils = self.utils_calls(control.token().clone());
+        let folds = compare::folds(&utils, &plan).await?;
         let preprocess = UtilsPreprocess {
             utils: utils.clone(),
             runtime: tokio::runtime::Handle::current(),
-            defaults: compare::default_pipelines(utils, &plan.candidates).await?,
+            defaults: compare::default_pipelines(&utils, &plan.candidates).await?,
         };
         let (mut board, plan, preprocess) = self
             .run_blocking("compare", move |inner| {
@@ -168,67 +207,93 @@ impl ModelsState {
                 Ok((board, plan, preprocess))
             })
             .await?;
+        // Only a winner by the board's metric is kept: a top entry without it (every model
+        // lacking it) has not won anything.
         if plan.keep_best
-            && let Some(entry) = board.entries.iter().find(|entry| entry.error.is_none())
+            && let Some(entry) = best(&board.entries, plan.metric)
         {
             let candidate = Candidate::new(entry.model.clone())?;
             let pipeline = preprocess.pipeline(&candidate);
             let metrics = entry.metrics.clone();
-            let stored = self
-                .fit_and_store(&plan.data, &candidate, pipeline, plan.seed, metrics)
-                .await?;
+            let refit = Refit {
+                candidate: &candidate,
+                pipeline,
+                seed: plan.seed,
+                metrics,
+            };
+            let stored = self.fit_and_store(plan.data, refit, &utils, None).await?;
             board.best = Some(stored.id);
         }
         Ok(board)
     }
 
-    /// Fits `candidate` on every row through `pipeline`, and stores it.
+    /// Fits `refit.candidate` on every row through its pipeline, and stores it; gives up
+    /// (storing nothing) once `utils.cancel` fires. `permit`, if any, is held until the
+    /// fit itself ends, even when the caller stops waiting.
     async fn fit_and_store(
         &self,
-        data: &Prepared,
-        candidate: &Candidate,
-        pipeline: PipelineSpec,
-        seed: u64,
-        metrics: BTreeMap<String, MetricValue>,
+        data: Prepared,
+        refit: Refit<'_>,
+        utils: &UtilsCalls,
+        permit: Option<OwnedSemaphorePermit>,
     ) -> Result<ModelInfo, ModelsError> {
-        let utils = &self.inner.utils;
-        let ctx = context::current();
-        let upstream = ModelsError::Upstream;
+        let Prepared {
+            provenance,
+            features,
+            targets,
+        } = data;
+        // Each utils call takes the frame by value: the copy is made off the runtime.
+        let (features, copy) = self
+            .run_blocking("copy", move |_| {
+                let copy = features.clone();
+                Ok((features, copy))
+            })
+            .await?;
+        let pipeline = refit.pipeline;
         let fitted_pipeline = utils
-            .fit_pipeline(ctx, pipeline, data.features.clone())
-            .await
-            .into_service("utils")
-            .map_err(upstream)?;
+            .call("fit_pipeline", |client, ctx| async move {
+                client.fit_pipeline(ctx, pipeline, copy).await
+            })
+            .await?;
+        let for_transform = fitted_pipeline.clone();
         let matrix = utils
-            .transform(ctx, fitted_pipeline.clone(), data.features.clone())
-            .await
-            .into_service("utils")
-            .map_err(upstream)?;
-        let (estimator, targets) = (candidate.estimator.clone(), data.targets.clone());
+            .call("transform", |client, ctx| async move {
+                client.transform(ctx, for_transform, features).await
+            })
+            .await?;
+        let task = targets.task();
+        let classes = match &targets {
+            crate::task::Targets::Classification { classes, .. } => Some(classes.clone()),
+            crate::task::Targets::Regression(_) => None,
+        };
+        let (estimator, seed) = (refit.candidate.estimator.clone(), refit.seed);
         let bytes = self
-            .run_blocking("fit", move |inner| {
-                inner
-                    .pool
-                    .install(|| estimator.fit(&matrix, &targets, seed)?.to_bytes())
+            .run_pooled("fit", move || {
+                let _permit = permit;
+                estimator.fit(&matrix, &targets, seed)?.to_bytes()
             })
             .await?;
         let info = ModelInfo {
             id: ModelId(0),
-            spec: candidate.spec.clone(),
-            task: data.targets.task(),
-            dataset: data.provenance.dataset,
-            version: data.provenance.version,
-            target: data.provenance.target.clone(),
-            classes: match &data.targets {
-                crate::task::Targets::Classification { classes, .. } => Some(classes.clone()),
-                crate::task::Targets::Regression(_) => None,
-            },
+            spec: refit.candidate.spec.clone(),
+            task,
+            dataset: provenance.dataset,
+            version: provenance.version,
+            target: provenance.target,
+            classes,
             pipeline: fitted_pipeline,
-            metrics,
+            metrics: refit.metrics,
             created_at_ms: now_ms(),
         };
+        let cancel = utils.cancel.clone();
         let stored = self
-            .run_blocking("store", move |inner| inner.store.insert(&info, &bytes))
+            .run_blocking("store", move |inner| {
+                // A job cancelled during its refit keeps nothing (no orphan model).
+                if cancel.is_cancelled() {
+                    return Err(ModelsError::Cancelled);
+                }
+                inner.store.insert(&info, &bytes)
+            })
             .await?;
         tracing::info!(model = %stored.id, algorithm = %stored.spec.algorithm, "model stored");
         Ok(stored)
@@ -256,8 +321,9 @@ impl ModelsState {
         self.inner.jobs.status(job)
     }
 
-    /// Cancels a job: it ends as cancelled at once; fits already running finish in the
-    /// background and no further fit starts.
+    /// Cancels a job: it ends as cancelled at once. A queued job's task ends at once; a
+    /// running one abandons its utils calls, its fits already running finish in the
+    /// background, no further fit starts, and a best model being refitted is not kept.
     ///
     /// # Errors
     /// [`ModelsError::UnknownJob`].
@@ -265,28 +331,52 @@ impl ModelsState {
         self.inner.jobs.cancel(job)
     }
 
-    /// Fits one model on every row and stores it.
+    /// Fits one model on every row and stores it. At most `max_running_fits` run at once;
+    /// the fit itself runs on the fit threads.
     ///
     /// # Errors
-    /// Bad input (target, model spec); the utils service's errors; a fit failure.
+    /// [`ModelsError::Overloaded`] when `max_running_fits` fits are running; bad input
+    /// (target, model spec); the utils service's errors, [`ModelsError::UtilsTimeout`]; a
+    /// fit failure.
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops the preprocessing; a fit already on the fit threads
+    /// finishes (holding its slot) and is not stored.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
     pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
-        let data = compare::prepare(request.data)?;
-        let candidate = compare::candidate(data.targets.task(), request.model)?;
-        let defaults =
-            compare::default_pipelines(&self.inner.utils, std::slice::from_ref(&candidate)).await?;
-        let pipeline = candidate
-            .spec
-            .pipeline
-            .clone()
-            .or_else(|| defaults.get(&candidate.family()).cloned())
-            .unwrap_or_default();
-        self.fit_and_store(&data, &candidate, pipeline, request.seed, BTreeMap::new())
-            .await
+        let permit =
+            Arc::clone(&self.inner.fits)
+                .try_acquire_owned()
+                .map_err(|error| match error {
+                    TryAcquireError::Closed => ModelsError::Cancelled,
+                    TryAcquireError::NoPermits => ModelsError::Overloaded {
+                        reason: format!(
+                            "{} fits are running (models setting `max_running_fits`); retry later",
+                            self.inner.config.max_running_fits
+                        ),
+                    },
+                })?;
+        // Splitting the frame copies every column: off the runtime threads.
+        let (data, candidate) = self
+            .run_blocking("prepare", move |_| {
+                let data = compare::prepare(request.data)?;
+                let candidate = compare::candidate(data.targets.task(), request.model)?;
+                Ok((data, candidate))
+            })
+            .await?;
+        let utils = self.utils_calls(CancellationToken::new());
+        let defaults = compare::default_pipelines(&utils, std::slice::from_ref(&candidate)).await?;
+        let refit = Refit {
+            candidate: &candidate,
+            pipeline: compare::pipeline_for(&candidate, &defaults),
+            seed: request.seed,
+            metrics: BTreeMap::new(),
+        };
+        self.fit_and_store(data, refit, &utils, Some(permit)).await
     }
 
     /// Predicts `rows` with a stored model: its pipeline's columns are taken from the rows
-    /// by name (others, the target say, are ignored).
+    /// by name (others, the target say, are ignored). The model runs on the fit threads.
     ///
     /// # Errors
     /// [`ModelsError::UnknownModel`]; [`ModelsError::MissingColumns`] naming what the rows
@@ -297,15 +387,15 @@ impl ModelsState {
             .run_blocking("predict", move |inner| inner.store.get(model))
             .await?;
         let rows = pipeline_columns(&info, rows)?;
+        let pipeline = info.pipeline.clone();
         let matrix = self
-            .inner
-            .utils
-            .transform(context::current(), info.pipeline.clone(), rows)
-            .await
-            .into_service("utils")
-            .map_err(ModelsError::Upstream)?;
+            .utils_calls(CancellationToken::new())
+            .call("transform", |client, ctx| async move {
+                client.transform(ctx, pipeline, rows).await
+            })
+            .await?;
         let prediction = self
-            .run_blocking("predict", move |_| {
+            .run_pooled("predict", move || {
                 FittedModel::from_bytes(&bytes)?.predict(&matrix)
             })
             .await?;
@@ -372,13 +462,60 @@ impl ModelsState {
         .await
     }
 
+    /// Job tasks alive: queued, running, or finishing after a cancel (a cancelled job's
+    /// fits in flight finish first). It drops as each job's task ends and lets go of its
+    /// copy of the data.
+    pub fn job_tasks(&self) -> usize {
+        self.inner.tracker.len()
+    }
+
     /// Cancels every job, stops accepting new ones and waits for the running ones to end
     /// (their fits in flight finish first).
     pub async fn shutdown(&self) {
         self.inner.jobs.cancel_all();
         self.inner.running.close();
+        self.inner.fits.close();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
+    }
+
+    /// Runs CPU work (a fit, a prediction) on the bounded fit pool inside the caller's span,
+    /// turning a panic into [`ModelsError::Panicked`]. No thread waits for it: the result
+    /// comes back on a oneshot.
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops waiting; the work runs to its end on the pool.
+    async fn run_pooled<T, F>(&self, operation: &'static str, work: F) -> Result<T, ModelsError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, ModelsError> + Send + 'static,
+    {
+        let span = tracing::Span::current();
+        let (sender, receiver) = oneshot::channel();
+        self.inner.pool.spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| span.in_scope(work)));
+            // The caller may have stopped waiting: then nobody needs the result.
+            let _ = sender.send(outcome);
+        });
+        let result = match receiver.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(payload)) => {
+                let message = mltools_core::error::panic_message(payload.as_ref());
+                tracing::error!(operation, panic = %message, "models work panicked");
+                Err(ModelsError::Panicked {
+                    algorithm: operation.to_owned(),
+                    message,
+                })
+            }
+            // The pool dropped the work unrun: it is shutting down.
+            Err(_) => Err(ModelsError::Cancelled),
+        };
+        if let Err(error) = &result
+            && error.kind() == ErrorKind::Internal
+        {
+            tracing::error!(operation, %error, "models operation failed");
+        }
+        result
     }
 
     /// Runs blocking work on tokio's blocking pool inside the caller's span, turning a
@@ -410,6 +547,15 @@ impl ModelsState {
         }
         result
     }
+}
+
+/// What to fit on every row and store.
+struct Refit<'a> {
+    candidate: &'a Candidate,
+    pipeline: PipelineSpec,
+    seed: u64,
+    /// The cross-validated metrics, when the model won a comparison.
+    metrics: BTreeMap<String, MetricValue>,
 }
 
 /// The columns a model's pipeline takes, by name, in its order.

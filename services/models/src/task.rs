@@ -26,6 +26,7 @@
 use crate::error::ModelsError;
 use mltools_core::frame::{ColumnData, Frame, MISSING_CODE};
 use mltools_core::models::Task;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// The most distinct integer values a numeric target may have and still be inferred a
@@ -119,8 +120,10 @@ pub fn infer_task(column: &ColumnData) -> Task {
 ///
 /// # Errors
 /// [`ModelsError::NoTarget`] when the column is absent; [`ModelsError::MissingTarget`] when
-/// a row has no target value; [`ModelsError::ConstantTarget`] for a regression target with
-/// one value; [`ModelsError::OneClass`] for a classification target with one class;
+/// a row has no target value; [`ModelsError::NoFeatures`] when the target is the only
+/// column; [`ModelsError::NonFiniteTarget`] for an infinite regression target;
+/// [`ModelsError::ConstantTarget`] for a regression target with one value;
+/// [`ModelsError::OneClass`] for a classification target with one class;
 /// [`ModelsError::CategoricalRegression`] when regression is asked of a categorical column.
 pub fn split_target(
     frame: &Frame,
@@ -133,6 +136,11 @@ pub fn split_target(
             columns: frame.names().collect::<Vec<_>>().join(", "),
         });
     };
+    if frame.columns.iter().all(|column| column.name == target) {
+        return Err(ModelsError::NoFeatures {
+            target: target.to_owned(),
+        });
+    }
     check_complete(target, &column.data)?;
     let task = task.unwrap_or_else(|| infer_task(&column.data));
     let targets = match (task, &column.data) {
@@ -171,6 +179,15 @@ fn check_complete(target: &str, data: &ColumnData) -> Result<(), ModelsError> {
 }
 
 fn regression(target: &str, values: &[f64]) -> Result<Targets, ModelsError> {
+    // Missing values (NaN) were refused already; what is left is ±inf, which no metric or
+    // ranking survives.
+    if let Some(row) = values.iter().position(|value| !value.is_finite()) {
+        return Err(ModelsError::NonFiniteTarget {
+            target: target.to_owned(),
+            row,
+            value: values[row],
+        });
+    }
     if let Some(&first) = values.first()
         && values.iter().all(|&value| value == first)
     {
@@ -184,44 +201,57 @@ fn regression(target: &str, values: &[f64]) -> Result<Targets, ModelsError> {
 
 /// Codes the rows by their sorted distinct labels.
 fn classification(target: &str, data: &ColumnData) -> Result<Targets, ModelsError> {
-    let labels: Vec<String> = match data {
-        ColumnData::Numeric(values) => values.iter().map(|value| value.to_string()).collect(),
-        ColumnData::Categorical { codes, categories } => codes
-            .iter()
-            .map(|&code| match categories.get(code as usize) {
-                Some(label) if code != MISSING_CODE => label.clone(),
-                _ => String::new(),
-            })
-            .collect(),
-    };
-    let mut classes: Vec<String> = labels.clone();
-    match data {
-        // Numbers sort as numbers (2 before 10), not as text.
+    let (codes, classes) = match data {
+        // Numbers sort as numbers (2 before 10), not as text. −0 and 0 are one class (they
+        // compare equal, and both print as a zero); normalising first keeps every label's
+        // bits equal to its class's.
         ColumnData::Numeric(values) => {
-            let mut numbers = values.clone();
-            numbers.sort_by(f64::total_cmp);
-            numbers.dedup();
-            classes = numbers.iter().map(|value| value.to_string()).collect();
+            let values: Vec<f64> = values
+                .iter()
+                .map(|&value| if value == 0.0 { 0.0 } else { value })
+                .collect();
+            let (codes, firsts) = code_by_sorted(&values, f64::total_cmp);
+            let classes: Vec<String> = firsts.iter().map(|&row| values[row].to_string()).collect();
+            (codes, classes)
         }
-        ColumnData::Categorical { .. } => {
-            classes.sort();
-            classes.dedup();
+        ColumnData::Categorical { codes, categories } => {
+            let labels: Vec<&str> = codes
+                .iter()
+                .map(|&code| match categories.get(code as usize) {
+                    Some(label) if code != MISSING_CODE => label.as_str(),
+                    _ => "",
+                })
+                .collect();
+            let (codes, firsts) = code_by_sorted(&labels, |a, b| a.cmp(b));
+            let classes = firsts.iter().map(|&row| labels[row].to_owned()).collect();
+            (codes, classes)
         }
-    }
+    };
     if classes.len() < 2 {
         return Err(ModelsError::OneClass {
             target: target.to_owned(),
             class: classes.first().cloned().unwrap_or_default(),
         });
     }
-    let index: BTreeMap<&str, u32> = classes
-        .iter()
-        .enumerate()
-        .map(|(code, label)| (label.as_str(), code as u32))
-        .collect();
-    // Every label is in `classes` by construction.
-    let codes = labels.iter().map(|label| index[label.as_str()]).collect();
     Ok(Targets::Classification { codes, classes })
+}
+
+/// Per row, the rank of its key among the distinct keys (ordered by `order`), and for each
+/// distinct key the first row (in sorted order) holding it. Sorting row indices rather than
+/// looking keys up in a map means no key can go missing.
+fn code_by_sorted<T>(keys: &[T], order: impl Fn(&T, &T) -> Ordering) -> (Vec<u32>, Vec<usize>) {
+    let mut rows: Vec<usize> = (0..keys.len()).collect();
+    rows.sort_by(|&a, &b| order(&keys[a], &keys[b]));
+    let mut codes = vec![0u32; keys.len()];
+    let mut firsts: Vec<usize> = Vec::new();
+    for &row in &rows {
+        match firsts.last() {
+            Some(&first) if order(&keys[first], &keys[row]) == Ordering::Equal => {}
+            _ => firsts.push(row),
+        }
+        codes[row] = (firsts.len() - 1) as u32;
+    }
+    (codes, firsts)
 }
 
 #[cfg(test)]
@@ -286,6 +316,49 @@ mod tests {
                 codes: vec![1, 0, 1],
                 classes: vec!["benign".into(), "malignant".into()],
             }
+        );
+    }
+
+    #[test]
+    fn minus_zero_and_zero_are_one_class() {
+        let column = Column::numeric("y", vec![0.0, -0.0, 1.0, -0.0, 1.0]);
+        let (_, targets) = split_target(&frame(column), "y", None).unwrap();
+        assert_eq!(
+            targets,
+            Targets::Classification {
+                codes: vec![0, 0, 1, 0, 1],
+                classes: vec!["0".into(), "1".into()],
+            }
+        );
+        let only_zeros = Column::numeric("y", vec![0.0, -0.0, -0.0]);
+        let error = split_target(&frame(only_zeros), "y", None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "target `y` has one class only (`0`): a classifier needs two or more"
+        );
+    }
+
+    #[test]
+    fn infinite_regression_targets_and_a_lone_target_are_refused() {
+        let infinite = frame(Column::numeric(
+            "y",
+            vec![1.5, 2.5, f64::INFINITY, -f64::INFINITY],
+        ));
+        let error = split_target(&infinite, "y", None).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "target `y` has a non-finite value (inf) at row 2: a regression target must be finite"
+        );
+        let error = split_target(&infinite, "y", Some(Task::Regression)).unwrap_err();
+        assert!(matches!(error, ModelsError::NonFiniteTarget { row: 2, .. }));
+        let lone = Frame {
+            columns: vec![Column::numeric("y", vec![1.0, 2.0, 3.0])],
+        };
+        let error = split_target(&lone, "y", None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no feature columns besides the target `y`"
         );
     }
 

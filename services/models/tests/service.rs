@@ -1,6 +1,8 @@
 //! The models service end to end over the in-process transport, with a small stand-in for
 //! the utils service (standard scaling, stratified folds): compare as a job, keep the best,
-//! predict, the registry's life cycle, restarts, cancellation and bad input.
+//! predict, the registry's life cycle, restarts, cancellation, limits, deadlines and bad
+//! input. The stand-in can hold its `fit_pipeline` calls until released, so a test can catch
+//! a job mid-work without sleeping.
 
 mod support;
 
@@ -18,13 +20,74 @@ use mltools_models::task::Targets;
 use mltools_models::{ModelsConfig, ModelsServer, ModelsState};
 use mltools_transport::{Client, Limits, ModelsClient, UtilsClient};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use tarpc::context;
+use tokio::sync::{Semaphore, watch};
 
 /// Standard scaling of numeric columns and stratified k folds: enough of utils for these
 /// tests.
-#[derive(Clone)]
-struct StandInUtils;
+#[derive(Clone, Default)]
+struct StandInUtils {
+    behaviour: Arc<Behaviour>,
+}
+
+/// What the stand-in does besides its work: hold `fit_pipeline` calls of at least
+/// `hold_rows` rows while the gate is shut, and take `delay_ms` over each `fit_pipeline` and
+/// `transform` (a slow preprocessing).
+struct Behaviour {
+    hold_rows: AtomicUsize,
+    open: watch::Sender<bool>,
+    /// One permit per held call that has arrived.
+    entered: Semaphore,
+    delay_ms: AtomicU64,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            hold_rows: AtomicUsize::new(0),
+            open: watch::channel(true).0,
+            entered: Semaphore::new(0),
+            delay_ms: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Behaviour {
+    /// From now on, `fit_pipeline` calls of `rows` rows or more wait for [`Behaviour::release`].
+    fn hold(&self, rows: usize) {
+        self.hold_rows.store(rows, Ordering::SeqCst);
+        self.open.send_replace(false);
+    }
+
+    /// Lets every held call (and every later one) through.
+    fn release(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Waits (a minute at most) until a held call has arrived.
+    async fn entered(&self) {
+        tokio::time::timeout(Duration::from_secs(60), self.entered.acquire())
+            .await
+            .expect("a held utils call arrives within a minute")
+            .unwrap()
+            .forget();
+    }
+
+    async fn gate(&self, rows: usize) {
+        let mut open = self.open.subscribe();
+        if !*open.borrow() && rows >= self.hold_rows.load(Ordering::SeqCst) {
+            self.entered.add_permits(1);
+            let _ = open.wait_for(|open| *open).await;
+        }
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+}
 
 fn numeric(column: &Column) -> Result<&[f64], ServiceError> {
     match &column.data {
@@ -43,6 +106,7 @@ impl Utils for StandInUtils {
         spec: PipelineSpec,
         data: Frame,
     ) -> Result<FittedPipeline, ServiceError> {
+        self.behaviour.gate(data.rows()).await;
         let mut affines = Vec::new();
         for column in &data.columns {
             let values = numeric(column)?;
@@ -78,6 +142,10 @@ impl Utils for StandInUtils {
         pipeline: FittedPipeline,
         data: Frame,
     ) -> Result<Matrix, ServiceError> {
+        let delay = self.behaviour.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         let names: Vec<&str> = data.names().collect();
         let expected: Vec<&str> = pipeline
             .input_columns
@@ -157,26 +225,52 @@ fn affines(pipeline: &FittedPipeline) -> Vec<Affine> {
     }
 }
 
-fn utils() -> UtilsClient {
+fn utils(stand_in: StandInUtils) -> UtilsClient {
     UtilsClient::from(Client::direct(mltools_transport::service!(
         "utils",
         Limits::default(),
-        StandInUtils.serve()
+        stand_in.serve()
     )))
 }
 
 fn models(dir: &std::path::Path) -> (ModelsState, ModelsClient) {
-    let config = ModelsConfig {
+    let (state, client, _) = models_with(dir, |_| {});
+    (state, client)
+}
+
+/// The service over a stand-in utils whose behaviour the test steers, with `configure`
+/// applied to a config of two fit threads.
+fn models_with(
+    dir: &std::path::Path,
+    configure: impl FnOnce(&mut ModelsConfig),
+) -> (ModelsState, ModelsClient, Arc<Behaviour>) {
+    let mut config = ModelsConfig {
         fit_threads: Some(2),
         ..ModelsConfig::with_data_dir(dir)
     };
-    let state = ModelsState::open(config, utils()).unwrap();
+    configure(&mut config);
+    let stand_in = StandInUtils::default();
+    let behaviour = Arc::clone(&stand_in.behaviour);
+    let state = ModelsState::open(config, utils(stand_in)).unwrap();
     let service = mltools_transport::service!(
         "models",
         Limits::default(),
         ModelsServer::new(state.clone()).serve()
     );
-    (state, ModelsClient::from(Client::direct(service)))
+    (
+        state,
+        ModelsClient::from(Client::direct(service)),
+        behaviour,
+    )
+}
+
+/// Waits until `condition` holds, polling; fails after `within`.
+async fn eventually(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// breast_cancer with its target as a categorical `diagnosis` column.
@@ -245,7 +339,6 @@ async fn finished(client: &ModelsClient, job: mltools_core::JobId) -> Leaderboar
 async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (state, client) = models(dir.path());
-    let ctx = context::current();
     let request = compare(
         breast_cancer(),
         &[
@@ -256,7 +349,7 @@ async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
         true,
     );
     let job = client
-        .submit(ctx, request)
+        .submit(context::current(), request)
         .await
         .into_service("models")
         .unwrap();
@@ -265,7 +358,11 @@ async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
     assert_eq!(board.entries[0].model.algorithm, "logistic_regression");
     assert!(board.entries[0].metrics["accuracy"].mean > 0.96);
     let best = board.best.expect("the best model is kept");
-    let info = client.get(ctx, best).await.into_service("models").unwrap();
+    let info = client
+        .get(context::current(), best)
+        .await
+        .into_service("models")
+        .unwrap();
     assert_eq!(info.spec.algorithm, "logistic_regression");
     assert_eq!(
         info.classes,
@@ -276,7 +373,7 @@ async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
     // Predict with the rows as stored, target column included (it is ignored).
     let rows = breast_cancer();
     let predictions = client
-        .predict(ctx, best, rows.clone())
+        .predict(context::current(), best, rows.clone())
         .await
         .into_service("models")
         .unwrap();
@@ -302,36 +399,41 @@ async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
     drop((state, client));
     let (_state, client) = models(dir.path());
     let again = client
-        .predict(ctx, best, rows)
+        .predict(context::current(), best, rows)
         .await
         .into_service("models")
         .unwrap();
     assert_eq!(again.values, predictions.values);
     let exported = client
-        .export(ctx, best)
+        .export(context::current(), best)
         .await
         .into_service("models")
         .unwrap();
     let deleted = client
-        .delete(ctx, best)
+        .delete(context::current(), best)
         .await
         .into_service("models")
         .unwrap();
     assert_eq!(deleted.id, best);
     let error = client
-        .get(ctx, best)
+        .get(context::current(), best)
         .await
         .into_service("models")
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotFound);
     let imported = client
-        .import(ctx, exported)
+        .import(context::current(), exported)
         .await
         .into_service("models")
         .unwrap();
     assert_ne!(imported.id, best);
     assert_eq!(
-        client.list(ctx).await.into_service("models").unwrap().len(),
+        client
+            .list(context::current())
+            .await
+            .into_service("models")
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -340,21 +442,20 @@ async fn compare_keeps_the_best_which_predicts_and_survives_a_restart() {
 async fn fit_stores_one_model_and_predict_checks_the_columns() {
     let dir = tempfile::tempdir().unwrap();
     let (_state, client) = models(dir.path());
-    let ctx = context::current();
     let request = FitRequest {
         data: training(breast_cancer(), "diagnosis"),
         model: spec("gaussian_nb"),
         seed: 0,
     };
     let info = client
-        .fit(ctx, request)
+        .fit(context::current(), request)
         .await
         .into_service("models")
         .unwrap();
     let mut rows = breast_cancer();
     rows.columns.retain(|c| c.name != "x3" && c.name != "x7");
     let error = client
-        .predict(ctx, info.id, rows)
+        .predict(context::current(), info.id, rows)
         .await
         .into_service("models")
         .unwrap_err();
@@ -366,7 +467,7 @@ async fn fit_stores_one_model_and_predict_checks_the_columns() {
         "{error}"
     );
     let error = client
-        .predict(ctx, ModelId(99), breast_cancer())
+        .predict(context::current(), ModelId(99), breast_cancer())
         .await
         .into_service("models")
         .unwrap_err();
@@ -380,7 +481,6 @@ async fn fit_stores_one_model_and_predict_checks_the_columns() {
 async fn bad_comparisons_are_refused_before_any_job_exists() {
     let dir = tempfile::tempdir().unwrap();
     let (_state, client) = models(dir.path());
-    let ctx = context::current();
     let refuse = |request: CompareRequest| {
         let client = client.clone();
         async move {
@@ -469,7 +569,7 @@ async fn bad_comparisons_are_refused_before_any_job_exists() {
     assert_eq!(error.kind, ErrorKind::InvalidInput);
     assert!(error.message.contains('k'), "{error}");
     let error = client
-        .status(ctx, mltools_core::JobId(77))
+        .status(context::current(), mltools_core::JobId(77))
         .await
         .into_service("models")
         .unwrap_err();
@@ -477,36 +577,310 @@ async fn bad_comparisons_are_refused_before_any_job_exists() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_job_ends_cancelled() {
+async fn a_cancel_mid_work_stops_the_fits_and_keeps_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (state, client) = models(dir.path());
-    let ctx = context::current();
+    let (state, client, utils) = models_with(dir.path(), |_| {});
+    utils.hold(0);
     let request = compare(
         breast_cancer(),
         &["random_forest_classifier", "svc", "knn_classifier"],
-        false,
+        true,
     );
     let job = client
-        .submit(ctx, request)
+        .submit(context::current(), request)
         .await
         .into_service("models")
         .unwrap();
+    // A fold's preprocessing is under way: the job is mid-work.
+    utils.entered().await;
     let status = client
-        .cancel(ctx, job)
+        .cancel(context::current(), job)
         .await
         .into_service("models")
         .unwrap();
     assert_eq!(status.state, JobState::Cancelled);
     assert_eq!(status.total, 15);
+    utils.release();
+    eventually("the job's task ends", Duration::from_secs(60), || {
+        state.job_tasks() == 0
+    })
+    .await;
     let status = client
-        .wait(ctx, job, 100)
+        .status(context::current(), job)
         .await
         .into_service("models")
         .unwrap();
     assert_eq!(status.state, JobState::Cancelled);
-    // The job's task ends: shutdown waits for it, within a bound.
+    assert!(
+        status.done < status.total,
+        "{} of {} fits ran after the cancel",
+        status.done,
+        status.total
+    );
+    assert!(
+        client
+            .list(context::current())
+            .await
+            .into_service("models")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_queued_job_ends_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, client, utils) = models_with(dir.path(), |config| config.max_running_jobs = 1);
+    utils.hold(0);
+    let submit = |models: &[&str]| {
+        let request = compare(breast_cancer(), models, false);
+        let client = client.clone();
+        async move {
+            client
+                .submit(context::current(), request)
+                .await
+                .into_service("models")
+                .unwrap()
+        }
+    };
+    let running = submit(&["gaussian_nb"]).await;
+    utils.entered().await;
+    let queued = submit(&["knn_classifier"]).await;
+    let status = client
+        .status(context::current(), queued)
+        .await
+        .into_service("models")
+        .unwrap();
+    assert_eq!(status.state, JobState::Queued);
+    assert_eq!(state.job_tasks(), 2);
+    client
+        .cancel(context::current(), queued)
+        .await
+        .into_service("models")
+        .unwrap();
+    // The queued job's task (and its copy of the data) goes at once, while the first job
+    // still holds the only slot.
+    eventually(
+        "the queued job's task ends",
+        Duration::from_secs(10),
+        || state.job_tasks() == 1,
+    )
+    .await;
+    let status = client
+        .status(context::current(), running)
+        .await
+        .into_service("models")
+        .unwrap();
+    assert_eq!(status.state, JobState::Running);
+    utils.release();
+    let board = finished(&client, running).await;
+    assert_eq!(board.entries.len(), 1);
     tokio::time::timeout(Duration::from_secs(60), state.shutdown())
         .await
-        .expect("the job stops");
-    assert!(status.done <= status.total);
+        .expect("the jobs stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_during_the_refit_keeps_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, client, utils) = models_with(dir.path(), |_| {});
+    let frame = breast_cancer();
+    // Only a call on every row is held: the refit of the best model, after the folds.
+    utils.hold(frame.rows());
+    let job = client
+        .submit(context::current(), compare(frame, &["gaussian_nb"], true))
+        .await
+        .into_service("models")
+        .unwrap();
+    utils.entered().await;
+    let status = client
+        .status(context::current(), job)
+        .await
+        .into_service("models")
+        .unwrap();
+    assert_eq!((status.done, status.total), (5, 5), "the folds are done");
+    client
+        .cancel(context::current(), job)
+        .await
+        .into_service("models")
+        .unwrap();
+    utils.release();
+    eventually("the job's task ends", Duration::from_secs(60), || {
+        state.job_tasks() == 0
+    })
+    .await;
+    let status = client
+        .status(context::current(), job)
+        .await
+        .into_service("models")
+        .unwrap();
+    assert_eq!(status.state, JobState::Cancelled);
+    assert!(
+        client
+            .list(context::current())
+            .await
+            .into_service("models")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_ranking_metric_no_best_model_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, client) = models(dir.path());
+    // SVC gives no probabilities, so no log loss: the board has no winner by it.
+    let mut request = compare(breast_cancer(), &["svc"], true);
+    request.metric = Some("log_loss".to_owned());
+    let job = client
+        .submit(context::current(), request)
+        .await
+        .into_service("models")
+        .unwrap();
+    let board = finished(&client, job).await;
+    assert_eq!(board.entries.len(), 1);
+    assert!(board.entries[0].error.is_none());
+    assert!(!board.entries[0].metrics.contains_key("log_loss"));
+    assert_eq!(board.best, None);
+    assert!(
+        client
+            .list(context::current())
+            .await
+            .into_service("models")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, client, utils) =
+        models_with(dir.path(), |config| config.utils_call_timeout_ms = 1000);
+    let two_folds = |models: &[&str], keep_best: bool| CompareRequest {
+        folds: 2,
+        ..compare(breast_cancer(), models, keep_best)
+    };
+
+    // Slow calls, each within its deadline though a fold's three together are not.
+    utils.delay_ms.store(500, Ordering::SeqCst);
+    let job = client
+        .submit(context::current(), two_folds(&["gaussian_nb"], false))
+        .await
+        .into_service("models")
+        .unwrap();
+    let board = finished(&client, job).await;
+    assert!(
+        board.entries[0].error.is_none(),
+        "{:?}",
+        board.entries[0].error
+    );
+    utils.delay_ms.store(0, Ordering::SeqCst);
+
+    // A stuck utils: every fold fails as timed out, naming the setting.
+    utils.hold(0);
+    let job = client
+        .submit(context::current(), two_folds(&["gaussian_nb"], true))
+        .await
+        .into_service("models")
+        .unwrap();
+    let board = finished(&client, job).await;
+    let error = board.entries[0].error.clone().expect("the folds time out");
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert_eq!(
+        error.message,
+        "utils `fit_pipeline` did not answer within 1000 ms (models setting `utils_call_timeout_ms`)"
+    );
+    assert_eq!(board.best, None);
+
+    // A fit on all rows too.
+    let request = FitRequest {
+        data: training(breast_cancer(), "diagnosis"),
+        model: spec("gaussian_nb"),
+        seed: 0,
+    };
+    let error = client
+        .fit(context::current(), request)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Timeout, "{error}");
+    utils.release();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fits_beyond_the_limit_are_refused_and_predict_runs_on_the_fit_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, client, utils) = models_with(dir.path(), |config| {
+        config.max_running_fits = 1;
+        config.fit_threads = Some(1);
+    });
+    let fit = |model: &str| {
+        let request = FitRequest {
+            data: training(breast_cancer(), "diagnosis"),
+            model: spec(model),
+            seed: 0,
+        };
+        let client = client.clone();
+        async move {
+            client
+                .fit(context::current(), request)
+                .await
+                .into_service("models")
+        }
+    };
+    let stored = fit("gaussian_nb").await.unwrap();
+
+    // One fit held in its preprocessing: a second is refused, not queued.
+    utils.hold(0);
+    let first = tokio::spawn(fit("logistic_regression"));
+    utils.entered().await;
+    let error = tokio::time::timeout(Duration::from_secs(10), fit("gaussian_nb"))
+        .await
+        .expect("refused at once")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Overloaded);
+    assert!(error.message.contains("max_running_fits"), "{error}");
+    utils.release();
+    first.await.unwrap().unwrap();
+
+    // The only fit thread busy (a fold blocked in its preprocessing): a prediction waits
+    // for it instead of running on tokio's blocking threads.
+    utils.hold(0);
+    let job = client
+        .submit(
+            context::current(),
+            CompareRequest {
+                folds: 2,
+                ..compare(breast_cancer(), &["gaussian_nb"], false)
+            },
+        )
+        .await
+        .into_service("models")
+        .unwrap();
+    utils.entered().await;
+    let predict = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .predict(context::current(), stored.id, breast_cancer())
+                .await
+                .into_service("models")
+        })
+    };
+    let mut predict = std::pin::pin!(predict);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut predict)
+            .await
+            .is_err(),
+        "the prediction ran while every fit thread was busy"
+    );
+    utils.release();
+    let predictions = tokio::time::timeout(Duration::from_secs(60), predict)
+        .await
+        .expect("the prediction runs once the thread is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(predictions.values.len(), breast_cancer().rows());
+    finished(&client, job).await;
 }

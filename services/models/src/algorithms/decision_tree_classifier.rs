@@ -148,7 +148,7 @@ impl TreeClassifierModel {
             present.extend((0..columns).map(|column| *probabilities.get((row, column))));
         }
         Ok(ClassPrediction::from_probabilities(
-            spread(&present, &self.present, classes),
+            spread(&present, &self.present, classes)?,
             classes,
         ))
     }

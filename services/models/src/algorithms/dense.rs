@@ -106,7 +106,16 @@ pub(crate) fn present_classes(y: &[u32]) -> Vec<u32> {
 
 /// Probabilities over the `present` classes (row-major, one column per present class)
 /// spread into one column per class code `0..classes`; absent classes get 0.
-pub(crate) fn spread(present_probabilities: &[f64], present: &[u32], classes: usize) -> Vec<f64> {
+///
+/// # Errors
+/// [`ModelsError::Corrupt`] when a present class is not below `classes` (a damaged model,
+/// or one whose class count was altered): it would land in another row's columns.
+pub(crate) fn spread(
+    present_probabilities: &[f64],
+    present: &[u32],
+    classes: usize,
+) -> Result<Vec<f64>, ModelsError> {
+    check_classes(present, classes)?;
     let rows = present_probabilities.len() / present.len().max(1);
     let mut all = vec![0.0; rows * classes];
     for (row, values) in present_probabilities
@@ -117,7 +126,20 @@ pub(crate) fn spread(present_probabilities: &[f64], present: &[u32], classes: us
             all[row * classes + class as usize] = value;
         }
     }
-    all
+    Ok(all)
+}
+
+/// Checks that every class code a model predicts is below the model's class count.
+///
+/// # Errors
+/// [`ModelsError::Corrupt`] naming the first code out of range.
+pub(crate) fn check_classes(present: &[u32], classes: usize) -> Result<(), ModelsError> {
+    match present.iter().find(|&&class| class as usize >= classes) {
+        None => Ok(()),
+        Some(class) => Err(ModelsError::Corrupt {
+            reason: format!("class code {class} is past the model's {classes} classes"),
+        }),
+    }
 }
 
 /// The rows of a row-major matrix.
@@ -225,7 +247,12 @@ mod tests {
 
     #[test]
     fn probabilities_spread_to_every_class() {
-        let spread = spread(&[0.25, 0.75], &[0, 2], 3);
-        assert_eq!(spread, [0.25, 0.0, 0.75]);
+        let spread_out = spread(&[0.25, 0.75], &[0, 2], 3).unwrap();
+        assert_eq!(spread_out, [0.25, 0.0, 0.75]);
+        let error = spread(&[0.25, 0.75], &[0, 2], 2).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "stored model is damaged or from another version: class code 2 is past the model's 2 classes"
+        );
     }
 }

@@ -163,7 +163,7 @@ impl Estimator {
     ///
     /// # Errors
     /// [`ModelsError::WrongTask`] when `y` is for the other task; [`ModelsError::Shape`] when
-    /// `x` and `y` disagree; [`ModelsError::NonFinite`] for a missing feature value;
+    /// `x` and `y` disagree, or a class code is not below the number of classes; [`ModelsError::NonFinite`] for a missing feature value;
     /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails.
     pub fn fit(&self, x: &Matrix, y: &Targets, seed: u64) -> Result<FittedModel, ModelsError> {
         let id = self.id();
@@ -178,6 +178,19 @@ impl Estimator {
         if x.rows != y.len() {
             return Err(ModelsError::Shape {
                 reason: format!("{} feature rows but {} targets", x.rows, y.len()),
+            });
+        }
+        if let Targets::Classification { codes, classes } = y
+            && let Some(row) = codes
+                .iter()
+                .position(|&code| code as usize >= classes.len())
+        {
+            return Err(ModelsError::Shape {
+                reason: format!(
+                    "row {row}: class code {} is past the {} classes",
+                    codes[row],
+                    classes.len()
+                ),
             });
         }
         if x.rows < 2 {

@@ -120,9 +120,9 @@ impl FittedModel {
                 regression(extra_trees_regressor::predict(model, &dense(x)?)?)
             }
             Fitted::KnnRegressor(model) => regression(knn_regressor::predict(model, &dense(x)?)?),
-            Fitted::Logistic(model) => classification(model.predict(x, classes)),
-            Fitted::Svc(model) => classification(model.predict(x, classes)),
-            Fitted::GaussianNb(model) => classification(model.predict(x, classes)),
+            Fitted::Logistic(model) => classification(model.predict(x, classes)?),
+            Fitted::Svc(model) => classification(model.predict(x, classes)?),
+            Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
             Fitted::TreeClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
             Fitted::ForestClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
             Fitted::KnnClassifier(model) => classification(model.predict(&dense(x)?, classes)?),

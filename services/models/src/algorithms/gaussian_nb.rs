@@ -1,20 +1,21 @@
-//! Gaussian naive Bayes (smartcore's `GaussianNB` for the class statistics),
-//! scikit-learn's `GaussianNB` with `var_smoothing = 1e-9`.
+//! Gaussian naive Bayes, scikit-learn's `GaussianNB` with `var_smoothing = 1e-9`, written
+//! here rather than taken from smartcore.
 //!
-//! smartcore adds nothing to the per-class variances, so a feature constant within a class
-//! gives a zero variance and predictions of NaN ("all probabilities were NaN" on digits,
-//! ML-BASELINE.md). We take its fitted priors, means and variances, add scikit-learn's
-//! `var_smoothing × the largest feature variance`, and compute the joint log-likelihoods and
-//! probabilities ourselves.
+//! smartcore's `GaussianNB` adds nothing to the per-class variances, so a feature constant
+//! within a class gives a zero variance and predictions of NaN ("all probabilities were
+//! NaN" on digits, ML-BASELINE.md); and it computes each variance in one pass as
+//! E[x²] − μ², which cancels catastrophically on features far from zero (a timestamp
+//! around 1e9 with a spread of 1 gets a variance of 0 or worse). We compute the priors, the
+//! means and the variances in two passes (the mean, then the squared deviations from it, as
+//! NumPy's `var`), add scikit-learn's `var_smoothing × the largest feature variance`, and
+//! compute the joint log-likelihoods and probabilities ourselves.
 
-use crate::algorithms::dense::{dense, fit_failed, rows, softmax, spread};
+use crate::algorithms::dense::{present_classes, rows, softmax, spread};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
-use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::naive_bayes::gaussian::{GaussianNB, GaussianNBParameters};
 
 const ID: &str = "gaussian_nb";
 
@@ -83,39 +84,71 @@ impl GaussianNbValidParams {
     }
 
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32]) -> Result<GaussianNbModel, ModelsError> {
-        let model: GaussianNB<f64, u32, DenseMatrix<f64>, Vec<u32>> =
-            GaussianNB::fit(&dense(x)?, &y.to_vec(), GaussianNBParameters::default())
-                .map_err(fit_failed(ID))?;
+        if y.len() != x.rows || x.rows == 0 {
+            return Err(ModelsError::Fit {
+                algorithm: ID,
+                reason: format!("{} rows but {} targets", x.rows, y.len()),
+            });
+        }
         let epsilon = self.0.var_smoothing * largest_variance(x);
-        let variances = model
-            .var()
-            .iter()
-            .map(|class| class.iter().map(|v| v.max(0.0) + epsilon).collect())
-            .collect();
+        let present = present_classes(y);
+        let mut log_priors = Vec::with_capacity(present.len());
+        let mut means = Vec::with_capacity(present.len());
+        let mut variances = Vec::with_capacity(present.len());
+        for &class in &present {
+            let members: Vec<&[f64]> = rows(x)
+                .zip(y)
+                .filter(|&(_, &label)| label == class)
+                .map(|(row, _)| row)
+                .collect();
+            let (mean, variance) = two_pass_moments(&members, x.columns.len());
+            log_priors.push((members.len() as f64 / x.rows as f64).ln());
+            means.push(mean);
+            variances.push(variance.into_iter().map(|v| v + epsilon).collect());
+        }
         Ok(GaussianNbModel {
-            present: model.classes().clone(),
-            log_priors: model.class_priors().iter().map(|p| p.ln()).collect(),
-            means: model.theta().clone(),
+            present,
+            log_priors,
+            means,
             variances,
         })
     }
 }
 
+/// Per column of `rows` (each `columns` wide, at least one): the mean, and the population
+/// variance as the mean squared deviation from it (two passes, no cancellation).
+fn two_pass_moments(rows: &[&[f64]], columns: usize) -> (Vec<f64>, Vec<f64>) {
+    let count = rows.len().max(1) as f64;
+    let mut mean = vec![0.0; columns];
+    for row in rows {
+        for (total, value) in mean.iter_mut().zip(*row) {
+            *total += value;
+        }
+    }
+    mean.iter_mut().for_each(|total| *total /= count);
+    let mut variance = vec![0.0; columns];
+    for row in rows {
+        for ((total, value), centre) in variance.iter_mut().zip(*row).zip(&mean) {
+            *total += (value - centre) * (value - centre);
+        }
+    }
+    variance.iter_mut().for_each(|total| *total /= count);
+    (mean, variance)
+}
+
 /// The largest population variance of a column of `x`.
 fn largest_variance(x: &Matrix) -> f64 {
-    let columns = x.columns.len();
-    let count = x.rows.max(1) as f64;
-    (0..columns)
-        .map(|column| {
-            let values = || rows(x).map(|row| row[column]);
-            let mean = values().sum::<f64>() / count;
-            values().map(|v| (v - mean) * (v - mean)).sum::<f64>() / count
-        })
-        .fold(0.0, f64::max)
+    let all: Vec<&[f64]> = rows(x).collect();
+    let (_, variance) = two_pass_moments(&all, x.columns.len());
+    variance.into_iter().fold(0.0, f64::max)
 }
 
 impl GaussianNbModel {
-    pub(crate) fn predict(&self, x: &Matrix, classes: usize) -> ClassPrediction {
+    pub(crate) fn predict(
+        &self,
+        x: &Matrix,
+        classes: usize,
+    ) -> Result<ClassPrediction, ModelsError> {
         let half_log_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
         let mut present_probabilities = Vec::with_capacity(x.rows * self.present.len());
         for row in rows(x) {
@@ -137,10 +170,10 @@ impl GaussianNbModel {
             softmax(&mut joint);
             present_probabilities.extend(joint);
         }
-        ClassPrediction::from_probabilities(
-            spread(&present_probabilities, &self.present, classes),
+        Ok(ClassPrediction::from_probabilities(
+            spread(&present_probabilities, &self.present, classes)?,
             classes,
-        )
+        ))
     }
 }
 
@@ -166,7 +199,7 @@ mod tests {
             .unwrap()
             .fit(&x, &y)
             .unwrap();
-        let prediction = model.predict(&x, 2);
+        let prediction = model.predict(&x, 2).unwrap();
         assert_eq!(prediction.labels, y);
         assert!(
             prediction
@@ -175,6 +208,42 @@ mod tests {
                 .iter()
                 .all(|p| p.is_finite())
         );
+    }
+
+    /// A feature far from zero (a timestamp, say) with a spread of about 1 within each
+    /// class: the one-pass E[x²] − μ² loses every digit of the variance there.
+    #[test]
+    fn a_large_offset_gives_the_probabilities_of_the_data_at_zero() {
+        // Dyadic values, so the shift by 1e9 is exact and any difference is the algorithm's.
+        let near_zero: [f64; 8] = [-1.25, -0.5, 0.25, 1.0, 2.5, 3.25, 3.75, 4.5];
+        let labels = [0, 0, 0, 0, 1, 1, 1, 1];
+        let queries = [-0.75, 1.5, 2.0, 2.25, 4.0];
+        let probabilities = |offset: f64| {
+            let column = |values: &[f64]| {
+                let rows: Vec<Vec<f64>> = values.iter().map(|v| vec![v + offset]).collect();
+                let refs: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+                testing::matrix(&refs)
+            };
+            let model = GaussianNbParams::default()
+                .check()
+                .unwrap()
+                .fit(&column(&near_zero), &labels)
+                .unwrap();
+            model
+                .predict(&column(&queries), 2)
+                .unwrap()
+                .probabilities
+                .unwrap()
+        };
+        let (shifted, at_zero) = (probabilities(1e9), probabilities(0.0));
+        for (far, near) in shifted.iter().zip(&at_zero) {
+            assert!(
+                (far - near).abs() <= 1e-9 * near.abs().max(f64::MIN_POSITIVE),
+                "{shifted:?} vs {at_zero:?}"
+            );
+        }
+        // The query at 2.0, between the classes, is genuinely uncertain.
+        assert!(at_zero[4] > 0.01 && at_zero[5] > 0.01, "{at_zero:?}");
     }
 
     #[test]
@@ -187,6 +256,7 @@ mod tests {
         let model = params.fit(&x, &[0, 0, 1, 1]).unwrap();
         let probabilities = model
             .predict(&testing::matrix(&[&[2.0]]), 2)
+            .unwrap()
             .probabilities
             .unwrap();
         let expected = 1.0 / (1.0 + 4f64.exp());

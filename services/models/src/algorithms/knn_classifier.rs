@@ -81,7 +81,7 @@ impl KnnClassifierModel {
         let rows = self.model.predict_proba(x).map_err(predict_failed(ID))?;
         let present: Vec<f64> = rows.into_iter().flatten().collect();
         Ok(ClassPrediction::from_probabilities(
-            spread(&present, &self.present, classes),
+            spread(&present, &self.present, classes)?,
             classes,
         ))
     }

@@ -110,7 +110,11 @@ impl LogisticRegressionValidParams {
 }
 
 impl LogisticModel {
-    pub(crate) fn predict(&self, x: &Matrix, classes: usize) -> ClassPrediction {
+    pub(crate) fn predict(
+        &self,
+        x: &Matrix,
+        classes: usize,
+    ) -> Result<ClassPrediction, ModelsError> {
         let mut present_probabilities = Vec::with_capacity(x.rows * self.present.len());
         for row in rows(x) {
             let mut logits: Vec<f64> = self
@@ -127,10 +131,10 @@ impl LogisticModel {
                 present_probabilities.extend(logits);
             }
         }
-        ClassPrediction::from_probabilities(
-            spread(&present_probabilities, &self.present, classes),
+        Ok(ClassPrediction::from_probabilities(
+            spread(&present_probabilities, &self.present, classes)?,
             classes,
-        )
+        ))
     }
 }
 
@@ -147,7 +151,7 @@ mod tests {
             .unwrap()
             .fit(&x, &y)
             .unwrap();
-        let prediction = model.predict(&x, 2);
+        let prediction = model.predict(&x, 2).unwrap();
         assert_eq!(prediction.labels, y);
         let probabilities = prediction.probabilities.unwrap();
         assert!(
@@ -167,7 +171,7 @@ mod tests {
             .unwrap()
             .fit(&x, &y)
             .unwrap();
-        let ours = model.predict(&x, 3).labels;
+        let ours = model.predict(&x, 3).unwrap().labels;
         let theirs: LogisticRegression<f64, u32, DenseMatrix<f64>, Vec<u32>> =
             LogisticRegression::fit(
                 &dense(&x).unwrap(),

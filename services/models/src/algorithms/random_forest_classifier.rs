@@ -157,7 +157,7 @@ impl ForestClassifierModel {
         let share = 1.0 / self.trees.len().max(1) as f64;
         votes.iter_mut().for_each(|vote| *vote *= share);
         Ok(ClassPrediction::from_probabilities(
-            spread(&votes, &self.present, classes),
+            spread(&votes, &self.present, classes)?,
             classes,
         ))
     }

@@ -9,7 +9,7 @@
 //! [`svm`](super::svm)) so the model is owned and reloads exactly. No probabilities (as
 //! scikit-learn's default `probability = False`); a binary model gives decision scores.
 
-use crate::algorithms::dense::{dense, fit_failed, mirror, present_classes, rows};
+use crate::algorithms::dense::{check_classes, dense, fit_failed, mirror, present_classes, rows};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::svm::{self, Kernel, KernelParams, SupportVectors};
 use crate::error::ModelsError;
@@ -160,7 +160,23 @@ impl SvcValidParams {
 }
 
 impl SvcModel {
-    pub(crate) fn predict(&self, x: &Matrix, classes: usize) -> ClassPrediction {
+    pub(crate) fn predict(
+        &self,
+        x: &Matrix,
+        classes: usize,
+    ) -> Result<ClassPrediction, ModelsError> {
+        // Every machine's classes are present ones: checked once, the votes index safely.
+        check_classes(&self.present, classes)?;
+        if let Some(machine) = self.machines.iter().find(|machine| {
+            !(self.present.contains(&machine.negative) && self.present.contains(&machine.positive))
+        }) {
+            return Err(ModelsError::Corrupt {
+                reason: format!(
+                    "an svc machine separates classes {} and {}, which the model does not have",
+                    machine.negative, machine.positive
+                ),
+            });
+        }
         if let [machine] = self.machines.as_slice() {
             let scores: Vec<f64> = rows(x).map(|row| machine.decision.decision(row)).collect();
             let labels = scores
@@ -174,16 +190,19 @@ impl SvcModel {
                 })
                 .collect();
             let class_one_scores = (classes == 2 && machine.positive == 1).then_some(scores);
-            return ClassPrediction {
+            return Ok(ClassPrediction {
                 labels,
                 probabilities: None,
                 scores: class_one_scores,
-            };
+            });
         }
-        ClassPrediction::labels(rows(x).map(|row| self.vote(row, classes)).collect())
+        Ok(ClassPrediction::labels(
+            rows(x).map(|row| self.vote(row, classes)).collect(),
+        ))
     }
 
     /// One-vs-one: most votes, then the larger summed confidence, then the lower code.
+    /// Every class involved is below `classes` (checked by `predict`).
     fn vote(&self, row: &[f64], classes: usize) -> u32 {
         let mut votes = vec![0usize; classes];
         let mut confidence = vec![0.0; classes];
@@ -228,7 +247,7 @@ mod tests {
         let matrix = dense(&x).unwrap();
         let theirs = SVC::fit(&matrix, &y, &parameters).unwrap();
         let expected = theirs.decision_function(&matrix).unwrap();
-        let prediction = model.predict(&x, 2);
+        let prediction = model.predict(&x, 2).unwrap();
         let scores = prediction.scores.clone().unwrap();
         assert!(
             scores
@@ -248,8 +267,11 @@ mod tests {
             .fit(&x, &y, 0)
             .unwrap();
         assert_eq!(model.machines.len(), 3);
-        let prediction = model.predict(&x, 3);
+        let prediction = model.predict(&x, 3).unwrap();
         assert_eq!(prediction.labels, y);
         assert_eq!(prediction.scores, None);
+        // A model told it has fewer classes than it votes for refuses, rather than panic.
+        let error = model.predict(&x, 2).unwrap_err();
+        assert!(matches!(error, ModelsError::Corrupt { .. }), "{error}");
     }
 }

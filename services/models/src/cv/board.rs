@@ -61,14 +61,34 @@ fn mean_std(values: &[f64]) -> MetricValue {
     }
 }
 
-/// Best first by `metric`; entries without it next; failed ones last; stable otherwise.
+/// The entry a comparison keeps: the top-ranked one, if it did not fail and has a finite
+/// `metric` (a board whose best model lacks the metric has no winner to keep).
+pub(crate) fn best(entries: &[LeaderboardEntry], metric: Metric) -> Option<&LeaderboardEntry> {
+    entries.first().filter(|entry| {
+        entry.error.is_none()
+            && entry
+                .metrics
+                .get(metric.as_str())
+                .is_some_and(|value| value.mean.is_finite())
+    })
+}
+
+/// Best first by `metric`; entries without it, or with a non-finite mean, next; failed ones
+/// last; stable otherwise.
 pub(super) fn rank(mut entries: Vec<LeaderboardEntry>, metric: Metric) -> Vec<LeaderboardEntry> {
+    // A NaN mean sorts before every number under `total_cmp` (and −NaN after), so a
+    // non-finite mean is ranked as a missing metric, never as a score.
     let key = |entry: &LeaderboardEntry| -> (u8, f64) {
         match (&entry.error, entry.metrics.get(metric.as_str())) {
             (Some(_), _) => (2, 0.0),
-            (None, None) => (1, 0.0),
-            (None, Some(value)) if metric.higher_is_better() => (0, -value.mean),
-            (None, Some(value)) => (0, value.mean),
+            (None, Some(value)) if value.mean.is_finite() => {
+                if metric.higher_is_better() {
+                    (0, -value.mean)
+                } else {
+                    (0, value.mean)
+                }
+            }
+            (None, _) => (1, 0.0),
         }
     };
     entries.sort_by(|a, b| {
@@ -76,4 +96,74 @@ pub(super) fn rank(mut entries: Vec<LeaderboardEntry>, metric: Metric) -> Vec<Le
         a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
     });
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::models::ModelSpec;
+
+    fn scored(algorithm: &str, metric: Metric, mean: Option<f64>) -> LeaderboardEntry {
+        LeaderboardEntry {
+            model: ModelSpec {
+                algorithm: algorithm.to_owned(),
+                params: BTreeMap::new(),
+                pipeline: None,
+            },
+            metrics: mean
+                .map(|mean| {
+                    BTreeMap::from([(metric.as_str().to_owned(), MetricValue { mean, std: 0.0 })])
+                })
+                .unwrap_or_default(),
+            fit_ms: 0.0,
+            predict_ms: 0.0,
+            error: None,
+        }
+    }
+
+    fn order(entries: &[LeaderboardEntry]) -> Vec<&str> {
+        entries.iter().map(|e| e.model.algorithm.as_str()).collect()
+    }
+
+    #[test]
+    fn a_non_finite_mean_ranks_as_missing_after_every_finite_one() {
+        for (metric, finite) in [
+            (Metric::R2, ["high", "low"]),
+            (Metric::Rmse, ["low", "high"]),
+        ] {
+            let failed = LeaderboardEntry {
+                error: Some(ServiceError::internal("boom")),
+                ..scored("failed", metric, None)
+            };
+            let entries = vec![
+                failed,
+                scored("nan", metric, Some(f64::NAN)),
+                scored("negative_nan", metric, Some(-f64::NAN)),
+                scored("inf", metric, Some(f64::INFINITY)),
+                scored("low", metric, Some(0.1)),
+                scored("missing", metric, None),
+                scored("high", metric, Some(0.9)),
+            ];
+            let ranked = rank(entries, metric);
+            let mut expected = finite.to_vec();
+            expected.extend(["nan", "negative_nan", "inf", "missing", "failed"]);
+            assert_eq!(order(&ranked), expected, "{metric}");
+            assert_eq!(best(&ranked, metric).unwrap().model.algorithm, finite[0]);
+        }
+    }
+
+    #[test]
+    fn no_best_when_the_top_entry_lacks_the_metric() {
+        let metric = Metric::R2;
+        let ranked = rank(
+            vec![
+                scored("missing", metric, None),
+                scored("nan", metric, Some(f64::NAN)),
+            ],
+            metric,
+        );
+        assert_eq!(order(&ranked), ["missing", "nan"]);
+        assert_eq!(best(&ranked, metric), None);
+        assert_eq!(best(&[], metric), None);
+    }
 }

@@ -284,6 +284,101 @@ fn a_cancelled_run_stops_and_counts_its_progress() {
     control.cancel();
     let error = cross_validate(&request, &as_matrix, &control, &pool).unwrap_err();
     assert_eq!(error, ModelsError::Cancelled);
+    // Skipped fits are not done.
+    assert_eq!(control.progress(), (0, 6));
+
+    // Cancelled from inside the second fit: the fits after it are skipped, and the
+    // interrupted one (answering `Cancelled`) does not count either.
+    let control = CvControl::default();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let cancelling = |candidate: &Candidate, train: &Frame, test: &Frame| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 1 {
+            control.cancel();
+            return Err(ModelsError::Cancelled);
+        }
+        Preprocess::prepare(&as_matrix, candidate, train, test)
+    };
+    let error = cross_validate(&request, &Typed(cancelling), &control, &pool).unwrap_err();
+    assert_eq!(error, ModelsError::Cancelled);
+    assert_eq!(control.progress(), (1, 6));
+}
+
+/// A preprocessing closure with typed errors.
+struct Typed<F>(F);
+
+impl<F> Preprocess for Typed<F>
+where
+    F: Fn(&Candidate, &Frame, &Frame) -> Result<(Matrix, Matrix), ModelsError> + Sync,
+{
+    fn prepare(
+        &self,
+        candidate: &Candidate,
+        train: &Frame,
+        test: &Frame,
+    ) -> Result<(Matrix, Matrix), ModelsError> {
+        (self.0)(candidate, train, test)
+    }
+}
+
+#[test]
+fn a_preprocessing_timeout_keeps_its_kind_and_roc_auc_needs_two_classes() {
+    let (features, targets, regression_folds) = regression();
+    let linear = candidates(&[AlgorithmId::LinearRegression]);
+    let request = CvRequest {
+        features: &features,
+        targets: &targets,
+        folds: &regression_folds,
+        candidates: &linear,
+        metric: Metric::R2,
+        seed: 0,
+    };
+    let timing_out = Typed(|_: &Candidate, _: &Frame, _: &Frame| {
+        Err(ModelsError::UtilsTimeout {
+            call: "fit_pipeline",
+            timeout_ms: 5,
+        })
+    });
+    let board = run(&request, &timing_out, 1).unwrap();
+    let error = board.entries[0].error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert_eq!(
+        error.message,
+        "utils `fit_pipeline` did not answer within 5 ms (models setting `utils_call_timeout_ms`)"
+    );
+
+    let x: Vec<f64> = (0..12).map(f64::from).collect();
+    let features = Frame {
+        columns: vec![Column::numeric("x", x)],
+    };
+    let targets = Targets::Classification {
+        codes: (0..12).map(|i| i % 3).collect(),
+        classes: vec!["a".into(), "b".into(), "c".into()],
+    };
+    let three_folds = self::folds(12, 3);
+    let classifiers = candidates(&[AlgorithmId::KnnClassifier]);
+    let request = CvRequest {
+        features: &features,
+        targets: &targets,
+        folds: &three_folds,
+        candidates: &classifiers,
+        metric: Metric::RocAuc,
+        seed: 0,
+    };
+    let error = run(&request, &as_matrix, 1).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "roc_auc needs two classes; the target has 3"
+    );
+}
+
+#[test]
+fn more_folds_than_the_cap_are_refused() {
+    let error = check_fold_count(10_000, MAX_FOLDS + 1).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "bad folds: 101 folds; at most 100 are allowed"
+    );
+    assert!(check_fold_count(10_000, MAX_FOLDS).is_ok());
 }
 
 #[test]

@@ -89,16 +89,19 @@ impl Jobs {
         Ok((JobId(id), control))
     }
 
-    /// Moves a job on; an ended job (a cancelled one, say) keeps its end.
-    pub(crate) fn set(&self, id: JobId, next: JobState) {
-        if let Some(job) = self.lock().jobs.get(&id.0) {
-            job.state.send_if_modified(|state| {
+    /// Moves a job on; an ended job (a cancelled one, say) keeps its end. Whether the state
+    /// changed: `false` tells a finishing job it was cancelled meanwhile (under the table's
+    /// lock, so a cancel is either before this or sees the job ended).
+    pub(crate) fn set(&self, id: JobId, next: JobState) -> bool {
+        match self.lock().jobs.get(&id.0) {
+            Some(job) => job.state.send_if_modified(|state| {
                 if ended(state) {
                     return false;
                 }
                 *state = next;
                 true
-            });
+            }),
+            None => false,
         }
     }
 
@@ -167,11 +170,14 @@ mod tests {
         let jobs = Jobs::new(2);
         let (first, control) = jobs.create(10).unwrap();
         assert_eq!(jobs.status(first).unwrap().total, 10);
-        jobs.set(first, JobState::Running);
+        assert!(jobs.set(first, JobState::Running));
         let status = jobs.cancel(first).unwrap();
         assert_eq!(status.state, JobState::Cancelled);
         assert!(control.is_cancelled());
-        jobs.set(first, JobState::Running);
+        assert!(
+            !jobs.set(first, JobState::Running),
+            "a cancelled job stays cancelled"
+        );
         assert_eq!(jobs.status(first).unwrap().state, JobState::Cancelled);
         let (second, _) = jobs.create(1).unwrap();
         // Full: the ended first job makes room.

@@ -2,7 +2,7 @@
 
 use crate::algorithms::FittedModel;
 use crate::error::ModelsError;
-use mltools_core::models::{ModelFile, ModelInfo};
+use mltools_core::models::{ModelFile, ModelInfo, Task};
 use serde::{Deserialize, Serialize};
 
 /// The first bytes of an exported model, then a format version.
@@ -53,8 +53,9 @@ pub fn export(info: &ModelInfo, model: &[u8]) -> Result<ModelFile, ModelsError> 
 /// The description and fitted bytes in a file from [`export`], checked to decode.
 ///
 /// # Errors
-/// [`ModelsError::BadFile`] for a file that is not an exported model of this version, or
-/// whose model does not decode.
+/// [`ModelsError::BadFile`] for a file that is not an exported model of this version, whose
+/// model does not decode, or whose description disagrees with its model (the algorithm,
+/// the task, the feature count against the pipeline's output columns, the classes).
 pub fn import(file: &ModelFile) -> Result<(ModelInfo, Vec<u8>), ModelsError> {
     let corrupt = |reason: String| ModelsError::BadFile { reason };
     let body = file
@@ -79,5 +80,47 @@ pub fn import(file: &ModelFile) -> Result<(ModelInfo, Vec<u8>), ModelsError> {
             model.algorithm()
         )));
     }
+    check_agreement(&exported.info, &model).map_err(corrupt)?;
     Ok((exported.info, exported.model))
+}
+
+/// Checks that a file's description and its model agree on what prediction needs: the
+/// task, the number of features the pipeline hands the model, and the classes.
+fn check_agreement(info: &ModelInfo, model: &FittedModel) -> Result<(), String> {
+    let algorithm = model.algorithm();
+    if algorithm.task() != info.task {
+        return Err(format!(
+            "the file describes a {} model but holds a {} one ({algorithm})",
+            info.task,
+            algorithm.task()
+        ));
+    }
+    let outputs = info.pipeline.output_columns.len();
+    let features = model.features().len();
+    if features != outputs {
+        return Err(format!(
+            "the model's feature count is {features} but its pipeline gives {outputs} columns"
+        ));
+    }
+    match (info.task, &info.classes) {
+        (Task::Regression, None) if model.classes() == 0 => Ok(()),
+        (Task::Regression, Some(classes)) => Err(format!(
+            "the file describes a regression model but lists {} classes",
+            classes.len()
+        )),
+        (Task::Classification, Some(classes)) if classes.len() == model.classes() => Ok(()),
+        (Task::Classification, Some(classes)) => Err(format!(
+            "the model predicts {} classes but the file lists {} ({})",
+            model.classes(),
+            classes.len(),
+            classes.join(", ")
+        )),
+        (Task::Classification, None) => {
+            Err("the file describes a classifier but lists no classes".to_owned())
+        }
+        (Task::Regression, None) => Err(format!(
+            "the file describes a regression model but the model predicts {} classes",
+            model.classes()
+        )),
+    }
 }

@@ -90,3 +90,64 @@ fn an_export_imports_back_and_a_bad_file_is_refused() {
     .unwrap_err();
     assert!(matches!(error, ModelsError::BadFile { .. }), "{error}");
 }
+
+#[test]
+fn an_import_whose_description_disagrees_with_its_model_is_refused() {
+    let bytes = fitted_bytes();
+    let refused = |described: &ModelInfo, bytes: &[u8]| {
+        let error = import(&export(described, bytes).unwrap()).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        error.to_string()
+    };
+    let mut two_outputs = info("ridge");
+    two_outputs.pipeline.output_columns = vec!["x".to_owned(), "z".to_owned()];
+    assert_eq!(
+        refused(&two_outputs, &bytes),
+        "bad model file: the model's feature count is 1 but its pipeline gives 2 columns"
+    );
+    let mut with_classes = info("ridge");
+    with_classes.classes = Some(vec!["a".to_owned(), "b".to_owned()]);
+    assert_eq!(
+        refused(&with_classes, &bytes),
+        "bad model file: the file describes a regression model but lists 2 classes"
+    );
+
+    // A two-class classifier described with three classes.
+    let x = Matrix {
+        rows: 4,
+        columns: vec!["x".into()],
+        values: vec![0.0, 1.0, 2.0, 3.0],
+    };
+    let y = Targets::Classification {
+        codes: vec![0, 0, 1, 1],
+        classes: vec!["no".into(), "yes".into()],
+    };
+    let classifier = Estimator::defaults(AlgorithmId::GaussianNb)
+        .fit(&x, &y, 0)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let described = ModelInfo {
+        task: Task::Classification,
+        classes: Some(vec!["no".into(), "yes".into()]),
+        ..info("gaussian_nb")
+    };
+    assert!(import(&export(&described, &classifier).unwrap()).is_ok());
+    let three = ModelInfo {
+        classes: Some(vec!["no".into(), "maybe".into(), "yes".into()]),
+        ..described.clone()
+    };
+    assert_eq!(
+        refused(&three, &classifier),
+        "bad model file: the model predicts 2 classes but the file lists 3 (no, maybe, yes)"
+    );
+    let regression = ModelInfo {
+        task: Task::Regression,
+        classes: None,
+        ..described
+    };
+    assert_eq!(
+        refused(&regression, &classifier),
+        "bad model file: the file describes a regression model but holds a classification one (gaussian_nb)"
+    );
+}

@@ -1,0 +1,323 @@
+//! Nodes reaching each other's services over TCP on 127.0.0.1: in one process, and as
+//! three real daemons whose models node is killed and restarted during a compare.
+
+use mltools_core::datasets::{Builtin, ImportRequest, Source};
+use mltools_core::lab::LabCompareRequest;
+use mltools_core::{ErrorKind, RpcResultExt};
+use mltools_node::{NodeBuilder, NodeConfig};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tarpc::context;
+
+fn config(text: &str, data: &Path) -> NodeConfig {
+    let mut config = NodeConfig::parse(text).expect("a valid config");
+    config.datasets.data_dir = data.to_owned();
+    config.models.data_dir = data.to_owned();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_node_compares_through_a_data_node_over_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_node = NodeBuilder::from_config(config(
+        "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n",
+        &dir.path().join("a"),
+    ))
+    .start()
+    .await
+    .unwrap();
+    let address = data_node.listen_addr().expect("listening").to_string();
+    let main = NodeBuilder::from_config(config(
+        &format!(
+            "[node]\nname = \"main\"\nserve = [\"models\", \"lab\"]\n\
+             [services.datasets]\nat = {{ tcp = \"{address}\" }}\n\
+             [services.utils]\nat = {{ tcp = \"{address}\" }}\n"
+        ),
+        &dir.path().join("b"),
+    ))
+    .start()
+    .await
+    .unwrap();
+
+    // The dataset lands on the data node, through main's remote client.
+    let info = main
+        .datasets()
+        .unwrap()
+        .import(
+            context::current(),
+            ImportRequest::new(Source::Builtin {
+                name: Builtin::BreastCancer,
+            }),
+        )
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let listed = data_node
+        .datasets()
+        .unwrap()
+        .list(context::current())
+        .await
+        .into_service("datasets")
+        .unwrap();
+    assert_eq!(listed[0].name, "breast_cancer");
+
+    let report = mltools_lab::compare_and_wait(
+        &main.lab().unwrap(),
+        LabCompareRequest::new(info.id),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert!(report.leaderboard.entries[0].metrics["accuracy"].mean >= 0.95);
+    assert!(
+        report.plots.len() >= 3,
+        "plots rendered by the remote utils"
+    );
+
+    // The data node stops: main's calls fail fast as Unavailable, naming the address.
+    assert!(data_node.shutdown_within(Duration::from_secs(5)).await);
+    let started = Instant::now();
+    let error = main
+        .datasets()
+        .unwrap()
+        .list(context::current())
+        .await
+        .into_service("datasets")
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    assert!(error.message.contains(&address), "{error}");
+    assert!(main.shutdown_within(Duration::from_secs(5)).await);
+}
+
+/// A daemon started as a child process, with its standard output read line by line.
+struct Daemon {
+    child: Child,
+    /// Kept so that the reader thread can go on draining the daemon's output.
+    _lines: mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> (Daemon, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
+            .args(["--config", config.to_str().unwrap(), "node"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the daemon says it is ready");
+        let address = ready
+            .rsplit_once("listening on tcp ")
+            .map(|(_, address)| address.trim_end_matches(')').to_owned())
+            .unwrap_or_else(|| panic!("no address in `{ready}`"));
+        (
+            Daemon {
+                child,
+                _lines: lines,
+            },
+            address,
+        )
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    write(
+        &path("data.toml"),
+        &format!(
+            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
+             [datasets]\ndata_dir = \"{}\"\n",
+            path("data").display()
+        ),
+    );
+    let (data, data_address) = Daemon::start(&path("data.toml"));
+    // The models node gets a fixed port so that it can come back on the same address.
+    let models_port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    write(
+        &path("models.toml"),
+        &format!(
+            "[node]\nname = \"models\"\nserve = [\"models\"]\nlisten = {{ tcp = \"127.0.0.1:{models_port}\" }}\n\
+             [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n[models]\ndata_dir = \"{}\"\n",
+            path("models").display()
+        ),
+    );
+    let (models, models_address) = Daemon::start(&path("models.toml"));
+    write(
+        &path("main.toml"),
+        &format!(
+            "[node]\nname = \"main\"\nserve = [\"lab\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
+             [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n\
+             [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
+             [services.models]\nat = {{ tcp = \"{models_address}\" }}\n"
+        ),
+    );
+    let (main, main_address) = Daemon::start(&path("main.toml"));
+
+    // This test is a fourth node hosting nothing: a client of the lab and the datasets.
+    let client = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n\
+             [services.lab]\nat = {{ tcp = \"{main_address}\" }}\n\
+             [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n"
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap();
+    let datasets = client.datasets().unwrap();
+    let lab = client.lab().unwrap();
+    let digits = datasets
+        .import(
+            context::current(),
+            ImportRequest::new(Source::Builtin {
+                name: Builtin::Digits,
+            }),
+        )
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let iris = datasets
+        .import(
+            context::current(),
+            ImportRequest::new(Source::Builtin {
+                name: Builtin::Iris,
+            }),
+        )
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let quick = LabCompareRequest {
+        folds: 3,
+        ..LabCompareRequest::new(iris.id)
+    };
+    let report = mltools_lab::compare_and_wait(&lab, quick, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert!(report.leaderboard.entries[0].metrics["accuracy"].mean >= 0.93);
+
+    // A longer compare (digits: 1797 × 64, ten classes) is fitting on the models node...
+    let spec = |algorithm: &str| mltools_core::models::ModelSpec {
+        algorithm: algorithm.to_owned(),
+        params: Default::default(),
+        pipeline: None,
+    };
+    let long = LabCompareRequest {
+        models: [
+            "random_forest_classifier",
+            "logistic_regression",
+            "knn_classifier",
+            "gaussian_nb",
+        ]
+        .map(spec)
+        .to_vec(),
+        ..LabCompareRequest::new(digits.id)
+    };
+    let job = lab
+        .compare(context::current(), long.clone())
+        .await
+        .into_service("lab")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = lab
+            .status(context::current(), job)
+            .await
+            .into_service("lab")
+            .unwrap();
+        if matches!(status.stage, mltools_core::lab::LabStage::Fitting { done, .. } if done > 0) {
+            break;
+        }
+        assert!(
+            !status.is_done(),
+            "the compare ended before the kill: {status:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the compare never started fitting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...when the models node dies: the caller gets a clear error in bounded time.
+    models.kill();
+    let started = Instant::now();
+    let error = loop {
+        match lab
+            .report(context::current(), job, 1_000)
+            .await
+            .into_service("lab")
+        {
+            Ok(Some(_)) => panic!("a compare whose models node died cannot finish"),
+            Ok(None) => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no error in 30 s"
+            ),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    assert!(error.message.contains(&models_address), "{error}");
+
+    // No dataset is lost, and once the models node is back the same compare succeeds.
+    let listed = datasets
+        .list(context::current())
+        .await
+        .into_service("datasets")
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    let (models, _) = Daemon::start(&path("models.toml"));
+    // The lab node redials by itself (backoff capped at 2 s); until it has, its calls fail
+    // fast as Unavailable, so a caller retries — bounded.
+    let retry_until = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        match mltools_lab::compare_and_wait(&lab, long.clone(), Duration::from_secs(120)).await {
+            Ok(report) => break report,
+            Err(error) if error.kind == ErrorKind::Unavailable && Instant::now() < retry_until => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("the compare failed after the restart: {error}"),
+        }
+    };
+    assert!(report.leaderboard.entries[0].metrics["accuracy"].mean >= 0.9);
+    assert!(client.shutdown_within(Duration::from_secs(5)).await);
+    drop((data, models, main));
+}
