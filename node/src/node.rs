@@ -9,10 +9,10 @@ use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
 use mltools_lab::{LabClients, LabServer, LabState};
 use mltools_models::{ModelsServer, ModelsState};
-use mltools_transport::tcp::TcpServer;
+use mltools_transport::tcp::{TcpEndpoint, TcpServer};
 use mltools_transport::{
-    ChildHandle, Client, DatasetsClient, Gate, LabClient, ModelsClient, Service, ServiceTable,
-    Supervisor, UtilsClient,
+    ChildHandle, Client, DatasetsClient, Gate, LabClient, LinkStatus, ModelsClient, Service,
+    ServiceTable, Supervisor, UtilsClient,
 };
 use mltools_utils::{UtilsServer, UtilsState};
 use std::path::PathBuf;
@@ -43,6 +43,18 @@ pub enum NodeError {
         node: String,
         /// Why, naming the address.
         message: String,
+    },
+    /// A service placed on another node cannot be reached at start-up.
+    #[error("node `{node}`: the {service} service at {address} cannot be reached: {reason}")]
+    Unreachable {
+        /// The node.
+        node: String,
+        /// The service.
+        service: ServiceName,
+        /// Where it was looked for.
+        address: String,
+        /// Why.
+        reason: String,
     },
     /// A client was asked for a service this node does not host.
     #[error(
@@ -115,7 +127,7 @@ impl NodeBuilder {
             children: Vec::new(),
             config,
         };
-        node.connect_remote_services()?;
+        node.connect_remote_services().await?;
         if node.config.node.serve.contains(&ServiceName::Datasets) {
             node.start_datasets().await?;
         }
@@ -372,34 +384,63 @@ impl Node {
         Ok(())
     }
 
-    /// Clients of the services placed on other nodes (they connect in the background and
-    /// redial by themselves).
-    fn connect_remote_services(&mut self) -> Result<(), NodeError> {
+    /// Clients of the services placed on other nodes. Each waits for its first dial: an
+    /// address that cannot be reached, or that refuses this node, is a start-up error
+    /// naming the service and the reason; later outages are redialled by the client.
+    async fn connect_remote_services(&mut self) -> Result<(), NodeError> {
         for name in ServiceName::ALL {
             let Some(endpoint) = self.config.remote(name) else {
                 continue;
             };
-            let fail = |error: mltools_transport::tcp::TcpConfigError| NodeError::Start {
-                node: self.config.node.name.clone(),
-                service: name,
-                message: error.to_string(),
-            };
             match name {
                 ServiceName::Datasets => {
-                    self.datasets = Some(Client::tcp("datasets", endpoint).map_err(fail)?.into());
+                    self.datasets = Some(self.dial(name, endpoint).await?.into());
                 }
-                ServiceName::Utils => {
-                    self.utils = Some(Client::tcp("utils", endpoint).map_err(fail)?.into());
-                }
-                ServiceName::Models => {
-                    self.models = Some(Client::tcp("models", endpoint).map_err(fail)?.into());
-                }
-                ServiceName::Lab => {
-                    self.lab = Some(Client::tcp("lab", endpoint).map_err(fail)?.into());
-                }
+                ServiceName::Utils => self.utils = Some(self.dial(name, endpoint).await?.into()),
+                ServiceName::Models => self.models = Some(self.dial(name, endpoint).await?.into()),
+                ServiceName::Lab => self.lab = Some(self.dial(name, endpoint).await?.into()),
             }
         }
         Ok(())
+    }
+
+    /// A client of `service` at `endpoint`, once its first dial has succeeded.
+    async fn dial<Req, Resp>(
+        &self,
+        service: ServiceName,
+        endpoint: TcpEndpoint,
+    ) -> Result<Client<Req, Resp>, NodeError>
+    where
+        Req: RequestName + serde::Serialize + Send + Sync + 'static,
+        Resp: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let address = endpoint.address.clone();
+        let unreachable = |reason: String| NodeError::Unreachable {
+            node: self.config.node.name.clone(),
+            service,
+            address: address.clone(),
+            reason,
+        };
+        let patience = Duration::from_millis(
+            endpoint.connect_timeout_ms + endpoint.handshake_timeout_ms + 1_000,
+        );
+        let client = Client::tcp(service.as_str(), endpoint)
+            .map_err(|error| unreachable(error.to_string()))?;
+        if let Some(remote) = client.remote() {
+            let first_dial = remote.wait_for(|status| !matches!(status, LinkStatus::Connecting));
+            let _ = tokio::time::timeout(patience, first_dial).await;
+            match remote.status() {
+                LinkStatus::Connected => {}
+                LinkStatus::Down { reason } => return Err(unreachable(reason)),
+                LinkStatus::Connecting => {
+                    return Err(unreachable(format!(
+                        "no answer within {} ms",
+                        patience.as_millis()
+                    )));
+                }
+            }
+        }
+        Ok(client)
     }
 
     /// Opens the TCP listener that serves the hosted services to other nodes.

@@ -321,3 +321,65 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
     assert!(client.shutdown_within(Duration::from_secs(5)).await);
     drop((data, models, main));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_or_refusing_service_is_a_start_up_error_naming_it() {
+    // Nothing listens on this port once the probe listener is dropped.
+    let closed = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let error = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n[services.datasets]\nat = {{ tcp = \"{closed}\" }}\n"
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("the datasets service at"), "{message}");
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert!(message.contains(&closed), "{message}");
+
+    // A node that wants a token refuses a client without one, before any service code.
+    let dir = tempfile::tempdir().unwrap();
+    let server = NodeBuilder::from_config(config(
+        "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\n\
+         [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\ntoken = \"s3cret-token\"\n",
+        dir.path(),
+    ))
+    .start()
+    .await
+    .unwrap();
+    let address = server.listen_addr().unwrap();
+    let error = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n[services.datasets]\nat = {{ tcp = \"{address}\" }}\n"
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("token"), "{error}");
+    let client = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n\
+             [services.datasets]\nat = {{ tcp = {{ address = \"{address}\", token = \"s3cret-token\" }} }}\n"
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap();
+    let listed = client
+        .datasets()
+        .unwrap()
+        .list(context::current())
+        .await
+        .into_service("datasets")
+        .unwrap();
+    assert!(listed.is_empty());
+}

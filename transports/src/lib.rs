@@ -45,6 +45,8 @@
 //! # });
 //! ```
 
+#[cfg(feature = "certs")]
+pub mod certs;
 pub mod channel;
 pub mod client;
 #[cfg(feature = "remote")]

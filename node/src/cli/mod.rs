@@ -32,6 +32,9 @@ pub enum CliError {
     /// A service answered with an error.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// Certificates could not be made.
+    #[error(transparent)]
+    Certs(#[from] mltools_transport::certs::CertError),
     /// The result could not be written as JSON.
     #[error("cannot write the result as JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -79,6 +82,27 @@ pub enum Command {
     Models(ModelsCommand),
     /// Run this node as a daemon (services from --config) until ctrl-c or SIGTERM.
     Node,
+    /// Make a cluster's TLS certificates.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+/// The certificate commands.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Write a cluster CA (ca.pem, ca.key), a certificate per node (NODE.pem, NODE.key) and
+    /// a client certificate (client.pem, client.key) into DIR; never overwrites.
+    Init {
+        /// The directory to write.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The nodes to make certificates for (repeatable).
+        #[arg(long = "node", default_values_t = ["node".to_owned()])]
+        nodes: Vec<String>,
+        /// The host names and IP addresses the node certificates are valid for.
+        #[arg(long = "host", default_values_t = ["127.0.0.1".to_owned(), "localhost".to_owned()])]
+        hosts: Vec<String>,
+    },
 }
 
 impl Cli {
@@ -105,6 +129,19 @@ impl Cli {
 /// # Errors
 /// Whatever the command fails with; the message names the culprit.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Certs(CertsCommand::Init { dir, nodes, hosts }) = &cli.command {
+        let files = mltools_transport::certs::init(dir, nodes, hosts)?;
+        println!("wrote the CA {}", files.ca.display());
+        for (cert, key) in &files.nodes {
+            println!("wrote {} and {}", cert.display(), key.display());
+        }
+        println!(
+            "wrote {} and {}",
+            files.client.0.display(),
+            files.client.1.display()
+        );
+        return Ok(());
+    }
     let config = cli.node_config()?;
     let node = crate::node::NodeBuilder::from_config(config)
         .start()
@@ -121,8 +158,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             output,
         } => predict::predict(&node, *model, file, output.as_deref(), cli.json).await,
         Command::Models(command) => predict::models(&node, command, cli.json).await,
-        // Handled above: the daemon owns the node until a stop signal.
-        Command::Node => Ok(()),
+        // Handled above: the daemon owns the node until a stop signal; certificates need
+        // no node.
+        Command::Node | Command::Certs(_) => Ok(()),
     };
     shutdown(node).await;
     outcome
