@@ -162,6 +162,13 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
     };
     let mut metrics: Vec<&str> = vec![board.metric.as_str()];
     metrics.extend(shown.iter().copied().filter(|name| *name != board.metric));
+    // A metric no model has (ROC AUC beyond two classes) gets no column.
+    metrics.retain(|name| {
+        board
+            .entries
+            .iter()
+            .any(|entry| entry.metrics.contains_key(*name))
+    });
     let mut header = vec!["rank".to_owned(), "model".to_owned()];
     header.extend(metrics.iter().map(|name| (*name).to_owned()));
     header.extend(["fit ms".to_owned(), "predict ms".to_owned()]);
