@@ -383,3 +383,44 @@ async fn an_unreachable_or_refusing_service_is_a_start_up_error_naming_it() {
         .unwrap();
     assert!(listed.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_server_certificate_is_refused_saying_so() {
+    use mltools_transport::certs::{CertOptions, init_with};
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = ["127.0.0.1".to_owned()];
+    let expired = CertOptions::expiring("2001-01-31").unwrap();
+    let files = init_with(
+        &dir.path().join("certs"),
+        &["data".into()],
+        &hosts,
+        &expired,
+    )
+    .unwrap();
+    let server = NodeBuilder::from_config(config(
+        &format!(
+            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\n\
+             [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\n\
+             tls = {{ cert = \"{}\", key = \"{}\" }}\n",
+            files.nodes[0].0.display(),
+            files.nodes[0].1.display()
+        ),
+        &dir.path().join("data"),
+    ))
+    .start()
+    .await
+    .unwrap();
+    let address = server.listen_addr().unwrap();
+    let error = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n\
+             [services.datasets]\nat = {{ tcp = {{ address = \"{address}\", tls = {{ ca = \"{}\" }} }} }}\n",
+            files.ca.display()
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("expired"), "{error}");
+}

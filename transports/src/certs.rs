@@ -59,12 +59,61 @@ pub struct CertFiles {
     pub client: (PathBuf, PathBuf),
 }
 
+/// Options of [`init_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CertOptions {
+    /// The last day (UTC) the node and client certificates are valid, `(year, month, day)`;
+    /// rcgen's default (year 4096) when `None`.
+    pub expires: Option<(i32, u8, u8)>,
+}
+
+impl CertOptions {
+    /// Parses an expiry date `YYYY-MM-DD`.
+    ///
+    /// # Errors
+    /// Text that is not such a date.
+    pub fn expiring(date: &str) -> Result<CertOptions, CertError> {
+        let bad = || CertError::BadName {
+            name: date.to_owned(),
+            reason: "an expiry date is YYYY-MM-DD".into(),
+        };
+        let mut parts = date.split('-');
+        let (Some(year), Some(month), Some(day), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        let month: u8 = month.parse().map_err(|_| bad())?;
+        let day: u8 = day.parse().map_err(|_| bad())?;
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return Err(bad());
+        }
+        Ok(CertOptions {
+            expires: Some((year, month, day)),
+        })
+    }
+}
+
 /// Makes a CA, a certificate per node valid for `hosts`, and a client certificate, in
 /// `dir` (created when missing).
 ///
 /// # Errors
 /// A file that exists already, a bad node name or host, an unwritable directory.
 pub fn init(dir: &Path, nodes: &[String], hosts: &[String]) -> Result<CertFiles, CertError> {
+    init_with(dir, nodes, hosts, &CertOptions::default())
+}
+
+/// As [`init`], with options (an expiry date).
+///
+/// # Errors
+/// As [`init`].
+pub fn init_with(
+    dir: &Path,
+    nodes: &[String],
+    hosts: &[String],
+    options: &CertOptions,
+) -> Result<CertFiles, CertError> {
     for node in nodes {
         if node.is_empty()
             || node == "ca"
@@ -98,19 +147,16 @@ pub fn init(dir: &Path, nodes: &[String], hosts: &[String]) -> Result<CertFiles,
     write_key(dir, "ca.key", &authority.key().serialize_pem())?;
     let mut node_files = Vec::with_capacity(nodes.len());
     for node in nodes {
-        let (cert, key) = leaf(node, hosts, &authority, ExtendedKeyUsagePurpose::ServerAuth)?;
+        let usage = ExtendedKeyUsagePurpose::ServerAuth;
+        let (cert, key) = leaf(node, hosts, &authority, usage, options)?;
         node_files.push((
             write(dir, &format!("{node}.pem"), &cert)?,
             write_key(dir, &format!("{node}.key"), &key)?,
         ));
     }
     let names = ["client.mltools".to_owned()];
-    let (cert, key) = leaf(
-        "client",
-        &names,
-        &authority,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    )?;
+    let usage = ExtendedKeyUsagePurpose::ClientAuth;
+    let (cert, key) = leaf("client", &names, &authority, usage, options)?;
     let client = (
         write(dir, "client.pem", &cert)?,
         write_key(dir, "client.key", &key)?,
@@ -142,6 +188,7 @@ fn leaf(
     hosts: &[String],
     authority: &CertifiedIssuer<'static, KeyPair>,
     usage: ExtendedKeyUsagePurpose,
+    options: &CertOptions,
 ) -> Result<(String, String), CertError> {
     let failed = |source| CertError::Generate {
         what: format!("`{name}`"),
@@ -150,6 +197,11 @@ fn leaf(
     let mut params = CertificateParams::new(hosts.to_vec()).map_err(failed)?;
     params.distinguished_name.push(DnType::CommonName, name);
     params.extended_key_usages = vec![usage];
+    if let Some((year, month, day)) = options.expires {
+        params.not_after = rcgen::date_time_ymd(year, month, day);
+        // A certificate must start before it ends: back-date the start a year.
+        params.not_before = rcgen::date_time_ymd(year - 1, month, day.min(28));
+    }
     let key = KeyPair::generate().map_err(failed)?;
     let cert = params.signed_by(&key, authority).map_err(failed)?;
     Ok((cert.pem(), key.serialize_pem()))
@@ -210,6 +262,11 @@ mod tests {
             "{again}"
         );
         let bad = init(&dir.path().join("x"), &["../up".into()], &hosts).unwrap_err();
+        assert!(CertOptions::expiring("2001-02-30x").is_err());
+        assert_eq!(
+            CertOptions::expiring("2001-01-31").unwrap().expires,
+            Some((2001, 1, 31))
+        );
         assert!(bad.to_string().contains("`../up`"), "{bad}");
     }
 }

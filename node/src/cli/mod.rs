@@ -102,6 +102,9 @@ pub enum CertsCommand {
         /// The host names and IP addresses the node certificates are valid for.
         #[arg(long = "host", default_values_t = ["127.0.0.1".to_owned(), "localhost".to_owned()])]
         hosts: Vec<String>,
+        /// The last day (YYYY-MM-DD, UTC) the node and client certificates are valid.
+        #[arg(long)]
+        expires: Option<String>,
     },
 }
 
@@ -129,8 +132,19 @@ impl Cli {
 /// # Errors
 /// Whatever the command fails with; the message names the culprit.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    if let Command::Certs(CertsCommand::Init { dir, nodes, hosts }) = &cli.command {
-        let files = mltools_transport::certs::init(dir, nodes, hosts)?;
+    if let Command::Certs(CertsCommand::Init {
+        dir,
+        nodes,
+        hosts,
+        expires,
+    }) = &cli.command
+    {
+        use mltools_transport::certs::{CertOptions, init_with};
+        let options = match expires {
+            Some(date) => CertOptions::expiring(date)?,
+            None => CertOptions::default(),
+        };
+        let files = init_with(dir, nodes, hosts, &options)?;
         println!("wrote the CA {}", files.ca.display());
         for (cert, key) in &files.nodes {
             println!("wrote {} and {}", cert.display(), key.display());
