@@ -116,6 +116,29 @@ where
         )?))
     }
 
+    /// A client of `service` over QUIC at `endpoint` (TLS 1.3, ALPN `mltools/1`). It
+    /// connects in the background and redials by itself whenever the connection is lost;
+    /// meanwhile calls fail at once as unavailable, naming the service and the address.
+    ///
+    /// # Errors
+    /// A [`QuicConfigError`](crate::quic::QuicConfigError) for a configuration that cannot be
+    /// used (naming the field, the address or the TLS file), or outside a tokio runtime.
+    #[cfg(feature = "quic")]
+    pub fn quic(
+        service: &'static str,
+        endpoint: crate::quic::QuicEndpoint,
+    ) -> Result<Self, crate::quic::QuicConfigError>
+    where
+        Req: serde::Serialize,
+        Resp: serde::de::DeserializeOwned,
+    {
+        let options = endpoint.link_options();
+        let dialer = crate::quic::QuicDialer::new(service, endpoint)?;
+        Ok(Self::from_remote(RemoteClient::start(
+            service, dialer, options,
+        )?))
+    }
+
     /// The name of the service this client reaches.
     pub fn service(&self) -> &'static str {
         self.service

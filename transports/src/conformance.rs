@@ -2,9 +2,10 @@
 //! over every transport.
 //!
 //! [`loopback`] hosts a [`Service`] as the [`TransportKind`] says — directly, behind a
-//! supervised channel server, or behind a [`TcpServer`] on 127.0.0.1 (port 0), plain or TLS —
-//! and returns a [`Loopback`] that owns whatever it started and hands out clients. Direct and
-//! channel calls never serialize, so only the TCP kinds catch serde and frame-size faults.
+//! supervised channel server, behind a [`TcpServer`] on 127.0.0.1 (port 0), plain or TLS, or
+//! (feature `quic`) behind a QUIC server on 127.0.0.1 — and returns a [`Loopback`] that owns
+//! whatever it started and hands out clients. Direct and channel calls never serialize, so
+//! only the remote kinds catch serde and frame-size faults.
 //!
 //! ```no_run
 //! use mltools_transport::conformance::{loopback, LoopbackOptions, TransportKind};
@@ -45,10 +46,14 @@ pub enum TransportKind {
     Tcp,
     /// tarpc over TLS over TCP on loopback (needs [`LoopbackOptions::tls`]).
     TlsTcp,
+    /// tarpc over QUIC on loopback (needs [`LoopbackOptions::tls`]); feature `quic`.
+    #[cfg(feature = "quic")]
+    Quic,
 }
 
 impl TransportKind {
     /// Every kind.
+    #[cfg(not(feature = "quic"))]
     pub const ALL: [TransportKind; 4] = [
         TransportKind::Direct,
         TransportKind::Channel,
@@ -56,9 +61,24 @@ impl TransportKind {
         TransportKind::TlsTcp,
     ];
 
+    /// Every kind.
+    #[cfg(feature = "quic")]
+    pub const ALL: [TransportKind; 5] = [
+        TransportKind::Direct,
+        TransportKind::Channel,
+        TransportKind::Tcp,
+        TransportKind::TlsTcp,
+        TransportKind::Quic,
+    ];
+
     /// Whether calls cross a socket (and so serialize).
     pub fn is_remote(self) -> bool {
-        matches!(self, TransportKind::Tcp | TransportKind::TlsTcp)
+        match self {
+            TransportKind::Tcp | TransportKind::TlsTcp => true,
+            #[cfg(feature = "quic")]
+            TransportKind::Quic => true,
+            TransportKind::Direct | TransportKind::Channel => false,
+        }
     }
 }
 
@@ -69,11 +89,13 @@ impl fmt::Display for TransportKind {
             TransportKind::Channel => "channel",
             TransportKind::Tcp => "tcp",
             TransportKind::TlsTcp => "tls-tcp",
+            #[cfg(feature = "quic")]
+            TransportKind::Quic => "quic",
         })
     }
 }
 
-/// Certificates for [`TransportKind::TlsTcp`].
+/// Certificates for [`TransportKind::TlsTcp`] (and `TransportKind::Quic`).
 #[derive(Debug, Clone)]
 pub struct LoopbackTls {
     /// The server's side.
@@ -82,7 +104,8 @@ pub struct LoopbackTls {
     pub client: TlsClientConfig,
 }
 
-/// Settings of the loopback servers and clients; the addresses and TLS are filled in.
+/// Settings of the loopback servers and clients; the addresses and TLS are filled in. The QUIC
+/// kind takes the limits, timeouts, codec and token of the TCP settings.
 #[derive(Debug, Clone)]
 pub struct LoopbackOptions {
     /// The TCP server's settings (`listen` and `tls` are replaced).
@@ -111,6 +134,8 @@ pub struct Loopback<Req, Resp> {
     kind: TransportKind,
     client: Client<Req, Resp>,
     server: Option<TcpServer>,
+    #[cfg(feature = "quic")]
+    quic_server: Option<crate::quic::QuicServer>,
     supervisor: Option<Supervisor>,
 }
 
@@ -138,6 +163,12 @@ impl<Req, Resp> Loopback<Req, Resp> {
     pub fn server(&self) -> Option<&TcpServer> {
         self.server.as_ref()
     }
+
+    /// The QUIC server, for [`TransportKind::Quic`].
+    #[cfg(feature = "quic")]
+    pub fn quic_server(&self) -> Option<&crate::quic::QuicServer> {
+        self.quic_server.as_ref()
+    }
 }
 
 impl<Req, Resp> Drop for Loopback<Req, Resp> {
@@ -160,8 +191,15 @@ pub enum LoopbackError {
         /// Why.
         source: TcpConfigError,
     },
-    /// [`TransportKind::TlsTcp`] without [`LoopbackOptions::tls`].
-    #[error("tls-tcp needs certificates: set LoopbackOptions::tls")]
+    /// The QUIC configuration was refused.
+    #[cfg(feature = "quic")]
+    #[error("quic: {source}")]
+    QuicConfig {
+        /// Why.
+        source: crate::quic::QuicConfigError,
+    },
+    /// [`TransportKind::TlsTcp`] (or QUIC) without [`LoopbackOptions::tls`].
+    #[error("tls-tcp and quic need certificates: set LoopbackOptions::tls")]
     NoCertificates,
     /// The client did not connect.
     #[error("{kind}: the client did not connect within {wait_ms} ms: {status:?}")]
@@ -193,6 +231,8 @@ where
     Req: RequestName + Serialize + DeserializeOwned + Send + Sync + 'static,
     Resp: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    #[cfg(feature = "quic")]
+    let mut quic_server = None;
     let (client, server, supervisor) = match kind {
         TransportKind::Direct => (Client::direct(service), None, None),
         TransportKind::Channel => {
@@ -205,11 +245,19 @@ where
             let (client, server) = over_tcp(kind, service, options).await?;
             (client, Some(server), None)
         }
+        #[cfg(feature = "quic")]
+        TransportKind::Quic => {
+            let (client, server) = over_quic(service, options).await?;
+            quic_server = Some(server);
+            (client, None, None)
+        }
     };
     Ok(Loopback {
         kind,
         client,
         server,
+        #[cfg(feature = "quic")]
+        quic_server,
         supervisor,
     })
 }
@@ -239,6 +287,19 @@ where
     endpoint.address = server.local_addr().to_string();
     endpoint.tls = tls.map(|tls| tls.client);
     let client = Client::tcp(name, endpoint).map_err(config_error)?;
+    wait_connected(kind, &client).await?;
+    Ok((client, server))
+}
+
+/// Waits for a remote client's first connection.
+async fn wait_connected<Req, Resp>(
+    kind: TransportKind,
+    client: &Client<Req, Resp>,
+) -> Result<(), LoopbackError>
+where
+    Req: RequestName + Send + 'static,
+    Resp: Send + 'static,
+{
     if let Some(remote) = client.remote() {
         let connected = |status: &LinkStatus| *status == LinkStatus::Connected;
         if tokio::time::timeout(CONNECT_WAIT, remote.wait_for(connected))
@@ -252,5 +313,42 @@ where
             });
         }
     }
+    Ok(())
+}
+
+#[cfg(feature = "quic")]
+async fn over_quic<Req, Resp>(
+    service: Service<Req, Resp>,
+    options: &LoopbackOptions,
+) -> Result<(Client<Req, Resp>, crate::quic::QuicServer), LoopbackError>
+where
+    Req: RequestName + Serialize + DeserializeOwned + Send + Sync + 'static,
+    Resp: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    use crate::quic::{QuicEndpoint, QuicServer, QuicServerConfig};
+    let config_error = |source| LoopbackError::QuicConfig { source };
+    let tls = options.tls.clone().ok_or(LoopbackError::NoCertificates)?;
+    let tcp = &options.server;
+    let mut server_config = QuicServerConfig::new("127.0.0.1:0", tls.server);
+    server_config.max_frame_bytes = tcp.max_frame_bytes;
+    server_config.max_connections = tcp.max_connections;
+    server_config.max_requests_per_connection = tcp.max_requests_per_connection;
+    server_config.handshake_timeout_ms = tcp.handshake_timeout_ms;
+    server_config.token.clone_from(&tcp.token);
+    let name = service.name();
+    let server = QuicServer::bind(server_config, ServiceTable::new().with(service))
+        .await
+        .map_err(config_error)?;
+    let tcp = &options.endpoint;
+    let mut endpoint = QuicEndpoint::new(server.local_addr().to_string(), tls.client);
+    endpoint.codec = tcp.codec;
+    endpoint.max_frame_bytes = tcp.max_frame_bytes;
+    endpoint.token.clone_from(&tcp.token);
+    endpoint.connect_timeout_ms = tcp.connect_timeout_ms;
+    endpoint.handshake_timeout_ms = tcp.handshake_timeout_ms;
+    endpoint.backoff_initial_ms = tcp.backoff_initial_ms;
+    endpoint.backoff_max_ms = tcp.backoff_max_ms;
+    let client = Client::quic(name, endpoint).map_err(config_error)?;
+    wait_connected(TransportKind::Quic, &client).await?;
     Ok((client, server))
 }

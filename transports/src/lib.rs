@@ -10,6 +10,7 @@
 //! | direct (the in-process default) | an async function call: no channel, no task, no serialization; the deadline, panic guard and limits still apply | [`service`] |
 //! | channel | tarpc's in-process channel transport, the same dispatch path remote calls take; its serving task is supervised and restarted | [`channel`] |
 //! | tcp (feature `tcp`, TLS with feature `tls`) | tarpc over length-delimited frames on TCP, optionally TLS; one listener per node serves a [`ServiceTable`]; the client redials by itself | [`tcp`], [`remote`], [`codec`] |
+//! | quic (feature `quic`) | the same frames over one long QUIC bi-stream per client link, TLS 1.3 and ALPN `mltools/1` always | `quic`, [`remote`], [`codec`] |
 //!
 //! What every remote transport shares (TCP now, QUIC later) lives in [`remote`] (frames with
 //! a limit, the connection preamble with token auth, the service table, the reconnecting
@@ -53,6 +54,8 @@ pub mod client;
 pub mod codec;
 #[cfg(feature = "tcp")]
 pub mod conformance;
+#[cfg(feature = "quic")]
+pub mod quic;
 #[cfg(feature = "remote")]
 pub mod remote;
 pub mod service;

@@ -1,5 +1,6 @@
-//! One set of test bodies over every transport (direct, channel, TCP, TLS-TCP), stamped out
-//! by [`over_transports!`]: the pattern the cross-crate conformance suite follows.
+//! One set of test bodies over every transport (direct, channel, TCP, TLS-TCP, and QUIC with
+//! the `quic` feature), stamped out by [`over_transports!`]: the pattern the cross-crate
+//! conformance suite follows.
 
 mod common;
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 type Probe = ProbeClient<Client<ProbeRequest, ProbeResponse>>;
 
-/// Hosts `service` over `kind`; TLS-TCP gets fresh certificates (mutual TLS).
+/// Hosts `service` over `kind`; TLS-TCP and QUIC get fresh certificates (mutual TLS).
 async fn harness(
     kind: TransportKind,
     service: Service<ProbeRequest, ProbeResponse>,
@@ -178,6 +179,12 @@ macro_rules! over_transports {
             #[tokio::test]
             async fn tls_tcp() {
                 super::$body(TransportKind::TlsTcp).await;
+            }
+
+            #[cfg(feature = "quic")]
+            #[tokio::test]
+            async fn quic() {
+                super::$body(TransportKind::Quic).await;
             }
         }
     )*};

@@ -1,0 +1,115 @@
+//! ALPN: a peer that does not speak `mltools/1` is refused, whichever end it is.
+
+use crate::common::{Certs, Logs, ctx, down_reason, within};
+use crate::{client, endpoint, host, server_config};
+use mltools_core::{ErrorKind, RpcResultExt};
+use mltools_transport::quic::QuicEndpoint;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A bare quinn client trusting `certs`' CA and announcing `alpn`.
+fn raw_client(certs: &Certs, alpn: &[&[u8]]) -> quinn::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&certs.ca).unwrap())
+        .unwrap();
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    quinn::ClientConfig::new(Arc::new(
+        quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap(),
+    ))
+}
+
+async fn raw_connect(config: quinn::ClientConfig, to: SocketAddr) -> quinn::ConnectionError {
+    let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let connecting = endpoint.connect_with(config, to, "localhost").unwrap();
+    within("a raw QUIC handshake to fail", async {
+        match connecting.await {
+            // If the handshake passed on our side, the server's verdict ends the connection.
+            Ok(connection) => connection.closed().await,
+            Err(error) => error,
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_speaking_another_protocol_is_refused() {
+    let logs = Logs::capture();
+    let certs = Certs::generate();
+    let host = host(server_config(&certs, false)).await;
+    let address = host.server.local_addr();
+    let error = raw_connect(raw_client(&certs, &[b"other/1"]), address).await;
+    assert!(
+        matches!(error, quinn::ConnectionError::ConnectionClosed(_)),
+        "{error}"
+    );
+    logs.wait_for(&["refused a connection", "does not speak mltools/1"])
+        .await;
+    // A client announcing no protocol at all is refused too.
+    let error = raw_connect(raw_client(&certs, &[]), address).await;
+    assert!(
+        !matches!(error, quinn::ConnectionError::LocallyClosed),
+        "{error}"
+    );
+    // The server goes on serving clients that speak mltools/1.
+    let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(within("double", probe.double(ctx(), 4)).await.unwrap(), 8);
+}
+
+#[tokio::test]
+async fn a_server_speaking_another_protocol_is_refused_and_the_client_says_so() {
+    let certs = Certs::generate();
+    let chain = CertificateDer::pem_file_iter(&certs.server_cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&certs.server_key).unwrap();
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    tls.alpn_protocols = vec![b"other/1".to_vec()];
+    let config = quinn::ServerConfig::with_crypto(Arc::new(
+        quinn::crypto::rustls::QuicServerConfig::try_from(tls).unwrap(),
+    ));
+    let other = quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = other.local_addr().unwrap();
+    let accepting = {
+        let other = other.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = other.accept().await {
+                let _ = incoming.await;
+            }
+        })
+    };
+    let (probe, raw) = client(QuicEndpoint::new(
+        address.to_string(),
+        certs.client(&certs.ca, false),
+    ));
+    let error = within("a refused call", probe.double(ctx(), 1))
+        .await
+        .map(Ok)
+        .into_service("probe")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    assert!(error.message.contains(&address.to_string()), "{error}");
+    let reason = down_reason(&raw).await;
+    assert!(reason.contains("does not speak mltools/1"), "{reason}");
+    assert!(reason.contains("ALPN"), "{reason}");
+    other.close(0u32.into(), b"done");
+    accepting.abort();
+}
