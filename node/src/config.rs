@@ -26,6 +26,7 @@ use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
 use mltools_lab::LabConfig;
 use mltools_models::ModelsConfig;
+use mltools_transport::quic::{QuicEndpoint, QuicServerConfig};
 use mltools_transport::tcp::{TcpEndpoint, TcpServerConfig};
 use mltools_transport::{Limits, RestartPolicy};
 use mltools_utils::UtilsConfig;
@@ -68,12 +69,14 @@ pub struct NodeSection {
     pub listen: Option<Listen>,
 }
 
-/// Where a node listens for other nodes' calls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Where a node listens for other nodes' calls (TCP, QUIC, or both).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Listen {
     /// TCP: `"host:port"`, or a table with the listener's settings (token, TLS, limits).
-    pub tcp: TcpListen,
+    pub tcp: Option<TcpListen>,
+    /// QUIC: the listener's settings; `tls = { cert, key, client_ca }` is required.
+    pub quic: Option<QuicServerConfig>,
 }
 
 /// A TCP listener: an address alone, or its full settings.
@@ -158,6 +161,35 @@ pub enum Placement {
     /// On another node, reached over TCP: `{ tcp = "host:port" }` or a table of endpoint
     /// settings (token, TLS, codec, limits).
     Tcp(TcpAt),
+    /// On another node, reached over QUIC: `{ quic = { address, tls = { ca, ... } } }`.
+    Quic(QuicEndpoint),
+}
+
+/// How a service on another node is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteAt {
+    /// Over TCP.
+    Tcp(TcpEndpoint),
+    /// Over QUIC.
+    Quic(QuicEndpoint),
+}
+
+impl RemoteAt {
+    /// The `host:port` dialled.
+    pub fn address(&self) -> &str {
+        match self {
+            RemoteAt::Tcp(endpoint) => &endpoint.address,
+            RemoteAt::Quic(endpoint) => &endpoint.address,
+        }
+    }
+
+    /// How long the first dial may take: connecting plus the handshake.
+    pub fn first_dial_ms(&self) -> u64 {
+        match self {
+            RemoteAt::Tcp(endpoint) => endpoint.connect_timeout_ms + endpoint.handshake_timeout_ms,
+            RemoteAt::Quic(endpoint) => endpoint.connect_timeout_ms + endpoint.handshake_timeout_ms,
+        }
+    }
 }
 
 /// A TCP endpoint: an address alone, or its full settings.
@@ -310,7 +342,7 @@ impl NodeConfig {
                         "services.{name}.at is \"local\" but node.serve does not list {name}"
                     )));
                 }
-                Placement::Tcp(_) if self.node.serve.contains(name) => {
+                Placement::Tcp(_) | Placement::Quic(_) if self.node.serve.contains(name) => {
                     return Err(ConfigError::Invalid(format!(
                         "services.{name}.at places {name} on another node, but node.serve \
                          also hosts it here"
@@ -319,15 +351,27 @@ impl NodeConfig {
                 Placement::Tcp(at) => at.endpoint().check().map_err(|error| {
                     ConfigError::Invalid(format!("services.{name}.at: {error}"))
                 })?,
+                Placement::Quic(endpoint) => endpoint.check().map_err(|error| {
+                    ConfigError::Invalid(format!("services.{name}.at: {error}"))
+                })?,
                 Placement::Local => {}
             }
         }
         if let Some(listen) = &self.node.listen {
-            listen
-                .tcp
-                .config()
-                .check()
-                .map_err(|error| ConfigError::Invalid(format!("node.listen.tcp: {error}")))?;
+            if listen.tcp.is_none() && listen.quic.is_none() {
+                return Err(ConfigError::Invalid(
+                    "node.listen names neither tcp nor quic".into(),
+                ));
+            }
+            if let Some(tcp) = &listen.tcp {
+                tcp.config()
+                    .check()
+                    .map_err(|error| ConfigError::Invalid(format!("node.listen.tcp: {error}")))?;
+            }
+            if let Some(quic) = &listen.quic {
+                quic.check()
+                    .map_err(|error| ConfigError::Invalid(format!("node.listen.quic: {error}")))?;
+            }
         }
         Ok(())
     }
@@ -337,10 +381,11 @@ impl NodeConfig {
         self.node.serve.contains(&service) || self.remote(service).is_some()
     }
 
-    /// The endpoint of a service placed on another node.
-    pub fn remote(&self, service: ServiceName) -> Option<TcpEndpoint> {
+    /// How a service placed on another node is reached.
+    pub fn remote(&self, service: ServiceName) -> Option<RemoteAt> {
         match &self.services.get(&service)?.at {
-            Placement::Tcp(at) => Some(at.endpoint()),
+            Placement::Tcp(at) => Some(RemoteAt::Tcp(at.endpoint())),
+            Placement::Quic(endpoint) => Some(RemoteAt::Quic(endpoint.clone())),
             Placement::Local => None,
         }
     }
@@ -425,12 +470,12 @@ mod tests {
             "#,
         )
         .unwrap();
+        let Some(RemoteAt::Tcp(utils)) = config.remote(ServiceName::Utils) else {
+            panic!("utils is reached over TCP");
+        };
+        assert_eq!(utils.codec, mltools_transport::Codec::MessagePack);
         assert_eq!(
-            config.remote(ServiceName::Utils).unwrap().codec,
-            mltools_transport::Codec::MessagePack
-        );
-        assert_eq!(
-            config.node.listen.unwrap().tcp.config().listen,
+            config.node.listen.unwrap().tcp.unwrap().config().listen,
             "127.0.0.1:0"
         );
         let error = NodeConfig::parse(

@@ -1,6 +1,6 @@
 //! [`Node`]: the services of one process, started, supervised and wired to their clients.
 
-use crate::config::{InProcess, NodeConfig, ServiceSection};
+use crate::config::{InProcess, NodeConfig, RemoteAt, ServiceSection};
 use mltools_core::ServiceName;
 use mltools_core::datasets::Datasets as _;
 use mltools_core::lab::Lab as _;
@@ -9,7 +9,8 @@ use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
 use mltools_lab::{LabClients, LabServer, LabState};
 use mltools_models::{ModelsServer, ModelsState};
-use mltools_transport::tcp::{TcpEndpoint, TcpServer};
+use mltools_transport::quic::QuicServer;
+use mltools_transport::tcp::TcpServer;
 use mltools_transport::{
     ChildHandle, Client, DatasetsClient, Gate, LabClient, LinkStatus, ModelsClient, Service,
     ServiceTable, Supervisor, UtilsClient,
@@ -117,6 +118,7 @@ impl NodeBuilder {
             gates: Vec::new(),
             table: ServiceTable::new(),
             server: None,
+            quic_server: None,
             datasets: None,
             utils: None,
             models: None,
@@ -179,6 +181,7 @@ pub struct Node {
     /// The hosted services, as the TCP listener serves them.
     table: ServiceTable,
     server: Option<TcpServer>,
+    quic_server: Option<QuicServer>,
     datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
     models: Option<ModelsClient>,
@@ -247,6 +250,12 @@ impl Node {
         self.server.as_ref().map(TcpServer::local_addr)
     }
 
+    /// The UDP address the node's QUIC listener is bound to; `None` when it does not
+    /// listen on QUIC.
+    pub fn quic_addr(&self) -> Option<std::net::SocketAddr> {
+        self.quic_server.as_ref().map(QuicServer::local_addr)
+    }
+
     /// The supervised serving tasks (one per hosted service on the channel transport; none
     /// on the direct path, which has no task to supervise).
     pub fn children(&self) -> &[ChildHandle] {
@@ -266,6 +275,9 @@ impl Node {
         let deadline = tokio::time::Instant::now() + grace;
         // Other nodes first: no new connections (admitted calls go on).
         if let Some(server) = &self.server {
+            server.shutdown();
+        }
+        if let Some(server) = &self.quic_server {
             server.shutdown();
         }
         // Long work first: comparisons and models jobs are cancelled and awaited while the
@@ -408,24 +420,26 @@ impl Node {
     async fn dial<Req, Resp>(
         &self,
         service: ServiceName,
-        endpoint: TcpEndpoint,
+        endpoint: RemoteAt,
     ) -> Result<Client<Req, Resp>, NodeError>
     where
         Req: RequestName + serde::Serialize + Send + Sync + 'static,
         Resp: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
-        let address = endpoint.address.clone();
+        let address = endpoint.address().to_owned();
         let unreachable = |reason: String| NodeError::Unreachable {
             node: self.config.node.name.clone(),
             service,
             address: address.clone(),
             reason,
         };
-        let patience = Duration::from_millis(
-            endpoint.connect_timeout_ms + endpoint.handshake_timeout_ms + 1_000,
-        );
-        let client = Client::tcp(service.as_str(), endpoint)
-            .map_err(|error| unreachable(error.to_string()))?;
+        let patience = Duration::from_millis(endpoint.first_dial_ms() + 1_000);
+        let client = match endpoint {
+            RemoteAt::Tcp(endpoint) => Client::tcp(service.as_str(), endpoint)
+                .map_err(|error| unreachable(error.to_string()))?,
+            RemoteAt::Quic(endpoint) => Client::quic(service.as_str(), endpoint)
+                .map_err(|error| unreachable(error.to_string()))?,
+        };
         if let Some(remote) = client.remote() {
             let first_dial = remote.wait_for(|status| !matches!(status, LinkStatus::Connecting));
             let _ = tokio::time::timeout(patience, first_dial).await;
@@ -443,19 +457,27 @@ impl Node {
         Ok(client)
     }
 
-    /// Opens the TCP listener that serves the hosted services to other nodes.
+    /// Opens the listeners (TCP, QUIC) that serve the hosted services to other nodes.
     async fn listen(&mut self) -> Result<(), NodeError> {
-        let Some(listen) = &self.config.node.listen else {
+        let Some(listen) = self.config.node.listen.clone() else {
             return Ok(());
         };
-        let table = std::mem::take(&mut self.table);
-        let server = TcpServer::bind(listen.tcp.config(), table)
-            .await
-            .map_err(|error| NodeError::Listen {
-                node: self.config.node.name.clone(),
-                message: error.to_string(),
-            })?;
-        self.server = Some(server);
+        let failed = |error: String| NodeError::Listen {
+            node: self.config.node.name.clone(),
+            message: error,
+        };
+        if let Some(tcp) = &listen.tcp {
+            let server = TcpServer::bind(tcp.config(), self.table.clone())
+                .await
+                .map_err(|error| failed(error.to_string()))?;
+            self.server = Some(server);
+        }
+        if let Some(quic) = listen.quic {
+            let server = QuicServer::bind(quic, self.table.clone())
+                .await
+                .map_err(|error| failed(error.to_string()))?;
+            self.quic_server = Some(server);
+        }
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! The transport conformance suite: one set of test bodies — import, describe, preprocess,
 //! compare, predict, typed errors, an oversized message — run over every transport a node
-//! offers: direct calls, tarpc's channel, TCP and TLS-TCP with mutual TLS.
+//! offers: direct calls, tarpc's channel, TCP, TLS-TCP and QUIC (both with mutual TLS).
 
 use mltools_core::datasets::{Builtin, GetRequest, ImportRequest, Source};
 use mltools_core::lab::LabCompareRequest;
@@ -8,6 +8,7 @@ use mltools_core::utils::AlgorithmFamily;
 use mltools_core::{DatasetRef, ErrorKind, Frame, ModelId, RpcResultExt};
 use mltools_node::config::{Listen, Placement, ServiceSection, TcpAt, TcpListen};
 use mltools_node::{InProcess, Node, NodeBuilder, NodeConfig};
+use mltools_transport::quic::{QuicEndpoint, QuicServerConfig};
 use mltools_transport::tcp::{TcpEndpoint, TcpServerConfig, TlsClientConfig, TlsServerConfig};
 use std::time::Duration;
 use tarpc::context;
@@ -22,6 +23,7 @@ enum Transport {
     Channel,
     Tcp,
     TlsTcp,
+    Quic,
 }
 
 /// A node serving every service, and the node a test calls through (the same node for
@@ -51,7 +53,7 @@ impl Harness {
                 _dir: dir,
             };
         }
-        let certs = (transport == Transport::TlsTcp).then(|| {
+        let certs = matches!(transport, Transport::TlsTcp | Transport::Quic).then(|| {
             let hosts = ["127.0.0.1".to_owned(), "localhost".to_owned()];
             mltools_transport::certs::init(&dir.path().join("certs"), &["server".into()], &hosts)
                 .unwrap()
@@ -64,24 +66,48 @@ impl Harness {
             key: files.nodes[0].1.clone(),
             client_ca: Some(files.ca.clone()),
         });
-        config.node.listen = Some(Listen {
-            tcp: TcpListen::Config(listen),
+        let server_tls = listen.tls.clone();
+        config.node.listen = Some(if transport == Transport::Quic {
+            let server_tls = server_tls.expect("QUIC always has TLS");
+            let mut quic = QuicServerConfig::new("127.0.0.1:0", server_tls);
+            quic.max_frame_bytes = FRAME_LIMIT;
+            Listen {
+                tcp: None,
+                quic: Some(quic),
+            }
+        } else {
+            Listen {
+                tcp: Some(TcpListen::Config(listen)),
+                quic: None,
+            }
         });
         let server = NodeBuilder::from_config(config).start().await.unwrap();
-        let address = server.listen_addr().unwrap().to_string();
+        let address = match transport {
+            Transport::Quic => server.quic_addr().unwrap().to_string(),
+            _ => server.listen_addr().unwrap().to_string(),
+        };
 
         let mut config = NodeConfig::parse("[node]\nname = \"client\"\nserve = []\n").unwrap();
         for service in mltools_core::ServiceName::ALL {
-            let mut endpoint = TcpEndpoint::new(address.clone());
-            endpoint.max_frame_bytes = FRAME_LIMIT;
-            endpoint.tls = certs.as_ref().map(|files| TlsClientConfig {
+            let client_tls = certs.as_ref().map(|files| TlsClientConfig {
                 ca: files.ca.clone(),
                 cert: Some(files.client.0.clone()),
                 key: Some(files.client.1.clone()),
                 server_name: None,
             });
+            let at = if transport == Transport::Quic {
+                let tls = client_tls.expect("QUIC always has TLS");
+                let mut endpoint = QuicEndpoint::new(address.clone(), tls);
+                endpoint.max_frame_bytes = FRAME_LIMIT;
+                Placement::Quic(endpoint)
+            } else {
+                let mut endpoint = TcpEndpoint::new(address.clone());
+                endpoint.max_frame_bytes = FRAME_LIMIT;
+                endpoint.tls = client_tls;
+                Placement::Tcp(TcpAt::Endpoint(endpoint))
+            };
             let section = ServiceSection {
-                at: Placement::Tcp(TcpAt::Endpoint(endpoint)),
+                at,
                 ..ServiceSection::default()
             };
             config.services.insert(service, section);
@@ -96,7 +122,10 @@ impl Harness {
     }
 
     fn serializes(&self) -> bool {
-        matches!(self.transport, Transport::Tcp | Transport::TlsTcp)
+        matches!(
+            self.transport,
+            Transport::Tcp | Transport::TlsTcp | Transport::Quic
+        )
     }
 }
 
@@ -124,6 +153,12 @@ macro_rules! over_transports {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $body() {
                 super::$body(super::Harness::start(super::Transport::TlsTcp).await).await;
+            })*
+        }
+        mod quic {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $body() {
+                super::$body(super::Harness::start(super::Transport::Quic).await).await;
             })*
         }
     };

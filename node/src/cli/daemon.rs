@@ -19,10 +19,13 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
         .map(|s| s.as_str())
         .collect();
     tracing::info!(node = %name, serve = ?hosted, "serving");
-    let listening = match node.listen_addr() {
-        Some(address) => format!("; listening on tcp {address}"),
-        None => String::new(),
-    };
+    let mut listening = String::new();
+    if let Some(address) = node.quic_addr() {
+        listening.push_str(&format!("; listening on quic {address}"));
+    }
+    if let Some(address) = node.listen_addr() {
+        listening.push_str(&format!("; listening on tcp {address}"));
+    }
     println!(
         "node {name} ready (serving {}{listening})",
         hosted.join(", ")
