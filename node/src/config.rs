@@ -26,6 +26,7 @@ use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
 use mltools_lab::LabConfig;
 use mltools_models::ModelsConfig;
+use mltools_transport::pool::PoolConfig;
 use mltools_transport::quic::{QuicEndpoint, QuicServerConfig};
 use mltools_transport::tcp::{TcpEndpoint, TcpServerConfig};
 use mltools_transport::{Limits, RestartPolicy};
@@ -131,6 +132,10 @@ pub struct ServiceSection {
     pub max_in_flight: usize,
     /// How often the serving task may be restarted. Default 5 within 10 s.
     pub restart: RestartSection,
+    /// For a service reached over TCP: a bb8 pool whose `max_size` caps this node's calls
+    /// in flight to it (`{ max_size = 5, connection_timeout_ms = 3000 }`); one reconnecting
+    /// connection when absent.
+    pub pool: Option<PoolConfig>,
 }
 
 impl Default for ServiceSection {
@@ -139,6 +144,7 @@ impl Default for ServiceSection {
             at: Placement::Local,
             max_in_flight: 1024,
             restart: RestartSection::default(),
+            pool: None,
         }
     }
 }
@@ -351,6 +357,11 @@ impl NodeConfig {
                 Placement::Tcp(at) => at.endpoint().check().map_err(|error| {
                     ConfigError::Invalid(format!("services.{name}.at: {error}"))
                 })?,
+                _ if section.pool.is_some() => {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.pool applies to a service reached over tcp only"
+                    )));
+                }
                 Placement::Quic(endpoint) => endpoint.check().map_err(|error| {
                     ConfigError::Invalid(format!("services.{name}.at: {error}"))
                 })?,
@@ -467,6 +478,7 @@ mod tests {
             at = { tcp = { address = "127.0.0.1:4100", codec = "msgpack" } }
             [services.models]
             at = { tcp = "127.0.0.1:4101" }
+            pool = { max_size = 3 }
             "#,
         )
         .unwrap();
@@ -474,6 +486,8 @@ mod tests {
             panic!("utils is reached over TCP");
         };
         assert_eq!(utils.codec, mltools_transport::Codec::MessagePack);
+        let pool = config.service(ServiceName::Models).pool.unwrap();
+        assert_eq!((pool.max_size, pool.connection_timeout_ms), (3, 3000));
         assert_eq!(
             config.node.listen.unwrap().tcp.unwrap().config().listen,
             "127.0.0.1:0"

@@ -440,6 +440,7 @@ impl Node {
             RemoteAt::Quic(endpoint) => Client::quic(service.as_str(), endpoint)
                 .map_err(|error| unreachable(error.to_string()))?,
         };
+        let pool = self.config.service(service).pool;
         if let Some(remote) = client.remote() {
             let first_dial = remote.wait_for(|status| !matches!(status, LinkStatus::Connecting));
             let _ = tokio::time::timeout(patience, first_dial).await;
@@ -453,6 +454,11 @@ impl Node {
                     )));
                 }
             }
+        }
+        // Reachable: from now on, through a pool when one is configured.
+        if let (Some(pool), Some(RemoteAt::Tcp(endpoint))) = (pool, self.config.remote(service)) {
+            return Client::tcp_pooled(service.as_str(), endpoint, pool)
+                .map_err(|error| unreachable(error.to_string()));
         }
         Ok(client)
     }

@@ -187,7 +187,8 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
             "[node]\nname = \"main\"\nserve = [\"lab\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
              [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n\
              [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
-             [services.models]\nat = {{ tcp = \"{models_address}\" }}\n"
+             [services.models]\nat = {{ tcp = \"{models_address}\" }}\n\
+             pool = {{ max_size = 2, connection_timeout_ms = 3000 }}\n"
         ),
     );
     let (main, main_address) = Daemon::start(&path("main.toml"));

@@ -32,6 +32,8 @@ enum Route<Req, Resp> {
     Channel(ChannelSlot<Req, Resp>),
     #[cfg(feature = "remote")]
     Remote(RemoteClient<Req, Resp>),
+    #[cfg(feature = "pool")]
+    Pooled(std::sync::Arc<dyn crate::pool::PooledCalls<Req, Resp>>),
 }
 
 impl<Req, Resp> Clone for Client<Req, Resp> {
@@ -41,6 +43,8 @@ impl<Req, Resp> Clone for Client<Req, Resp> {
             Route::Channel(slot) => Route::Channel(slot.clone()),
             #[cfg(feature = "remote")]
             Route::Remote(remote) => Route::Remote(remote.clone()),
+            #[cfg(feature = "pool")]
+            Route::Pooled(pool) => Route::Pooled(std::sync::Arc::clone(pool)),
         };
         Client {
             service: self.service,
@@ -56,6 +60,8 @@ impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
             Route::Channel(_) => "channel",
             #[cfg(feature = "remote")]
             Route::Remote(remote) => remote.transport(),
+            #[cfg(feature = "pool")]
+            Route::Pooled(_) => "tcp (pooled)",
         };
         f.debug_struct("Client")
             .field("service", &self.service)
@@ -139,6 +145,31 @@ where
         )?))
     }
 
+    /// A client of `service` over TCP at `endpoint` through a pool of at most
+    /// `pool.max_size` connections: each call checks one out for its duration, so the pool
+    /// caps this client's calls in flight; a call that waits past
+    /// `pool.connection_timeout_ms` for a free one is refused as overloaded. Connections
+    /// are made as calls need them; a broken one is replaced.
+    ///
+    /// # Errors
+    /// A [`TcpConfigError`](crate::tcp::TcpConfigError) for an endpoint that cannot be used.
+    #[cfg(feature = "pool")]
+    pub fn tcp_pooled(
+        service: &'static str,
+        endpoint: crate::tcp::TcpEndpoint,
+        pool: crate::pool::PoolConfig,
+    ) -> Result<Self, crate::tcp::TcpConfigError>
+    where
+        Req: serde::Serialize + Sync,
+        Resp: serde::de::DeserializeOwned + Sync,
+    {
+        let pool = crate::pool::build::<Req, Resp>(service, endpoint, pool)?;
+        Ok(Client {
+            service,
+            route: Route::Pooled(std::sync::Arc::new(pool)),
+        })
+    }
+
     /// The name of the service this client reaches.
     pub fn service(&self) -> &'static str {
         self.service
@@ -177,6 +208,8 @@ where
             }
             #[cfg(feature = "remote")]
             Route::Remote(remote) => remote.call(ctx, request).await,
+            #[cfg(feature = "pool")]
+            Route::Pooled(pool) => pool.call(ctx, request).await,
         }
     }
 }

@@ -54,6 +54,8 @@ pub mod client;
 pub mod codec;
 #[cfg(feature = "tcp")]
 pub mod conformance;
+#[cfg(feature = "pool")]
+pub mod pool;
 #[cfg(feature = "quic")]
 pub mod quic;
 #[cfg(feature = "remote")]
