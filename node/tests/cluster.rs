@@ -425,3 +425,85 @@ async fn an_expired_server_certificate_is_refused_saying_so() {
     .unwrap_err();
     assert!(error.to_string().contains("expired"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dataset_larger_than_a_frame_is_read_in_pages_over_tcp() {
+    use mltools_core::ColumnData;
+    use mltools_core::datasets::GetRequest;
+    use std::io::Write;
+    const ROWS: usize = 200_000;
+    const COLUMNS: usize = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("wide.csv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        let header: Vec<String> = (0..COLUMNS).map(|c| format!("c{c}")).collect();
+        writeln!(out, "{}", header.join(",")).unwrap();
+        for row in 0..ROWS {
+            let line: Vec<String> = (0..COLUMNS)
+                .map(|c| format!("{}", (row * COLUMNS + c) as f64 / 4.0))
+                .collect();
+            writeln!(out, "{}", line.join(",")).unwrap();
+        }
+    }
+    // 200k × 10 f64 is 16 MB; the listener's frames are capped at 4 MiB.
+    let server = NodeBuilder::from_config(config(
+        "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\n\
+         [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\nmax_frame_bytes = 4194304\n",
+        &dir.path().join("data"),
+    ))
+    .start()
+    .await
+    .unwrap();
+    let mut long = context::current();
+    long.deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let source = Source::File {
+        path: csv.display().to_string(),
+    };
+    let info = server
+        .datasets()
+        .unwrap()
+        .import(long, ImportRequest::new(source))
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let address = server.listen_addr().unwrap();
+    let client = NodeBuilder::from_config(
+        NodeConfig::parse(&format!(
+            "[node]\nname = \"client\"\nserve = []\n\
+             [services.datasets]\nat = {{ tcp = {{ address = \"{address}\", max_frame_bytes = 4194304 }} }}\n"
+        ))
+        .unwrap(),
+    )
+    .start()
+    .await
+    .unwrap();
+    let datasets = client.datasets().unwrap();
+
+    // In one message the answer is over the limit, and the error says so.
+    let error = datasets
+        .get(long, GetRequest::all(info.id))
+        .await
+        .into_service("datasets")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
+    assert!(error.message.contains("frame limit"), "{error}");
+
+    // In pages it arrives whole and exact.
+    let page = mltools_lab::paging::read_all(&datasets, GetRequest::all(info.id), 20_000)
+        .await
+        .unwrap();
+    assert_eq!(page.frame.rows(), ROWS);
+    for (c, column) in page.frame.columns.iter().enumerate() {
+        let ColumnData::Numeric(values) = &column.data else {
+            panic!("numeric")
+        };
+        for (row, value) in values.iter().enumerate() {
+            assert_eq!(
+                *value,
+                (row * COLUMNS + c) as f64 / 4.0,
+                "row {row}, column {c}"
+            );
+        }
+    }
+}

@@ -86,17 +86,16 @@ async fn read_training_data(
     clients: &LabClients,
     request: &LabCompareRequest,
 ) -> Result<(ReportDataset, Frame, TrainingData), LabError> {
-    let page = clients
-        .datasets
-        .get(
-            deadline(DATA_CALL),
-            GetRequest {
-                version: request.version,
-                ..GetRequest::all(request.dataset.clone())
-            },
-        )
-        .await
-        .into_service("datasets")?;
+    // In pages: a whole large dataset would exceed a remote transport's frame limit.
+    let page = crate::paging::read_all(
+        &clients.datasets,
+        GetRequest {
+            version: request.version,
+            ..GetRequest::all(request.dataset.clone())
+        },
+        crate::paging::DEFAULT_PAGE_ROWS,
+    )
+    .await?;
     let info = page.info;
     let target = match request.target.clone().or(info.schema.target.clone()) {
         Some(target) => target,
