@@ -2,10 +2,14 @@
 # Starts a data node and a models node as daemons on 127.0.0.1 (ports 4100, 4101), runs a
 # compare through a main node that hosts only the lab, and stops the daemons.
 #
-# Run from the repository root: bash examples/cluster/run.sh [builtin:NAME]
+# Run from the repository root: bash examples/cluster/run.sh [--quic] [builtin:NAME]
+# With --quic the nodes talk QUIC with mutual TLS, using certificates made by
+# `mltools certs init`; otherwise plain TCP on loopback.
 # The report goes to ./cluster-report/report.html; the nodes' data to a temporary directory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+suffix=""
+if [ "${1:-}" = "--quic" ]; then suffix="-quic"; shift; fi
 dataset="${1:-builtin:breast_cancer}"
 cargo build --release -p mltools-node --quiet
 mltools="${CARGO_TARGET_DIR:-$(pwd)/target}/release/mltools"
@@ -28,6 +32,9 @@ start() { # config file -> waits for the daemon's ready line
   echo "no ready line from $1"; cat "$log"; return 1
 }
 
-start "$here/data.toml"
-start "$here/models.toml"
-"$mltools" --config "$here/main.toml" compare "$dataset" --report "$report"
+if [ -n "$suffix" ]; then
+  "$mltools" certs init --dir certs --node data --node models > /dev/null
+fi
+start "$here/data$suffix.toml"
+start "$here/models$suffix.toml"
+"$mltools" --config "$here/main$suffix.toml" compare "$dataset" --report "$report"

@@ -66,3 +66,21 @@ fn a_config_with_an_unknown_key_fails_start_up_with_exit_code_1() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("listen_at"), "{stderr}");
 }
+
+#[test]
+fn the_cluster_example_configs_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
+            mltools_node::NodeConfig::load(&path)
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6, "three nodes, over TCP and over QUIC");
+}
