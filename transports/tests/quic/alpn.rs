@@ -113,3 +113,56 @@ async fn a_server_speaking_another_protocol_is_refused_and_the_client_says_so() 
     other.close(0u32.into(), b"done");
     accepting.abort();
 }
+
+/// Opens a raw QUIC connection speaking `mltools/1` (no client certificate).
+async fn raw_mltools_connection(certs: &Certs, to: SocketAddr) -> quinn::Connection {
+    let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let connecting = endpoint
+        .connect_with(raw_client(certs, &[b"mltools/1"]), to, "localhost")
+        .unwrap();
+    within("a raw mltools/1 handshake", connecting)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hostile_bytes_on_a_stream_close_only_that_stream_and_others_are_served() {
+    let logs = Logs::capture();
+    let certs = Certs::generate();
+    let host = host(server_config(&certs, false)).await;
+    let address = host.server.local_addr();
+    let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(within("double", probe.double(ctx(), 1)).await.unwrap(), 2);
+
+    // Garbage where the hello should be: "GET " read as a huge length prefix.
+    let connection = raw_mltools_connection(&certs, address).await;
+    let (mut send, mut receive) = connection.open_bi().await.unwrap();
+    send.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let _ = send.finish();
+    let answer = within("the server to close the stream", receive.read_to_end(1024)).await;
+    assert!(
+        matches!(&answer, Ok(bytes) if bytes.is_empty()) || answer.is_err(),
+        "{answer:?}"
+    );
+
+    // Half a frame, then the stream ends.
+    let (mut send, mut receive) = connection.open_bi().await.unwrap();
+    send.write_all(&[0, 0, 0, 200, 1, 2, 3]).await.unwrap();
+    let _ = send.finish();
+    let _ = within(
+        "the server to drop the half frame",
+        receive.read_to_end(1024),
+    )
+    .await;
+
+    // A maximal length prefix.
+    let (mut send, mut receive) = connection.open_bi().await.unwrap();
+    send.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    let _ = within("the server to refuse the prefix", receive.read_to_end(1024)).await;
+    logs.wait_for(&["127.0.0.1"]).await;
+
+    // The existing client and a new one are still served.
+    assert_eq!(within("double", probe.double(ctx(), 4)).await.unwrap(), 8);
+    let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(within("double", fresh.double(ctx(), 5)).await.unwrap(), 10);
+}
