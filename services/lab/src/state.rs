@@ -105,7 +105,7 @@ impl LabState {
         self.inner.tasks.spawn(async move {
             // Retires the job however the task ends, a panic included, so a slot is never
             // lost.
-            let _retire = Retire {
+            let retire = Retire {
                 state: state.clone(),
                 id,
             };
@@ -133,6 +133,9 @@ impl LabState {
                     }
                 }
             };
+            // Free the slot before the end is published: a caller that saw the end may
+            // start the next comparison at once.
+            drop(retire);
             stage_tx.send_replace(stage);
         });
         tracing::info!(%id, "comparison started");

@@ -13,10 +13,8 @@ use std::time::Duration;
 use crate::codec::Codec;
 use crate::remote::client::NoRuntime;
 use crate::remote::{LinkOptions, Token};
-use crate::tcp::config::host_of;
-use crate::tcp::{
-    DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, TcpConfigError, TlsClientConfig, TlsServerConfig,
-};
+use crate::tcp::config::{OutOfRange, at_least_one, check_frame_limit, host_of};
+use crate::tcp::{DEFAULT_MAX_FRAME_BYTES, TcpConfigError, TlsClientConfig, TlsServerConfig};
 
 /// The default keep-alive interval, in milliseconds: 5 s.
 pub const DEFAULT_KEEP_ALIVE_INTERVAL_MS: u64 = 5_000;
@@ -271,30 +269,14 @@ pub enum QuicConfigError {
     NoRuntime(#[from] NoRuntime),
 }
 
-fn check_frame_limit(value: u64) -> Result<(), QuicConfigError> {
-    let max = u64::from(u32::MAX);
-    if (MIN_MAX_FRAME_BYTES..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(QuicConfigError::OutOfRange {
-            field: "max_frame_bytes",
-            value,
-            min: MIN_MAX_FRAME_BYTES,
-            max,
-        })
-    }
-}
-
-fn at_least_one(field: &'static str, value: u64) -> Result<(), QuicConfigError> {
-    if value >= 1 {
-        Ok(())
-    } else {
-        Err(QuicConfigError::OutOfRange {
-            field,
-            value,
-            min: 1,
-            max: u64::MAX,
-        })
+impl From<OutOfRange> for QuicConfigError {
+    fn from(range: OutOfRange) -> Self {
+        QuicConfigError::OutOfRange {
+            field: range.field,
+            value: range.value,
+            min: range.min,
+            max: range.max,
+        }
     }
 }
 

@@ -9,15 +9,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio_util::codec::Framed;
 
 use super::config::{QuicConfigError, QuicEndpoint, transport};
 use super::explain;
 use super::stream::BiStream;
-use crate::remote::hello::{PREAMBLE_FRAME_LIMIT, PROTOCOL_VERSION, say_hello};
-use crate::remote::{
-    BoxIo, Connected, Dial, DialError, DialFailure, FrameCodec, HandshakeError, Hello,
-};
+use crate::remote::hello::{preamble_framed, say_hello};
+use crate::remote::{BoxIo, Connected, Dial, DialError, DialFailure, HandshakeError, Hello};
 use crate::tcp::config::host_of;
 
 /// Dials one service over QUIC; cheap to clone.
@@ -194,19 +191,14 @@ impl Inner {
             DialFailure::Connect(io::Error::other(explain::client_side(&error)))
         })?;
         let io: BoxIo = Box::new(BiStream::new(send, recv));
-        let limit = PREAMBLE_FRAME_LIMIT;
         let context = format!("{} at {}", self.service, endpoint.address);
-        let mut framed = Framed::new(io, FrameCodec::new(limit, limit, context.into()));
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            service: self.service.to_owned(),
-            token: endpoint
-                .token
-                .as_ref()
-                .map(|token| token.secret().to_owned()),
-            codec: endpoint.codec,
-            max_frame_bytes: endpoint.max_frame_bytes,
-        };
+        let mut framed = preamble_framed(io, context);
+        let hello = Hello::for_client(
+            self.service,
+            endpoint.token.as_ref(),
+            endpoint.codec,
+            endpoint.max_frame_bytes,
+        );
         say_hello(&mut framed, &hello)
             .await
             .map_err(|error| match error {

@@ -15,16 +15,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use super::config::{QuicConfigError, QuicServerConfig, transport};
 use super::explain::{self, ALPN_TEXT};
 use super::stream::BiStream;
-use crate::remote::hello::{PREAMBLE_FRAME_LIMIT, answer_hello};
+use crate::remote::hello::{answer_hello, preamble_framed};
 use crate::remote::table::Connection;
-use crate::remote::{BoxIo, FrameCodec, ServiceTable};
+use crate::remote::{BoxIo, ServiceTable};
 
 /// The application close code a stopping server sends.
 const SHUTTING_DOWN: u32 = 0;
@@ -251,11 +250,7 @@ fn speaks_mltools(connection: &quinn::Connection) -> bool {
 /// One stream: the hello, then the service it asked for.
 async fn serve_stream(stream: BiStream, peer: SocketAddr, shared: &Shared) {
     let io: BoxIo = Box::new(stream);
-    let limit = PREAMBLE_FRAME_LIMIT;
-    let mut framed = Framed::new(
-        io,
-        FrameCodec::new(limit, limit, format!("peer {peer}").into()),
-    );
+    let mut framed = preamble_framed(io, format!("peer {peer}"));
     let max_frame_bytes = shared.config.max_frame_bytes;
     let token = shared.config.token.as_ref();
     let hello = answer_hello(&mut framed, max_frame_bytes, |hello| {

@@ -71,6 +71,31 @@ pub struct Hello {
     pub max_frame_bytes: u64,
 }
 
+impl Hello {
+    /// The hello a client sends for `service`, with its token, codec and frame limit.
+    pub fn for_client(
+        service: &str,
+        token: Option<&Token>,
+        codec: Codec,
+        max_frame_bytes: u64,
+    ) -> Hello {
+        Hello {
+            protocol: PROTOCOL_VERSION,
+            service: service.to_owned(),
+            token: token.map(|token| token.secret().to_owned()),
+            codec,
+            max_frame_bytes,
+        }
+    }
+}
+
+/// A stream framed for the preamble: frames of at most [`PREAMBLE_FRAME_LIMIT`] both ways,
+/// errors naming `context` (the peer, or the service and address).
+pub fn preamble_framed<T: AsyncRead + AsyncWrite>(io: T, context: String) -> Framed<T, FrameCodec> {
+    let limit = PREAMBLE_FRAME_LIMIT;
+    Framed::new(io, FrameCodec::new(limit, limit, context.into()))
+}
+
 impl fmt::Debug for Hello {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hello")

@@ -166,7 +166,8 @@ impl TcpServerConfig {
             "max_requests_per_connection",
             self.max_requests_per_connection as u64,
         )?;
-        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)
+        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
+        Ok(())
     }
 
     pub(crate) fn handshake_timeout(&self) -> Duration {
@@ -282,12 +283,33 @@ pub enum TcpConfigError {
     NoRuntime(#[from] crate::remote::client::NoRuntime),
 }
 
-fn check_frame_limit(value: u64) -> Result<(), TcpConfigError> {
+/// A number out of its range, turned into each transport's config error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutOfRange {
+    pub(crate) field: &'static str,
+    pub(crate) value: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+}
+
+impl From<OutOfRange> for TcpConfigError {
+    fn from(range: OutOfRange) -> Self {
+        TcpConfigError::OutOfRange {
+            field: range.field,
+            value: range.value,
+            min: range.min,
+            max: range.max,
+        }
+    }
+}
+
+/// Checks a frame limit: at least [`MIN_MAX_FRAME_BYTES`], at most what a u32 prefix holds.
+pub(crate) fn check_frame_limit(value: u64) -> Result<(), OutOfRange> {
     let max = u64::from(u32::MAX);
     if (MIN_MAX_FRAME_BYTES..=max).contains(&value) {
         Ok(())
     } else {
-        Err(TcpConfigError::OutOfRange {
+        Err(OutOfRange {
             field: "max_frame_bytes",
             value,
             min: MIN_MAX_FRAME_BYTES,
@@ -296,11 +318,12 @@ fn check_frame_limit(value: u64) -> Result<(), TcpConfigError> {
     }
 }
 
-fn at_least_one(field: &'static str, value: u64) -> Result<(), TcpConfigError> {
+/// Checks that a count or a duration is at least 1.
+pub(crate) fn at_least_one(field: &'static str, value: u64) -> Result<(), OutOfRange> {
     if value >= 1 {
         Ok(())
     } else {
-        Err(TcpConfigError::OutOfRange {
+        Err(OutOfRange {
             field,
             value,
             min: 1,

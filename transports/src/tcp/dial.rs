@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
 
 use super::config::{TcpConfigError, TcpEndpoint, check_plaintext, host_of};
-use crate::remote::hello::{PREAMBLE_FRAME_LIMIT, PROTOCOL_VERSION, say_hello};
+use crate::remote::hello::{preamble_framed, say_hello};
 use crate::remote::{
-    BoxIo, Connected, Dial, DialError, DialFailure, FrameCodec, HandshakeError, Hello, WireError,
+    BoxIo, Connected, Dial, DialError, DialFailure, HandshakeError, Hello, WireError,
 };
 
 /// Dials one service over TCP; cheap to clone.
@@ -121,19 +120,14 @@ impl Inner {
     async fn handshake(&self, stream: TcpStream) -> Result<Connected, DialFailure> {
         let endpoint = &self.endpoint;
         let io = self.security.connect(stream).await?;
-        let limit = PREAMBLE_FRAME_LIMIT;
         let context = format!("{} at {}", self.service, endpoint.address);
-        let mut framed = Framed::new(io, FrameCodec::new(limit, limit, context.into()));
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            service: self.service.to_owned(),
-            token: endpoint
-                .token
-                .as_ref()
-                .map(|token| token.secret().to_owned()),
-            codec: endpoint.codec,
-            max_frame_bytes: endpoint.max_frame_bytes,
-        };
+        let mut framed = preamble_framed(io, context);
+        let hello = Hello::for_client(
+            self.service,
+            endpoint.token.as_ref(),
+            endpoint.codec,
+            endpoint.max_frame_bytes,
+        );
         say_hello(&mut framed, &hello)
             .await
             .map_err(|error| self.security.explain(error))?;

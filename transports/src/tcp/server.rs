@@ -23,7 +23,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use super::config::{TcpConfigError, TcpServerConfig, check_plaintext};
-use crate::remote::hello::{Admitted, PREAMBLE_FRAME_LIMIT, answer_hello};
+use crate::remote::hello::{Admitted, answer_hello, preamble_framed};
 use crate::remote::table::Connection;
 use crate::remote::{BoxIo, FrameCodec, ServiceTable};
 
@@ -228,11 +228,7 @@ async fn handshake(
     shared: &Shared,
 ) -> Result<(Framed<BoxIo, FrameCodec>, Admitted), String> {
     let io = shared.security.accept(stream).await?;
-    let limit = PREAMBLE_FRAME_LIMIT;
-    let mut framed = Framed::new(
-        io,
-        FrameCodec::new(limit, limit, format!("peer {peer}").into()),
-    );
+    let mut framed = preamble_framed(io, format!("peer {peer}"));
     let max_frame_bytes = shared.config.max_frame_bytes;
     let token = shared.config.token.as_ref();
     let admitted = answer_hello(&mut framed, max_frame_bytes, |hello| {
