@@ -1,7 +1,13 @@
-//! A 1,000,000 × 20 numeric CSV imports through an embedded node and reads back exactly.
-//! (Its time and peak memory are measured by `cargo bench --bench import`, not here.)
+//! A 1,000,000 × 20 numeric CSV imports through an embedded node and reads back exactly:
+//! in process, and from other nodes over TCP and over QUIC (mutual TLS) in pages that each
+//! fit the 64 MiB default frame. (Time and peak memory are measured by
+//! `cargo bench --bench import` and `cargo bench --bench transfer`, not here.)
 
+use mltools::core::ServiceName;
+use mltools::node::config::{Listen, Placement, ServiceSection, TcpAt, TcpListen};
 use mltools::prelude::*;
+use mltools::transport::quic::{QuicEndpoint, QuicServerConfig};
+use mltools::transport::tcp::{TcpEndpoint, TcpServerConfig, TlsClientConfig, TlsServerConfig};
 use std::io::{BufWriter, Write};
 use std::time::Duration;
 
@@ -30,11 +36,27 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
         out.flush().unwrap();
     }
 
-    let node = Node::builder()
+    // The node also serves its datasets to other nodes over TCP and QUIC.
+    let certs = mltools::transport::certs::init(
+        &dir.path().join("certs"),
+        &["server".into()],
+        &["127.0.0.1".into()],
+    )
+    .unwrap();
+    let server_tls = TlsServerConfig {
+        cert: certs.nodes[0].0.clone(),
+        key: certs.nodes[0].1.clone(),
+        client_ca: Some(certs.ca.clone()),
+    };
+    let mut config = Node::builder()
         .data_dir(dir.path().join("data"))
-        .start()
-        .await
-        .unwrap();
+        .config()
+        .clone();
+    config.node.listen = Some(Listen {
+        tcp: Some(TcpListen::Config(TcpServerConfig::new("127.0.0.1:0"))),
+        quic: Some(QuicServerConfig::new("127.0.0.1:0", server_tls)),
+    });
+    let node = NodeBuilder::from_config(config).start().await.unwrap();
     let datasets = node.datasets().unwrap();
     let mut ctx = context::current();
     ctx.deadline = std::time::Instant::now() + Duration::from_secs(600);
@@ -90,5 +112,51 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
     };
     let expected: Vec<f64> = (65_530..65_550).map(|row| value(row, 3)).collect();
     assert_eq!(values, &expected);
+
+    // Over TCP, then over QUIC: the whole version in pages, each within a frame.
+    let client_tls = TlsClientConfig {
+        ca: certs.ca.clone(),
+        cert: Some(certs.client.0.clone()),
+        key: Some(certs.client.1.clone()),
+        server_name: None,
+    };
+    let tcp = Placement::Tcp(TcpAt::Endpoint(TcpEndpoint::new(
+        node.listen_addr().unwrap().to_string(),
+    )));
+    let quic = Placement::Quic(QuicEndpoint::new(
+        node.quic_addr().unwrap().to_string(),
+        client_tls,
+    ));
+    for (transport, at) in [("tcp", tcp), ("quic", quic)] {
+        let mut config = NodeConfig::parse("[node]\nname = \"reader\"\nserve = []\n").unwrap();
+        config.services.insert(
+            ServiceName::Datasets,
+            ServiceSection {
+                at,
+                ..ServiceSection::default()
+            },
+        );
+        let reader = NodeBuilder::from_config(config).start().await.unwrap();
+        let page = mltools::transport::paging::read_all_within(
+            &reader.datasets().unwrap(),
+            GetRequest::all(info.id),
+            mltools::transport::paging::DEFAULT_PAGE_BYTES,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("reading over {transport}: {error}"));
+        assert_eq!(page.frame.rows(), ROWS, "{transport}");
+        for (column_index, column) in page.frame.columns.iter().enumerate() {
+            let mltools::core::ColumnData::Numeric(values) = &column.data else {
+                panic!("column {} is not numeric", column.name);
+            };
+            let wrong = values
+                .iter()
+                .enumerate()
+                .find(|(row, read)| **read != value(*row, column_index));
+            assert_eq!(wrong, None, "{transport}: column {column_index}");
+        }
+        drop(page);
+        assert!(reader.shutdown_within(Duration::from_secs(10)).await);
+    }
     assert!(node.shutdown_within(Duration::from_secs(10)).await);
 }

@@ -139,12 +139,26 @@ pub struct TrainingData {
     pub dataset: DatasetId,
     /// Its version.
     pub version: u32,
-    /// The rows, target included.
-    pub frame: Frame,
+    /// The rows, target included: sent along, or read by the models service itself.
+    pub rows: Rows,
     /// The target column.
     pub target: String,
     /// The task; inferred from the target when `None`.
     pub task: Option<Task>,
+}
+
+/// Where the rows of a [`TrainingData`] are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Rows {
+    /// Sent with the request. Over a remote transport the whole request is one message,
+    /// so it must fit the frame limit (64 MiB by default): for small data, or rows that are
+    /// not a stored dataset.
+    Inline(Frame),
+    /// The dataset version the [`TrainingData`] names, read by the models service from the
+    /// datasets service in pages that each fit a frame, however large the dataset: the rows
+    /// cross the network once, from the datasets node to the models node, and the caller
+    /// never holds them. The models node needs the datasets service placed in its config.
+    Stored,
 }
 
 /// A cross-validated comparison of several models.

@@ -360,9 +360,11 @@ impl Node {
         let name = ServiceName::Models;
         let section = self.config.service(name);
         let utils = self.utils()?;
+        // Stored rows are read from datasets when this node reaches it (placed anywhere).
+        let datasets = self.datasets.clone();
         let config = self.config.models.clone();
         // Opening creates the registry database: not on a runtime thread.
-        let state = tokio::task::spawn_blocking(move || ModelsState::open(config, utils))
+        let state = tokio::task::spawn_blocking(move || ModelsState::open(config, utils, datasets))
             .await
             .map_err(|error| self.start_error(name, error))?
             .map_err(|error| self.start_error(name, error))?;

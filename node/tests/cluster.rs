@@ -176,7 +176,8 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
         &path("models.toml"),
         &format!(
             "[node]\nname = \"models\"\nserve = [\"models\"]\nlisten = {{ tcp = \"127.0.0.1:{models_port}\" }}\n\
-             [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n[models]\ndata_dir = \"{}\"\n",
+             [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
+             [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n[models]\ndata_dir = \"{}\"\n",
             path("models").display()
         ),
     );
@@ -490,7 +491,7 @@ async fn a_dataset_larger_than_a_frame_is_read_in_pages_over_tcp() {
     assert!(error.message.contains("frame limit"), "{error}");
 
     // In pages it arrives whole and exact.
-    let page = mltools_lab::paging::read_all(&datasets, GetRequest::all(info.id), 20_000)
+    let page = mltools_transport::paging::read_all(&datasets, GetRequest::all(info.id), 20_000)
         .await
         .unwrap();
     assert_eq!(page.frame.rows(), ROWS);

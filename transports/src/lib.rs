@@ -54,6 +54,7 @@ pub mod client;
 pub mod codec;
 #[cfg(feature = "tcp")]
 pub mod conformance;
+pub mod paging;
 #[cfg(feature = "pool")]
 pub mod pool;
 #[cfg(feature = "quic")]

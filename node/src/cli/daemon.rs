@@ -18,6 +18,8 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
         .iter()
         .map(|s| s.as_str())
         .collect();
+    // Listening before the ready line: a signal sent as soon as it is read is handled.
+    let stop = StopSignal::install();
     tracing::info!(node = %name, serve = ?hosted, "serving");
     let mut listening = String::new();
     if let Some(address) = node.quic_addr() {
@@ -32,7 +34,7 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
     );
     // Readiness must reach a pipe at once, not when the buffer fills.
     let _ = std::io::stdout().flush();
-    let signal = stop_signal().await;
+    let signal = stop.wait().await;
     let grace = node.config().shutdown_grace();
     tracing::info!(node = %name, %signal, ?grace, "stopping: refusing new calls, finishing calls in flight");
     let clean = node.shutdown().await;
@@ -43,25 +45,45 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Waits for ctrl-c, or SIGTERM on Unix; names the one that came.
-async fn stop_signal() -> &'static str {
+/// The stop signals, listened for from creation on: a signal that arrives after
+/// [`StopSignal::install`] and before [`StopSignal::wait`] is not lost (nor does it kill the
+/// process with the default disposition).
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupt",
-                _ = terminate.recv() => "SIGTERM",
-            },
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only ctrl-c stops the node");
-                let _ = tokio::signal::ctrl_c().await;
-                "interrupt"
-            }
+    listeners: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignal {
+    /// Starts listening for ctrl-c, and SIGTERM on Unix.
+    fn install() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listeners = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some((interrupt, terminate)),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only ctrl-c stops the node");
+                    None
+                }
+            };
+            StopSignal { listeners }
         }
+        #[cfg(not(unix))]
+        StopSignal {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for ctrl-c, or SIGTERM on Unix; names the one that came.
+    async fn wait(self) -> &'static str {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = self.listeners {
+            return tokio::select! {
+                _ = interrupt.recv() => "interrupt",
+                _ = terminate.recv() => "SIGTERM",
+            };
+        }
         let _ = tokio::signal::ctrl_c().await;
         "interrupt"
     }

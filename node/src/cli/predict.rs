@@ -165,11 +165,15 @@ async fn fit(node: &Node, args: FitArgs<'_>) -> Result<mltools_core::models::Mod
     }
     let mut ctx = context::current();
     ctx.deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    // The description only: the models service reads the rows from datasets itself.
     let page = node
         .datasets()?
         .get(
             ctx,
-            mltools_core::datasets::GetRequest::all(mltools_core::DatasetRef::parse(dataset)),
+            mltools_core::datasets::GetRequest {
+                limit: Some(0),
+                ..mltools_core::datasets::GetRequest::all(mltools_core::DatasetRef::parse(dataset))
+            },
         )
         .await
         .into_service("datasets")?;
@@ -190,7 +194,7 @@ async fn fit(node: &Node, args: FitArgs<'_>) -> Result<mltools_core::models::Mod
         data: mltools_core::models::TrainingData {
             dataset: page.info.id,
             version: page.info.version,
-            frame: page.frame,
+            rows: mltools_core::models::Rows::Stored,
             target,
             task,
         },

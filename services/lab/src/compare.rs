@@ -1,13 +1,16 @@
-//! One comparison: read the rows from datasets, run a models job, follow it to the end.
+//! One comparison: describe the dataset, run a models job on its stored rows, follow it to
+//! the end, plot the result.
 
 use crate::config::LabConfig;
 use crate::error::LabError;
 use crate::report;
 use crate::state::LabClients;
-use mltools_core::datasets::GetRequest;
+use mltools_core::datasets::{DatasetInfo, GetRequest};
+use mltools_core::frame::ColumnKind;
 use mltools_core::lab::{LabCompareRequest, LabStage, Report, ReportDataset};
-use mltools_core::models::{CompareRequest, JobState, Leaderboard, TrainingData};
-use mltools_core::{DatasetRef, Frame, JobId, RpcResultExt, ServiceError};
+use mltools_core::models::{CompareRequest, JobState, Leaderboard, Rows, TrainingData};
+use mltools_core::{ColumnData, DatasetRef, Frame, JobId, RpcResultExt, ServiceError};
+use mltools_transport::paging;
 use std::time::{Duration, Instant};
 use tarpc::context;
 use tokio::sync::watch;
@@ -51,7 +54,7 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, LabError> {
     let started = Instant::now();
-    let (dataset, features, data) = read_training_data(clients, request).await?;
+    let (dataset, sample, data) = read_training_data(clients, request).await?;
     let compare = CompareRequest {
         data,
         models: request.models.clone(),
@@ -69,7 +72,7 @@ pub(crate) async fn run(
     let leaderboard = follow(clients, config, job, stage, cancel).await?;
     stage.send_replace(LabStage::Reporting);
     let (plots, skipped_plots) =
-        report::plots(&clients.utils, &features, &dataset.target, &leaderboard).await;
+        report::plots(&clients.utils, &sample, &dataset.target, &leaderboard).await;
     Ok(Report {
         dataset,
         leaderboard,
@@ -81,22 +84,33 @@ pub(crate) async fn run(
     })
 }
 
-/// Reads the dataset version and splits off its target.
+/// Rows of the features drawn in a report's overview plots: every row up to this many,
+/// else evenly spaced blocks that add up to it.
+pub const PLOT_SAMPLE_ROWS: u64 = 100_000;
+/// Blocks of a plot sample drawn from a larger dataset.
+const PLOT_SAMPLE_BLOCKS: u64 = 10;
+
+/// Reads the dataset version's description and a sample of its numeric features for the
+/// overview plots. The rows themselves go to the models service by reference
+/// ([`Rows::Stored`]): the models node reads them from the datasets service in pages, so
+/// they cross the network once and the lab never holds them.
 async fn read_training_data(
     clients: &LabClients,
     request: &LabCompareRequest,
-) -> Result<(ReportDataset, Frame, TrainingData), LabError> {
-    // In pages: a whole large dataset would exceed a remote transport's frame limit.
-    let page = crate::paging::read_all(
-        &clients.datasets,
-        GetRequest {
-            version: request.version,
-            ..GetRequest::all(request.dataset.clone())
-        },
-        crate::paging::DEFAULT_PAGE_ROWS,
-    )
-    .await?;
-    let info = page.info;
+) -> Result<(ReportDataset, Sample, TrainingData), LabError> {
+    let described = clients
+        .datasets
+        .get(
+            deadline(SHORT_CALL),
+            GetRequest {
+                version: request.version,
+                limit: Some(0),
+                ..GetRequest::all(request.dataset.clone())
+            },
+        )
+        .await
+        .into_service("datasets")?;
+    let info = described.info;
     let target = match request.target.clone().or(info.schema.target.clone()) {
         Some(target) => target,
         None => {
@@ -106,23 +120,32 @@ async fn read_training_data(
             )));
         }
     };
-    if page.frame.column(&target).is_none() {
-        let names: Vec<&str> = page.frame.names().collect();
+    if !info
+        .schema
+        .columns
+        .iter()
+        .any(|column| column.name == target)
+    {
+        let names: Vec<&str> = info
+            .schema
+            .columns
+            .iter()
+            .map(|column| column.name.as_str())
+            .collect();
         return Err(LabError::Invalid(format!(
             "dataset `{}` has no column `{target}`; its columns: {}",
             info.name,
             names.join(", ")
         )));
     }
-    let features = Frame {
-        columns: page
-            .frame
-            .columns
-            .iter()
-            .filter(|column| column.name != target)
-            .cloned()
-            .collect(),
-    };
+    let numeric: Vec<String> = info
+        .schema
+        .columns
+        .iter()
+        .filter(|column| column.name != target && column.kind == ColumnKind::Numeric)
+        .map(|column| column.name.clone())
+        .collect();
+    let sample = plot_sample(clients, &info, numeric).await?;
     let dataset = ReportDataset {
         id: info.id,
         name: info.name.clone(),
@@ -133,11 +156,80 @@ async fn read_training_data(
     let data = TrainingData {
         dataset: info.id,
         version: info.version,
-        frame: page.frame,
+        rows: Rows::Stored,
         target,
         task: request.task,
     };
-    Ok((dataset, features, data))
+    Ok((dataset, sample, data))
+}
+
+/// Numeric feature columns for the overview plots, and how many rows they hold of all.
+#[derive(Debug)]
+pub(crate) struct Sample {
+    /// The sampled rows of the numeric features.
+    pub(crate) frame: Frame,
+    /// Rows in the dataset version.
+    pub(crate) of_rows: u64,
+}
+
+/// Every row of the numeric features when there are at most [`PLOT_SAMPLE_ROWS`], else
+/// [`PLOT_SAMPLE_BLOCKS`] evenly spaced blocks of rows adding up to it.
+async fn plot_sample(
+    clients: &LabClients,
+    info: &DatasetInfo,
+    numeric: Vec<String>,
+) -> Result<Sample, LabError> {
+    let mut frame = Frame::default();
+    if numeric.is_empty() || info.rows == 0 {
+        return Ok(Sample {
+            frame,
+            of_rows: info.rows,
+        });
+    }
+    let request = GetRequest {
+        version: Some(info.version),
+        columns: Some(numeric),
+        ..GetRequest::all(info.id)
+    };
+    if info.rows <= PLOT_SAMPLE_ROWS {
+        let page =
+            paging::read_all_within(&clients.datasets, request, paging::DEFAULT_PAGE_BYTES).await?;
+        return Ok(Sample {
+            frame: page.frame,
+            of_rows: info.rows,
+        });
+    }
+    let block = PLOT_SAMPLE_ROWS / PLOT_SAMPLE_BLOCKS;
+    let stride = info.rows / PLOT_SAMPLE_BLOCKS;
+    for index in 0..PLOT_SAMPLE_BLOCKS {
+        let page = clients
+            .datasets
+            .get(
+                deadline(DATA_CALL),
+                GetRequest {
+                    offset: index * stride,
+                    limit: Some(block),
+                    ..request.clone()
+                },
+            )
+            .await
+            .into_service("datasets")?;
+        if frame.columns.is_empty() {
+            frame = page.frame;
+            continue;
+        }
+        for (column, part) in frame.columns.iter_mut().zip(page.frame.columns) {
+            if let (ColumnData::Numeric(values), ColumnData::Numeric(more)) =
+                (&mut column.data, part.data)
+            {
+                values.extend(more);
+            }
+        }
+    }
+    Ok(Sample {
+        frame,
+        of_rows: info.rows,
+    })
 }
 
 /// Follows a models job to its end, forwarding progress and cancellation.

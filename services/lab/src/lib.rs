@@ -9,7 +9,6 @@
 //! | [`compare`] | the comparison itself: read the rows, run the models job, wait |
 //! | [`report`] | the report's plots, rendered by the utils service |
 //! | [`html`] | the report as one self-contained HTML page |
-//! | [`paging`] | reading a whole dataset in pages that fit a transport's frame limit |
 //! | [`follow`] | [`compare_and_wait`]: start a comparison from a client and wait for it |
 //! | [`state`] | [`LabState`]: the comparisons in flight and their results |
 //! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
@@ -22,7 +21,6 @@ pub mod config;
 pub mod error;
 pub mod follow;
 pub mod html;
-pub mod paging;
 pub mod report;
 pub mod server;
 pub mod state;

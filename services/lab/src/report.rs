@@ -1,5 +1,6 @@
 //! The report's plots, rendered by the utils service as SVG.
 
+use crate::compare::Sample;
 use mltools_core::models::{Leaderboard, LeaderboardEntry, ModelSpec, OutOfFold, Task};
 use mltools_core::utils::{ImageFormat, LeaderboardBar, Plot, PlotKind, PlotRequest};
 use mltools_core::{ColumnData, Frame, RpcResultExt, ServiceError};
@@ -29,7 +30,7 @@ pub(crate) type Plots = (Vec<(String, Plot)>, Vec<(String, ServiceError)>);
 /// the rest — the comparison itself has succeeded.
 pub(crate) async fn plots(
     utils: &UtilsClient,
-    features: &Frame,
+    sample: &Sample,
     target: &str,
     leaderboard: &Leaderboard,
 ) -> Plots {
@@ -56,17 +57,26 @@ pub(crate) async fn plots(
             },
         ));
     }
-    let numeric = numeric_columns(features);
+    let numeric = numeric_columns(&sample.frame);
     if !numeric.columns.is_empty() {
+        let rows = numeric.rows() as u64;
+        let of = if rows < sample.of_rows {
+            format!(
+                " ({rows} of {} rows, in evenly spaced blocks)",
+                sample.of_rows
+            )
+        } else {
+            String::new()
+        };
         kinds.push((
-            "Feature distributions".to_owned(),
+            format!("Feature distributions{of}"),
             PlotKind::Histograms {
                 frame: numeric.clone(),
             },
         ));
         if numeric.columns.len() >= 2 {
             kinds.push((
-                "Feature correlations".to_owned(),
+                format!("Feature correlations{of}"),
                 PlotKind::Correlation { frame: numeric },
             ));
         }

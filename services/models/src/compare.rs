@@ -34,12 +34,13 @@ pub(crate) struct Prepared {
     pub(crate) targets: Targets,
 }
 
-/// Splits the request's frame at its target (inferring the task when not given).
+/// Splits `frame`, the rows of `data` (its [`Rows`](mltools_core::models::Rows) already
+/// resolved), at its target, inferring the task when not given.
 ///
 /// # Errors
 /// The target errors of [`split_target`].
-pub(crate) fn prepare(data: TrainingData) -> Result<Prepared, ModelsError> {
-    let (features, targets) = split_target(&data.frame, &data.target, data.task)?;
+pub(crate) fn prepare(data: TrainingData, frame: &Frame) -> Result<Prepared, ModelsError> {
+    let (features, targets) = split_target(frame, &data.target, data.task)?;
     Ok(Prepared {
         provenance: Provenance {
             dataset: data.dataset,
@@ -62,12 +63,13 @@ pub(crate) struct Plan {
     pub(crate) keep_best: bool,
 }
 
-/// Checks a comparison request: the target, the metric, the models, the fold count.
+/// Checks a comparison request whose rows are `frame`: the target, the metric, the models,
+/// the fold count.
 ///
 /// # Errors
 /// Every bad input the request can carry, as a typed error naming the culprit.
-pub(crate) fn plan(request: CompareRequest) -> Result<Plan, ModelsError> {
-    let data = prepare(request.data)?;
+pub(crate) fn plan(request: CompareRequest, frame: &Frame) -> Result<Plan, ModelsError> {
+    let data = prepare(request.data, frame)?;
     let task = data.targets.task();
     let metric = match &request.metric {
         Some(name) => Metric::parse(name, task)?,
@@ -338,7 +340,7 @@ impl Preprocess for UtilsPreprocess {
 mod tests {
     use super::*;
     use mltools_core::Column;
-    use mltools_core::models::ParamValue;
+    use mltools_core::models::{ParamValue, Rows};
 
     fn request(target: Column, folds: usize) -> CompareRequest {
         let rows = target.data.len();
@@ -346,12 +348,12 @@ mod tests {
             data: TrainingData {
                 dataset: DatasetId(1),
                 version: 1,
-                frame: Frame {
+                rows: Rows::Inline(Frame {
                     columns: vec![
                         Column::numeric("x", (0..rows).map(|row| row as f64).collect()),
                         target,
                     ],
-                },
+                }),
                 target: "y".to_owned(),
                 task: None,
             },
@@ -364,6 +366,14 @@ mod tests {
         }
     }
 
+    /// [`plan`] of a request whose rows are inline.
+    fn plan_of(request: CompareRequest) -> Result<Plan, ModelsError> {
+        let Rows::Inline(frame) = request.data.rows.clone() else {
+            panic!("the test requests carry their rows");
+        };
+        plan(request, &frame)
+    }
+
     fn three_classes() -> Column {
         Column::numeric("y", (0..12).map(|row| f64::from(row % 3)).collect())
     }
@@ -372,7 +382,7 @@ mod tests {
     fn roc_auc_is_refused_for_more_than_two_classes() {
         let mut three = request(three_classes(), 3);
         three.metric = Some("roc_auc".to_owned());
-        let error = plan(three).unwrap_err();
+        let error = plan_of(three).unwrap_err();
         assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
         assert_eq!(
             error.to_string(),
@@ -383,20 +393,20 @@ mod tests {
             3,
         );
         two.metric = Some("roc_auc".to_owned());
-        assert_eq!(plan(two).unwrap().metric, Metric::RocAuc);
+        assert_eq!(plan_of(two).unwrap().metric, Metric::RocAuc);
     }
 
     #[test]
     fn folds_past_the_cap_are_refused_naming_it() {
         let many = Column::numeric("y", (0..500).map(|row| f64::from(row) * 0.5).collect());
-        let error = plan(request(many.clone(), 101)).unwrap_err();
+        let error = plan_of(request(many.clone(), 101)).unwrap_err();
         assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
         assert_eq!(
             error.to_string(),
             "bad folds: 101 folds; at most 100 are allowed"
         );
-        assert_eq!(plan(request(many, 100)).unwrap().folds, 100);
-        let error = plan(request(three_classes(), 13)).unwrap_err();
+        assert_eq!(plan_of(request(many, 100)).unwrap().folds, 100);
+        let error = plan_of(request(three_classes(), 13)).unwrap_err();
         assert!(matches!(error, ModelsError::TooFewRows { .. }), "{error}");
     }
 
@@ -412,7 +422,7 @@ mod tests {
             "knn_classifier".to_owned(),
             BTreeMap::from([("k".to_owned(), ParamValue::Integer(7))]),
         );
-        let error = plan(stray).unwrap_err();
+        let error = plan_of(stray).unwrap_err();
         assert!(
             matches!(&error, ModelsError::StrayOverride { algorithm, .. } if algorithm == "knn_classifier"),
             "{error:?}"
@@ -427,8 +437,10 @@ mod tests {
     #[test]
     fn a_frame_of_the_target_alone_is_refused_at_plan() {
         let mut lone = request(three_classes(), 3);
-        lone.data.frame.columns.retain(|column| column.name == "y");
-        let error = plan(lone).unwrap_err();
+        if let Rows::Inline(frame) = &mut lone.data.rows {
+            frame.columns.retain(|column| column.name == "y");
+        }
+        let error = plan_of(lone).unwrap_err();
         assert_eq!(
             error.to_string(),
             "no feature columns besides the target `y`"

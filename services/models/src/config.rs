@@ -14,6 +14,7 @@ use std::path::PathBuf;
 /// max_kept_jobs = 100
 /// max_running_fits = 2
 /// utils_call_timeout_ms = 600000
+/// datasets_page_bytes = 33554432
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,6 +40,11 @@ pub struct ModelsConfig {
     /// passes fails the fold (or the fit) as timed out. Between 1 ms and one day; default
     /// 600000 (ten minutes), sized for preprocessing a large dataset.
     pub utils_call_timeout_ms: u64,
+    /// The numeric data in one page when this node reads a stored dataset's rows from
+    /// the datasets service, in bytes: keep it within the `max_frame_bytes` of the link to
+    /// the datasets node (a third of a page's frame is left for its description). Between
+    /// 64 KiB and 1 GiB; default 32 MiB, half the default frame.
+    pub datasets_page_bytes: u64,
 }
 
 /// The longest `utils_call_timeout_ms` accepted: one day.
@@ -53,6 +59,7 @@ impl Default for ModelsConfig {
             max_kept_jobs: 100,
             max_running_fits: 2,
             utils_call_timeout_ms: 600_000,
+            datasets_page_bytes: mltools_transport::paging::DEFAULT_PAGE_BYTES,
         }
     }
 }
@@ -71,7 +78,7 @@ impl ModelsConfig {
     /// # Errors
     /// [`ModelsError::BadConfig`] naming the field: a zero `fit_threads` (or above 1024),
     /// `max_running_jobs`, `max_kept_jobs` or `max_running_fits`; a `utils_call_timeout_ms`
-    /// of 0 or above a day.
+    /// of 0 or above a day; a `datasets_page_bytes` outside 64 KiB..=1 GiB.
     pub fn validate(&self) -> Result<(), ModelsError> {
         let bad = |field: &'static str, reason: &str| {
             Err(ModelsError::BadConfig {
@@ -96,6 +103,12 @@ impl ModelsConfig {
             return bad(
                 "utils_call_timeout_ms",
                 "must be between 1 and 86400000 (one day)",
+            );
+        }
+        if !(64 << 10..=1 << 30).contains(&self.datasets_page_bytes) {
+            return bad(
+                "datasets_page_bytes",
+                "must be between 65536 (64 KiB) and 1073741824 (1 GiB)",
             );
         }
         Ok(())

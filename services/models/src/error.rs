@@ -2,7 +2,7 @@
 //! interface's [`ServiceError`].
 
 use mltools_core::models::Task;
-use mltools_core::{ErrorKind, ServiceError};
+use mltools_core::{DatasetId, ErrorKind, ServiceError};
 
 /// What went wrong in a models operation; each message names the culprit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -200,6 +200,14 @@ pub enum ModelsError {
         /// What the preprocessing reported.
         reason: String,
     },
+    /// The rows are a stored dataset, and this node reaches no datasets service.
+    #[error(
+        "the rows are stored dataset {dataset}, and this models node reaches no datasets service: place `datasets` in its config (`[services.datasets] at = ...`), or send the rows inline"
+    )]
+    NoDatasets {
+        /// The dataset named by the request.
+        dataset: DatasetId,
+    },
     /// A call to the utils service did not answer within its deadline.
     #[error(
         "utils `{call}` did not answer within {timeout_ms} ms (models setting `utils_call_timeout_ms`)"
@@ -295,6 +303,7 @@ impl ModelsError {
             }
             ModelsError::Overloaded { .. } => ErrorKind::Overloaded,
             ModelsError::UtilsTimeout { .. } => ErrorKind::Timeout,
+            ModelsError::NoDatasets { .. } => ErrorKind::Unavailable,
             ModelsError::Upstream(error) => error.kind,
             _ => ErrorKind::InvalidInput,
         }

@@ -8,13 +8,16 @@ use crate::error::ModelsError;
 use crate::jobs::{Jobs, ended};
 use crate::prediction::Prediction;
 use crate::registry::{self, Store};
+use mltools_core::datasets::GetRequest;
 use mltools_core::models::{
     AlgorithmInfo, CompareRequest, FitRequest, JobState, JobStatus, Leaderboard, MetricValue,
     ModelFile, ModelInfo, Predictions,
 };
+use mltools_core::models::{Rows, TrainingData};
 use mltools_core::utils::PipelineSpec;
 use mltools_core::{ErrorKind, Frame, JobId, ModelId};
-use mltools_transport::UtilsClient;
+use mltools_transport::paging;
+use mltools_transport::{DatasetsClient, UtilsClient};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -42,6 +45,9 @@ struct Inner {
     jobs: Jobs,
     pool: rayon::ThreadPool,
     utils: UtilsClient,
+    /// Where stored rows ([`Rows::Stored`]) are read from; `None` on a node that reaches
+    /// no datasets service.
+    datasets: Option<DatasetsClient>,
     /// Comparisons running; a submitted job queues for a permit.
     running: Arc<Semaphore>,
     /// Single fits running; a `fit` finding none free is refused as overloaded.
@@ -65,11 +71,17 @@ fn now_ms() -> i64 {
 
 impl ModelsState {
     /// Opens the state: creates `data_dir` if needed, opens the registry
-    /// `data_dir/models.db` and starts the fit threads. Blocking, and quick.
+    /// `data_dir/models.db` and starts the fit threads. Blocking, and quick. Preprocessing
+    /// goes through `utils`; requests whose rows are [`Rows::Stored`] are read through
+    /// `datasets` (refused when it is `None`).
     ///
     /// # Errors
     /// A bad configuration value, a directory or database that cannot be opened.
-    pub fn open(config: ModelsConfig, utils: UtilsClient) -> Result<Self, ModelsError> {
+    pub fn open(
+        config: ModelsConfig,
+        utils: UtilsClient,
+        datasets: Option<DatasetsClient>,
+    ) -> Result<Self, ModelsError> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir).map_err(|error| ModelsError::Io {
             path: config.data_dir.display().to_string(),
@@ -86,6 +98,7 @@ impl ModelsState {
                 tracker: TaskTracker::new(),
                 store,
                 utils,
+                datasets,
                 config,
             }),
         })
@@ -107,10 +120,11 @@ impl ModelsState {
     /// Bad input (target, metric, models, too few rows for the folds) before any job
     /// exists; [`ModelsError::Overloaded`] when the job table is full of live jobs.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
-    pub async fn submit(&self, request: CompareRequest) -> Result<JobId, ModelsError> {
+    pub async fn submit(&self, mut request: CompareRequest) -> Result<JobId, ModelsError> {
+        let frame = self.rows(&mut request.data).await?;
         // Splitting the frame copies every column: off the runtime threads.
         let plan = self
-            .run_blocking("submit", move |_| compare::plan(request))
+            .run_blocking("submit", move |_| compare::plan(request, &frame))
             .await?;
         let total = (plan.candidates.len() * plan.folds) as u64;
         let (id, control) = self.inner.jobs.create(total)?;
@@ -170,6 +184,36 @@ impl ModelsState {
             Ok(_) => tracing::info!(model = %model, "kept model discarded: its job was cancelled"),
             Err(error) => tracing::warn!(model = %model, %error, "cannot discard a kept model"),
         }
+    }
+
+    /// The rows of `data`: taken out of the request when inline, else read from the
+    /// datasets service in pages (each within the `datasets_page_bytes` setting), the
+    /// version pinned by the request.
+    async fn rows(&self, data: &mut TrainingData) -> Result<Frame, ModelsError> {
+        let stored = match std::mem::replace(&mut data.rows, Rows::Stored) {
+            Rows::Inline(frame) => return Ok(frame),
+            Rows::Stored => GetRequest {
+                version: Some(data.version),
+                ..GetRequest::all(data.dataset)
+            },
+        };
+        let Some(datasets) = &self.inner.datasets else {
+            return Err(ModelsError::NoDatasets {
+                dataset: data.dataset,
+            });
+        };
+        let started = std::time::Instant::now();
+        let page = paging::read_all_within(datasets, stored, self.inner.config.datasets_page_bytes)
+            .await
+            .map_err(ModelsError::Upstream)?;
+        tracing::debug!(
+            dataset = %data.dataset,
+            version = data.version,
+            rows = page.info.rows,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stored rows read"
+        );
+        Ok(page.frame)
     }
 
     /// How this state calls utils, cancelled by `cancel`.
@@ -356,10 +400,12 @@ impl ModelsState {
                         ),
                     },
                 })?;
+        let mut request = request;
+        let frame = self.rows(&mut request.data).await?;
         // Splitting the frame copies every column: off the runtime threads.
         let (data, candidate) = self
             .run_blocking("prepare", move |_| {
-                let data = compare::prepare(request.data)?;
+                let data = compare::prepare(request.data, &frame)?;
                 let candidate = compare::candidate(data.targets.task(), request.model)?;
                 Ok((data, candidate))
             })

@@ -7,7 +7,7 @@
 mod support;
 
 use mltools_core::models::{
-    CompareRequest, FitRequest, JobState, Leaderboard, ModelSpec, Models as _, TrainingData,
+    CompareRequest, FitRequest, JobState, Leaderboard, ModelSpec, Models as _, Rows, TrainingData,
 };
 use mltools_core::utils::{
     Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, InputColumn, Matrix, PipelineSpec,
@@ -251,7 +251,7 @@ fn models_with(
     configure(&mut config);
     let stand_in = StandInUtils::default();
     let behaviour = Arc::clone(&stand_in.behaviour);
-    let state = ModelsState::open(config, utils(stand_in)).unwrap();
+    let state = ModelsState::open(config, utils(stand_in), None).unwrap();
     let service = mltools_transport::service!(
         "models",
         Limits::default(),
@@ -290,7 +290,7 @@ fn training(frame: Frame, target: &str) -> TrainingData {
     TrainingData {
         dataset: DatasetId(1),
         version: 1,
-        frame,
+        rows: Rows::Inline(frame),
         target: target.to_owned(),
         task: None,
     }
@@ -491,6 +491,18 @@ async fn bad_comparisons_are_refused_before_any_job_exists() {
                 .unwrap_err()
         }
     };
+    // Stored rows on a models service that reaches no datasets service.
+    let mut stored = compare(breast_cancer(), &[], false);
+    stored.data.rows = Rows::Stored;
+    let error = refuse(stored).await;
+    assert_eq!(error.kind, ErrorKind::Unavailable);
+    assert!(
+        error.message.starts_with(
+            "the rows are stored dataset 1, and this models node reaches no datasets service"
+        ),
+        "{error}"
+    );
+
     let mut no_target = compare(breast_cancer(), &[], false);
     no_target.data.target = "outcome".to_owned();
     let error = refuse(no_target).await;

@@ -3,9 +3,10 @@
 //! Each arriving connection gets a slot under `max_connections` (no slot: refused at once,
 //! with a log line), then within `handshake_timeout_ms` the QUIC handshake: TLS 1.3, ALPN
 //! `mltools/1` (a client speaking another protocol is refused), and the client's certificate
-//! when the configuration names a `client_ca`. Every bidirectional stream the client then
-//! opens is one tarpc channel: within `handshake_timeout_ms` its hello, then the service it
-//! asked for. A refusal costs that peer its connection and a log line saying why, never the
+//! when the configuration names a `client_ca`; within `handshake_timeout_ms` more, its first
+//! stream (a connection that opens none gives its slot back). Every bidirectional stream the
+//! client opens is one tarpc channel: within `handshake_timeout_ms` its hello, then the
+//! service it asked for. A refusal costs that peer its connection and a log line saying why, never the
 //! server or another client.
 //!
 //! Stopping ([`QuicServer::shutdown`], or dropping the server) stops accepting and closes
@@ -27,6 +28,8 @@ use crate::remote::{BoxIo, ServiceTable};
 
 /// The application close code a stopping server sends.
 const SHUTTING_DOWN: u32 = 0;
+/// The application close code of a connection that opened no stream in time.
+const NO_STREAM: u32 = 2;
 
 /// A running QUIC listener; dropping it stops it.
 #[derive(Debug)]
@@ -216,14 +219,32 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
         connection.close(1u32.into(), b"ALPN mltools/1 required");
         return;
     }
+    // A connection holds a slot: one that opens no stream in time is closed, so a flood of
+    // idle handshakes cannot keep the slots from real clients.
+    let mut first_stream = Some(tokio::time::Instant::now() + timeout);
     loop {
         let accepted = tokio::select! {
             () = shared.stop.cancelled() => {
                 connection.close(SHUTTING_DOWN.into(), b"the server is shutting down");
                 break;
             }
+            () = async {
+                match first_stream {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                tracing::warn!(
+                    %peer,
+                    timeout_ms = shared.config.handshake_timeout_ms,
+                    "closed a connection that opened no stream in time"
+                );
+                connection.close(NO_STREAM.into(), b"no stream opened in time");
+                break;
+            }
             accepted = connection.accept_bi() => accepted,
         };
+        first_stream = None;
         match accepted {
             Ok((send, recv)) => {
                 let stream_shared = Arc::clone(shared);

@@ -166,3 +166,67 @@ async fn hostile_bytes_on_a_stream_close_only_that_stream_and_others_are_served(
     let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
     assert_eq!(within("double", fresh.double(ctx(), 5)).await.unwrap(), 10);
 }
+
+#[tokio::test]
+async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
+    let logs = Logs::capture();
+    let certs = Certs::generate();
+    let mut config = server_config(&certs, false);
+    config.max_connections = 4;
+    config.handshake_timeout_ms = 300;
+    let host = host(config).await;
+    let address = host.server.local_addr();
+    let (before, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(
+        within("a first call", before.double(ctx(), 0))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Forty connections that never open a stream: those past the limit are refused at once,
+    // the others are closed once they have opened no stream in time; none is served.
+    let local = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    for _ in 0..40 {
+        let connecting = local
+            .connect_with(raw_client(&certs, &[b"mltools/1"]), address, "localhost")
+            .unwrap();
+        match within("a flooding handshake", connecting).await {
+            Ok(connection) => admitted.push(connection),
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(refused > 0, "the connection limit refused none of 40");
+    // Served while the flood holds the other slots.
+    assert_eq!(
+        within("a call during the flood", before.double(ctx(), 1))
+            .await
+            .unwrap(),
+        2
+    );
+    for connection in admitted {
+        let reason = within(
+            "the server to close an idle connection",
+            connection.closed(),
+        )
+        .await;
+        assert!(
+            matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
+                if close.reason.as_ref() == b"no stream opened in time"),
+            "{reason:?}"
+        );
+    }
+    logs.wait_for(&["refused a connection: at the connection limit", "limit=4"])
+        .await;
+    logs.wait_for(&[
+        "closed a connection that opened no stream in time",
+        "timeout_ms=300",
+    ])
+    .await;
+    // The slots are free again: the existing client and a new one are served.
+    assert_eq!(within("double", before.double(ctx(), 3)).await.unwrap(), 6);
+    let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(within("double", fresh.double(ctx(), 5)).await.unwrap(), 10);
+}
