@@ -134,12 +134,8 @@ fn read(arguments: &str) -> Result<(), Error> {
         endpoint.max_frame_bytes = frame;
         Placement::Tcp(TcpAt::Endpoint(endpoint))
     } else {
-        let tls = TlsClientConfig {
-            ca: certs.join("ca.pem"),
-            cert: Some(certs.join("client.pem")),
-            key: Some(certs.join("client.key")),
-            server_name: None,
-        };
+        let tls = TlsClientConfig::ca(certs.join("ca.pem"))
+            .with_client_cert(certs.join("client.pem"), certs.join("client.key"));
         let mut endpoint = QuicEndpoint::new(quic_address, tls);
         endpoint.max_frame_bytes = frame;
         Placement::Quic(endpoint)
@@ -184,11 +180,8 @@ fn serve(dir: &Path) -> Result<(), Error> {
         .enable_all()
         .build()?;
     let certs = dir.join("certs");
-    let tls = TlsServerConfig {
-        cert: certs.join("server.pem"),
-        key: certs.join("server.key"),
-        client_ca: Some(certs.join("ca.pem")),
-    };
+    let tls = TlsServerConfig::files(certs.join("server.pem"), certs.join("server.key"))
+        .with_client_ca(certs.join("ca.pem"));
     let mut config = Node::builder().data_dir(dir.join("store")).config().clone();
     let mut tcp = TcpServerConfig::new("127.0.0.1:0");
     tcp.max_frame_bytes = BIG_FRAME;

@@ -43,11 +43,8 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
         &["127.0.0.1".into()],
     )
     .unwrap();
-    let server_tls = TlsServerConfig {
-        cert: certs.nodes[0].0.clone(),
-        key: certs.nodes[0].1.clone(),
-        client_ca: Some(certs.ca.clone()),
-    };
+    let server_tls = TlsServerConfig::files(certs.nodes[0].0.clone(), certs.nodes[0].1.clone())
+        .with_client_ca(certs.ca.clone());
     let mut config = Node::builder()
         .data_dir(dir.path().join("data"))
         .config()
@@ -114,12 +111,8 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
     assert_eq!(values, &expected);
 
     // Over TCP, then over QUIC: the whole version in pages, each within a frame.
-    let client_tls = TlsClientConfig {
-        ca: certs.ca.clone(),
-        cert: Some(certs.client.0.clone()),
-        key: Some(certs.client.1.clone()),
-        server_name: None,
-    };
+    let client_tls = TlsClientConfig::ca(certs.ca.clone())
+        .with_client_cert(certs.client.0.clone(), certs.client.1.clone());
     let tcp = Placement::Tcp(TcpAt::Endpoint(TcpEndpoint::new(
         node.listen_addr().unwrap().to_string(),
     )));

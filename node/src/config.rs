@@ -76,7 +76,8 @@ pub struct NodeSection {
 pub struct Listen {
     /// TCP: `"host:port"`, or a table with the listener's settings (token, TLS, limits).
     pub tcp: Option<TcpListen>,
-    /// QUIC: the listener's settings; `tls = { cert, key, client_ca }` is required.
+    /// QUIC: the listener's settings; `tls` is required: `{ cert, key, client_ca }`, or
+    /// `{ self_signed = "DIR", client_ca }` (a pair generated on first start).
     pub quic: Option<QuicServerConfig>,
 }
 
@@ -167,7 +168,8 @@ pub enum Placement {
     /// On another node, reached over TCP: `{ tcp = "host:port" }` or a table of endpoint
     /// settings (token, TLS, codec, limits).
     Tcp(TcpAt),
-    /// On another node, reached over QUIC: `{ quic = { address, tls = { ca, ... } } }`.
+    /// On another node, reached over QUIC: `{ quic = { address, tls = { ca, ... } } }`, or
+    /// with a self-signed server `tls = { fingerprint = "sha256:..." }`.
     Quic(QuicEndpoint),
 }
 

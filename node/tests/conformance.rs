@@ -61,10 +61,8 @@ impl Harness {
         let mut config = builder.config().clone();
         let mut listen = TcpServerConfig::new("127.0.0.1:0");
         listen.max_frame_bytes = FRAME_LIMIT;
-        listen.tls = certs.as_ref().map(|files| TlsServerConfig {
-            cert: files.nodes[0].0.clone(),
-            key: files.nodes[0].1.clone(),
-            client_ca: Some(files.ca.clone()),
+        listen.tls = certs.as_ref().map(|files| {
+            TlsServerConfig::files(&files.nodes[0].0, &files.nodes[0].1).with_client_ca(&files.ca)
         });
         let server_tls = listen.tls.clone();
         config.node.listen = Some(if transport == Transport::Quic {
@@ -89,11 +87,8 @@ impl Harness {
 
         let mut config = NodeConfig::parse("[node]\nname = \"client\"\nserve = []\n").unwrap();
         for service in mltools_core::ServiceName::ALL {
-            let client_tls = certs.as_ref().map(|files| TlsClientConfig {
-                ca: files.ca.clone(),
-                cert: Some(files.client.0.clone()),
-                key: Some(files.client.1.clone()),
-                server_name: None,
+            let client_tls = certs.as_ref().map(|files| {
+                TlsClientConfig::ca(&files.ca).with_client_cert(&files.client.0, &files.client.1)
             });
             let at = if transport == Transport::Quic {
                 let tls = client_tls.expect("QUIC always has TLS");

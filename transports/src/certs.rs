@@ -8,6 +8,9 @@
 //! | `client.pem`, `client.key` | a client certificate for mutual TLS |
 //!
 //! Keys are written with mode 0600 on Unix. Existing files are never overwritten.
+//!
+//! Without a CA, a listener can instead keep a self-signed pair that clients pin by its
+//! fingerprint (`tls = { self_signed = "DIR" }`, see the `tls::self_signed` module).
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,

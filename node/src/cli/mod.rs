@@ -35,6 +35,9 @@ pub enum CliError {
     /// Certificates could not be made.
     #[error(transparent)]
     Certs(#[from] mltools_transport::certs::CertError),
+    /// A certificate could not be read.
+    #[error(transparent)]
+    Tls(#[from] mltools_transport::tcp::TcpConfigError),
     /// The result could not be written as JSON.
     #[error("cannot write the result as JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -82,7 +85,7 @@ pub enum Command {
     Models(ModelsCommand),
     /// Run this node as a daemon (services from --config) until ctrl-c or SIGTERM.
     Node,
-    /// Make a cluster's TLS certificates.
+    /// Make a cluster's TLS certificates, or print a certificate's fingerprint.
     #[command(subcommand)]
     Certs(CertsCommand),
 }
@@ -105,6 +108,13 @@ pub enum CertsCommand {
         /// The last day (YYYY-MM-DD, UTC) the node and client certificates are valid.
         #[arg(long)]
         expires: Option<String>,
+    },
+    /// Print a certificate's fingerprint, `sha256:<64 hex digits>`: what a client pins
+    /// with `tls = { fingerprint = "..." }` (a node logs the same at start).
+    Fingerprint {
+        /// A PEM certificate (the first one, the server's own, when it holds a chain), or
+        /// the `self_signed` directory of a node (its `cert.pem`).
+        path: PathBuf,
     },
 }
 
@@ -132,29 +142,8 @@ impl Cli {
 /// # Errors
 /// Whatever the command fails with; the message names the culprit.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    if let Command::Certs(CertsCommand::Init {
-        dir,
-        nodes,
-        hosts,
-        expires,
-    }) = &cli.command
-    {
-        use mltools_transport::certs::{CertOptions, init_with};
-        let options = match expires {
-            Some(date) => CertOptions::expiring(date)?,
-            None => CertOptions::default(),
-        };
-        let files = init_with(dir, nodes, hosts, &options)?;
-        println!("wrote the CA {}", files.ca.display());
-        for (cert, key) in &files.nodes {
-            println!("wrote {} and {}", cert.display(), key.display());
-        }
-        println!(
-            "wrote {} and {}",
-            files.client.0.display(),
-            files.client.1.display()
-        );
-        return Ok(());
+    if let Command::Certs(command) = &cli.command {
+        return certs(command, cli.json);
     }
     let config = cli.node_config()?;
     let node = crate::node::NodeBuilder::from_config(config)
@@ -178,6 +167,47 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     };
     shutdown(node).await;
     outcome
+}
+
+/// The certificate commands: they need no node.
+fn certs(command: &CertsCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        CertsCommand::Init {
+            dir,
+            nodes,
+            hosts,
+            expires,
+        } => {
+            use mltools_transport::certs::{CertOptions, init_with};
+            let options = match expires {
+                Some(date) => CertOptions::expiring(date)?,
+                None => CertOptions::default(),
+            };
+            let files = init_with(dir, nodes, hosts, &options)?;
+            println!("wrote the CA {}", files.ca.display());
+            for (cert, key) in &files.nodes {
+                println!("wrote {} and {}", cert.display(), key.display());
+            }
+            println!(
+                "wrote {} and {}",
+                files.client.0.display(),
+                files.client.1.display()
+            );
+        }
+        CertsCommand::Fingerprint { path } => {
+            let fingerprint = mltools_transport::tls::Fingerprint::of_pem_file(path)?;
+            if json {
+                let shown = serde_json::json!({
+                    "path": path.display().to_string(),
+                    "fingerprint": fingerprint.to_string(),
+                });
+                println!("{shown}");
+            } else {
+                println!("{fingerprint}");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn shutdown(node: Node) {

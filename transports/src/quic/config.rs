@@ -2,9 +2,9 @@
 //! client dials ([`QuicEndpoint`]). Plain serde data, unknown keys refused; every default is
 //! written on its field and applied by the `new` constructors and by serde alike.
 //!
-//! TLS is not optional over QUIC: both types carry the same PEM-file TLS parts as the TCP
-//! transport ([`TlsServerConfig`], [`TlsClientConfig`]); a server that names a `client_ca`
-//! requires mutual TLS.
+//! TLS is not optional over QUIC: both types carry the same TLS parts as the TCP transport
+//! ([`TlsServerConfig`]: certificate files or a self-signed pair; [`TlsClientConfig`]: a CA
+//! or a pinned fingerprint); a server that names a `client_ca` requires mutual TLS.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,8 +29,9 @@ pub const MAX_MAX_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 pub struct QuicServerConfig {
     /// Where to listen, `host:port` (UDP); port 0 picks a free port.
     pub listen: String,
-    /// The server's certificate and key, and optionally the CA client certificates must
-    /// chain to (mutual TLS). Required: QUIC is always TLS 1.3.
+    /// The server's certificate and key (PEM files, or a self-signed pair kept in a
+    /// directory), and optionally the CA client certificates must chain to (mutual TLS).
+    /// Required: QUIC is always TLS 1.3.
     pub tls: TlsServerConfig,
     /// The largest frame accepted, and sent (the client's limit may lower the latter).
     /// Default [`DEFAULT_MAX_FRAME_BYTES`]; at least [`MIN_MAX_FRAME_BYTES`], at most 4 GiB - 1.
@@ -68,8 +69,9 @@ pub struct QuicServerConfig {
 pub struct QuicEndpoint {
     /// The server's `host:port` (UDP).
     pub address: String,
-    /// The CA the server's certificate must chain to, this client's certificate for mutual
-    /// TLS, and the server name (the address's host when absent). Required.
+    /// The CA the server's certificate must chain to (or its pinned fingerprint), this
+    /// client's certificate for mutual TLS, and the server name (the address's host when
+    /// absent). Required.
     pub tls: TlsClientConfig,
     /// The codec of the calls. Default [`Codec::Postcard`].
     #[serde(default)]
@@ -151,10 +153,10 @@ impl QuicServerConfig {
         }
     }
 
-    /// Checks the numbers.
+    /// Checks the numbers, and that the TLS keys choose one identity.
     ///
     /// # Errors
-    /// A [`QuicConfigError`] naming the field and its allowed range.
+    /// A [`QuicConfigError`] naming the field and its allowed range, or the TLS keys.
     pub fn check(&self) -> Result<(), QuicConfigError> {
         check_frame_limit(self.max_frame_bytes)?;
         at_least_one("max_connections", self.max_connections as u64)?;
@@ -163,7 +165,9 @@ impl QuicServerConfig {
             self.max_requests_per_connection as u64,
         )?;
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
-        check_liveness(self.keep_alive_interval_ms, self.max_idle_timeout_ms)
+        check_liveness(self.keep_alive_interval_ms, self.max_idle_timeout_ms)?;
+        self.tls.identity()?;
+        Ok(())
     }
 
     pub(crate) fn handshake_timeout(&self) -> Duration {
@@ -189,10 +193,11 @@ impl QuicEndpoint {
         }
     }
 
-    /// Checks the numbers and the address.
+    /// Checks the numbers, the address, and that the TLS keys choose whom to trust (and a
+    /// pin is well-formed).
     ///
     /// # Errors
-    /// A [`QuicConfigError`] naming the field, or the address.
+    /// A [`QuicConfigError`] naming the field, the TLS keys, or the address.
     pub fn check(&self) -> Result<(), QuicConfigError> {
         check_frame_limit(self.max_frame_bytes)?;
         at_least_one("connect_timeout_ms", self.connect_timeout_ms)?;
@@ -203,6 +208,7 @@ impl QuicEndpoint {
         host_of(&self.address).map_err(|_| QuicConfigError::BadAddress {
             address: self.address.clone(),
         })?;
+        self.tls.trust()?;
         Ok(())
     }
 
@@ -326,11 +332,7 @@ mod tests {
     use super::*;
 
     fn tls() -> TlsServerConfig {
-        TlsServerConfig {
-            cert: "cert.pem".into(),
-            key: "key.pem".into(),
-            client_ca: None,
-        }
+        TlsServerConfig::files("cert.pem", "key.pem")
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use quinn::{ConnectionError, TransportErrorCode};
 
+use crate::tls::pin::PIN_MISMATCH;
+
 /// The ALPN both ends announce, as text, for messages.
 pub(crate) const ALPN_TEXT: &str = "mltools/1";
 
@@ -45,7 +47,10 @@ pub(crate) fn client_side(error: &ConnectionError) -> String {
     match error {
         ConnectionError::TransportError(local) if alert(local.code).is_some() => {
             let reason = &local.reason;
-            if reason.contains("UnknownIssuer") || reason.contains("BadSignature") {
+            if let Some(start) = reason.find(PIN_MISMATCH) {
+                // rustls's text wraps the mismatch's message in its error's `Debug` form.
+                reason[start..].trim_end_matches(')').to_owned()
+            } else if reason.contains("UnknownIssuer") || reason.contains("BadSignature") {
                 format!(
                     "the server's certificate is not trusted: it does not chain to our CA ({reason})"
                 )
@@ -101,6 +106,7 @@ pub(crate) fn server_side(error: &ConnectionError) -> String {
             }
         }
         ConnectionError::ConnectionClosed(close) => match alert(close.error_code) {
+            // CERTIFICATE_UNKNOWN is also what a client pinning another fingerprint answers.
             Some(UNKNOWN_CA | BAD_CERTIFICATE | CERTIFICATE_UNKNOWN) => {
                 format!("the client does not trust our certificate ({close})")
             }

@@ -6,8 +6,8 @@
 //! | [`server`] | [`QuicServer`]: one UDP socket serving a [`ServiceTable`](crate::remote::ServiceTable) |
 //! | [`dial`] | [`QuicDialer`]: QUIC handshake, one bi-stream, hello — the [`Dial`](crate::remote::Dial) a [`RemoteClient`](crate::remote::RemoteClient) redials with |
 //!
-//! TLS 1.3 always, with certificates from PEM files as for TLS over TCP (mutual TLS when the
-//! server names a client CA), and ALPN `mltools/1` on both ends: a peer speaking another
+//! TLS 1.3 always, with certificates from PEM files or a self-signed pair whose fingerprint
+//! clients pin, as for TLS over TCP (mutual TLS when the server names a client CA), and ALPN `mltools/1` on both ends: a peer speaking another
 //! protocol is refused during the handshake. Keep-alive and the idle timeout come from the
 //! configuration (5 s and 30 s by default), so an idle link stays open and a dead peer is
 //! noticed.
@@ -28,21 +28,12 @@
 //! #     mltools_core::datasets::DatasetsRequest, mltools_core::datasets::DatasetsResponse>)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! // The node hosting datasets:
-//! let tls = TlsServerConfig {
-//!     cert: "node.pem".into(),
-//!     key: "node.key".into(),
-//!     client_ca: Some("ca.pem".into()),
-//! };
+//! let tls = TlsServerConfig::files("node.pem", "node.key").with_client_ca("ca.pem");
 //! let server =
 //!     QuicServer::bind(QuicServerConfig::new("127.0.0.1:4433", tls), ServiceTable::new().with(datasets))
 //!         .await?;
 //! // Anywhere else:
-//! let tls = TlsClientConfig {
-//!     ca: "ca.pem".into(),
-//!     cert: Some("client.pem".into()),
-//!     key: Some("client.key".into()),
-//!     server_name: None,
-//! };
+//! let tls = TlsClientConfig::ca("ca.pem").with_client_cert("client.pem", "client.key");
 //! let endpoint = QuicEndpoint::new(server.local_addr().to_string(), tls);
 //! let client = DatasetsClient::from(Client::quic("datasets", endpoint)?);
 //! # Ok(()) }

@@ -4,10 +4,12 @@
 //! with a log line), then within `handshake_timeout_ms` the QUIC handshake: TLS 1.3, ALPN
 //! `mltools/1` (a client speaking another protocol is refused), and the client's certificate
 //! when the configuration names a `client_ca`; within `handshake_timeout_ms` more, its first
-//! stream (a connection that opens none gives its slot back). Every bidirectional stream the
-//! client opens is one tarpc channel: within `handshake_timeout_ms` its hello, then the
-//! service it asked for. A refusal costs that peer its connection and a log line saying why, never the
-//! server or another client.
+//! stream (a connection that opens none gives its slot back). The server's own certificate
+//! comes from PEM files or is a self-signed pair kept in a directory (see
+//! [`crate::tls::self_signed`]). Every bidirectional stream the client opens is one tarpc
+//! channel: within `handshake_timeout_ms` its hello, then the service it asked for. A
+//! refusal costs that peer its connection and a log line saying why, never the server or
+//! another client.
 //!
 //! Stopping ([`QuicServer::shutdown`], or dropping the server) stops accepting and closes
 //! every connection (its peers learn at once); handlers already running finish on the
@@ -35,6 +37,7 @@ const NO_STREAM: u32 = 2;
 #[derive(Debug)]
 pub struct QuicServer {
     local_addr: SocketAddr,
+    fingerprint: crate::tls::Fingerprint,
     endpoint: quinn::Endpoint,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -63,8 +66,9 @@ impl QuicServer {
         services: ServiceTable,
     ) -> Result<Self, QuicConfigError> {
         config.check()?;
-        let tls = crate::tls::server_config(&config.tls)?;
-        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        let tls = crate::tls::server_config(&config.tls, &config.listen)?;
+        let fingerprint = tls.fingerprint;
+        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls.config)
             .map_err(|error| QuicConfigError::Quic(error.to_string()))?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
         server.transport_config(transport(
@@ -102,6 +106,7 @@ impl QuicServer {
         tasks.spawn(accept_loop(endpoint.clone(), shared));
         Ok(QuicServer {
             local_addr,
+            fingerprint,
             endpoint,
             _stop_on_drop: stop.clone().drop_guard(),
             stop,
@@ -112,6 +117,11 @@ impl QuicServer {
     /// The address the socket is bound to (the port chosen, when configured as 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The fingerprint of the TLS certificate presented (what pinning clients configure).
+    pub fn fingerprint(&self) -> crate::tls::Fingerprint {
+        self.fingerprint
     }
 
     /// Stops accepting and closes every connection; handlers already running go on.

@@ -47,19 +47,56 @@ pub struct TcpServerConfig {
     pub insecure: bool,
 }
 
-/// The TLS side of a listener: its certificate, and optionally the CA client certificates
-/// must chain to (mutual TLS).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The TLS side of a listener: its certificate (`cert` and `key`, or `self_signed`), and
+/// optionally the CA client certificates must chain to (mutual TLS). [`identity`] checks
+/// that exactly one identity is chosen.
+///
+/// [`identity`]: TlsServerConfig::identity
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsServerConfig {
-    /// The server's certificate chain, PEM, leaf first.
-    pub cert: PathBuf,
-    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
+    /// The server's certificate chain, PEM, leaf first; with `key`, instead of
+    /// `self_signed`.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1); with `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// A directory holding a self-signed certificate and key (`cert.pem`, `key.pem`),
+    /// generated there on first start and loaded on every later one, so the fingerprint
+    /// clients pin stays the same; instead of `cert` and `key`. See
+    /// [`tls::self_signed`](crate::tls::self_signed).
+    #[serde(default)]
+    pub self_signed: Option<PathBuf>,
     /// When set, clients must present a certificate signed by this CA (PEM); a client
     /// without one is refused during the TLS handshake.
     #[serde(default)]
     pub client_ca: Option<PathBuf>,
+}
+
+impl TlsServerConfig {
+    /// A certificate chain and its key from PEM files, no client certificate required.
+    pub fn files(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        TlsServerConfig {
+            cert: Some(cert.into()),
+            key: Some(key.into()),
+            ..TlsServerConfig::default()
+        }
+    }
+
+    /// A self-signed pair kept in `dir`, no client certificate required.
+    pub fn self_signed(dir: impl Into<PathBuf>) -> Self {
+        TlsServerConfig {
+            self_signed: Some(dir.into()),
+            ..TlsServerConfig::default()
+        }
+    }
+
+    /// Requires client certificates signed by `ca` (mutual TLS).
+    pub fn with_client_ca(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.client_ca = Some(ca.into());
+        self
+    }
 }
 
 /// Where a service is reached over TCP, and how.
@@ -100,13 +137,23 @@ pub struct TcpEndpoint {
     pub backoff_max_ms: u64,
 }
 
-/// The TLS side of an endpoint: the CA that signed the server's certificate, and optionally
-/// this client's own certificate for mutual TLS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The TLS side of an endpoint: whom to trust (the CA that signed the server's
+/// certificate, or that certificate's pinned fingerprint), and optionally this client's own
+/// certificate for mutual TLS. [`trust`] checks that exactly one is chosen.
+///
+/// [`trust`]: TlsClientConfig::trust
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsClientConfig {
-    /// The CA certificate(s) the server's certificate must chain to, PEM.
-    pub ca: PathBuf,
+    /// The CA certificate(s) the server's certificate must chain to, PEM; instead of
+    /// `fingerprint`.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// The server's certificate, pinned: `sha256:<64 hex digits>`, the SHA-256 of its DER
+    /// (what `mltools certs fingerprint` prints and the server logs at start); instead of
+    /// `ca`. Only that certificate is accepted, whatever its name, issuer or dates.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     /// This client's certificate chain, PEM, for servers that require one.
     #[serde(default)]
     pub cert: Option<PathBuf>,
@@ -114,8 +161,26 @@ pub struct TlsClientConfig {
     #[serde(default)]
     pub key: Option<PathBuf>,
     /// The name the server's certificate must be valid for; the address's host when absent.
+    /// With `fingerprint`, only sent (SNI), never checked.
     #[serde(default)]
     pub server_name: Option<String>,
+}
+
+impl TlsClientConfig {
+    /// Trusts servers whose certificate chains to `ca` (PEM); no client certificate.
+    pub fn ca(ca: impl Into<PathBuf>) -> Self {
+        TlsClientConfig {
+            ca: Some(ca.into()),
+            ..TlsClientConfig::default()
+        }
+    }
+
+    /// Presents this client certificate and key (PEM) to servers that require one.
+    pub fn with_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.cert = Some(cert.into());
+        self.key = Some(key.into());
+        self
+    }
 }
 
 fn default_max_frame_bytes() -> u64 {
@@ -155,10 +220,10 @@ impl TcpServerConfig {
         }
     }
 
-    /// Checks the numbers.
+    /// Checks the numbers, and that the TLS keys choose one identity.
     ///
     /// # Errors
-    /// A [`TcpConfigError`] naming the field and its allowed range.
+    /// A [`TcpConfigError`] naming the field and its allowed range, or the TLS keys.
     pub fn check(&self) -> Result<(), TcpConfigError> {
         check_frame_limit(self.max_frame_bytes)?;
         at_least_one("max_connections", self.max_connections as u64)?;
@@ -167,6 +232,10 @@ impl TcpServerConfig {
             self.max_requests_per_connection as u64,
         )?;
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            tls.identity()?;
+        }
         Ok(())
     }
 
@@ -192,17 +261,22 @@ impl TcpEndpoint {
         }
     }
 
-    /// Checks the numbers, and that an IP address given literally may be dialled in
-    /// plaintext (a host name is checked once resolved, at each dial).
+    /// Checks the numbers, that the TLS keys choose whom to trust (and a pin is well-formed),
+    /// and that an IP address given literally may be dialled in plaintext (a host name is
+    /// checked once resolved, at each dial).
     ///
     /// # Errors
-    /// A [`TcpConfigError`] naming the field, or the address.
+    /// A [`TcpConfigError`] naming the field, the TLS keys, or the address.
     pub fn check(&self) -> Result<(), TcpConfigError> {
         check_frame_limit(self.max_frame_bytes)?;
         at_least_one("connect_timeout_ms", self.connect_timeout_ms)?;
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         at_least_one("backoff_initial_ms", self.backoff_initial_ms)?;
         at_least_one("backoff_max_ms", self.backoff_max_ms)?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            tls.trust()?;
+        }
         let host = host_of(&self.address)?;
         if let Ok(ip) = host.parse::<IpAddr>() {
             check_plaintext(&self.address, ip, self.tls.is_some(), self.insecure)?;
@@ -267,6 +341,29 @@ pub enum TcpConfigError {
     /// A TLS setting that cannot be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// TLS keys that do not go together, or a choice left unmade (`cert` and `key` or
+    /// `self_signed`; `ca` or `fingerprint`).
+    #[error("{0}")]
+    TlsKeys(&'static str),
+    /// A `fingerprint` that is not a pin.
+    #[cfg(feature = "tls")]
+    #[error(
+        "tls.fingerprint = \"{value}\" is not a certificate pin: {error}; expected `sha256:` and 64 hex digits, as `mltools certs fingerprint` prints"
+    )]
+    Fingerprint {
+        /// The text configured.
+        value: String,
+        /// What is wrong with it.
+        error: crate::tls::FingerprintError,
+    },
+    /// A self-signed pair's directory that cannot be used (a file missing, not writable).
+    #[error("TLS self_signed directory {}: {reason}", dir.display())]
+    SelfSigned {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// TLS is configured, but this build has no TLS.
     #[error("TLS is configured but this build of mltools-transport has no `tls` feature")]
     TlsNotBuilt,

@@ -35,6 +35,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct TcpServer {
     local_addr: SocketAddr,
+    #[cfg(feature = "tls")]
+    fingerprint: Option<crate::tls::Fingerprint>,
     stop: CancellationToken,
     tasks: TaskTracker,
     _stop_on_drop: DropGuard,
@@ -80,6 +82,8 @@ impl TcpServer {
             tls = config.tls.is_some(),
             "listening"
         );
+        #[cfg(feature = "tls")]
+        let fingerprint = security.fingerprint();
         let shared = Arc::new(Shared {
             connections: Arc::new(Semaphore::new(config.max_connections)),
             config,
@@ -91,6 +95,8 @@ impl TcpServer {
         tasks.spawn(accept_loop(listener, shared));
         Ok(TcpServer {
             local_addr,
+            #[cfg(feature = "tls")]
+            fingerprint,
             _stop_on_drop: stop.clone().drop_guard(),
             stop,
             tasks,
@@ -100,6 +106,13 @@ impl TcpServer {
     /// The address the listener is bound to (the port chosen, when configured as 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The fingerprint of the TLS certificate presented (what pinning clients configure);
+    /// `None` in plaintext.
+    #[cfg(feature = "tls")]
+    pub fn fingerprint(&self) -> Option<crate::tls::Fingerprint> {
+        self.fingerprint
     }
 
     /// Stops accepting and closes every connection; handlers already running go on.
@@ -245,7 +258,10 @@ async fn handshake(
 enum Security {
     Plain,
     #[cfg(feature = "tls")]
-    Tls(tokio_rustls::TlsAcceptor),
+    Tls {
+        acceptor: tokio_rustls::TlsAcceptor,
+        fingerprint: crate::tls::Fingerprint,
+    },
 }
 
 impl Security {
@@ -253,9 +269,23 @@ impl Security {
         match &config.tls {
             None => Ok(Security::Plain),
             #[cfg(feature = "tls")]
-            Some(tls) => Ok(Security::Tls(crate::tls::server_config(tls)?.into())),
+            Some(tls) => {
+                let server = crate::tls::server_config(tls, &config.listen)?;
+                Ok(Security::Tls {
+                    acceptor: server.config.into(),
+                    fingerprint: server.fingerprint,
+                })
+            }
             #[cfg(not(feature = "tls"))]
             Some(_) => Err(TcpConfigError::TlsNotBuilt),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn fingerprint(&self) -> Option<crate::tls::Fingerprint> {
+        match self {
+            Security::Plain => None,
+            Security::Tls { fingerprint, .. } => Some(*fingerprint),
         }
     }
 
@@ -263,7 +293,7 @@ impl Security {
         match self {
             Security::Plain => Ok(Box::new(stream)),
             #[cfg(feature = "tls")]
-            Security::Tls(acceptor) => match acceptor.accept(stream).await {
+            Security::Tls { acceptor, .. } => match acceptor.accept(stream).await {
                 Ok(tls) => Ok(Box::new(tls)),
                 Err(error) => Err(format!(
                     "TLS handshake failed: {}",

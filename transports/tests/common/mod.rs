@@ -159,19 +159,17 @@ impl Certs {
     /// The server side; with `require_client_cert`, mutual TLS.
     pub fn server(&self, require_client_cert: bool) -> TlsServerConfig {
         TlsServerConfig {
-            cert: self.server_cert.clone(),
-            key: self.server_key.clone(),
             client_ca: require_client_cert.then(|| self.ca.clone()),
+            ..TlsServerConfig::files(&self.server_cert, &self.server_key)
         }
     }
 
     /// A client trusting `ca`, with the client certificate when `with_cert`.
     pub fn client(&self, ca: &Path, with_cert: bool) -> TlsClientConfig {
         TlsClientConfig {
-            ca: ca.to_owned(),
             cert: with_cert.then(|| self.client_cert.clone()),
             key: with_cert.then(|| self.client_key.clone()),
-            server_name: None,
+            ..TlsClientConfig::ca(ca)
         }
     }
 

@@ -95,14 +95,14 @@ async fn a_client_certificate_from_another_ca_is_refused() {
 async fn unusable_tls_files_are_config_errors_naming_the_file() {
     let certs = Certs::generate();
     let mut config = server_config(&certs, false);
-    config.tls.key = certs.dir.path().join("missing.key");
+    config.tls.key = Some(certs.dir.path().join("missing.key"));
     let error = QuicServer::bind(config, ServiceTable::new())
         .await
         .unwrap_err();
     assert!(matches!(error, QuicConfigError::Tls(_)), "{error}");
     assert!(error.to_string().contains("missing.key"), "{error}");
     let mut tls = certs.client(&certs.ca, false);
-    tls.ca = certs.dir.path().join("missing-ca.pem");
+    tls.ca = Some(certs.dir.path().join("missing-ca.pem"));
     let error = mltools_transport::Client::<
         mltools_transport::test_probe::ProbeRequest,
         mltools_transport::test_probe::ProbeResponse,

@@ -135,7 +135,7 @@ async fn unusable_tls_files_are_config_errors_naming_the_file() {
     let certs = Certs::generate();
     let mut config = loopback_config();
     let mut tls = certs.server(false);
-    tls.key = certs.dir.path().join("missing.key");
+    tls.key = Some(certs.dir.path().join("missing.key"));
     config.tls = Some(tls);
     let error = TcpServer::bind(config, ServiceTable::new())
         .await
