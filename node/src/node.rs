@@ -273,12 +273,13 @@ impl Node {
     /// As [`Node::shutdown`], with an explicit grace period.
     pub async fn shutdown_within(self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
-        // Other nodes first: no new connections (admitted calls go on).
+        // Other nodes first: no new connections (calls on the open ones go on, and their
+        // answers travel back on them).
         if let Some(server) = &self.server {
-            server.shutdown();
+            server.stop_accepting();
         }
         if let Some(server) = &self.quic_server {
-            server.shutdown();
+            server.stop_accepting();
         }
         // Long work first: comparisons and models jobs are cancelled and awaited while the
         // services they call still answer.
@@ -301,6 +302,14 @@ impl Node {
             }
         };
         let calls_ended = tokio::time::timeout_at(deadline, calls).await.is_ok();
+        // The admitted calls have ended: each connection writes their last answers, then
+        // closes.
+        if let Some(server) = &self.server {
+            server.shutdown();
+        }
+        if let Some(server) = &self.quic_server {
+            server.shutdown();
+        }
         // Blocking work (an import's parsing, a write's commit) can outlive the call that
         // started it: wait for it too, so the database is left between transactions.
         let mut work_ended = true;
@@ -311,6 +320,11 @@ impl Node {
                 .is_ok();
         }
         if let Some(server) = &self.server {
+            work_ended &= tokio::time::timeout_at(deadline, server.wait())
+                .await
+                .is_ok();
+        }
+        if let Some(server) = &self.quic_server {
             work_ended &= tokio::time::timeout_at(deadline, server.wait())
                 .await
                 .is_ok();

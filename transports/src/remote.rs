@@ -28,6 +28,10 @@ pub use frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
 pub use hello::{Answer, HandshakeError, Hello, PROTOCOL_VERSION, Refusal, Token};
 pub use table::{BoxIo, Io, ServiceTable};
 
+/// How long a stopping server goes on writing the answers of a connection's calls in
+/// flight before it closes the connection.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// An error and its sources, `: `-separated: tarpc's errors say what failed in `Display` and
 /// why only in their sources.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {

@@ -12,8 +12,10 @@
 //! another client.
 //!
 //! Stopping ([`QuicServer::shutdown`], or dropping the server) stops accepting and closes
-//! every connection (its peers learn at once); handlers already running finish on the
-//! server's tracker ([`QuicServer::wait`]).
+//! every connection once the answers of its calls in flight are written and acknowledged
+//! (bounded); handlers still running finish on the server's tracker ([`QuicServer::wait`]).
+//! A node stopping gracefully first stops accepting ([`QuicServer::stop_accepting`]),
+//! closes its services' gates and waits for the calls they admitted, then shuts down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +42,7 @@ pub struct QuicServer {
     fingerprint: crate::tls::Fingerprint,
     endpoint: quinn::Endpoint,
     stop: CancellationToken,
+    accepting: CancellationToken,
     tasks: TaskTracker,
     _stop_on_drop: DropGuard,
 }
@@ -50,6 +53,8 @@ struct Shared {
     connections: Arc<Semaphore>,
     tasks: TaskTracker,
     stop: CancellationToken,
+    /// Cancelled by [`QuicServer::stop_accepting`] (and by `stop`).
+    accepting: CancellationToken,
 }
 
 impl QuicServer {
@@ -89,6 +94,7 @@ impl QuicServer {
         let endpoint = quinn::Endpoint::server(server, address).map_err(bind_error)?;
         let local_addr = endpoint.local_addr().map_err(bind_error)?;
         let stop = CancellationToken::new();
+        let accepting = stop.child_token();
         let tasks = TaskTracker::new();
         tracing::info!(
             address = %local_addr,
@@ -102,6 +108,7 @@ impl QuicServer {
             services,
             tasks: tasks.clone(),
             stop: stop.clone(),
+            accepting: accepting.clone(),
         });
         tasks.spawn(accept_loop(endpoint.clone(), shared));
         Ok(QuicServer {
@@ -110,6 +117,7 @@ impl QuicServer {
             endpoint,
             _stop_on_drop: stop.clone().drop_guard(),
             stop,
+            accepting,
             tasks,
         })
     }
@@ -119,12 +127,22 @@ impl QuicServer {
         self.local_addr
     }
 
+    /// Stops accepting connections; those already admitted go on being served until
+    /// [`shutdown`](Self::shutdown). A node stopping gracefully calls this first, lets the
+    /// calls in flight end (its services' gates answer new ones `Unavailable`), then shuts
+    /// the server down.
+    pub fn stop_accepting(&self) {
+        self.accepting.cancel();
+    }
+
     /// The fingerprint of the TLS certificate presented (what pinning clients configure).
     pub fn fingerprint(&self) -> crate::tls::Fingerprint {
         self.fingerprint
     }
 
-    /// Stops accepting and closes every connection; handlers already running go on.
+    /// Stops accepting and closes every connection, each once the answers of its calls in
+    /// flight are written (for at most [`DRAIN`](crate::remote::DRAIN)) and acknowledged by
+    /// the client; handlers still running after that go on, unanswered.
     pub fn shutdown(&self) {
         self.stop.cancel();
     }
@@ -157,17 +175,26 @@ impl Drop for QuicServer {
 }
 
 async fn accept_loop(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
+    let mut accepting = true;
     loop {
         let incoming = tokio::select! {
             () = shared.stop.cancelled() => break,
+            () = shared.accepting.cancelled(), if accepting => {
+                accepting = false;
+                tracing::info!(address = ?endpoint.local_addr().ok(), "stopped accepting connections (QUIC)");
+                continue;
+            }
             incoming = endpoint.accept() => incoming,
         };
         match incoming {
-            Some(incoming) => admit(incoming, &shared),
+            Some(incoming) if accepting => admit(incoming, &shared),
+            // Refused at once, rather than left to time out in the endpoint's queue.
+            Some(incoming) => incoming.refuse(),
             None => break,
         }
     }
-    endpoint.close(SHUTTING_DOWN.into(), b"the server is shutting down");
+    // The endpoint stays open: connections drain their answers before they close, and
+    // `wait` (or dropping the server) closes it.
     tracing::info!(address = ?endpoint.local_addr().ok(), "stopped listening (QUIC)");
 }
 
@@ -232,9 +259,18 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
     // A connection holds a slot: one that opens no stream in time is closed, so a flood of
     // idle handshakes cannot keep the slots from real clients.
     let mut first_stream = Some(tokio::time::Instant::now() + timeout);
+    // This connection's streams, and their waits for the client's acknowledgements.
+    let streams = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
             () = shared.stop.cancelled() => {
+                // Each stream writes the answers of its calls in flight, then the client
+                // acknowledges them; only then is the connection closed (both bounded).
+                streams.close();
+                let bound = crate::remote::DRAIN + super::stream::LINGER;
+                if tokio::time::timeout(bound, streams.wait()).await.is_err() {
+                    tracing::warn!(%peer, "closing a connection whose answers were not all acknowledged");
+                }
                 connection.close(SHUTTING_DOWN.into(), b"the server is shutting down");
                 break;
             }
@@ -258,9 +294,10 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
         match accepted {
             Ok((send, recv)) => {
                 let stream_shared = Arc::clone(shared);
-                shared.tasks.spawn(async move {
-                    serve_stream(BiStream::new(send, recv), peer, &stream_shared).await;
-                });
+                let stream = BiStream::lingering_on(send, recv, streams.clone());
+                shared.tasks.spawn(streams.track_future(async move {
+                    serve_stream(stream, peer, &stream_shared).await;
+                }));
             }
             Err(error) => {
                 tracing::debug!(%peer, reason = %error, "the connection ended");

@@ -21,11 +21,31 @@ pub(crate) const LINGER: Duration = Duration::from_secs(10);
 pub(crate) struct BiStream {
     send: quinn::SendStream,
     recv: quinn::RecvStream,
+    /// Where the wait for the peer's acknowledgement runs once dropped: a tracker its
+    /// owner can wait on before closing the connection, or the runtime when `None`.
+    linger: Option<tokio_util::task::TaskTracker>,
 }
 
 impl BiStream {
     pub(crate) fn new(send: quinn::SendStream, recv: quinn::RecvStream) -> Self {
-        BiStream { send, recv }
+        BiStream {
+            send,
+            recv,
+            linger: None,
+        }
+    }
+
+    /// As [`BiStream::new`], lingering on `tracker` once dropped.
+    pub(crate) fn lingering_on(
+        send: quinn::SendStream,
+        recv: quinn::RecvStream,
+        tracker: tokio_util::task::TaskTracker,
+    ) -> Self {
+        BiStream {
+            send,
+            recv,
+            linger: Some(tracker),
+        }
     }
 }
 
@@ -66,10 +86,14 @@ impl Drop for BiStream {
         // The future holds its own handle on the connection, keeping it open until the peer
         // has every byte; then the handle goes and, if it was the last, the connection closes.
         let delivered = self.send.stopped();
+        let linger = async move {
+            let _ = tokio::time::timeout(LINGER, delivered).await;
+        };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = tokio::time::timeout(LINGER, delivered).await;
-            });
+            match &self.linger {
+                Some(tracker) => runtime.spawn(tracker.track_future(linger)),
+                None => runtime.spawn(linger),
+            };
         }
     }
 }

@@ -7,6 +7,7 @@
 //! per-connection limit on requests in flight (tarpc's throttle, answered `WouldBlock`, which
 //! callers see as `Overloaded`), each request's handler spawned on the listener's tracker.
 
+use futures::Sink as _;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::task::Poll;
 use tarpc::server::{BaseChannel, Channel};
 use tarpc::{ClientMessage, RequestName, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,9 +23,9 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::error_chain;
 use super::frame::FrameCodec;
 use super::hello::{Hello, Refusal, Token};
+use super::{DRAIN, error_chain};
 use crate::Service;
 use crate::codec::{Codec, Wire};
 
@@ -179,7 +181,33 @@ where
     tracing::debug!(service = name, %peer, %codec, "connection admitted");
     loop {
         let next = tokio::select! {
-            () = stop.cancelled() => break,
+            () = stop.cancelled() => {
+                // Go on answering until no call is in flight and the answers are flushed
+                // (bounded): requests arriving meanwhile are served too, and a stopping
+                // node's closed gates answer them `Unavailable` at once.
+                let answered = std::future::poll_fn(|cx| loop {
+                    if requests.channel().in_flight_requests() == 0 {
+                        let mut pinned = std::pin::Pin::new(&mut requests);
+                        return pinned.channel_pin_mut().poll_flush(cx).map(|_| ());
+                    }
+                    match requests.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Ok(request))) => {
+                            handlers.spawn(request.execute(service.clone()));
+                        }
+                        Poll::Ready(_) => return Poll::Ready(()),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                });
+                if tokio::time::timeout(DRAIN, answered).await.is_err() {
+                    tracing::warn!(
+                        service = name,
+                        %peer,
+                        in_flight = requests.channel().in_flight_requests(),
+                        "closing a connection with calls still unanswered"
+                    );
+                }
+                break;
+            }
             next = requests.next() => next,
         };
         match next {

@@ -9,9 +9,10 @@
 //! client.
 //!
 //! Stopping ([`TcpServer::shutdown`], or dropping the server) stops accepting and closes
-//! every connection; handlers already running finish on the server's tracker
-//! ([`TcpServer::wait`]). A node that wants calls in flight answered first closes its
-//! services' gates, waits for them, then stops the server.
+//! every connection once the answers of its calls in flight are written (bounded); handlers
+//! still running finish on the server's tracker ([`TcpServer::wait`]). A node stopping
+//! gracefully first stops accepting ([`TcpServer::stop_accepting`]), closes its services'
+//! gates and waits for the calls they admitted, then shuts the server down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub struct TcpServer {
     #[cfg(feature = "tls")]
     fingerprint: Option<crate::tls::Fingerprint>,
     stop: CancellationToken,
+    accepting: CancellationToken,
     tasks: TaskTracker,
     _stop_on_drop: DropGuard,
 }
@@ -49,6 +51,8 @@ struct Shared {
     connections: Arc<Semaphore>,
     tasks: TaskTracker,
     stop: CancellationToken,
+    /// Cancelled by [`TcpServer::stop_accepting`] (and by `stop`).
+    accepting: CancellationToken,
 }
 
 impl TcpServer {
@@ -75,6 +79,7 @@ impl TcpServer {
                 source,
             })?;
         let stop = CancellationToken::new();
+        let accepting = stop.child_token();
         let tasks = TaskTracker::new();
         tracing::info!(
             address = %local_addr,
@@ -91,6 +96,7 @@ impl TcpServer {
             security,
             tasks: tasks.clone(),
             stop: stop.clone(),
+            accepting: accepting.clone(),
         });
         tasks.spawn(accept_loop(listener, shared));
         Ok(TcpServer {
@@ -99,6 +105,7 @@ impl TcpServer {
             fingerprint,
             _stop_on_drop: stop.clone().drop_guard(),
             stop,
+            accepting,
             tasks,
         })
     }
@@ -115,9 +122,19 @@ impl TcpServer {
         self.fingerprint
     }
 
-    /// Stops accepting and closes every connection; handlers already running go on.
+    /// Stops accepting and closes every connection, each once the answers of its calls in
+    /// flight are written (for at most [`DRAIN`](crate::remote::DRAIN)); handlers still
+    /// running after that go on, unanswered.
     pub fn shutdown(&self) {
         self.stop.cancel();
+    }
+
+    /// Stops accepting connections; those already admitted go on being served until
+    /// [`shutdown`](Self::shutdown). A node stopping gracefully calls this first, lets the
+    /// calls in flight end (its services' gates answer new ones `Unavailable`), then shuts
+    /// the server down.
+    pub fn stop_accepting(&self) {
+        self.accepting.cancel();
     }
 
     /// The token that [`shutdown`](Self::shutdown) cancels.
@@ -165,7 +182,7 @@ async fn listen(config: &TcpServerConfig) -> Result<TcpListener, TcpConfigError>
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let accepted = tokio::select! {
-            () = shared.stop.cancelled() => break,
+            () = shared.accepting.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -173,7 +190,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             Err(error) => {
                 tracing::warn!(%error, "accept failed; pausing before the next");
                 tokio::select! {
-                    () = shared.stop.cancelled() => break,
+                    () = shared.accepting.cancelled() => break,
                     () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
                 }
             }

@@ -93,3 +93,41 @@ async fn five_hundred_calls_in_flight_at_once_on_one_client_all_complete() {
     assert_eq!(most_inside, CALLS);
     assert_eq!(server.inside.load(Ordering::SeqCst), CALLS);
 }
+
+/// A graceful stop over QUIC: the call in flight is answered (written, then acknowledged
+/// before the connection closes) although `shutdown` came before it ended; new calls on the
+/// open link are answered `Unavailable` by the closed gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_answers_the_call_in_flight_and_refuses_new_ones() {
+    use mltools_transport::test_probe::{ProbeServer, probe_with};
+    let certs = Certs::generate();
+    let server_probe = ProbeServer::default();
+    let service = probe_with(server_probe.clone(), Limits::default());
+    let gate = service.gate();
+    let server = QuicServer::bind(
+        server_config(&certs, true),
+        ServiceTable::new().with(service),
+    )
+    .await
+    .unwrap();
+    let (probe, _) = client(endpoint(&server, certs.client(&certs.ca, true)));
+    let held = tokio::spawn({
+        let probe = probe.clone();
+        async move { probe.hold(ctx()).await }
+    });
+    within("the call to enter", server_probe.entered.notified()).await;
+
+    server.stop_accepting();
+    gate.close();
+    server.shutdown();
+    let refused = within("a new call while stopping", probe.double(ctx(), 1))
+        .await
+        .map(Ok)
+        .into_service("probe")
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Unavailable, "{refused}");
+
+    server_probe.release.notify_one();
+    assert_eq!(within("the held call", held).await.unwrap().unwrap(), 7);
+    within("the server to stop", server.wait()).await;
+}

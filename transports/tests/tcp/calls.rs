@@ -155,3 +155,44 @@ async fn plaintext_off_loopback_is_refused_at_listen_and_at_connect() {
     assert!(error.to_string().contains("192.0.2.1:4433"), "{error}");
     assert!(error.to_string().contains("insecure = true"), "{error}");
 }
+
+/// A graceful stop: no new connections, new calls on the open ones answered `Unavailable`
+/// by the closed gate, and the call in flight still answered although `shutdown` came
+/// before it ended (the connection drains before it closes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_answers_the_call_in_flight_and_refuses_new_ones() {
+    use mltools_transport::test_probe::{ProbeServer, probe_with};
+    let server_probe = ProbeServer::default();
+    let service = probe_with(server_probe.clone(), Limits::default());
+    let gate = service.gate();
+    let server = TcpServer::bind(loopback_config(), ServiceTable::new().with(service))
+        .await
+        .unwrap();
+    let (probe, _) = client(endpoint(&server));
+    let held = tokio::spawn({
+        let probe = probe.clone();
+        async move { probe.hold(ctx()).await }
+    });
+    within("the call to enter", server_probe.entered.notified()).await;
+
+    server.stop_accepting();
+    gate.close();
+    server.shutdown();
+    let refused = within("a new call while stopping", probe.double(ctx(), 1))
+        .await
+        .map(Ok)
+        .into_service("probe")
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Unavailable, "{refused}");
+    let (newcomer, _) = client(endpoint(&server));
+    let error = within("a new connection", newcomer.double(ctx(), 1))
+        .await
+        .map(Ok)
+        .into_service("probe")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+
+    server_probe.release.notify_one();
+    assert_eq!(within("the held call", held).await.unwrap().unwrap(), 7);
+    within("the server to stop", server.wait()).await;
+}
