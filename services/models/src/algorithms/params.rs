@@ -116,21 +116,21 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A switch: `true` or `false`.
+    pub(crate) fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ModelsError> {
+        match self.map.get(name) {
+            None => Ok(default),
+            Some(ParamValue::Bool(value)) => Ok(*value),
+            Some(other) => Err(self.wrong(name, other)),
+        }
+    }
+
     /// A whole number or the word `none` (no limit); `None` when absent or `none`.
     pub(crate) fn integer_or_none(&self, name: &'static str) -> Result<Option<i64>, ModelsError> {
         match self.map.get(name) {
             None => Ok(None),
             Some(ParamValue::Text(text)) if text == "none" => Ok(None),
             Some(value) => self.whole(name, value).map(Some),
-        }
-    }
-
-    /// A switch (`true` or `false`).
-    pub(crate) fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ModelsError> {
-        match self.map.get(name) {
-            None => Ok(default),
-            Some(ParamValue::Bool(value)) => Ok(*value),
-            Some(other) => Err(self.wrong(name, other)),
         }
     }
 

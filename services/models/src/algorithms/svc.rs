@@ -1,5 +1,5 @@
 //! Support vector classification, scikit-learn's `SVC` on our LIBSVM-style solver
-//! ([`svm`](super::svm)): C-SVC with an RBF kernel, `gamma = "scale"`, `C = 1`.
+//! ([`svm`]): C-SVC with an RBF kernel, `gamma = "scale"`, `C = 1`.
 //!
 //! More than two classes are one-vs-one, as LIBSVM: one machine per pair of classes
 //! `(i, j)`, `i < j` in class order, fitted on the rows of the two classes (class `i`'s
@@ -135,6 +135,11 @@ impl SvcValidParams {
         if width == 0 || x.rows != y.len() {
             return Err(ModelsError::Shape {
                 reason: format!("{} rows of {width} features for {} labels", x.rows, y.len()),
+            });
+        }
+        if x.rows < 2 {
+            return Err(ModelsError::TooFewRows {
+                reason: format!("{ID} needs at least 2 training rows, got {}", x.rows),
             });
         }
         let classes = present_classes(y);

@@ -1,5 +1,5 @@
 //! Epsilon-support vector regression, scikit-learn's `SVR` on our LIBSVM-style solver
-//! ([`svm`](super::svm)): RBF kernel, `gamma = "scale"`, `C = 1`, `epsilon = 0.1`. The
+//! ([`svm`]): RBF kernel, `gamma = "scale"`, `C = 1`, `epsilon = 0.1`. The
 //! fitted machine is an owned [`SupportVectors`].
 
 use crate::algorithms::dense::check_matrix;
@@ -106,6 +106,11 @@ impl SvrValidParams {
                     x.rows,
                     y.len()
                 ),
+            });
+        }
+        if x.rows < 2 {
+            return Err(ModelsError::TooFewRows {
+                reason: format!("{ID} needs at least 2 training rows, got {}", x.rows),
             });
         }
         if let Some(row) = y.iter().position(|value| !value.is_finite()) {

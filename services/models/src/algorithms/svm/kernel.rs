@@ -1,5 +1,5 @@
 //! Kernels: the resolved [`Kernel`] a fitted model keeps (evaluated on a pair of rows, as
-//! LIBSVM's `k_function`), and [`TrainingKernel`], which evaluates kernel columns over the
+//! LIBSVM's `k_function`), and `TrainingKernel`, which evaluates kernel columns over the
 //! training rows with their squared norms computed once (LIBSVM's `Kernel` class).
 
 use serde::{Deserialize, Serialize};

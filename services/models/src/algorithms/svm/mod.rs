@@ -12,7 +12,7 @@
 //!
 //! The solver follows LIBSVM 3.x as scikit-learn 1.9 ships it step for step, kernel
 //! columns cached as `f32` included, so both reach the same support vectors and decision
-//! values (to rounding: BLAS sums a dot product in another order than [`kernel::dot`]).
+//! values (to rounding: BLAS sums a dot product in another order than `kernel::dot`).
 //! [`svc`](super::svc) and [`svr`](super::svr) build the problems and own the fitted
 //! models, which are plain owned values.
 
@@ -151,7 +151,7 @@ pub(crate) const DOCS: [ParamDoc; 8] = [
     },
 ];
 
-/// The solver's settings, as given (see [`DOCS`]).
+/// The solver's settings, as given: `tol`, `cache_size_mb`, `shrinking`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SolverParams {
     /// The stopping tolerance; 1e-3.

@@ -88,6 +88,14 @@ pub(crate) fn solve<Q: QMatrix>(
     for i in 0..l {
         solver.update_status(i);
     }
+    if l == 0 {
+        return Solution {
+            alpha: Vec::new(),
+            rho: 0.0,
+            iterations: 0,
+            converged: true,
+        };
+    }
     let max_iterations = l.saturating_mul(100).max(10_000_000);
     let mut iterations = 0;
     let mut counter = l.min(1000) + 1;

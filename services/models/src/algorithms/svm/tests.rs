@@ -1019,3 +1019,221 @@ fn a_tiny_cache_and_no_shrinking_reach_the_same_machine() {
     }
     let _ = Kernel::Linear;
 }
+
+/// A built-in set (smartcore's copy), split by row: every fifth row from the first is
+/// held out; standard-scaled as [`scaled_split`] does.
+fn held_out(values: &[f32], width: usize, labels: &[u32]) -> (Matrix, Vec<u32>, Matrix, Vec<u32>) {
+    let value = |row: usize, column: usize| f64::from(values[row * width + column]);
+    scaled_split(width, value, labels, |row| row % 5 == 0)
+}
+
+/// The rows of `labels` split into training and test rows by `is_test`, standard-scaled
+/// on the training rows (scikit-learn's `StandardScaler`: population deviation, 1 for a
+/// constant column; naive sums in this order of operations, in the Python too).
+fn scaled_split(
+    width: usize,
+    value: impl Fn(usize, usize) -> f64,
+    labels: &[u32],
+    is_test: impl Fn(usize) -> bool,
+) -> (Matrix, Vec<u32>, Matrix, Vec<u32>) {
+    let rows = labels.len();
+    let train_rows: Vec<usize> = (0..rows).filter(|&row| !is_test(row)).collect();
+    let n = train_rows.len() as f64;
+    let scale: Vec<(f64, f64)> = (0..width)
+        .map(|column| {
+            let mut sum = 0.0;
+            for &row in &train_rows {
+                sum += value(row, column);
+            }
+            let mean = sum / n;
+            let mut squares = 0.0;
+            for &row in &train_rows {
+                squares += (value(row, column) - mean) * (value(row, column) - mean);
+            }
+            let deviation = (squares / n).sqrt();
+            (mean, if deviation > 0.0 { deviation } else { 1.0 })
+        })
+        .collect();
+    let part = |test: bool| {
+        let chosen: Vec<usize> = (0..rows).filter(|&row| is_test(row) == test).collect();
+        let mut values = Vec::with_capacity(chosen.len() * width);
+        for &row in &chosen {
+            for (column, (mean, deviation)) in scale.iter().enumerate() {
+                values.push((value(row, column) - mean) / deviation);
+            }
+        }
+        let x = Matrix {
+            rows: chosen.len(),
+            columns: (0..width).map(|column| format!("x{column}")).collect(),
+            values,
+        };
+        (
+            x,
+            chosen.iter().map(|&row| labels[row]).collect::<Vec<u32>>(),
+        )
+    };
+    let (train_x, train_y) = part(false);
+    let (test_x, test_y) = part(true);
+    (train_x, train_y, test_x, test_y)
+}
+
+fn correct(predicted: &[u32], truth: &[u32]) -> usize {
+    predicted.iter().zip(truth).filter(|(a, b)| a == b).count()
+}
+
+/// scikit-learn on the same rows (`builtin.py`: the split and scaling of `held_out`, then
+/// `SVC(decision_function_shape="ovo").fit(Xtr, ytr)`): 109 of 114 held-out rows right
+/// (0.9561), `n_support_` [52, 50], `decision_function(Xte[:3])` and `intercept_` below;
+/// with `probability=True` its log loss is 0.0996, 0.0995, 0.0988 for random states 0–2.
+#[test]
+fn breast_cancer_matches_scikit_learn() {
+    let set = smartcore::dataset::breast_cancer::load_dataset();
+    let (x, y, test_x, test_y) = held_out(&set.data, set.num_features, &set.target);
+    let model = SvcParams::default()
+        .check()
+        .unwrap()
+        .fit(&x, &y, 0)
+        .unwrap();
+    assert_eq!(model.support_counts(), [52, 50]);
+    assert_close(model.rho(), &[-0.27027018621635923], "intercept");
+    let first = matrix_rows(&test_x, 3);
+    assert_close(
+        &negated(&model.decision_function(&first).unwrap()),
+        &[-0.93059813989626, -0.5802352664176543, -0.5732555416553107],
+        "decision values",
+    );
+    let prediction = model.predict(&test_x, 2).unwrap();
+    assert_eq!(correct(&prediction.labels, &test_y), 109);
+    let probabilities = prediction.probabilities.unwrap();
+    let loss = crate::metrics::log_loss(&test_y, &probabilities, 2);
+    // Other folds than scikit-learn's, the same method: the loss is of the same size.
+    assert!((0.08..0.12).contains(&loss), "log loss {loss}");
+}
+
+/// As [`breast_cancer_matches_scikit_learn`], ten classes (45 machines): 353 of 360
+/// held-out rows right (0.9806), 736 support vectors.
+#[test]
+fn digits_match_scikit_learn() {
+    let set = smartcore::dataset::digits::load_dataset();
+    let labels: Vec<u32> = set.target.iter().map(|&label| label as u32).collect();
+    let (x, y, test_x, test_y) = held_out(&set.data, set.num_features, &labels);
+    let params = SvcParams {
+        probability: false,
+        ..SvcParams::default()
+    };
+    let model = params.check().unwrap().fit(&x, &y, 0).unwrap();
+    assert_eq!(
+        model.support_counts(),
+        [40, 82, 79, 74, 75, 73, 60, 75, 98, 80]
+    );
+    assert_close(
+        &negated(&model.rho()[..3]),
+        &[
+            -0.5917296939227646,
+            -0.6522128345860644,
+            -0.5113337386540515,
+        ],
+        "intercept",
+    );
+    let first = matrix_rows(&test_x, 1);
+    assert_close(
+        &model.decision_function(&first).unwrap()[..6],
+        &[
+            1.5144419108571623,
+            1.4489646405122985,
+            1.4354994686949207,
+            1.5064022854459747,
+            1.6343006641072249,
+            1.660380070667741,
+        ],
+        "decision values",
+    );
+    let prediction = model.predict(&test_x, 10).unwrap();
+    assert_eq!(correct(&prediction.labels, &test_y), 353);
+}
+
+/// The first `count` rows of `x`.
+fn matrix_rows(x: &Matrix, count: usize) -> Matrix {
+    let width = x.columns.len();
+    Matrix {
+        rows: count,
+        columns: x.columns.clone(),
+        values: x.values[..count * width].to_vec(),
+    }
+}
+
+/// Fit + predict time against scikit-learn's, on identical stratified 5-fold splits,
+/// standard-scaled on each training fold, single-threaded. Run by hand, in release:
+///
+/// ```text
+/// python bench.py     # StratifiedKFold(5, shuffle=True, random_state=0); SVC(probability=p)
+///                     # timed around fit + predict(_proba) under threadpool_limits(1);
+///                     # writes <set>.csv: the features, the label, the fold
+/// MLTOOLS_SVM_BENCH_DIR=/tmp/svmbench cargo test --release -p mltools-models --lib \
+///     svm::tests::speed -- --ignored --nocapture --test-threads 1
+/// ```
+fn speed(name: &str) {
+    let Ok(directory) = std::env::var("MLTOOLS_SVM_BENCH_DIR") else {
+        eprintln!("{name}: skipped, MLTOOLS_SVM_BENCH_DIR is not set");
+        return;
+    };
+    let text = std::fs::read_to_string(format!("{directory}/{name}.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .map(|line| line.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let width = rows[0].len() - 2;
+    let labels: Vec<u32> = rows.iter().map(|row| row[width] as u32).collect();
+    let folds: Vec<usize> = rows.iter().map(|row| row[width + 1] as usize).collect();
+    let classes = *labels.iter().max().unwrap() as usize + 1;
+    let probabilities = match std::env::var("MLTOOLS_SVM_BENCH_PROBABILITY").as_deref() {
+        Ok("false") => vec![false],
+        Ok("true") => vec![true],
+        _ => vec![false, true],
+    };
+    for probability in probabilities {
+        let (mut elapsed, mut right) = (std::time::Duration::ZERO, 0);
+        for fold in 0..5 {
+            let value = |row: usize, column: usize| rows[row][column];
+            let (x, y, test_x, test_y) =
+                scaled_split(width, value, &labels, |row| folds[row] == fold);
+            let params = SvcParams {
+                probability,
+                ..SvcParams::default()
+            };
+            let started = std::time::Instant::now();
+            let model = params.check().unwrap().fit(&x, &y, 0).unwrap();
+            let prediction = model.predict(&test_x, classes).unwrap();
+            elapsed += started.elapsed();
+            right += correct(&prediction.labels, &test_y);
+        }
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let peak = status
+            .lines()
+            .find(|line| line.starts_with("VmHWM"))
+            .unwrap_or("");
+        eprintln!(
+            "{name} probability={probability}: fit+predict {:.3} s over 5 folds, accuracy {:.4}, {peak}",
+            elapsed.as_secs_f64(),
+            right as f64 / labels.len() as f64
+        );
+    }
+}
+
+#[test]
+#[ignore = "a benchmark against scikit-learn: see `speed`"]
+fn speed_breast_cancer() {
+    speed("breast_cancer");
+}
+
+#[test]
+#[ignore = "a benchmark against scikit-learn: see `speed`"]
+fn speed_digits() {
+    speed("digits");
+}
+
+#[test]
+#[ignore = "a benchmark against scikit-learn: see `speed`"]
+fn speed_classification_20k() {
+    speed("classification_20k");
+}
