@@ -162,15 +162,7 @@ impl SvcValidParams {
         let mut sigmoids = Vec::new();
         for (a, first) in groups.iter().enumerate() {
             for second in &groups[a + 1..] {
-                let rows: Vec<usize> = first.iter().chain(second).copied().collect();
-                let values = rows
-                    .iter()
-                    .flat_map(|&row| x.values[row * width..(row + 1) * width].iter().copied())
-                    .collect();
-                let training = TrainingKernel::new(kernel, values, width);
-                let labels: Vec<i8> = (0..rows.len())
-                    .map(|k| if k < first.len() { 1 } else { -1 })
-                    .collect();
+                let (training, labels) = pair_problem(x, kernel, first, second);
                 if self.0.probability {
                     sigmoids.push(platt::fit_sigmoid(
                         kernel,
@@ -196,6 +188,26 @@ impl SvcValidParams {
             x, kernel, classes, &groups, &machines, sigmoids, converged,
         ))
     }
+}
+
+/// The problem of the machine separating two classes: their rows copied out contiguous
+/// (LIBSVM's order: the first class's rows, then the second's), labelled `+1` and `−1`.
+fn pair_problem(
+    x: &Matrix,
+    kernel: Kernel,
+    first: &[usize],
+    second: &[usize],
+) -> (TrainingKernel, Vec<i8>) {
+    let width = x.columns.len();
+    let values = first
+        .iter()
+        .chain(second)
+        .flat_map(|&row| x.values[row * width..(row + 1) * width].iter().copied())
+        .collect();
+    let labels = (0..first.len() + second.len())
+        .map(|k| if k < first.len() { 1 } else { -1 })
+        .collect();
+    (TrainingKernel::new(kernel, values, width), labels)
 }
 
 impl SvcModel {
@@ -397,9 +409,10 @@ impl SvcModel {
         best
     }
 
-    /// Per row of `x`, the decision value of each pair of classes `(i, j)`, `i < j` in
-    /// order, row-major: positive favours class `i` (scikit-learn's `decision_function`
-    /// with `decision_function_shape="ovo"`; for two classes scikit-learn negates it).
+    /// scikit-learn's `decision_function` (with `decision_function_shape="ovo"`): for two
+    /// classes, one value per row, positive for the second class; for more, per row the
+    /// value of each pair of classes `(i, j)`, `i < j` in order, row-major, positive for
+    /// class `i` (LIBSVM's sign, which scikit-learn flips for two classes only).
     ///
     /// # Errors
     /// [`ModelsError::Shape`] for rows of another width; [`ModelsError::Corrupt`] for a
@@ -411,6 +424,9 @@ impl SvcModel {
         let mut decisions = vec![0.0; x.rows * pairs];
         for (row, out) in rows(x).zip(decisions.chunks_exact_mut(pairs.max(1))) {
             self.decide(row, &mut kernel_values, out);
+        }
+        if pairs == 1 {
+            decisions.iter_mut().for_each(|value| *value = -*value);
         }
         Ok(decisions)
     }

@@ -15,6 +15,8 @@ pub(crate) struct SolverSettings {
     pub(crate) cache_bytes: usize,
     /// Whether to shrink the active set.
     pub(crate) shrinking: bool,
+    /// The iteration cap; LIBSVM's `max(10⁷, 100·n)` when `None`.
+    pub(crate) max_iterations: Option<usize>,
 }
 
 /// A fitted machine over the rows of its problem.
@@ -61,6 +63,7 @@ pub(crate) fn binary(
         vec![c; n],
         settings.tolerance,
         settings.shrinking,
+        settings.max_iterations,
     );
     let coefficients = solution
         .alpha
@@ -100,6 +103,7 @@ pub(crate) fn regression(
         vec![c; 2 * n],
         settings.tolerance,
         settings.shrinking,
+        settings.max_iterations,
     );
     let (above, below) = solution.alpha.split_at(n);
     Machine {

@@ -120,8 +120,8 @@ pub(crate) const DOCS: [ParamDoc; 8] = [
     },
     ParamDoc {
         name: "degree",
-        default: DefaultValue::Number(3.0),
-        accepts: "a number ≥ 1",
+        default: DefaultValue::Integer(3),
+        accepts: "a whole number ≥ 1",
         doc: "The polynomial kernel's degree.",
     },
     ParamDoc {
@@ -206,6 +206,7 @@ impl SolverParams {
             tolerance: self.tol,
             cache_bytes: (self.cache_size_mb * f64::from(1u32 << 20)) as usize,
             shrinking: self.shrinking,
+            max_iterations: None,
         }
     }
 }
@@ -240,7 +241,9 @@ impl KernelParams {
             )?;
         }
         require(
-            self.degree.is_finite() && self.degree >= 1.0,
+            self.degree.is_finite()
+                && self.degree.fract() == 0.0
+                && (1.0..=f64::from(u16::MAX)).contains(&self.degree),
             algorithm,
             "degree",
             self.degree,

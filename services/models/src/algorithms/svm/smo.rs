@@ -59,8 +59,8 @@ struct Solver {
 /// Solves the problem `Q`, `linear` (`p`), `labels` (`y`), `upper` (`C` per variable) from
 /// `α = 0` to the stopping tolerance `tolerance` (the maximal violation, LIBSVM's `eps`).
 ///
-/// The iterations are capped as in LIBSVM, at `max(10⁷, 100·n)`: a safety stop, reported
-/// through [`Solution::converged`].
+/// The iterations are capped at `max_iterations`, by default as in LIBSVM at
+/// `max(10⁷, 100·n)`: a safety stop, reported through [`Solution::converged`].
 pub(crate) fn solve<Q: QMatrix>(
     q: &mut Q,
     linear: Vec<f64>,
@@ -68,6 +68,7 @@ pub(crate) fn solve<Q: QMatrix>(
     upper: Vec<f64>,
     tolerance: f64,
     shrinking: bool,
+    max_iterations: Option<usize>,
 ) -> Solution {
     let l = linear.len();
     let mut solver = Solver {
@@ -96,7 +97,7 @@ pub(crate) fn solve<Q: QMatrix>(
             converged: true,
         };
     }
-    let max_iterations = l.saturating_mul(100).max(10_000_000);
+    let max_iterations = max_iterations.unwrap_or_else(|| l.saturating_mul(100).max(10_000_000));
     let mut iterations = 0;
     let mut counter = l.min(1000) + 1;
     while iterations < max_iterations {
@@ -280,69 +281,20 @@ impl Solver {
     }
 
     /// Moves `αᵢ` and `αⱼ` to the optimum of their two-variable problem, clipped to the
-    /// box, and updates the gradient (LIBSVM's update, bound handling included).
+    /// box, then updates the gradient and, where a bound status changed, `gradient_bar`.
     fn update_pair<Q: QMatrix>(&mut self, q: &mut Q, i: usize, j: usize) {
         let active = self.active_size;
-        let (upper_i, upper_j) = (self.upper[i], self.upper[j]);
         let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
         let (column_i, column_j) = q.columns(i, j, active);
-        let q_ij = f64::from(column_i[j]);
-        let (mut alpha_i, mut alpha_j) = (old_i, old_j);
-        if self.labels[i] != self.labels[j] {
-            let mut quadratic = self.diagonal[i] + self.diagonal[j] + 2.0 * q_ij;
-            if quadratic <= 0.0 {
-                quadratic = TAU;
-            }
-            let delta = (-self.gradient[i] - self.gradient[j]) / quadratic;
-            let difference = alpha_i - alpha_j;
-            alpha_i += delta;
-            alpha_j += delta;
-            if difference > 0.0 {
-                if alpha_j < 0.0 {
-                    alpha_j = 0.0;
-                    alpha_i = difference;
-                }
-            } else if alpha_i < 0.0 {
-                alpha_i = 0.0;
-                alpha_j = -difference;
-            }
-            if difference > upper_i - upper_j {
-                if alpha_i > upper_i {
-                    alpha_i = upper_i;
-                    alpha_j = upper_i - difference;
-                }
-            } else if alpha_j > upper_j {
-                alpha_j = upper_j;
-                alpha_i = upper_j + difference;
-            }
-        } else {
-            let mut quadratic = self.diagonal[i] + self.diagonal[j] - 2.0 * q_ij;
-            if quadratic <= 0.0 {
-                quadratic = TAU;
-            }
-            let delta = (self.gradient[i] - self.gradient[j]) / quadratic;
-            let sum = alpha_i + alpha_j;
-            alpha_i -= delta;
-            alpha_j += delta;
-            if sum > upper_i {
-                if alpha_i > upper_i {
-                    alpha_i = upper_i;
-                    alpha_j = sum - upper_i;
-                }
-            } else if alpha_j < 0.0 {
-                alpha_j = 0.0;
-                alpha_i = sum;
-            }
-            if sum > upper_j {
-                if alpha_j > upper_j {
-                    alpha_j = upper_j;
-                    alpha_i = sum - upper_j;
-                }
-            } else if alpha_i < 0.0 {
-                alpha_i = 0.0;
-                alpha_j = sum;
-            }
-        }
+        let pair = Pair {
+            same_label: self.labels[i] == self.labels[j],
+            alpha: (old_i, old_j),
+            gradient: (self.gradient[i], self.gradient[j]),
+            upper: (self.upper[i], self.upper[j]),
+            diagonal: (self.diagonal[i], self.diagonal[j]),
+            q_ij: f64::from(column_i[j]),
+        };
+        let (alpha_i, alpha_j) = pair.step();
         self.alpha[i] = alpha_i;
         self.alpha[j] = alpha_j;
         let (delta_i, delta_j) = (alpha_i - old_i, alpha_j - old_j);
@@ -357,13 +309,13 @@ impl Solver {
         let was_upper_j = self.status[j] == Bound::Upper;
         self.update_status(i);
         self.update_status(j);
-        for (index, was_upper, upper) in [(i, was_upper_i, upper_i), (j, was_upper_j, upper_j)] {
+        for (index, was_upper) in [(i, was_upper_i), (j, was_upper_j)] {
             if was_upper != (self.status[index] == Bound::Upper) {
-                let l = self.alpha.len();
-                let column = q.column(index, l);
+                let upper = self.upper[index];
+                let column = q.column(index, self.alpha.len());
+                // LIBSVM adds or subtracts C·Q; negating C first is exact.
                 let change = if was_upper { -upper } else { upper };
                 for (bar, &value) in self.gradient_bar.iter_mut().zip(column) {
-                    // LIBSVM adds or subtracts C·Q; negating C first is exact.
                     *bar += change * f64::from(value);
                 }
             }
@@ -448,5 +400,152 @@ impl Solver {
         } else {
             (upper + lower) / 2.0
         }
+    }
+}
+
+/// The two-variable subproblem of a working pair `(i, j)`.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    same_label: bool,
+    alpha: (f64, f64),
+    gradient: (f64, f64),
+    upper: (f64, f64),
+    diagonal: (f64, f64),
+    q_ij: f64,
+}
+
+impl Pair {
+    /// The new `(αᵢ, αⱼ)`: the unconstrained optimum along the feasible line (the
+    /// curvature replaced by `TAU` where not positive), clipped to the box with LIBSVM's
+    /// case analysis, operation for operation.
+    fn step(&self) -> (f64, f64) {
+        let (mut alpha_i, mut alpha_j) = self.alpha;
+        let (gradient_i, gradient_j) = self.gradient;
+        let (upper_i, upper_j) = self.upper;
+        let (diagonal_i, diagonal_j) = self.diagonal;
+        if !self.same_label {
+            let mut quadratic = diagonal_i + diagonal_j + 2.0 * self.q_ij;
+            if quadratic <= 0.0 {
+                quadratic = TAU;
+            }
+            let delta = (-gradient_i - gradient_j) / quadratic;
+            let difference = alpha_i - alpha_j;
+            alpha_i += delta;
+            alpha_j += delta;
+            if difference > 0.0 {
+                if alpha_j < 0.0 {
+                    alpha_j = 0.0;
+                    alpha_i = difference;
+                }
+            } else if alpha_i < 0.0 {
+                alpha_i = 0.0;
+                alpha_j = -difference;
+            }
+            if difference > upper_i - upper_j {
+                if alpha_i > upper_i {
+                    alpha_i = upper_i;
+                    alpha_j = upper_i - difference;
+                }
+            } else if alpha_j > upper_j {
+                alpha_j = upper_j;
+                alpha_i = upper_j + difference;
+            }
+        } else {
+            let mut quadratic = diagonal_i + diagonal_j - 2.0 * self.q_ij;
+            if quadratic <= 0.0 {
+                quadratic = TAU;
+            }
+            let delta = (gradient_i - gradient_j) / quadratic;
+            let sum = alpha_i + alpha_j;
+            alpha_i -= delta;
+            alpha_j += delta;
+            if sum > upper_i {
+                if alpha_i > upper_i {
+                    alpha_i = upper_i;
+                    alpha_j = sum - upper_i;
+                }
+            } else if alpha_j < 0.0 {
+                alpha_j = 0.0;
+                alpha_i = sum;
+            }
+            if sum > upper_j {
+                if alpha_j > upper_j {
+                    alpha_j = upper_j;
+                    alpha_i = sum - upper_j;
+                }
+            } else if alpha_i < 0.0 {
+                alpha_i = 0.0;
+                alpha_j = sum;
+            }
+        }
+        (alpha_i, alpha_j)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::svm::kernel::{Kernel, TrainingKernel};
+    use crate::algorithms::svm::qmatrix::SvcQ;
+
+    #[test]
+    fn a_pair_step_stays_in_the_box_and_on_the_line() {
+        // Opposite labels: αᵢ − αⱼ is kept; a large step is clipped at C.
+        let pair = Pair {
+            same_label: false,
+            alpha: (0.2, 0.1),
+            gradient: (-5.0, -5.0),
+            upper: (1.0, 1.0),
+            diagonal: (1.0, 1.0),
+            q_ij: -0.5,
+        };
+        let (a, b) = pair.step();
+        assert_eq!((a, b), (1.0, 0.9));
+        // Same labels: αᵢ + αⱼ is kept; a step past zero is clipped there.
+        let pair = Pair {
+            same_label: true,
+            alpha: (0.3, 0.5),
+            gradient: (4.0, -4.0),
+            ..pair
+        };
+        let (a, b) = pair.step();
+        assert_eq!((a, b), (0.0, 0.8));
+    }
+
+    /// Thirty rows with labels that do not follow them: the solver stops at an iteration
+    /// cap, rebuilds the gradient, and still gives a finite bias, flagged as not converged.
+    #[test]
+    fn the_iteration_cap_stops_the_solver_and_says_so() {
+        let values = (0..30u32)
+            .flat_map(|i| {
+                let a = f64::from((i * 37 + 11) % 53) / 8.0 - 3.0;
+                let b = f64::from((i * 19 + 5) % 47) / 7.0 - 3.0;
+                [a, b]
+            })
+            .collect();
+        let labels: Vec<i8> = (0..30)
+            .map(|i| if (i * 7) % 3 == 0 { 1 } else { -1 })
+            .collect();
+        let rows = TrainingKernel::new(Kernel::Rbf { gamma: 0.5 }, values, 2);
+        let solve_with = |max_iterations| {
+            let mut q = SvcQ::new(&rows, &labels, 1 << 20);
+            let (linear, upper) = (vec![-1.0; 30], vec![10.0; 30]);
+            solve(
+                &mut q,
+                linear,
+                labels.clone(),
+                upper,
+                1e-3,
+                true,
+                max_iterations,
+            )
+        };
+        let full = solve_with(None);
+        assert!(full.converged && full.iterations > 3, "{}", full.iterations);
+        let capped = solve_with(Some(3));
+        assert!(!capped.converged);
+        assert_eq!(capped.iterations, 3);
+        assert!(capped.rho.is_finite());
+        assert_ne!(capped.alpha, full.alpha);
     }
 }

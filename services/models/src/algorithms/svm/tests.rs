@@ -363,17 +363,13 @@ fn binary_machines_match_scikit_learn() {
         let model = svc(expected.kernel, &x, &y);
         let what = expected.kernel;
         assert_eq!(model.support(), expected.support, "{what}: support vectors");
-        // scikit-learn flips the binary machine: its coefficients and decision values are
-        // LIBSVM's negated, and its intercept is LIBSVM's rho.
+        // scikit-learn flips the binary machine: its coefficients are LIBSVM's negated and
+        // its intercept is LIBSVM's rho (its decision_function flips the same way).
         assert_close(&negated(model.dual_coefficients()), expected.dual, what);
         assert_close(model.rho(), &[expected.intercept], what);
+        assert_close(&model.decision_function(&x).unwrap(), expected.train, what);
         assert_close(
-            &negated(&model.decision_function(&x).unwrap()),
-            expected.train,
-            what,
-        );
-        assert_close(
-            &negated(&model.decision_function(&probe()).unwrap()),
+            &model.decision_function(&probe()).unwrap(),
             expected.test,
             what,
         );
@@ -799,7 +795,7 @@ fn bad_settings_are_refused_naming_the_parameter() {
         (
             "degree",
             ParamValue::Number(0.5),
-            "`degree` = 0.5: expected a number ≥ 1",
+            "`degree` = 0.5: expected a whole number ≥ 1",
         ),
         (
             "cache_size_mb",
@@ -848,6 +844,7 @@ fn one_class_and_missing_values_are_typed_errors() {
         ),
         "{error}"
     );
+    assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
     assert_eq!(
         error.to_string(),
         "svc: fit failed: the training rows hold one class only (class code 1); SVC needs two or more"
@@ -862,6 +859,7 @@ fn one_class_and_missing_values_are_typed_errors() {
             row: 3
         }
     );
+    assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
     let (x, y) = regression();
     let mut holed = x.clone();
     holed.values[0] = f64::INFINITY;
@@ -1098,7 +1096,7 @@ fn breast_cancer_matches_scikit_learn() {
     assert_close(model.rho(), &[-0.27027018621635923], "intercept");
     let first = matrix_rows(&test_x, 3);
     assert_close(
-        &negated(&model.decision_function(&first).unwrap()),
+        &model.decision_function(&first).unwrap(),
         &[-0.93059813989626, -0.5802352664176543, -0.5732555416553107],
         "decision values",
     );
