@@ -15,7 +15,7 @@ pub struct ClassPrediction {
     /// Per row: the predicted class code.
     pub labels: Vec<u32>,
     /// Per row, per class code: the predicted probability, row-major (`rows × classes`).
-    /// `None` when the model has no probabilities (SVC).
+    /// `None` when the model has no probabilities (SVC with `probability = false`).
     pub probabilities: Option<Vec<f64>>,
     /// Binary problems only: per row, a score that grows with the odds of class 1 (an SVM's
     /// decision value). `None` when there are probabilities, or more than two classes.

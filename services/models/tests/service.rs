@@ -7,7 +7,8 @@
 mod support;
 
 use mltools_core::models::{
-    CompareRequest, FitRequest, JobState, Leaderboard, ModelSpec, Models as _, Rows, TrainingData,
+    CompareRequest, FitRequest, JobState, Leaderboard, ModelSpec, Models as _, ParamValue, Rows,
+    TrainingData,
 };
 use mltools_core::utils::{
     Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, InputColumn, Matrix, PipelineSpec,
@@ -741,8 +742,11 @@ async fn a_cancel_during_the_refit_keeps_no_model() {
 async fn without_the_ranking_metric_no_best_model_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let (_state, client) = models(dir.path());
-    // SVC gives no probabilities, so no log loss: the board has no winner by it.
+    // SVC without probabilities gives no log loss: the board has no winner by it.
     let mut request = compare(breast_cancer(), &["svc"], true);
+    request.models[0]
+        .params
+        .insert("probability".to_owned(), ParamValue::Bool(false));
     request.metric = Some("log_loss".to_owned());
     let job = client
         .submit(context::current(), request)

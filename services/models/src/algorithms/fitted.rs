@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of a serialized model, then a format version.
 const MAGIC: &[u8; 4] = b"MLTM";
 /// The version of the serialized form; bump it when [`Fitted`] changes shape.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 /// The fitted state of each algorithm.
 #[derive(Debug, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ impl FittedModel {
         let classification = Prediction::Classification;
         Ok(match &self.model {
             Fitted::Linear(model) => regression(model.predict(x)),
-            Fitted::Svr(model) => regression(svr::predict(model, x)),
+            Fitted::Svr(model) => regression(svr::predict(model, x)?),
             Fitted::TreeRegressor(model) => {
                 regression(decision_tree_regressor::predict(model, &dense(x)?)?)
             }

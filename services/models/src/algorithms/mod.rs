@@ -10,12 +10,12 @@
 //! | `decision_tree_regressor` | regression | `DecisionTreeRegressor` | seeded |
 //! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
 //! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
-//! | `svr` | regression | `SVR` | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`; owned support vectors |
+//! | `svr` | regression | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
 //! | `knn_regressor` | regression | `KNNRegressor` | `k = 5` |
 //! | `logistic_regression` | classification | `LogisticRegression` | `C = 1` (alpha 1, not 0); our probabilities |
 //! | `decision_tree_classifier` | classification | `DecisionTreeClassifier` | seeded |
 //! | `random_forest_classifier` | classification | `RandomForestClassifier` | vote-share probabilities |
-//! | `svc` | classification | `SVC` | RBF, `gamma = scale`, `C = 1`; our one-vs-one; owned support vectors |
+//! | `svc` | classification | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
 //! | `knn_classifier` | classification | `KNNClassifier` | `k = 5` |
 //! | `gaussian_nb` | classification | `GaussianNB` | `var_smoothing = 1e-9`; our probabilities |
 //!

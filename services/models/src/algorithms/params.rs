@@ -17,6 +17,7 @@ pub type ParamMap = BTreeMap<String, ParamValue>;
 pub(crate) enum DefaultValue {
     Number(f64),
     Integer(i64),
+    Bool(bool),
     Text(&'static str),
 }
 
@@ -36,6 +37,7 @@ impl ParamDoc {
             default: match self.default {
                 DefaultValue::Number(value) => ParamValue::Number(value),
                 DefaultValue::Integer(value) => ParamValue::Integer(value),
+                DefaultValue::Bool(value) => ParamValue::Bool(value),
                 DefaultValue::Text(value) => ParamValue::Text(value.to_owned()),
             },
             accepts: self.accepts.to_owned(),
@@ -111,6 +113,15 @@ impl<'a> Params<'a> {
                 Ok(*number as i64)
             }
             other => Err(self.wrong(name, other)),
+        }
+    }
+
+    /// A switch: `true` or `false`.
+    pub(crate) fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ModelsError> {
+        match self.map.get(name) {
+            None => Ok(default),
+            Some(ParamValue::Bool(value)) => Ok(*value),
+            Some(other) => Err(self.wrong(name, other)),
         }
     }
 

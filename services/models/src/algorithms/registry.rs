@@ -182,8 +182,8 @@ impl AlgorithmId {
                 "svc",
                 Classification,
                 Svm,
-                false,
-                "Support vector classification (one-vs-one for more than two classes).",
+                true,
+                "Support vector classification (one-vs-one for more than two classes), with Platt-scaled probabilities.",
                 svc::SvcParams::DOCS,
             ),
             AlgorithmId::KnnClassifier => (

@@ -1,15 +1,14 @@
-//! Epsilon-support vector regression (smartcore's `SVR`), scikit-learn's `SVR`: RBF kernel,
-//! `gamma = "scale"`, `C = 1`, `epsilon = 0.1`. The fitted support vectors are read out
-//! into an owned model (see [`svm`](super::svm)).
+//! Epsilon-support vector regression, scikit-learn's `SVR` on our LIBSVM-style solver
+//! ([`svm`]): RBF kernel, `gamma = "scale"`, `C = 1`, `epsilon = 0.1`. The
+//! fitted machine is an owned [`SupportVectors`].
 
-use crate::algorithms::dense::{dense, fit_failed, mirror, rows};
+use crate::algorithms::dense::check_matrix;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
-use crate::algorithms::svm::{self, KernelParams, SupportVectors};
+use crate::algorithms::svm::formulations;
+use crate::algorithms::svm::kernel::TrainingKernel;
+use crate::algorithms::svm::{self, KernelParams, SolverParams, SupportVectors};
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
-use serde::Deserialize;
-use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::svm::svr::{SVR, SVRParameters};
 
 const ID: &str = "svr";
 
@@ -20,10 +19,10 @@ pub struct SvrParams {
     pub c: f64,
     /// The width of the error-free tube; 0.1.
     pub epsilon: f64,
-    /// The solver's tolerance; 1e-3.
-    pub tol: f64,
     /// The kernel.
     pub kernel: KernelParams,
+    /// The solver's tolerance, cache bound and shrinking.
+    pub solver: SolverParams,
 }
 
 impl Default for SvrParams {
@@ -31,8 +30,8 @@ impl Default for SvrParams {
         SvrParams {
             c: 1.0,
             epsilon: 0.1,
-            tol: 1e-3,
             kernel: KernelParams::default(),
+            solver: SolverParams::default(),
         }
     }
 }
@@ -55,24 +54,27 @@ impl SvrParams {
         svm::DOCS[3],
         svm::DOCS[4],
         svm::DOCS[5],
+        svm::DOCS[6],
+        svm::DOCS[7],
     ];
 
     pub(crate) fn from_params(params: &Params<'_>) -> Result<Self, ModelsError> {
         Ok(SvrParams {
             c: params.number("c", 1.0)?,
             epsilon: params.number("epsilon", 0.1)?,
-            tol: params.number("tol", 1e-3)?,
             kernel: KernelParams::from_params(params)?,
+            solver: SolverParams::from_params(params)?,
         })
     }
 
     /// Checks the parameters.
     ///
     /// # Errors
-    /// [`ModelsError::InvalidParam`] for a non-positive `c`, `tol` or `gamma`, a negative
-    /// `epsilon`, or a `degree` below 1.
+    /// [`ModelsError::InvalidParam`] for a non-positive `c`, `tol`, `gamma` or
+    /// `cache_size_mb` (a zero-sized kernel cache), a negative `epsilon`, or a `degree`
+    /// below 1.
     pub fn check(self) -> Result<SvrValidParams, ModelsError> {
-        svm::check_penalty(ID, self.c, self.tol)?;
+        svm::check_penalty(ID, self.c)?;
         require(
             self.epsilon.is_finite() && self.epsilon >= 0.0,
             ID,
@@ -80,19 +82,10 @@ impl SvrParams {
             self.epsilon,
             "a number ≥ 0",
         )?;
+        self.solver.check(ID)?;
         self.kernel.check(ID)?;
         Ok(SvrValidParams(self))
     }
-}
-
-/// smartcore 0.7's `SVR`, field for field (its parameters are serialized, unlike SVC's).
-#[derive(Deserialize)]
-struct SvrMirror {
-    instances: Option<Vec<Vec<f64>>>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    parameters: Option<SVRParameters<f64>>,
-    w: Option<Vec<f64>>,
-    b: f64,
 }
 
 impl SvrValidParams {
@@ -101,30 +94,72 @@ impl SvrValidParams {
         &self.0
     }
 
+    /// Fits the machine: the training rows with a non-zero coefficient are its support
+    /// vectors.
     pub(crate) fn fit(&self, x: &Matrix, y: &[f64]) -> Result<SupportVectors, ModelsError> {
+        check_matrix(x)?;
+        let width = x.columns.len();
+        if width == 0 || x.rows != y.len() {
+            return Err(ModelsError::Shape {
+                reason: format!(
+                    "{} rows of {width} features for {} targets",
+                    x.rows,
+                    y.len()
+                ),
+            });
+        }
+        if x.rows < 2 {
+            return Err(ModelsError::TooFewRows {
+                reason: format!("{ID} needs at least 2 training rows, got {}", x.rows),
+            });
+        }
+        if let Some(row) = y.iter().position(|value| !value.is_finite()) {
+            return Err(ModelsError::Fit {
+                algorithm: ID,
+                reason: format!("the target at row {row} is {}; it must be finite", y[row]),
+            });
+        }
         let kernel = self.0.kernel.kernel(x);
-        let parameters = SVRParameters::default()
-            .with_c(self.0.c)
-            .with_eps(self.0.epsilon)
-            .with_tol(self.0.tol)
-            .with_kernel(kernel.smartcore());
-        let matrix = dense(x)?;
-        let targets = y.to_vec();
-        let machine: SVR<'_, f64, DenseMatrix<f64>, Vec<f64>> =
-            SVR::fit(&matrix, &targets, &parameters).map_err(fit_failed(ID))?;
-        let fitted: SvrMirror = mirror(ID, &machine)?;
-        Ok(SupportVectors {
+        let training = TrainingKernel::new(kernel, x.values.clone(), width);
+        let machine = formulations::regression(
+            &training,
+            y,
+            self.0.c,
+            self.0.epsilon,
+            self.0.solver.settings(),
+        );
+        if !machine.converged {
+            tracing::warn!(
+                algorithm = ID,
+                "the solver stopped at its iteration limit before the tolerance"
+            );
+        }
+        let (mut vectors, mut coefficients, mut support) = (Vec::new(), Vec::new(), Vec::new());
+        for (row, &coefficient) in machine.coefficients.iter().enumerate() {
+            if coefficient != 0.0 {
+                vectors.extend_from_slice(training.row(row));
+                coefficients.push(coefficient);
+                support.push(row as u32);
+            }
+        }
+        Ok(SupportVectors::new(
             kernel,
-            vectors: fitted.instances.unwrap_or_default(),
-            weights: fitted.w.unwrap_or_default(),
-            bias: fitted.b,
-        })
+            width,
+            vectors,
+            coefficients,
+            support,
+            machine.rho,
+            machine.converged,
+        ))
     }
 }
 
 /// Predicts with a fitted machine.
-pub(crate) fn predict(machine: &SupportVectors, x: &Matrix) -> Vec<f64> {
-    rows(x).map(|row| machine.decision(row)).collect()
+///
+/// # Errors
+/// As [`SupportVectors::decisions`].
+pub(crate) fn predict(machine: &SupportVectors, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
+    machine.decisions(x)
 }
 
 #[cfg(test)]
@@ -132,24 +167,23 @@ mod tests {
     use super::*;
     use crate::algorithms::dense::testing;
 
-    /// Guards the mirror: our predictions are smartcore's.
     #[test]
-    fn predictions_equal_smartcore() {
+    fn the_line_is_fitted_and_a_wrong_width_refused() {
         let (x, y) = testing::linear();
-        let params = SvrParams::default().check().unwrap();
-        let machine = params.fit(&x, &y).unwrap();
-        assert!(!machine.vectors.is_empty());
-        let parameters =
-            SVRParameters::default().with_kernel(params.params().kernel.kernel(&x).smartcore());
-        let matrix = dense(&x).unwrap();
-        let theirs: SVR<'_, f64, DenseMatrix<f64>, Vec<f64>> =
-            SVR::fit(&matrix, &y, &parameters).unwrap();
-        let expected = theirs.predict(&matrix).unwrap();
-        let ours = predict(&machine, &x);
-        assert!(
-            ours.iter()
-                .zip(&expected)
-                .all(|(a, b)| (a - b).abs() < 1e-9)
-        );
+        let params = SvrParams {
+            kernel: KernelParams {
+                kernel: "linear",
+                ..KernelParams::default()
+            },
+            ..SvrParams::default()
+        };
+        let machine = params.check().unwrap().fit(&x, &y).unwrap();
+        assert!(machine.converged() && !machine.support().is_empty());
+        let predicted = predict(&machine, &x).unwrap();
+        let r2 = crate::metrics::r2(&y, &predicted);
+        assert!(r2 > 0.99, "{r2}");
+        let narrow = testing::matrix(&[&[1.0, 2.0]]);
+        let error = predict(&machine, &narrow).unwrap_err();
+        assert!(matches!(error, ModelsError::Shape { .. }), "{error}");
     }
 }

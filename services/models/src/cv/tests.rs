@@ -2,7 +2,7 @@
 
 use super::*;
 use mltools_core::ErrorKind;
-use mltools_core::models::{MetricValue, Task};
+use mltools_core::models::{MetricValue, ParamValue, Task};
 
 /// `y = 2·x0 + noise-free x1` over 30 rows, 3 interleaved folds.
 fn regression() -> (Frame, Targets, Vec<Fold>) {
@@ -188,7 +188,17 @@ fn classification_ranks_by_accuracy_and_reports_auc_and_loss() {
         classes: vec!["no".into(), "yes".into()],
     };
     let folds = folds(24, 4);
-    let candidates = candidates(&[AlgorithmId::Svc, AlgorithmId::LogisticRegression]);
+    // SVC without probabilities has no log loss: it ranks after the model with one.
+    let svc_scores_only = Candidate::new(ModelSpec {
+        algorithm: "svc".into(),
+        params: [("probability".to_owned(), ParamValue::Bool(false))].into(),
+        pipeline: None,
+    })
+    .unwrap();
+    let candidates = [
+        svc_scores_only,
+        Candidate::defaults(AlgorithmId::LogisticRegression),
+    ];
     let request = CvRequest {
         features: &features,
         targets: &targets,
@@ -198,7 +208,6 @@ fn classification_ranks_by_accuracy_and_reports_auc_and_loss() {
         seed: 0,
     };
     let board = run(&request, &as_matrix, 2).unwrap();
-    // SVC has no probabilities, so no log loss: it ranks after the model with one.
     assert_eq!(order(&board), ["logistic_regression", "svc"]);
     assert!(board.entries[0].metrics.contains_key("log_loss"));
     assert!(board.entries[1].metrics.contains_key("roc_auc"));
