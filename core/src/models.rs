@@ -214,6 +214,11 @@ pub struct LeaderboardEntry {
     pub predict_ms: f64,
     /// Why the model failed, if it did.
     pub error: Option<ServiceError>,
+    /// What a user should know about a model that did not fail: a solver that did not
+    /// converge on some fold, say, naming the fold and what to change. Empty when there is
+    /// nothing to say; JSON written without it reads back empty.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The outcome of a comparison.

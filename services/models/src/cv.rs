@@ -254,10 +254,14 @@ struct FoldScore {
     /// The fold's held-out rows, their predictions and (binary) positive-class scores.
     predicted: Vec<f64>,
     scores: Option<Vec<f64>>,
+    /// The fitted model's warnings, each naming the fold.
+    warnings: Vec<String>,
 }
 
 /// One fold's rows, sliced once for every candidate.
 struct FoldData {
+    /// The fold's position among the folds, 0-based (as errors name folds).
+    index: usize,
     test_rows: Vec<u32>,
     train: Frame,
     test: Frame,
@@ -285,7 +289,9 @@ pub fn cross_validate(
     let folds: Vec<FoldData> = request
         .folds
         .iter()
-        .map(|fold| FoldData {
+        .enumerate()
+        .map(|(index, fold)| FoldData {
+            index,
             test_rows: fold.test.clone(),
             train: select_rows(request.features, &fold.train),
             test: select_rows(request.features, &fold.test),
@@ -462,6 +468,11 @@ fn run_fold(
     let started = Instant::now();
     let model = candidate.estimator.fit(&train, &fold.train_targets, seed)?;
     let fit_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let warnings = model
+        .warnings()
+        .into_iter()
+        .map(|warning| format!("fold {}: {warning}", fold.index))
+        .collect();
     let started = Instant::now();
     let prediction = model.predict(&test)?;
     let predict_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -494,6 +505,7 @@ fn run_fold(
         predict_ms,
         predicted,
         scores,
+        warnings,
     })
 }
 
@@ -519,5 +531,7 @@ fn select_rows(frame: &Frame, rows: &[u32]) -> Frame {
 }
 
 mod board;
+#[cfg(test)]
+mod parallel_tests;
 #[cfg(test)]
 mod tests;

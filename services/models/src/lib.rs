@@ -9,7 +9,7 @@
 //! | [`ModelsError`] (`error`) | every failure, naming its culprit, and its [`ServiceError`](mltools_core::ServiceError) kind |
 //! | [`algorithms`] | the algorithm registry ([`AlgorithmId`](algorithms::AlgorithmId)), checked parameters ([`Estimator`](algorithms::Estimator)), owned serializable models ([`FittedModel`](algorithms::FittedModel)) |
 //! | [`task`] | regression or classification, inferred from the target column; the target values |
-//! | [`metrics`] | RMSE, MAE, R²; accuracy, balanced accuracy, macro F1 / precision / recall, ROC AUC, log loss |
+//! | [`metrics`] | RMSE, MAE, R²; accuracy, balanced accuracy, macro F1 / precision / recall, ROC AUC (one-vs-rest for more than two classes), log loss |
 //! | [`cv`] | cross-validation of many models over given folds, in parallel on a bounded pool, into a leaderboard |
 //! | [`registry`] | the SQLite store of fitted models; export and import files |
 //! | `jobs`, `compare` | the job table; a comparison's plan and its preprocessing through the utils service |

@@ -8,7 +8,7 @@
 //! | `accuracy` | classification | higher | `accuracy_score` |
 //! | `balanced_accuracy` | classification | higher | `balanced_accuracy_score` |
 //! | `f1_macro`, `precision_macro`, `recall_macro` | classification | higher | `average="macro"`, `zero_division=0` |
-//! | `roc_auc` | binary classification with scores | higher | `roc_auc_score` |
+//! | `roc_auc` | binary classification with scores; more classes with probabilities | higher | `roc_auc_score` (`multi_class="ovr"`, macro average, for more than two classes) |
 //! | `log_loss` | classification with probabilities | lower | `log_loss` (clipped at machine epsilon) |
 //!
 //! ```
@@ -42,7 +42,8 @@ pub enum Metric {
     PrecisionMacro,
     /// Unweighted mean of the per-class recalls.
     RecallMacro,
-    /// Area under the ROC curve of class 1's scores (binary problems).
+    /// Area under the ROC curve of class 1's scores (binary problems); for more classes,
+    /// the unweighted mean of each class's one-vs-rest area under its probabilities.
     RocAuc,
     /// Mean negative log-probability of the true class.
     LogLoss,
@@ -120,9 +121,9 @@ impl Metric {
             .ok_or_else(|| Metric::unknown(name, task))
     }
 
-    /// Checks that the metric can score a target with `classes` classes (0 for regression):
-    /// ROC AUC is binary only, so a leaderboard sorted by it on three classes would have no
-    /// score at all.
+    /// Checks that the metric can rank a target with `classes` classes (0 for regression):
+    /// ranking by ROC AUC is binary only (models without probabilities, such as SVC, have
+    /// no multiclass ROC AUC; the leaderboard still shows it for those with them).
     ///
     /// # Errors
     /// [`ModelsError::BinaryMetric`] for ROC AUC on other than two classes.
@@ -286,6 +287,31 @@ pub fn roc_auc(truth: &[u32], scores: &[f64]) -> Option<f64> {
     Some((rank_sum_positive - positives * (positives + 1.0) / 2.0) / (positives * negatives))
 }
 
+/// scikit-learn's `roc_auc_score(multi_class="ovr")` with its default macro average: the
+/// unweighted mean over the classes of the area under the ROC curve of each class's
+/// probability against the rest. `probabilities` is `rows × classes`, row-major. `None`
+/// unless every class occurs in the truth (scikit-learn refuses the score then).
+pub fn roc_auc_one_vs_rest(truth: &[u32], probabilities: &[f64], classes: usize) -> Option<f64> {
+    if classes < 2 || probabilities.len() != truth.len() * classes {
+        return None;
+    }
+    let mut total = 0.0;
+    for class in 0..classes {
+        let is_class: Vec<u32> = truth
+            .iter()
+            .map(|&t| u32::from(t as usize == class))
+            .collect();
+        let scores: Vec<f64> = probabilities
+            .iter()
+            .skip(class)
+            .step_by(classes)
+            .copied()
+            .collect();
+        total += roc_auc(&is_class, &scores)?;
+    }
+    Some(total / classes as f64)
+}
+
 /// Mean of `−ln p(true class)`, with each row's probabilities normalised to sum to 1 and
 /// clipped to `[ε, 1 − ε]` (ε = `f64::EPSILON`, as scikit-learn does for `float64`).
 pub fn log_loss(truth: &[u32], probabilities: &[f64], classes: usize) -> f64 {
@@ -306,8 +332,9 @@ pub fn regression_scores(truth: &[f64], predicted: &[f64]) -> BTreeMap<Metric, f
     ])
 }
 
-/// Every classification metric the prediction allows: ROC AUC only for two classes with
-/// scores or probabilities (and both classes in the truth), log loss only with probabilities.
+/// Every classification metric the prediction allows: ROC AUC for two classes with scores
+/// or probabilities (and both classes in the truth), or for more classes with
+/// probabilities (and every class in the truth); log loss only with probabilities.
 pub fn classification_scores(
     truth: &[u32],
     prediction: &ClassPrediction,
@@ -327,6 +354,11 @@ pub fn classification_scores(
     if let Some(auc) = prediction
         .positive_scores(classes)
         .and_then(|positive| roc_auc(truth, &positive))
+    {
+        scores.insert(Metric::RocAuc, auc);
+    } else if let Some(probabilities) = prediction.probabilities.as_deref()
+        && classes > 2
+        && let Some(auc) = roc_auc_one_vs_rest(truth, probabilities, classes)
     {
         scores.insert(Metric::RocAuc, auc);
     }
@@ -432,6 +464,32 @@ mod tests {
         let scores = classification_scores(&[0, 1], &with_probabilities, 2);
         close(scores[&Metric::RocAuc], 1.0);
         close(scores[&Metric::LogLoss], -(0.8f64.ln() + 0.7f64.ln()) / 2.0);
+    }
+
+    // y = [0, 1, 2, 2, 1, 0, 1, 2]; p = the rows below
+    // roc_auc_score(y, p, multi_class="ovr") -> 0.861111111111111; with a class missing
+    // from y it raises "Number of classes in y_true not equal to the number of columns".
+    #[test]
+    fn multiclass_roc_auc_is_the_one_vs_rest_macro_mean() {
+        let probabilities = [
+            0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.1, 0.2, 0.7, 0.3, 0.4, 0.3, 0.5, 0.4, 0.1, 0.4, 0.4,
+            0.2, 0.2, 0.3, 0.5, 0.1, 0.1, 0.8,
+        ];
+        let truth = [0, 1, 2, 2, 1, 0, 1, 2];
+        close(
+            roc_auc_one_vs_rest(&truth, &probabilities, 3).unwrap(),
+            0.861111111111111,
+        );
+        let prediction = ClassPrediction::from_probabilities(probabilities.to_vec(), 3);
+        let scores = classification_scores(&truth, &prediction, 3);
+        close(scores[&Metric::RocAuc], 0.861111111111111);
+        assert_eq!(
+            roc_auc_one_vs_rest(&[0, 1, 1, 0], &probabilities[..12], 3),
+            None
+        );
+        // Labels only: no ROC AUC for three classes.
+        let labels = ClassPrediction::labels(vec![0, 1, 2, 2, 1, 0, 1, 2]);
+        assert!(!classification_scores(&truth, &labels, 3).contains_key(&Metric::RocAuc));
     }
 
     #[test]

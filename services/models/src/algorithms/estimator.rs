@@ -224,7 +224,7 @@ impl Estimator {
             }
             Estimator::ExtraTreesRegressor(p) => Fitted::ExtraTrees(p.fit(&dense(x)?, y, seed)?),
             Estimator::Svr(p) => Fitted::Svr(p.fit(x, y)?),
-            Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(&dense(x)?, y)?),
+            Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Regression)),
         })
     }
@@ -235,11 +235,9 @@ impl Estimator {
             Estimator::DecisionTreeClassifier(p) => {
                 Fitted::TreeClassifier(p.fit(&dense(x)?, y, seed)?)
             }
-            Estimator::RandomForestClassifier(p) => {
-                Fitted::ForestClassifier(p.fit(&dense(x)?, y, seed)?)
-            }
+            Estimator::RandomForestClassifier(p) => Fitted::ForestClassifier(p.fit(x, y, seed)?),
             Estimator::Svc(p) => Fitted::Svc(p.fit(x, y, seed)?),
-            Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(&dense(x)?, y)?),
+            Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
             Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Classification)),
         })

@@ -6,7 +6,8 @@ use crate::algorithms::dense::{check_matrix, dense};
 use crate::algorithms::extra_trees_regressor::{self, ExtraTreesForest};
 use crate::algorithms::gaussian_nb::GaussianNbModel;
 use crate::algorithms::knn_classifier::KnnClassifierModel;
-use crate::algorithms::knn_regressor::{self, NeighboursRegressor};
+use crate::algorithms::knn_regressor::NeighboursRegressor;
+use crate::algorithms::lbfgs::Convergence;
 use crate::algorithms::linear::LinearModel;
 use crate::algorithms::logistic_regression::LogisticModel;
 use crate::algorithms::random_forest_classifier::ForestClassifierModel;
@@ -22,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 /// The first bytes of a serialized model, then a format version.
 const MAGIC: &[u8; 4] = b"MLTM";
-/// The version of the serialized form; bump it when [`Fitted`] changes shape.
+/// The version of the serialized form; bump it when [`Fitted`] changes shape (2: our own
+/// SVM, logistic regression, k-NN and forest leaf fractions).
 const FORMAT: u8 = 2;
 
 /// The fitted state of each algorithm.
@@ -82,6 +84,33 @@ impl FittedModel {
         self.classes
     }
 
+    /// How its solver ended, for a model fitted by an iterative solver (logistic
+    /// regression); `None` for the others.
+    pub fn convergence(&self) -> Option<&Convergence> {
+        match &self.model {
+            Fitted::Logistic(model) => Some(model.convergence()),
+            _ => None,
+        }
+    }
+
+    /// What a user should know about the fit: a solver that did not converge, with the
+    /// numbers and what to change. Empty when there is nothing to say.
+    pub fn warnings(&self) -> Vec<String> {
+        // SMO's iteration cap (LIBSVM's max(10^7, 100 n)) is a safety stop, rarely reached.
+        let smo = "stopped at the SMO iteration limit before reaching `tol`; the machine may be \
+                   poor: scale the features, or lower `c`";
+        match &self.model {
+            Fitted::Svc(model) if !model.converged() => vec![format!("{} {smo}", self.algorithm)],
+            Fitted::Svr(model) if !model.converged() => vec![format!("{} {smo}", self.algorithm)],
+            _ => match self.convergence() {
+                Some(convergence) if !convergence.converged() => {
+                    vec![format!("{} {convergence}", self.algorithm)]
+                }
+                _ => Vec::new(),
+            },
+        }
+    }
+
     /// Predicts the rows of `x`, which must have the fitted feature columns.
     ///
     /// # Errors
@@ -119,13 +148,13 @@ impl FittedModel {
             Fitted::ExtraTrees(model) => {
                 regression(extra_trees_regressor::predict(model, &dense(x)?)?)
             }
-            Fitted::KnnRegressor(model) => regression(knn_regressor::predict(model, &dense(x)?)?),
+            Fitted::KnnRegressor(model) => regression(model.predict(x)?),
             Fitted::Logistic(model) => classification(model.predict(x, classes)?),
             Fitted::Svc(model) => classification(model.predict(x, classes)?),
             Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
             Fitted::TreeClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
-            Fitted::ForestClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
-            Fitted::KnnClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
+            Fitted::ForestClassifier(model) => classification(model.predict(x, classes)?),
+            Fitted::KnnClassifier(model) => classification(model.predict(x, classes)?),
         })
     }
 

@@ -4,7 +4,7 @@
 //! smartcore's `GaussianNB` adds nothing to the per-class variances, so a feature constant
 //! within a class gives a zero variance and predictions of NaN ("all probabilities were
 //! NaN" on digits, ML-BASELINE.md); and it computes each variance in one pass as
-//! E[x²] − μ², which cancels catastrophically on features far from zero (a timestamp
+//! E\[x²\] − μ², which cancels catastrophically on features far from zero (a timestamp
 //! around 1e9 with a spread of 1 gets a variance of 0 or worse). We compute the priors, the
 //! means and the variances in two passes (the mean, then the squared deviations from it, as
 //! NumPy's `var`), add scikit-learn's `var_smoothing × the largest feature variance`, and
@@ -244,6 +244,92 @@ mod tests {
         }
         // The query at 2.0, between the classes, is genuinely uncertain.
         assert!(at_zero[4] > 0.01 && at_zero[5] > 0.01, "{at_zero:?}");
+    }
+
+    // X, y: the 15 rows and 3 classes of the logistic regression tests; Q the rows below.
+    // GaussianNB().fit(X, y).predict_proba(Q)     -> var_smoothing 1e-9
+    // GaussianNB(var_smoothing=0.1).fit(X, y).predict_proba(Q)
+    #[test]
+    fn probabilities_match_scikit_learn_to_1e_9() {
+        let x = testing::matrix(&[
+            &[0.5, 1.0, -0.3],
+            &[1.5, -0.5, 0.2],
+            &[-1.0, 0.3, 0.8],
+            &[2.0, 1.2, -1.1],
+            &[-0.7, -1.4, 0.5],
+            &[0.1, 0.9, 1.3],
+            &[1.1, 0.4, -0.6],
+            &[-1.6, 0.2, 0.1],
+            &[0.8, -1.0, -0.9],
+            &[-0.2, 1.7, 0.4],
+            &[1.9, -0.3, 0.7],
+            &[-1.2, -0.8, -1.5],
+            &[0.3, 0.3, 0.3],
+            &[-0.4, 1.1, -0.8],
+            &[1.3, -1.2, 1.0],
+        ]);
+        let y = [0, 1, 2, 1, 2, 0, 1, 2, 1, 0, 1, 2, 0, 0, 2];
+        let queries = testing::matrix(&[
+            &[0.0, 0.0, 0.0],
+            &[2.0, -1.0, 0.5],
+            &[-1.5, 1.5, -1.0],
+            &[5.0, 5.0, 5.0],
+        ]);
+        let cases: [(f64, [f64; 12], [u32; 4]); 2] = [
+            (
+                1e-9,
+                [
+                    0.4511686936285548,
+                    0.013843399380899865,
+                    0.5349879069905457,
+                    1.697796248749641e-11,
+                    0.9152879884038003,
+                    0.08471201157922212,
+                    0.0023577675722858244,
+                    5.295626021662946e-08,
+                    0.9976421794714548,
+                    1.5833884135382044e-50,
+                    2.825896075686675e-09,
+                    0.9999999971741005,
+                ],
+                [2, 1, 2, 2],
+            ),
+            (
+                0.1,
+                [
+                    0.522331735256605,
+                    0.053515547000859885,
+                    0.4241527177425349,
+                    3.974201771626525e-06,
+                    0.9105938592019346,
+                    0.08940216659629417,
+                    0.27892462117137035,
+                    3.575679770003951e-05,
+                    0.7210396220309297,
+                    6.162534582722178e-20,
+                    0.00016944854114866567,
+                    0.9998305514588531,
+                ],
+                [0, 1, 2, 2],
+            ),
+        ];
+        for (var_smoothing, expected, labels) in cases {
+            let model = GaussianNbParams { var_smoothing }
+                .check()
+                .unwrap()
+                .fit(&x, &y)
+                .unwrap();
+            let prediction = model.predict(&queries, 3).unwrap();
+            let probabilities = prediction.probabilities.unwrap();
+            for (p, e) in probabilities.iter().zip(expected) {
+                // Absolute 1e-9, and relative 1e-9 for the tiny ones too.
+                assert!(
+                    (p - e).abs() <= 1e-9 * e.max(1e-300),
+                    "{var_smoothing}: {probabilities:?} vs {expected:?}"
+                );
+            }
+            assert_eq!(prediction.labels, labels);
+        }
     }
 
     #[test]

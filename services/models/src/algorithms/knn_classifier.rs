@@ -1,16 +1,15 @@
-//! k-nearest-neighbour classification (smartcore's `KNNClassifier`), scikit-learn's
-//! `KNeighborsClassifier` with `n_neighbors = 5`; probabilities are the (weighted) shares
-//! of the neighbours' classes.
+//! k-nearest-neighbour classification, scikit-learn's `KNeighborsClassifier` with
+//! `n_neighbors = 5` and brute force, written here ([`knn`]):
+//! probabilities are the (weighted) shares of the neighbours' classes; the label is the
+//! most probable class, the lowest code among ties.
 
-use crate::algorithms::dense::{Dense, fit_failed, predict_failed, present_classes, spread};
-use crate::algorithms::knn::{self, KnnParams};
+use crate::algorithms::dense::{check_classes, present_classes};
+use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
-use smartcore::linalg::basic::arrays::Array;
-use smartcore::metrics::distance::euclidian::Euclidian;
-use smartcore::neighbors::knn_classifier::{KNNClassifier, KNNClassifierParameters};
 
 const ID: &str = "knn_classifier";
 
@@ -44,10 +43,11 @@ impl KnnClassifierParams {
     }
 }
 
-/// A fitted model with the classes it saw (it keeps the training rows).
-#[derive(Debug, Serialize, Deserialize)]
+/// A fitted model: the training rows and their class codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnnClassifierModel {
-    model: KNNClassifier<f64, u32, Dense, Vec<u32>, Euclidian<f64>>,
+    neighbourhood: Neighbourhood,
+    labels: Vec<u32>,
     present: Vec<u32>,
 }
 
@@ -57,16 +57,10 @@ impl KnnClassifierValidParams {
         &self.0
     }
 
-    pub(crate) fn fit(&self, x: &Dense, y: &[u32]) -> Result<KnnClassifierModel, ModelsError> {
-        let knn = self.0.knn;
-        knn.check_rows(ID, x.shape().0)?;
-        let parameters = KNNClassifierParameters::default()
-            .with_k(knn.k)
-            .with_weight(knn.weight())
-            .with_algorithm(knn.search());
-        let model = KNNClassifier::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))?;
+    pub(crate) fn fit(&self, x: &Matrix, y: &[u32]) -> Result<KnnClassifierModel, ModelsError> {
         Ok(KnnClassifierModel {
-            model,
+            neighbourhood: Neighbourhood::new(ID, self.0.knn, x)?,
+            labels: y.to_vec(),
             present: present_classes(y),
         })
     }
@@ -75,14 +69,125 @@ impl KnnClassifierValidParams {
 impl KnnClassifierModel {
     pub(crate) fn predict(
         &self,
-        x: &Dense,
+        x: &Matrix,
         classes: usize,
     ) -> Result<ClassPrediction, ModelsError> {
-        let rows = self.model.predict_proba(x).map_err(predict_failed(ID))?;
-        let present: Vec<f64> = rows.into_iter().flatten().collect();
-        Ok(ClassPrediction::from_probabilities(
-            spread(&present, &self.present, classes)?,
-            classes,
-        ))
+        // Every label must index a probability column.
+        check_classes(&self.labels, classes)?;
+        if self.labels.len() != self.neighbourhood.rows() {
+            return Err(ModelsError::Corrupt {
+                reason: format!(
+                    "k-NN with {} labels for {} training rows",
+                    self.labels.len(),
+                    self.neighbourhood.rows()
+                ),
+            });
+        }
+        let width = classes.max(1);
+        let mut probabilities = vec![0.0; x.rows * width];
+        self.neighbourhood.search(x, |query, neighbours, weights| {
+            let row = &mut probabilities[query * width..(query + 1) * width];
+            for (neighbour, weight) in neighbours.iter().zip(weights) {
+                row[self.labels[neighbour.row] as usize] += weight;
+            }
+            let total: f64 = row.iter().sum();
+            if total > 0.0 {
+                row.iter_mut().for_each(|p| *p /= total);
+            }
+        })?;
+        Ok(ClassPrediction::from_probabilities(probabilities, classes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::knn::testing;
+
+    fn predict(distance_weights: bool) -> ClassPrediction {
+        let params = KnnClassifierParams {
+            knn: KnnParams {
+                k: 3,
+                distance_weights,
+            },
+        };
+        params
+            .check()
+            .unwrap()
+            .fit(&testing::training(), &testing::CLASSES)
+            .unwrap()
+            .predict(&testing::queries(), 3)
+            .unwrap()
+    }
+
+    fn assert_close(actual: &[f64], expected: &[f64]) {
+        assert_eq!(actual.len(), expected.len());
+        for (a, e) in actual.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-12, "{actual:?} vs {expected:?}");
+        }
+    }
+
+    // KNeighborsClassifier(n_neighbors=3, weights=w, algorithm="brute").fit(X, y)
+    //     .predict_proba(Q), .predict(Q)
+    #[test]
+    fn probabilities_and_labels_match_scikit_learn() {
+        let third = 1.0 / 3.0;
+        let uniform = predict(false);
+        assert_close(
+            uniform.probabilities.as_deref().unwrap(),
+            &[
+                2.0 * third,
+                third,
+                0.0, //
+                2.0 * third,
+                third,
+                0.0, //
+                third,
+                2.0 * third,
+                0.0, //
+                0.0,
+                0.0,
+                1.0, //
+                0.0,
+                1.0,
+                0.0,
+            ],
+        );
+        assert_eq!(uniform.labels, [0, 0, 1, 2, 1]);
+        // Query 0 matches rows 3 (class 1) and 11 (class 0) exactly: they alone count.
+        let distance = predict(true);
+        assert_close(
+            distance.probabilities.as_deref().unwrap(),
+            &[
+                0.5,
+                0.5,
+                0.0, //
+                2.0 * third,
+                third,
+                0.0, //
+                third,
+                2.0 * third,
+                0.0, //
+                0.0,
+                0.0,
+                1.0, //
+                0.0,
+                1.0,
+                0.0,
+            ],
+        );
+        assert_eq!(distance.labels, [0, 0, 1, 2, 1]);
+    }
+
+    #[test]
+    fn an_absent_class_gets_probability_zero() {
+        let params = KnnClassifierParams::default().check().unwrap();
+        let x =
+            crate::algorithms::dense::testing::matrix(&[&[0.0], &[1.0], &[2.0], &[3.0], &[4.0]]);
+        let model = params.fit(&x, &[0, 2, 0, 2, 2]).unwrap();
+        let prediction = model.predict(&x, 3).unwrap();
+        let probabilities = prediction.probabilities.unwrap();
+        assert!(probabilities.chunks(3).all(|row| row[1] == 0.0));
+        assert_eq!(prediction.labels, [2; 5]);
     }
 }

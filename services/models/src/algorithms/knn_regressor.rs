@@ -1,18 +1,14 @@
-//! k-nearest-neighbour regression (smartcore's `KNNRegressor`), scikit-learn's
-//! `KNeighborsRegressor` with `n_neighbors = 5`.
+//! k-nearest-neighbour regression, scikit-learn's `KNeighborsRegressor` with
+//! `n_neighbors = 5` and brute force, written here ([`knn`]): the
+//! (weighted) mean target of the neighbours.
 
-use crate::algorithms::dense::{Dense, fit_failed, predict_failed};
-use crate::algorithms::knn::{self, KnnParams};
+use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::error::ModelsError;
-use smartcore::linalg::basic::arrays::Array;
-use smartcore::metrics::distance::euclidian::Euclidian;
-use smartcore::neighbors::knn_regressor::{KNNRegressor, KNNRegressorParameters};
+use mltools_core::utils::Matrix;
+use serde::{Deserialize, Serialize};
 
 const ID: &str = "knn_regressor";
-
-/// The fitted model (it keeps the training rows).
-pub type NeighboursRegressor = KNNRegressor<f64, f64, Dense, Vec<f64>, Euclidian<f64>>;
 
 /// Parameters of k-nearest-neighbour regression.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,27 +40,96 @@ impl KnnRegressorParams {
     }
 }
 
+/// A fitted model: the training rows and their targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NeighboursRegressor {
+    neighbourhood: Neighbourhood,
+    targets: Vec<f64>,
+}
+
 impl KnnRegressorValidParams {
     /// The parameters.
     pub fn params(&self) -> &KnnRegressorParams {
         &self.0
     }
 
-    pub(crate) fn fit(&self, x: &Dense, y: &[f64]) -> Result<NeighboursRegressor, ModelsError> {
-        let knn = self.0.knn;
-        knn.check_rows(ID, x.shape().0)?;
-        let parameters = KNNRegressorParameters::default()
-            .with_k(knn.k)
-            .with_weight(knn.weight())
-            .with_algorithm(knn.search());
-        KNNRegressor::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))
+    pub(crate) fn fit(&self, x: &Matrix, y: &[f64]) -> Result<NeighboursRegressor, ModelsError> {
+        Ok(NeighboursRegressor {
+            neighbourhood: Neighbourhood::new(ID, self.0.knn, x)?,
+            targets: y.to_vec(),
+        })
     }
 }
 
-/// Predicts with a fitted model.
-///
-/// # Errors
-/// What smartcore reports.
-pub(crate) fn predict(model: &NeighboursRegressor, x: &Dense) -> Result<Vec<f64>, ModelsError> {
-    model.predict(x).map_err(predict_failed(ID))
+impl NeighboursRegressor {
+    /// Predicts the rows of `x`.
+    ///
+    /// # Errors
+    /// [`ModelsError::Corrupt`] for a damaged model; [`ModelsError::Shape`] for rows of
+    /// another width.
+    pub(crate) fn predict(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
+        if self.targets.len() != self.neighbourhood.rows() {
+            return Err(ModelsError::Corrupt {
+                reason: format!(
+                    "k-NN with {} targets for {} training rows",
+                    self.targets.len(),
+                    self.neighbourhood.rows()
+                ),
+            });
+        }
+        let mut predictions = vec![0.0; x.rows];
+        self.neighbourhood.search(x, |query, neighbours, weights| {
+            let (mut weighted, mut total) = (0.0, 0.0);
+            for (neighbour, weight) in neighbours.iter().zip(weights) {
+                weighted += self.targets[neighbour.row] * weight;
+                total += weight;
+            }
+            predictions[query] = weighted / total;
+        })?;
+        Ok(predictions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::knn::testing;
+
+    // KNeighborsRegressor(n_neighbors=3, weights=w, algorithm="brute").fit(X, t).predict(Q)
+    #[test]
+    fn predictions_match_scikit_learn() {
+        for (distance_weights, expected) in [
+            (
+                false,
+                [1.7333333333333334, 1.0, 2.066666666666667, 6.5, 2.5],
+            ),
+            (
+                true,
+                [
+                    2.1,
+                    1.0,
+                    2.066666666666667,
+                    6.554097093777194,
+                    2.5540970937771936,
+                ],
+            ),
+        ] {
+            let params = KnnRegressorParams {
+                knn: KnnParams {
+                    k: 3,
+                    distance_weights,
+                },
+            };
+            let predicted = params
+                .check()
+                .unwrap()
+                .fit(&testing::training(), &testing::TARGETS)
+                .unwrap()
+                .predict(&testing::queries())
+                .unwrap();
+            for (p, e) in predicted.iter().zip(expected) {
+                assert!((p - e).abs() < 1e-12, "{predicted:?} vs {expected:?}");
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
-//! The algorithms: one module per algorithm over smartcore 0.7, with scikit-learn's
-//! defaults, behind one registry.
+//! The algorithms: one module per algorithm, over smartcore 0.7 or written here on
+//! ndarray 0.17 (the version smartcore binds), with scikit-learn's defaults, behind one
+//! registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
+//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share.
 //!
-//! | id | task | smartcore model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
+//! | id | task | model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
 //! |---|---|---|---|
 //! | `linear_regression` | regression | `LinearRegression` | — |
 //! | `ridge` | regression | `RidgeRegression` | centred design, constant columns dropped, `alpha = 1` |
@@ -11,13 +13,13 @@
 //! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
 //! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
 //! | `svr` | regression | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
-//! | `knn_regressor` | regression | `KNNRegressor` | `k = 5` |
-//! | `logistic_regression` | classification | `LogisticRegression` | `C = 1` (alpha 1, not 0); our probabilities |
+//! | `knn_regressor` | regression | ours: brute force over blocks of a gemm distance matrix | `k = 5`; ties to the lower training row; `weights = distance` as scikit-learn's |
+//! | `logistic_regression` | classification | ours: L-BFGS on matrix products | `C = 1`, `tol = 1e-4`, `max_iter = 100`; the stop reason on the model, non-convergence on the leaderboard |
 //! | `decision_tree_classifier` | classification | `DecisionTreeClassifier` | seeded |
-//! | `random_forest_classifier` | classification | `RandomForestClassifier` | vote-share probabilities |
+//! | `random_forest_classifier` | classification | `RandomForestClassifier` | probabilities: mean of the trees' leaf class fractions (bootstrap replayed) |
 //! | `svc` | classification | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
-//! | `knn_classifier` | classification | `KNNClassifier` | `k = 5` |
-//! | `gaussian_nb` | classification | `GaussianNB` | `var_smoothing = 1e-9`; our probabilities |
+//! | `knn_classifier` | classification | ours, as `knn_regressor` | `k = 5`; (weighted) neighbour class shares as probabilities |
+//! | `gaussian_nb` | classification | ours | `var_smoothing = 1e-9` (× the largest feature variance); probabilities as scikit-learn's to 1e-9 |
 //!
 //! Parameters are checked once: a request's name → value map becomes an algorithm's
 //! `XParams`, whose `check` gives an `XValidParams` ([`Estimator`] holds one); fitting never
@@ -50,6 +52,8 @@ pub mod knn;
 pub mod knn_classifier;
 pub mod knn_regressor;
 pub mod lasso;
+pub mod lbfgs;
+mod linalg;
 pub mod linear;
 pub mod linear_regression;
 pub mod logistic_regression;

@@ -1,26 +1,36 @@
 //! A random forest of classification trees (smartcore's `RandomForestClassifier`),
 //! scikit-learn's `RandomForestClassifier`: 100 bootstrapped Gini trees, √p features tried
-//! at each split.
+//! at each split; probabilities, as scikit-learn's, are the mean over the trees of the
+//! class fractions in the leaf a row falls in, and the label the most probable class (the
+//! lowest code among ties).
 //!
-//! smartcore's forest only votes; it has no probabilities (ML-BASELINE.md). We read its
-//! fitted trees (see [`mirror`]) and keep them: a row's probabilities are the share of
-//! trees voting for each class, and its label the most voted class, the lowest code among
-//! ties, exactly as smartcore's `predict`.
+//! smartcore's forest only votes (ML-BASELINE.md), and its trees keep only each leaf's
+//! majority class. So we read the fitted trees (see `dense::mirror`: their nodes are private but
+//! serialized), replay the forest's bootstrap (smartcore 0.7 draws it, class by class,
+//! from one `SmallRng` seeded with the forest's seed, before each tree; we draw the same
+//! numbers from the same rand), route every drawn training row down its tree and count
+//! the classes in each leaf, weighted by how often the row was drawn: scikit-learn's
+//! leaf values. The replay is checked against the trees themselves: the drawn rows that
+//! reach each node must add up to the node's sample count smartcore recorded, or the fit
+//! fails rather than give wrong probabilities. With the default growth limits most leaves
+//! are pure and the probabilities equal the vote shares; they differ where a leaf is not
+//! (`max_depth`, `min_samples_leaf`, or identical rows of different classes).
 
-use crate::algorithms::decision_tree_classifier::{CRITERION_DOC, ClassificationTree, Criterion};
-use crate::algorithms::dense::{
-    Dense, fit_failed, mirror, predict_failed, present_classes, spread,
-};
+use crate::algorithms::decision_tree_classifier::{CRITERION_DOC, Criterion};
+use crate::algorithms::dense::{check_classes, dense, fit_failed, mirror, present_classes, rows};
 use crate::algorithms::forest::{self, MaxFeatures};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use mltools_core::utils::Matrix;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::{
     RandomForestClassifier, RandomForestClassifierParameters,
 };
-use smartcore::linalg::basic::arrays::Array;
+use smartcore::tree::decision_tree_classifier::DecisionTreeClassifierParameters;
 
 const ID: &str = "random_forest_classifier";
 
@@ -85,17 +95,70 @@ impl RandomForestClassifierParams {
 /// smartcore 0.7's `RandomForestClassifier`, field for field (see [`mirror`]).
 #[derive(Deserialize)]
 struct ForestMirror {
-    trees: Option<Vec<ClassificationTree>>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    trees: Option<Vec<TreeMirror>>,
     classes: Option<Vec<u32>>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
     samples: Option<Vec<Vec<bool>>>,
 }
 
-/// A fitted forest: its trees and the classes it saw.
-#[derive(Debug, Serialize, Deserialize)]
+/// smartcore 0.7's `DecisionTreeClassifier`, field for field; its three `PhantomData`
+/// fields come last and take no bytes.
+#[derive(Deserialize)]
+struct TreeMirror {
+    nodes: Vec<NodeMirror>,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    parameters: Option<DecisionTreeClassifierParameters>,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    num_classes: usize,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    classes: Vec<u32>,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    depth: u16,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    num_features: usize,
+}
+
+/// smartcore 0.7's tree `Node`, field for field: a leaf has no children; a row goes to
+/// the true child when its `split_feature` value is `<= split_value` (never when there is
+/// no value).
+#[derive(Deserialize)]
+struct NodeMirror {
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    output: usize,
+    n_node_samples: usize,
+    split_feature: usize,
+    split_value: Option<f64>,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    split_score: Option<f64>,
+    true_child: Option<usize>,
+    false_child: Option<usize>,
+    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    impurity: Option<f64>,
+}
+
+/// A node of one of our trees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Node {
+    /// Rows with `value <= threshold` go to `left` (NaN: none do), the others to `right`.
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    /// The class fractions of the leaf start at `offset` in the forest's `fractions`.
+    Leaf { offset: usize },
+}
+
+/// A fitted forest: each tree's nodes, every leaf's class fractions (one per present
+/// class), and the classes it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestClassifierModel {
-    trees: Vec<ClassificationTree>,
+    trees: Vec<Vec<Node>>,
+    fractions: Vec<f64>,
     present: Vec<u32>,
 }
 
@@ -122,44 +185,213 @@ impl RandomForestClassifierValidParams {
 
     pub(crate) fn fit(
         &self,
-        x: &Dense,
+        x: &Matrix,
         y: &[u32],
         seed: u64,
     ) -> Result<ForestClassifierModel, ModelsError> {
-        let parameters = self.smartcore(x.shape().1, seed);
-        let forest: RandomForestClassifier<f64, u32, Dense, Vec<u32>> =
-            RandomForestClassifier::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))?;
+        let parameters = self.smartcore(x.columns.len(), seed);
+        let forest: RandomForestClassifier<f64, u32, crate::algorithms::dense::Dense, Vec<u32>> =
+            RandomForestClassifier::fit(&dense(x)?, &y.to_vec(), parameters)
+                .map_err(fit_failed(ID))?;
         let mirrored: ForestMirror = mirror(ID, &forest)?;
+        let present = present_classes(y);
+        if mirrored.classes.as_ref() != Some(&present) {
+            return Err(replay_failed(
+                "the forest's classes are not the training classes",
+            ));
+        }
+        let class_of_row: Vec<usize> = y
+            .iter()
+            .map(|label| present.binary_search(label).unwrap_or(0))
+            .collect();
+        let mut random = SmallRng::seed_from_u64(seed);
+        let mut leaves = LeafCounts {
+            x,
+            class_of_row: &class_of_row,
+            classes: present.len(),
+            fractions: Vec::new(),
+        };
+        let trees = mirrored
+            .trees
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(index, tree)| {
+                let drawn = bootstrap(&class_of_row, present.len(), &mut random);
+                leaves.tree(index, tree, &drawn)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(ForestClassifierModel {
-            trees: mirrored.trees.unwrap_or_default(),
-            present: present_classes(y),
+            trees,
+            fractions: leaves.fractions,
+            present,
         })
+    }
+}
+
+/// smartcore 0.7's `sample_with_replacement`: for each class in turn, as many draws as it
+/// has rows, each a uniform pick among them; how often each row was drawn.
+fn bootstrap(class_of_row: &[usize], classes: usize, random: &mut SmallRng) -> Vec<usize> {
+    let mut drawn = vec![0; class_of_row.len()];
+    for class in 0..classes {
+        let members: Vec<usize> = (0..class_of_row.len())
+            .filter(|&row| class_of_row[row] == class)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        for _ in 0..members.len() {
+            let pick: usize = random.random_range(0..members.len());
+            drawn[members[pick]] += 1;
+        }
+    }
+    drawn
+}
+
+/// The error of a replay that disagrees with smartcore's trees.
+fn replay_failed(reason: &str) -> ModelsError {
+    ModelsError::Fit {
+        algorithm: ID,
+        reason: format!(
+            "cannot count the classes in the leaves ({reason}); the pinned smartcore or rand \
+             release changed"
+        ),
+    }
+}
+
+/// Turns mirrored trees into ours, counting the drawn rows' classes in each leaf.
+struct LeafCounts<'a> {
+    x: &'a Matrix,
+    class_of_row: &'a [usize],
+    classes: usize,
+    fractions: Vec<f64>,
+}
+
+impl LeafCounts<'_> {
+    fn tree(
+        &mut self,
+        index: usize,
+        tree: &TreeMirror,
+        drawn: &[usize],
+    ) -> Result<Vec<Node>, ModelsError> {
+        let nodes = &tree.nodes;
+        // Per node: the drawn rows reaching it; per leaf: by class.
+        let mut reaching = vec![0usize; nodes.len()];
+        let mut by_class = vec![0usize; nodes.len() * self.classes];
+        for ((row, &count), &class) in rows(self.x).zip(drawn).zip(self.class_of_row) {
+            if count == 0 {
+                continue;
+            }
+            let mut node = 0;
+            loop {
+                let Some(current) = nodes.get(node) else {
+                    return Err(replay_failed(&format!("tree {index} has no node {node}")));
+                };
+                reaching[node] += count;
+                let (Some(left), Some(right)) = (current.true_child, current.false_child) else {
+                    by_class[node * self.classes + class] += count;
+                    break;
+                };
+                let value = row.get(current.split_feature).copied().unwrap_or(f64::NAN);
+                let next = if value <= current.split_value.unwrap_or(f64::NAN) {
+                    left
+                } else {
+                    right
+                };
+                // smartcore appends children after their parent: this also ends any loop.
+                if next <= node {
+                    return Err(replay_failed(&format!(
+                        "tree {index} node {node} points back"
+                    )));
+                }
+                node = next;
+            }
+        }
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(id, node)| {
+                if reaching[id] != node.n_node_samples {
+                    return Err(replay_failed(&format!(
+                        "tree {index} node {id}: {} drawn rows reach it, smartcore counted {}",
+                        reaching[id], node.n_node_samples
+                    )));
+                }
+                Ok(match (node.true_child, node.false_child) {
+                    (Some(left), Some(right)) => Node::Split {
+                        feature: node.split_feature,
+                        threshold: node.split_value.unwrap_or(f64::NAN),
+                        left,
+                        right,
+                    },
+                    _ => {
+                        let offset = self.fractions.len();
+                        let counts = &by_class[id * self.classes..(id + 1) * self.classes];
+                        let total = reaching[id].max(1) as f64;
+                        self.fractions
+                            .extend(counts.iter().map(|&count| count as f64 / total));
+                        Node::Leaf { offset }
+                    }
+                })
+            })
+            .collect()
     }
 }
 
 impl ForestClassifierModel {
     pub(crate) fn predict(
         &self,
-        x: &Dense,
+        x: &Matrix,
         classes: usize,
     ) -> Result<ClassPrediction, ModelsError> {
-        let rows = x.shape().0;
+        check_classes(&self.present, classes)?;
         let width = self.present.len();
-        let mut votes = vec![0.0; rows * width];
-        for tree in &self.trees {
-            let labels: Vec<u32> = tree.predict(x).map_err(predict_failed(ID))?;
-            for (row, label) in labels.iter().enumerate() {
-                if let Ok(column) = self.present.binary_search(label) {
-                    votes[row * width + column] += 1.0;
-                }
+        let mut probabilities = vec![0.0; x.rows * classes];
+        let share = 1.0 / self.trees.len().max(1) as f64;
+        let mut mean = vec![0.0; width];
+        for (row, out) in rows(x).zip(probabilities.chunks_exact_mut(classes.max(1))) {
+            mean.fill(0.0);
+            for tree in &self.trees {
+                let leaf = self.leaf(tree, row)?;
+                mean.iter_mut().zip(leaf).for_each(|(m, f)| *m += f);
+            }
+            for (&class, m) in self.present.iter().zip(&mean) {
+                out[class as usize] = m * share;
             }
         }
-        let share = 1.0 / self.trees.len().max(1) as f64;
-        votes.iter_mut().for_each(|vote| *vote *= share);
-        Ok(ClassPrediction::from_probabilities(
-            spread(&votes, &self.present, classes)?,
-            classes,
-        ))
+        Ok(ClassPrediction::from_probabilities(probabilities, classes))
+    }
+
+    /// The class fractions of the leaf `row` falls in.
+    fn leaf(&self, tree: &[Node], row: &[f64]) -> Result<&[f64], ModelsError> {
+        let corrupt = |reason: String| ModelsError::Corrupt { reason };
+        let mut index = 0;
+        loop {
+            match tree.get(index) {
+                Some(Node::Leaf { offset }) => {
+                    let width = self.present.len();
+                    return self.fractions.get(*offset..offset + width).ok_or_else(|| {
+                        corrupt(format!("forest leaf at {offset} is past the end"))
+                    });
+                }
+                Some(Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                }) => {
+                    let value = row
+                        .get(*feature)
+                        .ok_or_else(|| corrupt(format!("forest split on feature {feature}")))?;
+                    let next = if *value <= *threshold { *left } else { *right };
+                    if next <= index {
+                        return Err(corrupt(format!("forest node {index} points back")));
+                    }
+                    index = next;
+                }
+                None => return Err(corrupt(format!("forest has no node {index}"))),
+            }
+        }
     }
 
     /// The number of trees.
@@ -169,37 +401,4 @@ impl ForestClassifierModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::algorithms::dense::{dense, testing};
-
-    /// Guards the mirror: our votes give smartcore's labels.
-    #[test]
-    fn the_mirrored_trees_vote_as_smartcore_does() {
-        let (x, y) = testing::three_blobs();
-        let x = dense(&x).unwrap();
-        let params = RandomForestClassifierParams {
-            n_trees: 15,
-            ..RandomForestClassifierParams::default()
-        }
-        .check()
-        .unwrap();
-        let ours = params.fit(&x, &y, 7).unwrap();
-        assert_eq!(ours.trees(), 15);
-        let theirs: RandomForestClassifier<f64, u32, Dense, Vec<u32>> =
-            RandomForestClassifier::fit(&x, &y, params.smartcore(2, 7)).unwrap();
-        let prediction = ours.predict(&x, 3).unwrap();
-        assert_eq!(prediction.labels, theirs.predict(&x).unwrap());
-        let probabilities = prediction.probabilities.unwrap();
-        assert!(
-            probabilities
-                .chunks(3)
-                .all(|p| (p.iter().sum::<f64>() - 1.0).abs() < 1e-12)
-        );
-        assert!(
-            y.iter()
-                .enumerate()
-                .all(|(row, &class)| probabilities[row * 3 + class as usize] > 0.5)
-        );
-    }
-}
+mod tests;

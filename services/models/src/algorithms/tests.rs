@@ -32,6 +32,14 @@ fn every_algorithm_reloads_and_predicts_identically() {
         let before = model.predict(&x).unwrap();
         let after = reloaded.predict(&x).unwrap();
         assert_eq!(before, after, "{id}");
+        // Only the iterative solver has a stop reason; it survives the round trip.
+        assert_eq!(
+            model.convergence().is_some(),
+            id == AlgorithmId::LogisticRegression,
+            "{id}"
+        );
+        assert_eq!(model.convergence(), reloaded.convergence(), "{id}");
+        assert!(model.warnings().is_empty(), "{id}: {:?}", model.warnings());
         if let Prediction::Classification(prediction) = &before {
             assert_eq!(
                 prediction.probabilities.is_some(),

@@ -18,6 +18,7 @@ pub(super) fn entry(
         fit_ms: 0.0,
         predict_ms: 0.0,
         error: None,
+        warnings: Vec::new(),
     };
     let mut scores = Vec::with_capacity(outcomes.len());
     for outcome in outcomes {
@@ -46,6 +47,8 @@ pub(super) fn entry(
         fit_ms: mean_std(&scores.iter().map(|s| s.fit_ms).collect::<Vec<_>>()).mean,
         predict_ms: mean_std(&scores.iter().map(|s| s.predict_ms).collect::<Vec<_>>()).mean,
         error: None,
+        // In fold order: a model that did not converge says so, fold by fold.
+        warnings: scores.iter().flat_map(|s| s.warnings.clone()).collect(),
     }
 }
 
@@ -118,6 +121,7 @@ mod tests {
             fit_ms: 0.0,
             predict_ms: 0.0,
             error: None,
+            warnings: Vec::new(),
         }
     }
 

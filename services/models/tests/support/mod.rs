@@ -9,7 +9,7 @@ use mltools_core::utils::{Fold, Matrix};
 use mltools_core::{Column, ColumnData, Frame};
 use mltools_models::cv::Candidate;
 use mltools_models::task::Targets;
-use smartcore::dataset::{Dataset, boston, breast_cancer, diabetes, iris};
+use smartcore::dataset::{Dataset, boston, breast_cancer, diabetes, digits, iris};
 
 /// A built-in set: features and targets.
 pub(crate) struct Set {
@@ -45,6 +45,19 @@ pub(crate) fn iris() -> Set {
 
 pub(crate) fn breast_cancer() -> Set {
     classes(breast_cancer::load_dataset(), &["malignant", "benign"])
+}
+
+/// The 8×8 digits, 1797 rows of 64 pixels, 10 classes (identical to scikit-learn's).
+pub(crate) fn digits() -> Set {
+    let set = digits::load_dataset();
+    let codes: Vec<u32> = set.target.iter().map(|&class| class as u32).collect();
+    Set {
+        features: features(&set),
+        targets: Targets::Classification {
+            codes,
+            classes: (0..10).map(|digit| digit.to_string()).collect(),
+        },
+    }
 }
 
 pub(crate) fn diabetes() -> Set {
