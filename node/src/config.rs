@@ -82,7 +82,7 @@ pub struct Listen {
 }
 
 /// A TCP listener: an address alone, or its full settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TcpListen {
     /// `"host:port"` with every default (plaintext, loopback only, no token).
@@ -201,7 +201,7 @@ impl RemoteAt {
 }
 
 /// A TCP endpoint: an address alone, or its full settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TcpAt {
     /// `"host:port"` with every default (plaintext, loopback only, postcard).
@@ -209,6 +209,49 @@ pub enum TcpAt {
     /// Every setting.
     Endpoint(TcpEndpoint),
 }
+
+/// A string or a table, told apart by what the TOML holds, so that an error inside the
+/// table (an unknown key, a bad value) is reported as such: serde's untagged enums would
+/// only say that nothing matched.
+macro_rules! address_or_table {
+    ($ty:ident, $address:ident, $table:ident, $what:literal) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visit;
+                impl<'de> serde::de::Visitor<'de> for Visit {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, address: &str) -> Result<$ty, E> {
+                        Ok($ty::$address(address.to_owned()))
+                    }
+                    fn visit_map<M: serde::de::MapAccess<'de>>(
+                        self,
+                        map: M,
+                    ) -> Result<$ty, M::Error> {
+                        Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                            .map($ty::$table)
+                    }
+                }
+                deserializer.deserialize_any(Visit)
+            }
+        }
+    };
+}
+
+address_or_table!(
+    TcpAt,
+    Address,
+    Endpoint,
+    "\"host:port\", or a table of endpoint settings"
+);
+address_or_table!(
+    TcpListen,
+    Address,
+    Config,
+    "\"host:port\", or a table of listener settings"
+);
 
 impl TcpAt {
     /// The endpoint's full settings.
@@ -448,6 +491,43 @@ mod tests {
     fn an_unknown_key_is_named() {
         let error = NodeConfig::parse("[node]\nnmae = \"x\"\n").unwrap_err();
         assert!(error.to_string().contains("nmae"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_key_inside_a_tcp_table_is_named() {
+        let error = NodeConfig::parse(
+            "[node]\nserve = [\"utils\"]\n[services.datasets]\nat = { tcp = { address = \"127.0.0.1:1\", tokn = \"x\" } }\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `tokn`"),
+            "{error}"
+        );
+        let error = NodeConfig::parse(
+            "[node]\nserve = [\"utils\"]\nlisten = { tcp = { listen = \"127.0.0.1:0\", max_conections = 3 } }\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `max_conections`"),
+            "{error}"
+        );
+        let error = NodeConfig::parse("[node]\nserve = [\"utils\"]\nlisten = { tcp = 4100 }\n")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("\"host:port\", or a table of listener settings"),
+            "{error}"
+        );
+        // Both forms still read.
+        let config = NodeConfig::parse(
+            "[node]\nserve = [\"utils\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n[services.datasets]\nat = { tcp = { address = \"127.0.0.1:1\", token = \"x\" } }\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            config.node.listen.and_then(|listen| listen.tcp),
+            Some(TcpListen::Address(_))
+        ));
     }
 
     #[test]

@@ -198,7 +198,7 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
         out.add_row(row);
     }
     right_align(&mut out, 2);
-    format!(
+    let mut text = format!(
         "{} `{}` → {} ({}, {} rows, {}-fold CV, seed {}), ranked by {}:\n{out}",
         report.dataset.id,
         report.dataset.name,
@@ -208,7 +208,25 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
         report.folds,
         report.seed,
         board.metric
-    )
+    );
+    text.push_str(&warnings_text(&board.entries));
+    text
+}
+
+/// The leaderboard's warnings (a solver that stopped early, say), one line each under the
+/// model they concern; empty when there are none.
+fn warnings_text(entries: &[mltools_core::models::LeaderboardEntry]) -> String {
+    let mut text = String::new();
+    for entry in entries.iter().filter(|entry| !entry.warnings.is_empty()) {
+        if text.is_empty() {
+            text.push_str("\nwarnings:\n");
+        }
+        let label = mltools_lab::report::model_label(&entry.model);
+        for warning in &entry.warnings {
+            text.push_str(&format!("  {label}: {warning}\n"));
+        }
+    }
+    text
 }
 
 /// The algorithms and their hyperparameters.
@@ -270,5 +288,34 @@ mod tests {
     #[test]
     fn timestamps_are_utc() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn warnings_are_listed_under_their_model() {
+        let entry =
+            |algorithm: &str, warnings: Vec<String>| mltools_core::models::LeaderboardEntry {
+                model: mltools_core::models::ModelSpec {
+                    algorithm: algorithm.to_owned(),
+                    params: Default::default(),
+                    pipeline: None,
+                },
+                metrics: Default::default(),
+                fit_ms: 1.0,
+                predict_ms: 1.0,
+                error: None,
+                warnings,
+            };
+        assert_eq!(warnings_text(&[entry("svc", Vec::new())]), "");
+        let text = warnings_text(&[
+            entry("svc", Vec::new()),
+            entry(
+                "logistic_regression",
+                vec!["fold 3: did not converge".to_owned()],
+            ),
+        ]);
+        assert_eq!(
+            text,
+            "\nwarnings:\n  logistic_regression: fold 3: did not converge\n"
+        );
     }
 }

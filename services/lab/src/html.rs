@@ -62,7 +62,7 @@ pub fn render(report: &Report) -> String {
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 10px;border-bottom:1px solid #ddd;\
 text-align:right}th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left}\
-tr.best{background:#eef6ee}section svg{max-width:100%;height:auto}";
+tr.best{background:#eef6ee}section svg{max-width:100%;height:auto}ul.warnings{color:#8a5a00}";
 
 fn table(metric: &str, entries: &[LeaderboardEntry]) -> String {
     let mut names: Vec<&String> = entries
@@ -114,6 +114,24 @@ fn table(metric: &str, entries: &[LeaderboardEntry]) -> String {
         );
     }
     out.push_str("</table>\n");
+    let warned: Vec<&LeaderboardEntry> = entries
+        .iter()
+        .filter(|entry| !entry.warnings.is_empty())
+        .collect();
+    if !warned.is_empty() {
+        out.push_str("<h2>Warnings</h2><ul class=\"warnings\">\n");
+        for entry in warned {
+            for warning in &entry.warnings {
+                let _ = writeln!(
+                    out,
+                    "<li><b>{}</b>: {}</li>",
+                    escape(&model_label(&entry.model)),
+                    escape(warning)
+                );
+            }
+        }
+        out.push_str("</ul>\n");
+    }
     out
 }
 
@@ -127,7 +145,34 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, table};
+    use mltools_core::models::{LeaderboardEntry, ModelSpec};
+
+    #[test]
+    fn warnings_are_listed_under_the_table_escaped() {
+        let entry = LeaderboardEntry {
+            model: ModelSpec {
+                algorithm: "logistic_regression".to_owned(),
+                params: Default::default(),
+                pipeline: None,
+            },
+            metrics: Default::default(),
+            fit_ms: 1.0,
+            predict_ms: 1.0,
+            error: None,
+            warnings: vec!["fold 2: gradient 3e-4 > tol".to_owned()],
+        };
+        let html = table("accuracy", std::slice::from_ref(&entry));
+        assert!(
+            html.contains("<li><b>logistic_regression</b>: fold 2: gradient 3e-4 &gt; tol</li>"),
+            "{html}"
+        );
+        let quiet = LeaderboardEntry {
+            warnings: Vec::new(),
+            ..entry
+        };
+        assert!(!table("accuracy", &[quiet]).contains("Warnings"));
+    }
 
     #[test]
     fn markup_is_escaped() {
