@@ -1,9 +1,9 @@
 //! The `mltools` binary, run as a user runs it, against a data directory of its own.
 
-mod common;
+mod support;
 
-use common::{json, mltools};
 use std::process::{Command, Output};
+use support::{json, mltools};
 
 fn stdout(output: &Output) -> String {
     assert!(

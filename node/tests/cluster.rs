@@ -1,15 +1,15 @@
 //! Nodes reaching each other's services over TCP on 127.0.0.1: in one process, and as
 //! three real daemons whose models node is killed and restarted during a compare.
 
+mod support;
+
 use mltools_core::datasets::{Builtin, ImportRequest, Source};
 use mltools_core::lab::LabCompareRequest;
 use mltools_core::{ErrorKind, RpcResultExt};
 use mltools_node::{NodeBuilder, NodeConfig};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::Daemon;
 use tarpc::context;
 
 fn config(text: &str, data: &Path) -> NodeConfig {
@@ -97,59 +97,6 @@ async fn a_lab_node_compares_through_a_data_node_over_tcp() {
     assert!(main.shutdown_within(Duration::from_secs(5)).await);
 }
 
-/// A daemon started as a child process, with its standard output read line by line.
-struct Daemon {
-    child: Child,
-    /// Kept so that the reader thread can go on draining the daemon's output.
-    _lines: mpsc::Receiver<String>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> (Daemon, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
-            .args(["--config", config.to_str().unwrap(), "node"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let ready = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the daemon says it is ready");
-        let address = ready
-            .rsplit_once("listening on tcp ")
-            .map(|(_, address)| address.trim_end_matches(')').to_owned())
-            .unwrap_or_else(|| panic!("no address in `{ready}`"));
-        (
-            Daemon {
-                child,
-                _lines: lines,
-            },
-            address,
-        )
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -166,7 +113,8 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
             path("data").display()
         ),
     );
-    let (data, data_address) = Daemon::start(&path("data.toml"));
+    let data = Daemon::start(&path("data.toml"));
+    let data_address = data.address("tcp");
     // The models node gets a fixed port so that it can come back on the same address.
     let models_port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -181,7 +129,8 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
             path("models").display()
         ),
     );
-    let (models, models_address) = Daemon::start(&path("models.toml"));
+    let models = Daemon::start(&path("models.toml"));
+    let models_address = models.address("tcp");
     write(
         &path("main.toml"),
         &format!(
@@ -192,7 +141,8 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
              pool = {{ max_size = 2, connection_timeout_ms = 3000 }}\n"
         ),
     );
-    let (main, main_address) = Daemon::start(&path("main.toml"));
+    let main = Daemon::start(&path("main.toml"));
+    let main_address = main.address("tcp");
 
     // This test is a fourth node hosting nothing: a client of the lab and the datasets.
     let client = NodeBuilder::from_config(
@@ -306,7 +256,7 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
         .into_service("datasets")
         .unwrap();
     assert_eq!(listed.len(), 2);
-    let (models, _) = Daemon::start(&path("models.toml"));
+    let models = Daemon::start(&path("models.toml"));
     // The lab node redials by itself (backoff capped at 2 s); until it has, its calls fail
     // fast as Unavailable, so a caller retries — bounded.
     let retry_until = Instant::now() + Duration::from_secs(30);

@@ -1,13 +1,13 @@
 //! A process SIGKILLed in the middle of an import leaves every earlier dataset intact and no
 //! half-written dataset visible when the data directory is opened again.
 
-mod common;
+mod support;
 
-use common::{json, mltools};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{json, mltools};
 
 fn write_numeric_csv(path: &Path, rows: usize, columns: usize) {
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());

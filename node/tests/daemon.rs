@@ -1,9 +1,9 @@
 //! `mltools node` as a real process: ready, serving, and a clean exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod support;
+
+use std::process::Command;
+use support::{Daemon, WAIT};
 
 #[test]
 fn sigterm_stops_the_daemon_cleanly_with_exit_code_0() {
@@ -17,39 +17,19 @@ fn sigterm_stops_the_daemon_cleanly_with_exit_code_0() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
-        .args(["--config", config.to_str().unwrap(), "node"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let ready = lines
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the daemon says it is ready");
+    let mut daemon = Daemon::start(&config);
+    let ready = daemon.ready();
     assert!(
         ready.starts_with("node solo ready (serving datasets, utils, models, lab)"),
         "{ready}"
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let stopped = lines
-        .recv_timeout(Duration::from_secs(30))
+    daemon.terminate();
+    let stopped = daemon
+        .next_stdout_line(WAIT)
         .expect("the daemon says it stopped");
     assert_eq!(stopped, "node solo stopped (SIGTERM)");
-    let exit = child.wait().unwrap();
+    let exit = daemon.exit_within(WAIT).expect("the daemon exits");
     assert_eq!(exit.code(), Some(0));
 }
 

@@ -4,50 +4,23 @@
 //! QUIC and TLS-TCP with the token (a wrong pin fails their start, saying so). Malformed
 //! pins and TLS keys that do not go together are configuration errors naming the key.
 
+mod support;
+
 use mltools_core::RpcResultExt;
 use mltools_node::{NodeBuilder, NodeConfig};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
+use support::{Daemon, WAIT};
 use tarpc::context;
 
-/// The bound on every wait for the daemon.
-const WAIT: Duration = Duration::from_secs(30);
-
-/// Lines read from a pipe by a thread of their own.
-fn lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// A daemon, killed when dropped (so a failing test leaves no process behind).
-struct Daemon {
-    child: Child,
-    quic: String,
-    tcp: String,
+/// A daemon listening with a self-signed certificate, and what it logged about it.
+struct SelfSigned {
+    daemon: Daemon,
     /// The fingerprint its log line announced.
     fingerprint: String,
     /// Whether it said it generated the pair.
     generated: bool,
-    /// Kept so that the reader threads go on draining its output: a full pipe would block
-    /// the daemon.
-    _output: [mpsc::Receiver<String>; 2],
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The `sha256:<64 hex>` in `line`, if any.
@@ -58,52 +31,31 @@ fn fingerprint_in(line: &str) -> Option<String> {
     (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(candidate)
 }
 
-impl Daemon {
-    /// Starts `mltools node` with `config` and reads its addresses and logged fingerprint.
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
-            .args(["--config", config.to_str().unwrap(), "node"])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("MLTOOLS_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        let ready = stdout
-            .recv_timeout(WAIT)
-            .expect("the daemon says it is ready");
-        let address = |transport: &str| {
-            let marker = format!("listening on {transport} ");
-            let (_, rest) = ready
-                .split_once(&marker)
-                .unwrap_or_else(|| panic!("no {transport} address in `{ready}`"));
-            rest.split([';', ')']).next().unwrap().to_owned()
-        };
-        let (quic, tcp) = (address("quic"), address("tcp"));
+impl SelfSigned {
+    /// Starts `mltools node` with `config` and reads the fingerprint it logged.
+    fn start(config: &Path) -> SelfSigned {
+        let daemon = Daemon::start_with(config, &[("RUST_LOG", "info"), ("NO_COLOR", "1")]);
         // The log lines were written before the ready line; both listeners announce the
         // same certificate.
         let mut fingerprints = Vec::new();
         let mut generated = false;
         while fingerprints.len() < 2 {
-            let line = stderr
-                .recv_timeout(WAIT)
+            let line = daemon
+                .stderr_line(
+                    |line| {
+                        generated |= line.contains("generated a self-signed TLS certificate");
+                        line.contains("TLS certificate loaded")
+                    },
+                    WAIT,
+                )
                 .expect("the daemon logs its certificate");
-            generated |= line.contains("generated a self-signed TLS certificate");
-            if line.contains("TLS certificate loaded") {
-                fingerprints.push(fingerprint_in(&line).expect("a fingerprint in the line"));
-            }
+            fingerprints.push(fingerprint_in(&line).expect("a fingerprint in the line"));
         }
         assert_eq!(fingerprints[0], fingerprints[1]);
-        Daemon {
-            child,
-            quic,
-            tcp,
+        SelfSigned {
+            daemon,
             fingerprint: fingerprints.remove(0),
             generated,
-            _output: [stdout, stderr],
         }
     }
 }
@@ -156,7 +108,7 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
     )
     .unwrap();
 
-    let first = Daemon::start(&config);
+    let first = SelfSigned::start(&config);
     assert!(first.generated, "the first start makes the pair");
     let fingerprint = first.fingerprint.clone();
     let printed = stdout(&mltools(&["certs", "fingerprint", pair.to_str().unwrap()]));
@@ -175,19 +127,20 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
 
     // A restart from the same directory presents the same certificate.
     drop(first);
-    let daemon = Daemon::start(&config);
-    assert!(!daemon.generated, "a restart loads the pair");
-    assert_eq!(daemon.fingerprint, fingerprint);
+    let again = SelfSigned::start(&config);
+    assert!(!again.generated, "a restart loads the pair");
+    assert_eq!(again.fingerprint, fingerprint);
+    let (quic, tcp) = (again.daemon.address("quic"), again.daemon.address("tcp"));
 
     // Nodes pinning it reach its services, over QUIC and over TLS-TCP, with the token.
     for at in [
         format!(
             "{{ quic = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
-            daemon.quic
+            quic
         ),
         format!(
             "{{ tcp = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
-            daemon.tcp
+            tcp
         ),
     ] {
         let node = NodeBuilder::from_config(client_config(&at, &dir.path().join("client")))
@@ -209,7 +162,7 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
     let wrong = format!("sha256:{}", "0".repeat(64));
     let at = format!(
         "{{ quic = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{wrong}\" }} }} }}",
-        daemon.quic
+        quic
     );
     let started = NodeBuilder::from_config(client_config(&at, &dir.path().join("client")))
         .start()
@@ -218,7 +171,7 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
         panic!("a wrong pin fails the start");
     };
     let error = error.to_string();
-    assert!(error.contains(&daemon.quic), "{error}");
+    assert!(error.contains(&quic), "{error}");
     assert!(
         error.contains(&format!(
             "the server's certificate does not match the pinned fingerprint: it presented {fingerprint}, the pin is {wrong}"

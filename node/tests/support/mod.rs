@@ -1,0 +1,188 @@
+//! The `mltools` binary run by the tests: one-shot commands (`mltools`, `json`), and
+//! `mltools --config FILE node` as a child process: its ready line, the addresses it
+//! listens on, its output read line by line, and no process left behind.
+
+// Each test binary compiles its own copy of this module and uses only part of it.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// The bound on every wait for a daemon.
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+
+/// Lines read from a pipe by a thread of their own, until it closes or the receiver is
+/// dropped.
+pub(crate) fn lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A daemon started as a child process, killed when dropped (so a failing test leaves no
+/// process behind).
+pub(crate) struct Daemon {
+    child: Child,
+    /// The first line it printed: `node NAME ready (serving ...; listening on tcp ADDR)`.
+    ready: String,
+    /// Its output and its log, drained by the reader threads as long as these live: a full
+    /// pipe would block the daemon.
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    /// Starts `mltools --config CONFIG node` and waits for its ready line.
+    pub(crate) fn start(config: &Path) -> Daemon {
+        Daemon::start_with(config, &[])
+    }
+
+    /// [`Daemon::start`] with `env` set for the daemon, e.g. `[("RUST_LOG", "info")]`. The
+    /// daemon never sees the test's `MLTOOLS_CONFIG` or `RUST_LOG`.
+    pub(crate) fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mltools"))
+            .arg("--config")
+            .arg(config)
+            .arg("node")
+            .env_remove("MLTOOLS_CONFIG")
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the mltools binary runs");
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let ready = match stdout.recv_timeout(WAIT) {
+            Ok(ready) => ready,
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let logged = drain(&stderr).join("\n");
+                panic!("the daemon says it is ready: {error:?}; it logged:\n{logged}");
+            }
+        };
+        Daemon {
+            child,
+            ready,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The line it printed once ready.
+    pub(crate) fn ready(&self) -> &str {
+        &self.ready
+    }
+
+    /// The address the ready line names for `transport` (`"tcp"` or `"quic"`).
+    pub(crate) fn address(&self, transport: &str) -> String {
+        let marker = format!("listening on {transport} ");
+        let (_, rest) = self
+            .ready
+            .split_once(&marker)
+            .unwrap_or_else(|| panic!("no {transport} address in `{}`", self.ready));
+        rest.split([';', ')']).next().unwrap().to_owned()
+    }
+
+    /// The next line it prints on standard output, within `timeout`.
+    pub(crate) fn next_stdout_line(&self, timeout: Duration) -> Result<String, RecvTimeoutError> {
+        self.stdout.recv_timeout(timeout)
+    }
+
+    /// The first line it logs on standard error, from here on, for which `matches` is true,
+    /// within `timeout` in all; the lines before it are consumed (and seen by `matches`).
+    pub(crate) fn stderr_line(
+        &self,
+        mut matches: impl FnMut(&str) -> bool,
+        timeout: Duration,
+    ) -> Result<String, RecvTimeoutError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.stderr.recv_timeout(left)?;
+            if matches(&line) {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// Sends it SIGTERM, as a service manager stopping it would.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {}: {status}", self.child.id());
+    }
+
+    /// Its exit status, once it has exited within `timeout`.
+    pub(crate) fn exit_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            // std has no wait with a timeout, so the exit itself is polled.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Kills it (SIGKILL on Unix) and reaps it.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a dead process's pipe still holds, read until it closes or for at most [`WAIT`].
+fn drain(lines: &mpsc::Receiver<String>) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    let mut read = Vec::new();
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        read.push(line);
+    }
+    read
+}
+
+/// Runs `mltools --data-dir DATA ARGS...` with no config from the environment.
+pub(crate) fn mltools(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mltools"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("MLTOOLS_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the mltools binary runs")
+}
+
+/// The JSON a successful run printed.
+pub(crate) fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "mltools failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
