@@ -6,6 +6,11 @@
 //! Run: `cargo bench --bench import` (or `-- ROWS COLUMNS` for another size). Linux only for
 //! the memory figures (VmHWM, reset between phases through /proc/self/clear_refs).
 
+#[path = "support/memory.rs"]
+#[allow(dead_code)] // Each bench uses part of it.
+mod memory;
+
+use memory::{peak_mb, reset_peak, rss_mb};
 use mltools::prelude::*;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -126,27 +131,4 @@ fn parse_only(path: &Path) -> Result<(Duration, f64), Box<dyn std::error::Error>
         }
     }
     Ok((started.elapsed(), sum))
-}
-
-fn status_mb(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(key))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn rss_mb() -> f64 {
-    status_mb("VmRSS:")
-}
-
-fn peak_mb() -> f64 {
-    status_mb("VmHWM:")
-}
-
-/// Resets the kernel's peak-RSS mark so each phase is measured on its own.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

@@ -9,6 +9,11 @@
 //! figures (VmHWM, reset before each case through /proc/self/clear_refs). The datasets node
 //! is this same program started again with `MLTOOLS_TRANSFER_SERVER` set.
 
+#[path = "support/memory.rs"]
+#[allow(dead_code)] // Each bench uses part of it.
+mod memory;
+
+use memory::{peak_mb, reset_peak, rss_mb};
 use mltools::core::ServiceName;
 use mltools::node::config::{Listen, Placement, ServiceSection, TcpAt, TcpListen};
 use mltools::prelude::*;
@@ -224,27 +229,4 @@ fn write_csv(path: &Path, rows: usize, columns: usize) -> std::io::Result<()> {
         }
     }
     out.flush()
-}
-
-fn status_mb(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(key))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn rss_mb() -> f64 {
-    status_mb("VmRSS:")
-}
-
-fn peak_mb() -> f64 {
-    status_mb("VmHWM:")
-}
-
-/// Resets the kernel's peak-RSS mark so each case is measured on its own.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
