@@ -162,7 +162,7 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
     };
     let mut metrics: Vec<&str> = vec![board.metric.as_str()];
     metrics.extend(shown.iter().copied().filter(|name| *name != board.metric));
-    // A metric no model has (ROC AUC beyond two classes) gets no column.
+    // A metric no model has (ROC AUC when no model gives scores) gets no column.
     metrics.retain(|name| {
         board
             .entries

@@ -275,7 +275,7 @@ struct FoldData {
 ///
 /// # Errors
 /// [`ModelsError::NoModels`], [`ModelsError::WrongTask`] for a candidate of the other
-/// task, [`ModelsError::BinaryMetric`] for ROC AUC on other than two classes,
+/// task,
 /// [`ModelsError::BadFolds`] for more than [`MAX_FOLDS`] folds or folds that do not fit
 /// the rows, [`ModelsError::Shape`] for targets that do not, [`ModelsError::Cancelled`] when `control` was cancelled. A model
 /// failing is not an error: it is a failed entry.
@@ -412,9 +412,6 @@ fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
     if request.metric.task() != task {
         return Err(Metric::unknown(request.metric.as_str(), task));
     }
-    request
-        .metric
-        .check_classes(request.targets.class_count())?;
     let rows = request.features.rows();
     if request.targets.len() != rows {
         return Err(ModelsError::Shape {

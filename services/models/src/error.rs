@@ -164,14 +164,6 @@ pub enum ModelsError {
         /// The metrics of the task, comma-separated.
         accepted: String,
     },
-    /// A binary-only metric was asked of a target with another number of classes.
-    #[error("{metric} needs two classes; the target has {classes}")]
-    BinaryMetric {
-        /// The metric.
-        metric: &'static str,
-        /// The target's number of classes.
-        classes: usize,
-    },
     /// A comparison has nothing to compare.
     #[error("no models to compare: {reason}")]
     NoModels {

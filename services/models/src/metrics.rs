@@ -121,22 +121,6 @@ impl Metric {
             .ok_or_else(|| Metric::unknown(name, task))
     }
 
-    /// Checks that the metric can rank a target with `classes` classes (0 for regression):
-    /// ranking by ROC AUC is binary only (models without probabilities, such as SVC, have
-    /// no multiclass ROC AUC; the leaderboard still shows it for those with them).
-    ///
-    /// # Errors
-    /// [`ModelsError::BinaryMetric`] for ROC AUC on other than two classes.
-    pub fn check_classes(self, classes: usize) -> Result<(), ModelsError> {
-        if self == Metric::RocAuc && classes != 2 {
-            return Err(ModelsError::BinaryMetric {
-                metric: self.as_str(),
-                classes,
-            });
-        }
-        Ok(())
-    }
-
     /// [`ModelsError::UnknownMetric`] for `name`, listing the metrics of `task`.
     pub(crate) fn unknown(name: &str, task: Task) -> ModelsError {
         ModelsError::UnknownMetric {

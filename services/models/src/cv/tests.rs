@@ -330,7 +330,7 @@ where
 }
 
 #[test]
-fn a_preprocessing_timeout_keeps_its_kind_and_roc_auc_needs_two_classes() {
+fn a_preprocessing_timeout_keeps_its_kind_and_roc_auc_ranks_three_classes() {
     let (features, targets, regression_folds) = regression();
     let linear = candidates(&[AlgorithmId::LinearRegression]);
     let request = CvRequest {
@@ -373,11 +373,12 @@ fn a_preprocessing_timeout_keeps_its_kind_and_roc_auc_needs_two_classes() {
         metric: Metric::RocAuc,
         seed: 0,
     };
-    let error = run(&request, &as_matrix, 1).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "roc_auc needs two classes; the target has 3"
-    );
+    // Three classes may rank by one-vs-rest ROC AUC (here no test fold holds every class,
+    // so the metric is missing, and the board keeps no winner rather than failing).
+    let board = run(&request, &as_matrix, 1).unwrap();
+    assert_eq!(board.metric, "roc_auc");
+    assert!(board.entries[0].error.is_none(), "{board:?}");
+    assert_eq!(board.best, None);
 }
 
 #[test]
