@@ -4,7 +4,9 @@
 //! design, so that many callers cannot pile fits onto it.
 //!
 //! A connection is a [`RemoteClient`] of its own (its own TCP connection and redialling);
-//! one that is down is broken for the pool and replaced.
+//! one that is down is broken for the pool and replaced. A call waiting for a connection
+//! that cannot be made (the peer is down) fails at once as unreachable, naming the address,
+//! rather than at the pool's `connection_timeout_ms`.
 
 use crate::remote::{LinkStatus, RemoteClient};
 use crate::tcp::{TcpConfigError, TcpDialer, TcpEndpoint};
@@ -47,21 +49,38 @@ pub(crate) struct Manager<Req, Resp> {
     types: PhantomData<fn(Req) -> Resp>,
 }
 
-/// The reason of the last failed connect, shared by the manager and the pool's error sink.
+/// The reason of the last failed connect, shared by the manager and the pool's error sink,
+/// and a signal to the calls waiting for a connection that one could not be made.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LastFailure(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+pub(crate) struct LastFailure(std::sync::Arc<FailureSlot>);
+
+#[derive(Debug, Default)]
+pub(crate) struct FailureSlot {
+    reason: std::sync::Mutex<Option<String>>,
+    failed: tokio::sync::Notify,
+}
 
 impl LastFailure {
     fn set(&self, reason: Option<String>) {
         // The slot is a plain Option: a poisoned lock still holds a usable value.
-        *self.0.lock().unwrap_or_else(|poison| poison.into_inner()) = reason;
+        *self
+            .0
+            .reason
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = reason;
     }
 
     fn get(&self) -> Option<String> {
         self.0
+            .reason
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .clone()
+    }
+
+    /// Resolves at the next failed connect.
+    fn failed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.0.failed.notified()
     }
 }
 
@@ -69,6 +88,8 @@ impl bb8::ErrorSink<PoolError> for LastFailure {
     fn sink(&self, error: PoolError) {
         tracing::warn!(%error, "a pooled connection could not be made");
         self.set(Some(error.0));
+        // The calls waiting for a connection learn it now, not at the pool's timeout.
+        self.0.failed.notify_waiters();
     }
 
     fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<PoolError>> {
@@ -157,6 +178,10 @@ where
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_millis(config.connection_timeout_ms))
+        // A failed connect is reported (to the error sink, which wakes the waiting calls)
+        // rather than retried in the background until the timeout: the peer is down, and
+        // callers are told so at once; the next call dials again.
+        .retry_connection(false)
         .build_unchecked(manager);
     Ok(PooledService {
         pool,
@@ -201,7 +226,18 @@ where
         request: Req,
     ) -> futures::future::BoxFuture<'_, Result<Resp, tarpc::client::RpcError>> {
         Box::pin(async move {
-            let connection = self.pool.get().await.map_err(|error| self.refusal(error))?;
+            // Listening for a failed connect before asking for a connection, so that the
+            // failure of the dial this call starts cannot slip by.
+            let failed = self.last_failure.failed();
+            tokio::pin!(failed);
+            failed.as_mut().enable();
+            let connection = tokio::select! {
+                got = self.pool.get() => got.map_err(|error| self.refusal(error))?,
+                () = &mut failed => {
+                    let reason = self.last_failure.get().unwrap_or_default();
+                    return Err(self.refusal(bb8::RunError::User(PoolError(reason))));
+                }
+            };
             connection.call(ctx, request).await
         })
     }

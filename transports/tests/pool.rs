@@ -65,20 +65,36 @@ async fn an_unreachable_service_is_unavailable_through_the_pool() {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().to_string()
     };
+    // A pool patient for a minute: the call must fail on the refused dial itself, long
+    // before the pool would give up waiting for a connection.
+    let patient = PoolConfig {
+        connection_timeout_ms: 60_000,
+        ..PoolConfig::default()
+    };
     let client = ProbeClient::from(
-        Client::tcp_pooled(
-            "probe",
-            TcpEndpoint::new(closed.clone()),
-            PoolConfig::default(),
-        )
-        .unwrap(),
+        Client::tcp_pooled("probe", TcpEndpoint::new(closed.clone()), patient).unwrap(),
     );
-    let error = client
-        .double(context::current(), 1)
+    let fails = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.double(context::current(), 1),
+    );
+    let error = fails
         .await
+        .expect("an unreachable peer fails the call fast, not at the pool's timeout")
         .map(Ok)
         .into_service("probe")
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
     assert!(error.message.contains(&closed), "{error}");
+    // The next call dials again, and fails as fast.
+    let again = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.double(context::current(), 2),
+    )
+    .await
+    .expect("the second call fails fast too")
+    .map(Ok)
+    .into_service("probe")
+    .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::Unavailable, "{again}");
 }
