@@ -7,7 +7,7 @@
 //!
 //! | transport | what a call is | module |
 //! |---|---|---|
-//! | direct (the in-process default) | an async function call: no channel, no task, no serialization; the deadline, panic guard and limits still apply | [`service`] |
+//! | direct (the in-process default) | an async function call: no channel, no task, no serialization; the deadline, panic guard and limits still apply | [`service`](mod@service) |
 //! | channel | tarpc's in-process channel transport, the same dispatch path remote calls take; its serving task is supervised and restarted | [`channel`] |
 //! | tcp (feature `tcp`, TLS with feature `tls`) | tarpc over length-delimited frames on TCP, optionally TLS; one listener per node serves a [`ServiceTable`]; the client redials by itself | [`tcp`], [`remote`], [`codec`] |
 //! | quic (feature `quic`) | the same frames over one long QUIC bi-stream per client link, TLS 1.3 and ALPN `mltools/1` always | `quic`, [`remote`], [`codec`] |

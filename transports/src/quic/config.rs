@@ -13,8 +13,12 @@ use std::time::Duration;
 use crate::codec::Codec;
 use crate::remote::client::NoRuntime;
 use crate::remote::{LinkOptions, Token};
-use crate::tcp::config::{OutOfRange, at_least_one, check_frame_limit, host_of};
-use crate::tcp::{DEFAULT_MAX_FRAME_BYTES, TcpConfigError, TlsClientConfig, TlsServerConfig};
+use crate::tcp::config::{
+    OutOfRange, at_least_one, check_frame_limit, default_backoff_initial_ms,
+    default_backoff_max_ms, default_connect_timeout_ms, default_handshake_timeout_ms,
+    default_max_connections, default_max_frame_bytes, default_max_requests_per_connection, host_of,
+};
+use crate::tcp::{TcpConfigError, TlsClientConfig, TlsServerConfig};
 
 /// The default keep-alive interval, in milliseconds: 5 s.
 pub const DEFAULT_KEEP_ALIVE_INTERVAL_MS: u64 = 5_000;
@@ -34,7 +38,8 @@ pub struct QuicServerConfig {
     /// Required: QUIC is always TLS 1.3.
     pub tls: TlsServerConfig,
     /// The largest frame accepted, and sent (the client's limit may lower the latter).
-    /// Default [`DEFAULT_MAX_FRAME_BYTES`]; at least [`MIN_MAX_FRAME_BYTES`], at most 4 GiB - 1.
+    /// Default [`DEFAULT_MAX_FRAME_BYTES`](crate::tcp::DEFAULT_MAX_FRAME_BYTES); at least
+    /// [`MIN_MAX_FRAME_BYTES`](crate::tcp::MIN_MAX_FRAME_BYTES), at most 4 GiB - 1.
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: u64,
     /// QUIC connections served at once; more are refused on arrival with a log line.
@@ -77,7 +82,7 @@ pub struct QuicEndpoint {
     #[serde(default)]
     pub codec: Codec,
     /// The largest frame accepted, and sent (the server's limit may lower the latter).
-    /// Default [`DEFAULT_MAX_FRAME_BYTES`].
+    /// Default [`DEFAULT_MAX_FRAME_BYTES`](crate::tcp::DEFAULT_MAX_FRAME_BYTES).
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: u64,
     /// The pre-shared token to present, if the server requires one.
@@ -109,27 +114,6 @@ pub struct QuicEndpoint {
     pub max_idle_timeout_ms: u64,
 }
 
-fn default_max_frame_bytes() -> u64 {
-    DEFAULT_MAX_FRAME_BYTES
-}
-fn default_max_connections() -> usize {
-    256
-}
-fn default_max_requests_per_connection() -> usize {
-    1024
-}
-fn default_handshake_timeout_ms() -> u64 {
-    5000
-}
-fn default_connect_timeout_ms() -> u64 {
-    3000
-}
-fn default_backoff_initial_ms() -> u64 {
-    50
-}
-fn default_backoff_max_ms() -> u64 {
-    2000
-}
 fn default_keep_alive_interval_ms() -> u64 {
     DEFAULT_KEEP_ALIVE_INTERVAL_MS
 }

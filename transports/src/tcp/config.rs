@@ -183,25 +183,25 @@ impl TlsClientConfig {
     }
 }
 
-fn default_max_frame_bytes() -> u64 {
+pub(crate) fn default_max_frame_bytes() -> u64 {
     DEFAULT_MAX_FRAME_BYTES
 }
-fn default_max_connections() -> usize {
+pub(crate) fn default_max_connections() -> usize {
     256
 }
-fn default_max_requests_per_connection() -> usize {
+pub(crate) fn default_max_requests_per_connection() -> usize {
     1024
 }
-fn default_handshake_timeout_ms() -> u64 {
+pub(crate) fn default_handshake_timeout_ms() -> u64 {
     5000
 }
-fn default_connect_timeout_ms() -> u64 {
+pub(crate) fn default_connect_timeout_ms() -> u64 {
     3000
 }
-fn default_backoff_initial_ms() -> u64 {
+pub(crate) fn default_backoff_initial_ms() -> u64 {
     50
 }
-fn default_backoff_max_ms() -> u64 {
+pub(crate) fn default_backoff_max_ms() -> u64 {
     2000
 }
 
