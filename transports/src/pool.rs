@@ -124,11 +124,9 @@ where
         let failed = |error: TcpConfigError| PoolError(error.to_string());
         let dialer = TcpDialer::new(self.service, self.endpoint.clone()).map_err(failed)?;
         let options = self.endpoint.link_options();
+        let patience = options.first_dial_wait;
         let remote = RemoteClient::start(self.service, dialer, options)
             .map_err(|error| PoolError(error.to_string()))?;
-        let patience = Duration::from_millis(
-            self.endpoint.connect_timeout_ms + self.endpoint.handshake_timeout_ms,
-        );
         let first_dial = remote.wait_for(|status| !matches!(status, LinkStatus::Connecting));
         let _ = tokio::time::timeout(patience, first_dial).await;
         match remote.status() {

@@ -197,14 +197,12 @@ impl QuicEndpoint {
     }
 
     pub(crate) fn link_options(&self) -> LinkOptions {
-        LinkOptions {
-            first_dial_wait: Duration::from_millis(
-                self.connect_timeout_ms
-                    .saturating_add(self.handshake_timeout_ms),
-            ),
-            backoff_initial: Duration::from_millis(self.backoff_initial_ms),
-            backoff_max: Duration::from_millis(self.backoff_max_ms.max(self.backoff_initial_ms)),
-        }
+        LinkOptions::from_millis(
+            self.connect_timeout_ms,
+            self.handshake_timeout_ms,
+            self.backoff_initial_ms,
+            self.backoff_max_ms,
+        )
     }
 }
 

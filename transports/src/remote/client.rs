@@ -135,6 +135,26 @@ pub struct LinkOptions {
     pub backoff_max: Duration,
 }
 
+impl LinkOptions {
+    /// The options of an endpoint configured in milliseconds: the first dial may take its
+    /// connect and handshake timeouts together; redials back off from `backoff_initial_ms`
+    /// up to `backoff_max_ms` (never below the initial pause).
+    pub fn from_millis(
+        connect_timeout_ms: u64,
+        handshake_timeout_ms: u64,
+        backoff_initial_ms: u64,
+        backoff_max_ms: u64,
+    ) -> Self {
+        LinkOptions {
+            first_dial_wait: Duration::from_millis(
+                connect_timeout_ms.saturating_add(handshake_timeout_ms),
+            ),
+            backoff_initial: Duration::from_millis(backoff_initial_ms),
+            backoff_max: Duration::from_millis(backoff_max_ms.max(backoff_initial_ms)),
+        }
+    }
+}
+
 impl Default for LinkOptions {
     /// 3 s for the first dial; redials after 50 ms, doubling up to 2 s.
     fn default() -> Self {
