@@ -217,7 +217,7 @@ async fn follow(node: &Node, job: mltools_core::JobId, quiet: bool) -> Result<Re
 fn write_report(dir: &std::path::Path, report: &Report) -> Result<(), CliError> {
     let path = dir.join("report.html");
     std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&path, mltools_lab::html::render(report)))
+        .and_then(|()| super::atomic::write(&path, mltools_lab::html::render(report).as_bytes()))
         .map_err(|error| {
             ServiceError::invalid_input(format!("cannot write {}: {error}", path.display())).into()
         })

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the command failed (the error, naming its culprit, is printed on
 //! standard error); 2 bad usage (printed by the argument parser).
 
+mod atomic;
 mod compare;
 mod daemon;
 mod datasets;

@@ -111,7 +111,7 @@ pub(super) async fn models(
         }
         ModelsCommand::Export { model, file } => {
             let exported = models.export(ctx(), *model).await.into_service("models")?;
-            std::fs::write(file, &exported.bytes).map_err(|error| io_error(file, error))?;
+            super::atomic::write(file, &exported.bytes).map_err(|error| io_error(file, error))?;
             println!("model {model} written to {}", file.display());
         }
         ModelsCommand::Import { file } => {
@@ -236,7 +236,7 @@ pub(super) async fn predict(
     let text = predictions_csv(&predictions, &info.target);
     match output_path {
         Some(out) => {
-            std::fs::write(out, text).map_err(|error| io_error(out, error))?;
+            super::atomic::write(out, text.as_bytes()).map_err(|error| io_error(out, error))?;
             eprintln!(
                 "{} predictions written to {}",
                 predictions.values.len(),
