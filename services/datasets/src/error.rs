@@ -211,6 +211,21 @@ pub enum DatasetsError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The URL, or a redirect, leads to an address that is not public.
+    #[error(
+        "{url}: {host} resolves to {address}, {class}; set [datasets] allow_private_urls = true \
+         (or list its network in url_allow_networks) to allow"
+    )]
+    PrivateAddress {
+        /// The URL asked for (redacted).
+        url: String,
+        /// The host that resolved to the address: the URL's, or a redirect's.
+        host: String,
+        /// The refused address.
+        address: String,
+        /// What kind of address it is, with its article ("a loopback address").
+        class: &'static str,
+    },
     /// The server answered with a non-2xx status.
     #[error("{url}: the server answered HTTP status {status}")]
     HttpStatus {
@@ -356,6 +371,7 @@ impl DatasetsError {
             | E::NotANumber { .. }
             | E::BadName { .. }
             | E::BadUrl { .. }
+            | E::PrivateAddress { .. }
             | E::DownloadTooLarge { .. } => ErrorKind::InvalidInput,
             E::FileNotFound { .. } | E::UnknownDataset { .. } | E::UnknownVersion { .. } => {
                 ErrorKind::NotFound

@@ -7,6 +7,7 @@
 //! source is named by [`source_text`], which keeps a URL's credentials and query string
 //! out of messages, logs and the database.
 
+mod address;
 mod blank_lines;
 mod builtin;
 mod columns;
@@ -16,6 +17,7 @@ mod http;
 mod redact;
 
 pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, Streamed};
+pub(crate) use address::Network;
 pub(crate) use detect::quoted_list;
 pub(crate) use http::remove_stale_downloads;
 pub(crate) use redact::source_text;
