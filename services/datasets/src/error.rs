@@ -70,6 +70,48 @@ pub enum DatasetsError {
         /// The column's name (empty for a header field).
         column: String,
     },
+    /// A CSV record is longer than `max_record_bytes`.
+    #[error(
+        "{file}: line {line}: the record is longer than {limit} bytes \
+         (the limit, [datasets] max_record_bytes)"
+    )]
+    RecordTooLong {
+        /// The source.
+        file: String,
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A CSV record has more fields than `max_columns`.
+    #[error("{file}: line {line}: more than {limit} fields (the limit, [datasets] max_columns)")]
+    TooManyFields {
+        /// The source.
+        file: String,
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A field holds a NUL byte, or a column name a control character: binary data, not
+    /// CSV text.
+    #[error(
+        "{file}: line {line}, column {position}{}: control character {code:#04x} \
+         (binary data is not CSV text)",
+        named(.column)
+    )]
+    ControlCharacter {
+        /// The source.
+        file: String,
+        /// The 1-based line number.
+        line: u64,
+        /// The column's 1-based position.
+        position: usize,
+        /// The column's name (empty for a header field).
+        column: String,
+        /// The character.
+        code: u8,
+    },
     /// The CSV text cannot be read (an unterminated quote, an I/O error).
     #[error("{file}: {reason}")]
     BadCsv {
@@ -360,6 +402,9 @@ impl DatasetsError {
             | E::RaggedRow { .. }
             | E::InvalidUtf8 { .. }
             | E::BadCsv { .. }
+            | E::RecordTooLong { .. }
+            | E::TooManyFields { .. }
+            | E::ControlCharacter { .. }
             | E::BadCsvOptions { .. }
             | E::UnknownTarget { .. }
             | E::UnknownCategorical { .. }

@@ -17,7 +17,13 @@ async fn a_proxy_from_the_environment_is_ignored() {
     // SAFETY: the only test of this binary, set before any other thread reads the
     // environment.
     unsafe {
-        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+        for name in [
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+        ] {
             std::env::set_var(name, &proxy_url);
         }
         std::env::remove_var("NO_PROXY");

@@ -1,4 +1,5 @@
-//! [`BlankLines`]: keeps the empty fields of a one-column file.
+//! [`BlankLines`]: keeps the empty fields of a one-column file, and bounds every record
+//! before the CSV reader buffers it.
 //!
 //! csv-core skips empty lines. In a file of two or more columns an empty line is no row
 //! (pandas skips it too), but in a file of one column it is the only way to write an empty
@@ -8,8 +9,23 @@
 //! line numbers are kept); empty lines at the end of the file stay ignored. Lines inside a
 //! quoted field are left alone: it follows csv-core's own quoting rules (a quote opens a
 //! quoted field only at the start of a field; `""` inside one is a literal quote).
+//!
+//! Empty lines are counted, never stored: a run of a billion is handed out a buffer at a
+//! time, so no allocation grows with it.
+//!
+//! The csv reader grows a record's buffers until the record ends, so a line of a gigabyte
+//! (or of a million delimiters) would be buffered whole before any check. This reader
+//! follows the same quoting rules over every byte, so it knows each record's length and
+//! field count as they come, and fails the read with [`Oversized`] (naming the record's
+//! line) as soon as one passes its [`RecordLimits`].
 
 use std::io::{self, Read};
+
+/// The bytes a read from the source takes at a time, and about the most handed out at once.
+const BUFFER: usize = 64 * 1024;
+
+/// The `""` line an empty line of a one-column file becomes.
+const EMPTY_FIELD: &[u8] = b"\"\"\n";
 
 /// Where the reader is within the CSV text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +42,66 @@ enum At {
     QuoteInQuoted,
 }
 
-/// A reader that keeps the empty lines of a one-column CSV text as empty fields.
+/// The largest record the reader lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordLimits {
+    /// Bytes of one record, its line ending excluded.
+    pub(crate) max_bytes: usize,
+    /// Fields of one record.
+    pub(crate) max_fields: usize,
+}
+
+/// A record past its [`RecordLimits`]; the read fails with it inside an
+/// [`io::Error`] of kind `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Oversized {
+    /// The record is longer than `limit` bytes.
+    #[error("line {line}: the record is longer than {limit} bytes")]
+    Bytes {
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// The record has more than `limit` fields.
+    #[error("line {line}: the record has more than {limit} fields")]
+    Fields {
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl Oversized {
+    /// The [`Oversized`] an I/O error of a [`BlankLines`] read carries, if it is one.
+    pub(crate) fn carried_by(error: &io::Error) -> Option<Oversized> {
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Oversized>())
+            .copied()
+    }
+}
+
+/// The current record's size so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Record {
+    /// `\n` seen so far in the source.
+    newlines: u64,
+    /// The 1-based line the current record started on.
+    line: u64,
+    bytes: usize,
+    fields: usize,
+}
+
+/// A reader that keeps the empty lines of a one-column CSV text as empty fields and
+/// refuses records past its limits.
 #[derive(Debug)]
 pub(crate) struct BlankLines<R> {
     inner: R,
     delimiter: u8,
+    limits: RecordLimits,
+    record: Record,
     at: At,
     /// The previous byte ended a line with `\r`: `Some(true)` if it was an empty line,
     /// held back with its line.
@@ -41,74 +112,123 @@ pub(crate) struct BlankLines<R> {
     one_column: Option<bool>,
     /// Empty lines seen since the last row, held back until a row follows.
     held: u64,
+    /// Held empty lines that a row followed: to be handed out as `""` lines before it.
+    pending: u64,
     input: Vec<u8>,
+    /// The bytes of `input` read from the source, and how many of them were handled.
+    filled: usize,
+    taken: usize,
     output: Vec<u8>,
     /// How much of `output` was handed out.
     handed: usize,
 }
 
 impl<R: Read> BlankLines<R> {
-    /// Reads `inner`, a CSV text separated by `delimiter`.
-    pub(crate) fn new(inner: R, delimiter: u8) -> Self {
+    /// Reads `inner`, a CSV text separated by `delimiter`, refusing records past `limits`.
+    pub(crate) fn new(inner: R, delimiter: u8, limits: RecordLimits) -> Self {
         BlankLines {
             inner,
             delimiter,
+            limits,
+            record: Record::default(),
             at: At::LineStart,
             after_cr: None,
             header_fields: None,
             one_column: None,
             held: 0,
-            input: vec![0; 64 * 1024],
-            output: Vec::with_capacity(64 * 1024),
+            pending: 0,
+            input: vec![0; BUFFER],
+            filled: 0,
+            taken: 0,
+            output: Vec::with_capacity(BUFFER),
             handed: 0,
         }
     }
 
     /// Handles one byte of the source, writing what the CSV reader is to see to `output`.
-    fn step(&mut self, byte: u8) {
+    /// `Ok(false)` when the byte starts a row after held empty lines: they are `pending`
+    /// now, and the byte is to be handled again once they are handed out.
+    fn step(&mut self, byte: u8) -> Result<bool, Oversized> {
         let ends_line = byte == b'\n' || byte == b'\r';
         if self.at == At::LineStart {
             if let Some(held) = self.after_cr.take()
                 && byte == b'\n'
             {
                 // The `\n` of a `\r\n`: it belongs to the line just ended.
+                self.record.newlines += 1;
                 if !held {
                     self.output.push(byte);
                 }
-                return;
+                return Ok(true);
             }
             if ends_line {
+                self.record.newlines += u64::from(byte == b'\n');
                 self.empty_line(byte);
-                return;
+                return Ok(true);
             }
-            // A line with content: the empty lines before it are rows with a missing value.
-            for _ in 0..self.held {
-                self.output.extend_from_slice(b"\"\"\n");
+            if self.held > 0 {
+                // A line with content: the empty lines before it are rows with a missing
+                // value.
+                self.pending = self.held;
+                self.held = 0;
+                return Ok(false);
             }
-            self.held = 0;
             self.header_fields.get_or_insert(1);
-            self.at = At::FieldStart;
         }
         self.output.push(byte);
-        let delimiter = byte == self.delimiter;
+        self.track(byte)?;
+        Ok(true)
+    }
+
+    /// Follows `byte` through the quoting rules, counting the record's bytes and fields.
+    fn track(&mut self, byte: u8) -> Result<(), Oversized> {
+        let ends_line = byte == b'\n' || byte == b'\r';
+        if byte == b'\n' {
+            self.record.newlines += 1;
+        }
+        if self.at == At::LineStart {
+            if ends_line {
+                // An empty line (or the `\n` of a `\r\n`): no record.
+                return Ok(());
+            }
+            self.record.line = self.record.newlines + 1;
+            self.record.bytes = 0;
+            self.record.fields = 1;
+            self.at = At::FieldStart;
+        }
         self.at = match (self.at, byte) {
             (At::Quoted, b'"') => At::QuoteInQuoted,
             (At::Quoted, _) => At::Quoted,
             (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
             _ if ends_line => {
                 self.line_ended(byte);
-                At::LineStart
+                return Ok(());
             }
-            _ if delimiter => {
+            _ if byte == self.delimiter => {
                 if self.one_column.is_none()
                     && let Some(fields) = &mut self.header_fields
                 {
                     *fields += 1;
                 }
+                self.record.fields += 1;
+                if self.record.fields > self.limits.max_fields {
+                    return Err(Oversized::Fields {
+                        line: self.record.line,
+                        limit: self.limits.max_fields,
+                    });
+                }
                 At::FieldStart
             }
             _ => At::Unquoted,
         };
+        self.record.bytes += 1;
+        if self.record.bytes > self.limits.max_bytes {
+            return Err(Oversized::Bytes {
+                line: self.record.line,
+                limit: self.limits.max_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// An empty line, ended by `byte`.
@@ -130,6 +250,32 @@ impl<R: Read> BlankLines<R> {
             self.one_column = Some(self.header_fields == Some(1));
         }
         self.after_cr = (byte == b'\r').then_some(false);
+        self.at = At::LineStart;
+    }
+
+    /// Fills `output` from the pending empty lines or the unhandled input; `false` when
+    /// both are used up.
+    fn refill(&mut self) -> Result<bool, Oversized> {
+        self.output.clear();
+        self.handed = 0;
+        if self.pending > 0 {
+            let lines = self.pending.min((BUFFER / EMPTY_FIELD.len()) as u64);
+            for _ in 0..lines {
+                self.output.extend_from_slice(EMPTY_FIELD);
+            }
+            self.pending -= lines;
+            return Ok(true);
+        }
+        if self.taken == self.filled {
+            return Ok(false);
+        }
+        while self.taken < self.filled {
+            if !self.step(self.input[self.taken])? {
+                break;
+            }
+            self.taken += 1;
+        }
+        Ok(true)
     }
 }
 
@@ -142,21 +288,25 @@ impl<R: Read> Read for BlankLines<R> {
                 self.handed += count;
                 return Ok(count);
             }
-            if self.one_column == Some(false) {
-                // Several columns: nothing more to rewrite.
-                return self.inner.read(buffer);
+            if self.refill().map_err(io::Error::other)? {
+                continue;
             }
-            self.output.clear();
-            self.handed = 0;
+            if self.one_column == Some(false) {
+                // Several columns: nothing more to rewrite, only records to measure.
+                let read = self.inner.read(buffer)?;
+                for &byte in &buffer[..read] {
+                    self.track(byte).map_err(io::Error::other)?;
+                }
+                return Ok(read);
+            }
             let read = self.inner.read(&mut self.input)?;
             if read == 0 {
                 // Empty lines held at the end of the text are dropped: csv-core would
                 // skip them anyway.
                 return Ok(0);
             }
-            for index in 0..read {
-                self.step(self.input[index]);
-            }
+            self.filled = read;
+            self.taken = 0;
         }
     }
 }
@@ -164,6 +314,11 @@ impl<R: Read> Read for BlankLines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMITS: RecordLimits = RecordLimits {
+        max_bytes: 1 << 20,
+        max_fields: 16_384,
+    };
 
     /// Reads `text` through [`BlankLines`] `chunk` bytes at a time.
     fn rewritten(text: &str, chunk: usize) -> String {
@@ -177,7 +332,7 @@ mod tests {
             }
         }
         let mut out = String::new();
-        BlankLines::new(Trickle(text.as_bytes(), chunk), b',')
+        BlankLines::new(Trickle(text.as_bytes(), chunk), b',', LIMITS)
             .read_to_string(&mut out)
             .unwrap();
         out
@@ -224,7 +379,7 @@ mod tests {
     fn line_numbers_stay_those_of_the_source() {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
-            .from_reader(BlankLines::new("y\n1\n\n3\n".as_bytes(), b','));
+            .from_reader(BlankLines::new("y\n1\n\n3\n".as_bytes(), b',', LIMITS));
         let lines: Vec<(u64, String)> = reader
             .records()
             .map(|record| {

@@ -16,7 +16,7 @@ mod detect;
 mod http;
 mod redact;
 
-pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, Streamed};
+pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, RecordLimits, Streamed};
 pub(crate) use address::Network;
 pub(crate) use detect::quoted_list;
 pub(crate) use http::remove_stale_downloads;
@@ -37,6 +37,8 @@ pub(crate) struct OpenedSource {
     label: String,
     reader: SourceReader,
     builtin: Option<BuiltinTarget>,
+    /// `max_record_bytes` and `max_columns`.
+    limits: RecordLimits,
 }
 
 /// What a built-in set says of its target column.
@@ -69,6 +71,10 @@ impl OpenedSource {
         cancel: Cancel<'_>,
     ) -> Result<Self, DatasetsError> {
         let label = source_text(&source);
+        let limits = RecordLimits {
+            max_bytes: config.max_record_bytes,
+            max_fields: config.max_columns,
+        };
         let (reader, builtin) = match source {
             Source::File { path } => (SourceReader::File(open_file(&path)?), None),
             Source::Bytes { label, data } => {
@@ -76,6 +82,7 @@ impl OpenedSource {
                     label,
                     reader: SourceReader::Memory(Cursor::new(data)),
                     builtin: None,
+                    limits,
                 });
             }
             Source::Url { url } => {
@@ -95,6 +102,7 @@ impl OpenedSource {
             label,
             reader,
             builtin,
+            limits,
         })
     }
 
@@ -122,7 +130,13 @@ impl OpenedSource {
         } else {
             delimiter
         };
-        csv::scan(&mut self.reader, &self.label, delimiter, cancel)
+        csv::scan(
+            &mut self.reader,
+            &self.label,
+            delimiter,
+            self.limits,
+            cancel,
+        )
     }
 
     /// The second pass (see [`csv::stream`]).
@@ -143,6 +157,7 @@ impl OpenedSource {
             scan,
             plans,
             layout,
+            self.limits,
             sink,
             cancel,
         )
