@@ -395,4 +395,153 @@ mod tests {
             .collect();
         assert_eq!(lines, expected);
     }
+
+    /// `head`, then `count` copies of `byte`, then `tail`, made up as it is read: nothing
+    /// holds the whole text. Counts the bytes handed out.
+    struct Generated {
+        head: &'static [u8],
+        byte: u8,
+        count: u64,
+        tail: &'static [u8],
+        handed: u64,
+    }
+
+    impl Read for Generated {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            let mut written = 0;
+            while written < buffer.len() {
+                if !self.head.is_empty() {
+                    buffer[written] = self.head[0];
+                    self.head = &self.head[1..];
+                } else if self.count > 0 {
+                    buffer[written] = self.byte;
+                    self.count -= 1;
+                } else if !self.tail.is_empty() {
+                    buffer[written] = self.tail[0];
+                    self.tail = &self.tail[1..];
+                } else {
+                    break;
+                }
+                written += 1;
+            }
+            self.handed += written as u64;
+            Ok(written)
+        }
+    }
+
+    fn generated(head: &'static str, byte: u8, count: u64, tail: &'static str) -> Generated {
+        Generated {
+            head: head.as_bytes(),
+            byte,
+            count,
+            tail: tail.as_bytes(),
+            handed: 0,
+        }
+    }
+
+    fn oversized(result: io::Result<usize>) -> Oversized {
+        let error = result.expect_err("the read fails");
+        Oversized::carried_by(&error).expect("the error carries the record's size")
+    }
+
+    #[test]
+    fn a_long_record_is_refused_naming_its_line_before_the_rest_is_read() {
+        let limits = RecordLimits {
+            max_bytes: 1000,
+            max_fields: 16,
+        };
+        for one_column in [true, false] {
+            let head = if one_column {
+                "y\n1\n\n"
+            } else {
+                "a,b\n1,2\n\n"
+            };
+            let mut source = generated(head, b'7', u64::MAX, "");
+            let mut reader = BlankLines::new(&mut source, b',', limits);
+            let error = oversized(io::copy(&mut reader, &mut io::sink()).map(|n| n as usize));
+            assert_eq!(
+                error,
+                Oversized::Bytes {
+                    line: 4,
+                    limit: 1000
+                }
+            );
+            assert!(
+                source.handed <= 2 * BUFFER as u64,
+                "{} bytes were read",
+                source.handed
+            );
+        }
+        // A quoted field's line breaks belong to its record, which starts on line 2.
+        let mut quoted = BlankLines::new(generated("a,b\n\"", b'\n', 2000, "\",1\n"), b',', limits);
+        let error = oversized(io::copy(&mut quoted, &mut io::sink()).map(|n| n as usize));
+        assert_eq!(
+            error,
+            Oversized::Bytes {
+                line: 2,
+                limit: 1000
+            }
+        );
+        // At the limit, a record passes.
+        let mut exact = String::from("a\n");
+        exact.push_str(&"x".repeat(1000));
+        exact.push('\n');
+        let mut text = String::new();
+        BlankLines::new(exact.as_bytes(), b',', limits)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, exact);
+    }
+
+    #[test]
+    fn a_record_of_too_many_fields_is_refused_naming_its_line() {
+        let limits = RecordLimits {
+            max_bytes: 1 << 20,
+            max_fields: 4,
+        };
+        let mut header = BlankLines::new(generated("", b';', 1 << 30, ""), b';', limits);
+        let error = oversized(header.read_to_end(&mut Vec::new()));
+        assert_eq!(error, Oversized::Fields { line: 1, limit: 4 });
+        let mut row = BlankLines::new(generated("a,b\n1,2\r\n", b',', 1 << 30, ""), b',', limits);
+        let error = oversized(row.read_to_end(&mut Vec::new()));
+        assert_eq!(error, Oversized::Fields { line: 3, limit: 4 });
+        // Delimiters inside quotes separate nothing.
+        let mut text = String::new();
+        BlankLines::new("a,b\n\",,,,,,\",1\n".as_bytes(), b',', limits)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "a,b\n\",,,,,,\",1\n");
+    }
+
+    #[test]
+    fn runs_of_empty_lines_never_grow_a_buffer() {
+        let lines = 4_000_000;
+        for (head, tail, rows) in [
+            ("y\n1\n", "2\n", lines + 2),
+            ("y\n1\n", "", 1),
+            ("a,b\n1,2\n", "3,4\n", 2),
+        ] {
+            let mut reader = BlankLines::new(generated(head, b'\n', lines, tail), b',', LIMITS);
+            let mut buffer = [0u8; 8 * 1024];
+            let mut newlines = 0u64;
+            let mut quotes = 0u64;
+            loop {
+                let read = reader.read(&mut buffer).unwrap();
+                if read == 0 {
+                    break;
+                }
+                newlines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+                quotes += buffer[..read].iter().filter(|&&b| b == b'"').count() as u64;
+                assert!(reader.output.capacity() <= BUFFER + EMPTY_FIELD.len());
+            }
+            assert_eq!(reader.input.capacity(), BUFFER);
+            let empty_fields = quotes / 2;
+            if tail.is_empty() || head.starts_with("a,b") {
+                assert_eq!(empty_fields, 0, "{head:?}");
+            } else {
+                assert_eq!(empty_fields, lines, "{head:?}");
+                assert_eq!(newlines, rows + 1, "{head:?}");
+            }
+        }
+    }
 }
