@@ -170,6 +170,27 @@ pub enum DatasetsError {
         /// The available columns, comma-separated.
         columns: String,
     },
+    /// A `get` asks for a page larger than `max_page_bytes`; refused before anything is
+    /// read.
+    #[error(
+        "{dataset} version {version}: a page of {rows} rows of the columns asked for is about \
+         {bytes} bytes, over the limit of {limit} ([datasets] max_page_bytes); at most {fit} \
+         rows fit in a page: read in pages with `offset` and `limit` (or ask for fewer columns)"
+    )]
+    PageTooLarge {
+        /// The dataset, as displayed by `DatasetRef`.
+        dataset: String,
+        /// The version read.
+        version: u32,
+        /// The rows asked for.
+        rows: u64,
+        /// The page's estimated size.
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+        /// The most rows of these columns a page may hold.
+        fit: u64,
+    },
     /// Appended rows do not have the dataset's columns.
     #[error("{file}: the columns do not match {dataset}: missing {missing}; unexpected {extra}")]
     ColumnMismatch {
@@ -410,6 +431,7 @@ impl DatasetsError {
             | E::UnknownCategorical { .. }
             | E::NotForAppend { .. }
             | E::RepeatedColumn { .. }
+            | E::PageTooLarge { .. }
             | E::Unreadable { .. }
             | E::UnknownColumn { .. }
             | E::ColumnMismatch { .. }
