@@ -386,3 +386,7 @@ fn csv_error(file: &str, error: csv::Error) -> DatasetsError {
 #[cfg(test)]
 #[path = "csv_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "csv_props.rs"]
+mod props;
