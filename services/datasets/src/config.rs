@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn input_limits_are_range_checked_naming_the_field() {
-        let cases: [(&str, fn(&mut DatasetsConfig)); 6] = [
+        type Adjust = fn(&mut DatasetsConfig);
+        let cases: [(&str, Adjust); 6] = [
             ("max_record_bytes", |c| c.max_record_bytes = 10),
             ("max_record_bytes", |c| c.max_record_bytes = 1 << 30),
             ("max_columns", |c| c.max_columns = 0),
