@@ -84,12 +84,20 @@ pub enum DatasetsError {
         limit: usize,
     },
     /// A CSV record has more fields than `max_columns`.
-    #[error("{file}: line {line}: more than {limit} fields (the limit, [datasets] max_columns)")]
+    #[error(
+        "{file}: line {line}: {} fields, over the limit of {limit} ([datasets] max_columns)",
+        crate::fetchers::field_count(*.count, *.whole)
+    )]
     TooManyFields {
         /// The source.
         file: String,
         /// The 1-based line the record starts on.
         line: u64,
+        /// The fields counted: all of them if `whole`, else those within
+        /// `max_record_bytes`.
+        count: usize,
+        /// Whether `count` is the record's whole field count.
+        whole: bool,
         /// The configured limit.
         limit: usize,
     },

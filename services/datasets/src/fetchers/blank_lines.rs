@@ -64,13 +64,26 @@ pub(crate) enum Oversized {
         limit: usize,
     },
     /// The record has more than `limit` fields.
-    #[error("line {line}: the record has more than {limit} fields")]
+    #[error("line {line}: {} fields, over the limit of {limit}", field_count(*.count, *.whole))]
     Fields {
         /// The 1-based line the record starts on.
         line: u64,
+        /// The fields counted: all of them if `whole`, else those within `max_bytes`.
+        count: usize,
+        /// Whether the record ended within `max_bytes`, so that `count` is exact.
+        whole: bool,
         /// The limit.
         limit: usize,
     },
+}
+
+/// `20000`, or `more than 20000` when the count stopped short of the record's end.
+pub(crate) fn field_count(count: usize, whole: bool) -> String {
+    if whole {
+        count.to_string()
+    } else {
+        format!("more than {count}")
+    }
 }
 
 impl Oversized {
@@ -202,7 +215,10 @@ impl<R: Read> BlankLines<R> {
             (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
             _ if ends_line => {
                 self.line_ended(byte);
-                return Ok(());
+                return match self.wide() {
+                    true => Err(self.too_many_fields(true)),
+                    false => Ok(()),
+                };
             }
             _ if byte == self.delimiter => {
                 if self.one_column.is_none()
@@ -211,24 +227,59 @@ impl<R: Read> BlankLines<R> {
                     *fields += 1;
                 }
                 self.record.fields += 1;
-                if self.record.fields > self.limits.max_fields {
-                    return Err(Oversized::Fields {
-                        line: self.record.line,
-                        limit: self.limits.max_fields,
-                    });
-                }
                 At::FieldStart
             }
             _ => At::Unquoted,
         };
         self.record.bytes += 1;
         if self.record.bytes > self.limits.max_bytes {
-            return Err(Oversized::Bytes {
-                line: self.record.line,
-                limit: self.limits.max_bytes,
+            return Err(match self.wide() {
+                true => self.too_many_fields(false),
+                false => Oversized::Bytes {
+                    line: self.record.line,
+                    limit: self.limits.max_bytes,
+                },
             });
         }
         Ok(())
+    }
+
+    /// Whether the current record has more fields than the limit.
+    fn wide(&self) -> bool {
+        self.record.fields > self.limits.max_fields
+    }
+
+    fn too_many_fields(&self, whole: bool) -> Oversized {
+        Oversized::Fields {
+            line: self.record.line,
+            count: self.record.fields,
+            whole,
+            limit: self.limits.max_fields,
+        }
+    }
+
+    /// Once a record has more fields than the limit: reads on to its end (or to
+    /// `max_bytes`), handing nothing out, to tell how many fields it has. The unhandled
+    /// bytes are `input[taken..filled]`.
+    fn count_on(&mut self) -> io::Error {
+        loop {
+            while self.taken < self.filled {
+                let byte = self.input[self.taken];
+                self.taken += 1;
+                if let Err(oversized) = self.track(byte) {
+                    return io::Error::other(oversized);
+                }
+            }
+            match self.inner.read(&mut self.input) {
+                Ok(0) => return io::Error::other(self.too_many_fields(true)),
+                Ok(read) => {
+                    self.filled = read;
+                    self.taken = 0;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return error,
+            }
+        }
     }
 
     /// An empty line, ended by `byte`.
@@ -255,7 +306,7 @@ impl<R: Read> BlankLines<R> {
 
     /// Fills `output` from the pending empty lines or the unhandled input; `false` when
     /// both are used up.
-    fn refill(&mut self) -> Result<bool, Oversized> {
+    fn refill(&mut self) -> io::Result<bool> {
         self.output.clear();
         self.handed = 0;
         if self.pending > 0 {
@@ -270,10 +321,16 @@ impl<R: Read> BlankLines<R> {
             return Ok(false);
         }
         while self.taken < self.filled {
-            if !self.step(self.input[self.taken])? {
+            if !self
+                .step(self.input[self.taken])
+                .map_err(io::Error::other)?
+            {
                 break;
             }
             self.taken += 1;
+            if self.wide() {
+                return Err(self.count_on());
+            }
         }
         Ok(true)
     }
@@ -288,14 +345,20 @@ impl<R: Read> Read for BlankLines<R> {
                 self.handed += count;
                 return Ok(count);
             }
-            if self.refill().map_err(io::Error::other)? {
+            if self.refill()? {
                 continue;
             }
             if self.one_column == Some(false) {
                 // Several columns: nothing more to rewrite, only records to measure.
                 let read = self.inner.read(buffer)?;
-                for &byte in &buffer[..read] {
+                for (index, &byte) in buffer[..read].iter().enumerate() {
                     self.track(byte).map_err(io::Error::other)?;
+                    if self.wide() {
+                        let rest = &buffer[index + 1..read];
+                        self.input[..rest.len()].copy_from_slice(rest);
+                        (self.taken, self.filled) = (0, rest.len());
+                        return Err(self.count_on());
+                    }
                 }
                 return Ok(read);
             }
@@ -501,10 +564,33 @@ mod tests {
         };
         let mut header = BlankLines::new(generated("", b';', 1 << 30, ""), b';', limits);
         let error = oversized(header.read_to_end(&mut Vec::new()));
-        assert_eq!(error, Oversized::Fields { line: 1, limit: 4 });
+        assert_eq!(
+            error,
+            Oversized::Fields {
+                line: 1,
+                count: (1 << 20) + 2,
+                whole: false,
+                limit: 4
+            }
+        );
         let mut row = BlankLines::new(generated("a,b\n1,2\r\n", b',', 1 << 30, ""), b',', limits);
         let error = oversized(row.read_to_end(&mut Vec::new()));
-        assert_eq!(error, Oversized::Fields { line: 3, limit: 4 });
+        assert_eq!(
+            error,
+            Oversized::Fields {
+                line: 3,
+                count: (1 << 20) + 2,
+                whole: false,
+                limit: 4
+            }
+        );
+        // A record that ends within the byte limit has its fields counted exactly.
+        let mut header = BlankLines::new(generated("a", b',', 99, "\n1\n"), b',', limits);
+        let error = oversized(header.read_to_end(&mut Vec::new()));
+        assert_eq!(error.to_string(), "line 1: 100 fields, over the limit of 4");
+        let mut row = BlankLines::new(generated("y\n1\n", b',', 9, ""), b',', limits);
+        let error = oversized(row.read_to_end(&mut Vec::new()));
+        assert_eq!(error.to_string(), "line 3: 10 fields, over the limit of 4");
         // Delimiters inside quotes separate nothing.
         let mut text = String::new();
         BlankLines::new("a,b\n\",,,,,,\",1\n".as_bytes(), b',', limits)

@@ -369,9 +369,16 @@ fn csv_error(file: &str, error: csv::Error) -> DatasetsError {
                 line,
                 limit,
             },
-            Some(Oversized::Fields { line, limit }) => DatasetsError::TooManyFields {
+            Some(Oversized::Fields {
+                line,
+                count,
+                whole,
+                limit,
+            }) => DatasetsError::TooManyFields {
                 file: file.to_owned(),
                 line,
+                count,
+                whole,
                 limit,
             },
             None => io_error(file, cause),

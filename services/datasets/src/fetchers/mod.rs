@@ -18,6 +18,7 @@ mod redact;
 
 pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, RecordLimits, Streamed};
 pub(crate) use address::Network;
+pub(crate) use blank_lines::field_count;
 pub(crate) use detect::quoted_list;
 pub(crate) use http::remove_stale_downloads;
 pub(crate) use redact::source_text;
