@@ -96,15 +96,80 @@ impl Oversized {
     }
 }
 
-/// The current record's size so far.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where the reader is in the text, and the current record's size so far.
+#[derive(Debug, Clone, Copy)]
 struct Record {
+    at: At,
     /// `\n` seen so far in the source.
     newlines: u64,
     /// The 1-based line the current record started on.
     line: u64,
     bytes: usize,
     fields: usize,
+}
+
+/// What a byte did to a [`Record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moved {
+    /// Nothing but its count: a byte of a field, an empty line.
+    On,
+    /// It ended a field (outside quotes).
+    Delimiter,
+    /// It ended the record.
+    End,
+    /// It made the record longer than the byte limit.
+    TooLong,
+}
+
+impl Record {
+    fn new() -> Self {
+        Record {
+            at: At::LineStart,
+            newlines: 0,
+            line: 0,
+            bytes: 0,
+            fields: 0,
+        }
+    }
+
+    /// Follows `byte` through csv-core's quoting rules. Inlined into the loops that call
+    /// it, so the state stays in registers.
+    #[inline(always)]
+    fn advance(&mut self, byte: u8, delimiter: u8, max_bytes: usize) -> Moved {
+        let ends_line = byte == b'\n' || byte == b'\r';
+        self.newlines += u64::from(byte == b'\n');
+        if self.at == At::LineStart {
+            if ends_line {
+                // An empty line (or the `\n` of a `\r\n`): no record.
+                return Moved::On;
+            }
+            self.line = self.newlines + 1;
+            self.bytes = 0;
+            self.fields = 1;
+            self.at = At::FieldStart;
+        }
+        let mut moved = Moved::On;
+        self.at = match (self.at, byte) {
+            (At::Quoted, b'"') => At::QuoteInQuoted,
+            (At::Quoted, _) => At::Quoted,
+            (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
+            _ if ends_line => {
+                self.at = At::LineStart;
+                return Moved::End;
+            }
+            _ if byte == delimiter => {
+                self.fields += 1;
+                moved = Moved::Delimiter;
+                At::FieldStart
+            }
+            _ => At::Unquoted,
+        };
+        self.bytes += 1;
+        if self.bytes > max_bytes {
+            return Moved::TooLong;
+        }
+        moved
+    }
 }
 
 /// A reader that keeps the empty lines of a one-column CSV text as empty fields and
@@ -115,7 +180,6 @@ pub(crate) struct BlankLines<R> {
     delimiter: u8,
     limits: RecordLimits,
     record: Record,
-    at: At,
     /// The previous byte ended a line with `\r`: `Some(true)` if it was an empty line,
     /// held back with its line.
     after_cr: Option<bool>,
@@ -143,8 +207,7 @@ impl<R: Read> BlankLines<R> {
             inner,
             delimiter,
             limits,
-            record: Record::default(),
-            at: At::LineStart,
+            record: Record::new(),
             after_cr: None,
             header_fields: None,
             one_column: None,
@@ -163,7 +226,7 @@ impl<R: Read> BlankLines<R> {
     /// now, and the byte is to be handled again once they are handed out.
     fn step(&mut self, byte: u8) -> Result<bool, Oversized> {
         let ends_line = byte == b'\n' || byte == b'\r';
-        if self.at == At::LineStart {
+        if self.record.at == At::LineStart {
             if let Some(held) = self.after_cr.take()
                 && byte == b'\n'
             {
@@ -193,55 +256,88 @@ impl<R: Read> BlankLines<R> {
         Ok(true)
     }
 
-    /// Follows `byte` through the quoting rules, counting the record's bytes and fields.
+    /// Follows `byte` through the quoting rules, counting the record's bytes and fields,
+    /// and the header's fields.
     fn track(&mut self, byte: u8) -> Result<(), Oversized> {
-        let ends_line = byte == b'\n' || byte == b'\r';
-        if byte == b'\n' {
-            self.record.newlines += 1;
-        }
-        if self.at == At::LineStart {
-            if ends_line {
-                // An empty line (or the `\n` of a `\r\n`): no record.
-                return Ok(());
-            }
-            self.record.line = self.record.newlines + 1;
-            self.record.bytes = 0;
-            self.record.fields = 1;
-            self.at = At::FieldStart;
-        }
-        self.at = match (self.at, byte) {
-            (At::Quoted, b'"') => At::QuoteInQuoted,
-            (At::Quoted, _) => At::Quoted,
-            (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
-            _ if ends_line => {
-                self.line_ended(byte);
-                return match self.wide() {
-                    true => Err(self.too_many_fields(true)),
-                    false => Ok(()),
-                };
-            }
-            _ if byte == self.delimiter => {
+        match self
+            .record
+            .advance(byte, self.delimiter, self.limits.max_bytes)
+        {
+            Moved::On => {}
+            Moved::Delimiter => {
                 if self.one_column.is_none()
                     && let Some(fields) = &mut self.header_fields
                 {
                     *fields += 1;
                 }
-                self.record.fields += 1;
-                At::FieldStart
             }
-            _ => At::Unquoted,
-        };
-        self.record.bytes += 1;
-        if self.record.bytes > self.limits.max_bytes {
-            return Err(match self.wide() {
-                true => self.too_many_fields(false),
-                false => Oversized::Bytes {
-                    line: self.record.line,
-                    limit: self.limits.max_bytes,
-                },
-            });
+            Moved::End => {
+                self.line_ended(byte);
+                if self.wide() {
+                    return Err(self.too_many_fields(true));
+                }
+            }
+            Moved::TooLong => return Err(self.too_long()),
         }
         Ok(())
+    }
+
+    /// As [`BlankLines::track`] over each of `bytes`, once the header is read (so there
+    /// are no header fields to count). `Some(index)` when the byte before `index` made the
+    /// record too wide.
+    fn track_run(&mut self, bytes: &[u8]) -> Result<Option<usize>, Oversized> {
+        let mut record = self.record;
+        let (delimiter, limits) = (self.delimiter, self.limits);
+        let mut index = 0;
+        while index < bytes.len() {
+            if matches!(record.at, At::Unquoted | At::Quoted) {
+                // Inside a field only these bytes change anything: skip the others at once.
+                let run = bytes[index..]
+                    .iter()
+                    .position(|&byte| {
+                        byte == delimiter || byte == b'"' || byte == b'\n' || byte == b'\r'
+                    })
+                    .unwrap_or(bytes.len() - index);
+                index += run;
+                record.bytes += run;
+                if record.bytes > limits.max_bytes {
+                    self.record = record;
+                    return Err(self.too_long());
+                }
+                if index == bytes.len() {
+                    break;
+                }
+            }
+            let byte = bytes[index];
+            index += 1;
+            match record.advance(byte, delimiter, limits.max_bytes) {
+                Moved::On | Moved::End => {}
+                Moved::Delimiter => {
+                    if record.fields > limits.max_fields {
+                        self.record = record;
+                        return Ok(Some(index));
+                    }
+                }
+                Moved::TooLong => {
+                    self.record = record;
+                    return Err(self.too_long());
+                }
+            }
+        }
+        self.record = record;
+        Ok(None)
+    }
+
+    /// The refusal of a record past the byte limit: too wide, if it is, else too long.
+    fn too_long(&self) -> Oversized {
+        if self.wide() {
+            self.too_many_fields(false)
+        } else {
+            Oversized::Bytes {
+                line: self.record.line,
+                limit: self.limits.max_bytes,
+            }
+        }
     }
 
     /// Whether the current record has more fields than the limit.
@@ -301,7 +397,6 @@ impl<R: Read> BlankLines<R> {
             self.one_column = Some(self.header_fields == Some(1));
         }
         self.after_cr = (byte == b'\r').then_some(false);
-        self.at = At::LineStart;
     }
 
     /// Fills `output` from the pending empty lines or the unhandled input; `false` when
@@ -351,14 +446,11 @@ impl<R: Read> Read for BlankLines<R> {
             if self.one_column == Some(false) {
                 // Several columns: nothing more to rewrite, only records to measure.
                 let read = self.inner.read(buffer)?;
-                for (index, &byte) in buffer[..read].iter().enumerate() {
-                    self.track(byte).map_err(io::Error::other)?;
-                    if self.wide() {
-                        let rest = &buffer[index + 1..read];
-                        self.input[..rest.len()].copy_from_slice(rest);
-                        (self.taken, self.filled) = (0, rest.len());
-                        return Err(self.count_on());
-                    }
+                if let Some(index) = self.track_run(&buffer[..read]).map_err(io::Error::other)? {
+                    let rest = &buffer[index..read];
+                    self.input[..rest.len()].copy_from_slice(rest);
+                    (self.taken, self.filled) = (0, rest.len());
+                    return Err(self.count_on());
                 }
                 return Ok(read);
             }

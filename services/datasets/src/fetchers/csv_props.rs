@@ -218,6 +218,54 @@ proptest! {
     }
 
     #[test]
+    fn record_limits_agree_with_the_csv_reader(
+        tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..120),
+    ) {
+        let text: String = tokens.concat();
+        let limits = TIGHT_LIMITS;
+        // What csv-core itself makes of the text: each record's field count.
+        let mut raw = ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut record = ByteRecord::new();
+        let mut widths = Vec::new();
+        while raw.read_byte_record(&mut record).unwrap_or(false) {
+            widths.push(record.len());
+        }
+        let mut bounded = ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BlankLines::new(text.as_bytes(), b',', limits));
+        let mut outcome = Ok(());
+        while outcome.is_ok() {
+            match bounded.read_byte_record(&mut record) {
+                Ok(true) => prop_assert!(record.len() <= limits.max_fields),
+                Ok(false) => break,
+                Err(error) => outcome = Err(error),
+            }
+        }
+        match outcome {
+            Ok(()) => prop_assert!(widths.iter().all(|&width| width <= limits.max_fields)),
+            Err(error) => {
+                let csv::ErrorKind::Io(cause) = error.into_kind() else {
+                    return Err(TestCaseError::fail("only the limits fail a read"));
+                };
+                match Oversized::carried_by(&cause) {
+                    Some(Oversized::Fields { count, whole: true, .. }) => {
+                        prop_assert!(widths.contains(&count), "{} fields in {:?}", count, widths);
+                    }
+                    Some(Oversized::Fields { count, whole: false, .. }) => {
+                        prop_assert!(widths.iter().any(|&width| width >= count));
+                    }
+                    Some(Oversized::Bytes { .. }) => {}
+                    None => return Err(TestCaseError::fail(cause.to_string())),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_valid_table_reads_back_exactly(
         columns in table(),
         delimiter in prop::sample::select(vec![',', ';', '\t', '|']),
