@@ -1,6 +1,7 @@
 //! The datasets service's settings, embedded in the node's TOML file under `[datasets]`.
 
 use crate::error::DatasetsError;
+use crate::fetchers::Network;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -14,6 +15,15 @@ const MAX_WRITES: usize = 64;
 /// The most read connections: each holds a page cache and a file handle.
 const MAX_READERS: usize = 256;
 
+/// The bounds of `max_record_bytes`: 1 KiB to 256 MiB.
+const RECORD_BYTES: std::ops::RangeInclusive<usize> = 1 << 10..=256 << 20;
+
+/// The bounds of `max_columns`.
+const COLUMNS: std::ops::RangeInclusive<usize> = 1..=1 << 20;
+
+/// The bounds of `max_page_bytes`: 64 KiB to 4 GiB.
+const PAGE_BYTES: std::ops::RangeInclusive<u64> = 64 << 10..=4 << 30;
+
 /// Settings of the datasets service.
 ///
 /// ```toml
@@ -25,6 +35,11 @@ const MAX_READERS: usize = 256;
 /// chunk_rows = 65536
 /// max_concurrent_writes = 2
 /// max_read_connections = 8
+/// allow_private_urls = false
+/// url_allow_networks = []
+/// max_record_bytes = 1048576
+/// max_columns = 16384
+/// max_page_bytes = 50331648
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,6 +68,24 @@ pub struct DatasetsConfig {
     /// beyond this many wait for one to be free, and are refused as `Overloaded` after 10
     /// seconds. Between 1 and 256; default 8.
     pub max_read_connections: usize,
+    /// Whether a URL may lead to a loopback, private, link-local (cloud metadata),
+    /// carrier-grade NAT, multicast or other non-public address. Checked on the resolved
+    /// addresses of the URL and of every redirect. Default `false`.
+    pub allow_private_urls: bool,
+    /// Networks a URL may lead to though they are not public, as CIDRs
+    /// (`["10.1.2.0/24", "fd00:1::/64"]`) or single addresses. Default empty.
+    pub url_allow_networks: Vec<String>,
+    /// The longest CSV record (a line, or several lines of a quoted field) accepted, in
+    /// bytes; a longer one is refused naming its line before it is read whole. Between
+    /// 1 KiB and 256 MiB; default 1 MiB.
+    pub max_record_bytes: usize,
+    /// The most columns a CSV source may have. Between 1 and 1,048,576; default 16384.
+    pub max_columns: usize,
+    /// The largest page `get` answers, in bytes, estimated from the schema before reading
+    /// (8 bytes per numeric cell, 4 per categorical code, plus the categories' labels); a
+    /// larger request is refused, saying how many rows fit. Keep it under the transports'
+    /// `max_frame_bytes`. Between 64 KiB and 4 GiB; default 48 MiB.
+    pub max_page_bytes: u64,
 }
 
 impl Default for DatasetsConfig {
@@ -65,6 +98,11 @@ impl Default for DatasetsConfig {
             chunk_rows: 65_536,
             max_concurrent_writes: 2,
             max_read_connections: 8,
+            allow_private_urls: false,
+            url_allow_networks: Vec::new(),
+            max_record_bytes: 1 << 20,
+            max_columns: 16_384,
+            max_page_bytes: 48 << 20,
         }
     }
 }
@@ -83,7 +121,9 @@ impl DatasetsConfig {
     /// # Errors
     /// [`DatasetsError::BadConfig`] naming the field: a zero `chunk_rows` (or one above
     /// 16 Mi), a zero `http_timeout_ms`, `http_total_timeout_ms` or `max_download_bytes`,
-    /// a `max_concurrent_writes` or `max_read_connections` out of its range.
+    /// a `max_concurrent_writes`, `max_read_connections`, `max_record_bytes`,
+    /// `max_columns` or `max_page_bytes` out of its range, an entry of
+    /// `url_allow_networks` that is not a network.
     pub fn validate(&self) -> Result<(), DatasetsError> {
         let bad =
             |field: &'static str, reason: String| Err(DatasetsError::BadConfig { field, reason });
@@ -120,8 +160,45 @@ impl DatasetsConfig {
         if self.max_download_bytes == 0 {
             return bad("max_download_bytes", "must be at least 1".to_owned());
         }
+        if !RECORD_BYTES.contains(&self.max_record_bytes) {
+            return bad(
+                "max_record_bytes",
+                out_of(self.max_record_bytes, &RECORD_BYTES),
+            );
+        }
+        if !COLUMNS.contains(&self.max_columns) {
+            return bad("max_columns", out_of(self.max_columns, &COLUMNS));
+        }
+        if !PAGE_BYTES.contains(&self.max_page_bytes) {
+            return bad("max_page_bytes", out_of(self.max_page_bytes, &PAGE_BYTES));
+        }
+        self.allowed_networks()?;
         Ok(())
     }
+
+    /// `url_allow_networks`, parsed.
+    ///
+    /// # Errors
+    /// [`DatasetsError::BadConfig`] naming `url_allow_networks` and the entry.
+    pub(crate) fn allowed_networks(&self) -> Result<Vec<Network>, DatasetsError> {
+        self.url_allow_networks
+            .iter()
+            .map(|text| {
+                Network::parse(text).map_err(|reason| DatasetsError::BadConfig {
+                    field: "url_allow_networks",
+                    reason,
+                })
+            })
+            .collect()
+    }
+}
+
+fn out_of<T: std::fmt::Display>(value: T, range: &std::ops::RangeInclusive<T>) -> String {
+    format!(
+        "{value} is not between {} and {}",
+        range.start(),
+        range.end()
+    )
 }
 
 #[cfg(test)]
@@ -148,5 +225,46 @@ mod tests {
             error.to_string(),
             "datasets config: `max_concurrent_writes`: 0 is not between 1 and 64"
         );
+    }
+
+    #[test]
+    fn input_limits_are_range_checked_naming_the_field() {
+        type Adjust = fn(&mut DatasetsConfig);
+        let cases: [(&str, Adjust); 6] = [
+            ("max_record_bytes", |c| c.max_record_bytes = 10),
+            ("max_record_bytes", |c| c.max_record_bytes = 1 << 30),
+            ("max_columns", |c| c.max_columns = 0),
+            ("max_page_bytes", |c| c.max_page_bytes = 1),
+            ("max_page_bytes", |c| c.max_page_bytes = 8 << 30),
+            ("url_allow_networks", |c| {
+                c.url_allow_networks = vec!["10.0.0.0/8".into(), "10.0.0.1/8".into()]
+            }),
+        ];
+        for (field, adjust) in cases {
+            let mut config = DatasetsConfig::default();
+            adjust(&mut config);
+            let error = config.validate().unwrap_err();
+            assert_eq!(error.kind(), mltools_core::ErrorKind::Internal);
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("datasets config: `{field}`: ")),
+                "{error}"
+            );
+        }
+        let error = DatasetsConfig {
+            url_allow_networks: vec!["10.0.0.1/8".into()],
+            ..DatasetsConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(error.to_string().contains("`10.0.0.1/8`"), "{error}");
+        let parsed: DatasetsConfig = toml_like_defaults();
+        assert_eq!(parsed, DatasetsConfig::default());
+    }
+
+    /// The defaults a `[datasets]` table without the new keys deserializes to.
+    fn toml_like_defaults() -> DatasetsConfig {
+        serde_json::from_str("{}").unwrap()
     }
 }

@@ -70,6 +70,56 @@ pub enum DatasetsError {
         /// The column's name (empty for a header field).
         column: String,
     },
+    /// A CSV record is longer than `max_record_bytes`.
+    #[error(
+        "{file}: line {line}: the record is longer than {limit} bytes \
+         (the limit, [datasets] max_record_bytes)"
+    )]
+    RecordTooLong {
+        /// The source.
+        file: String,
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A CSV record has more fields than `max_columns`.
+    #[error(
+        "{file}: line {line}: {} fields, over the limit of {limit} ([datasets] max_columns)",
+        crate::fetchers::field_count(*.count, *.whole)
+    )]
+    TooManyFields {
+        /// The source.
+        file: String,
+        /// The 1-based line the record starts on.
+        line: u64,
+        /// The fields counted: all of them if `whole`, else those within
+        /// `max_record_bytes`.
+        count: usize,
+        /// Whether `count` is the record's whole field count.
+        whole: bool,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A field holds a NUL byte, or a column name a control character: binary data, not
+    /// CSV text.
+    #[error(
+        "{file}: line {line}, column {position}{}: control character {code:#04x} \
+         (binary data is not CSV text)",
+        named(.column)
+    )]
+    ControlCharacter {
+        /// The source.
+        file: String,
+        /// The 1-based line number.
+        line: u64,
+        /// The column's 1-based position.
+        position: usize,
+        /// The column's name (empty for a header field).
+        column: String,
+        /// The character.
+        code: u8,
+    },
     /// The CSV text cannot be read (an unterminated quote, an I/O error).
     #[error("{file}: {reason}")]
     BadCsv {
@@ -127,6 +177,27 @@ pub enum DatasetsError {
         column: String,
         /// The available columns, comma-separated.
         columns: String,
+    },
+    /// A `get` asks for a page larger than `max_page_bytes`; refused before anything is
+    /// read.
+    #[error(
+        "{dataset} version {version}: a page of {rows} rows of the columns asked for is about \
+         {bytes} bytes, over the limit of {limit} ([datasets] max_page_bytes); at most {fit} \
+         rows fit in a page: read in pages with `offset` and `limit` (or ask for fewer columns)"
+    )]
+    PageTooLarge {
+        /// The dataset, as displayed by `DatasetRef`.
+        dataset: String,
+        /// The version read.
+        version: u32,
+        /// The rows asked for.
+        rows: u64,
+        /// The page's estimated size.
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+        /// The most rows of these columns a page may hold.
+        fit: u64,
     },
     /// Appended rows do not have the dataset's columns.
     #[error("{file}: the columns do not match {dataset}: missing {missing}; unexpected {extra}")]
@@ -210,6 +281,21 @@ pub enum DatasetsError {
         url: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The URL, or a redirect, leads to an address that is not public.
+    #[error(
+        "{url}: {host} resolves to {address}, {class}; set [datasets] allow_private_urls = true \
+         (or list its network in url_allow_networks) to allow"
+    )]
+    PrivateAddress {
+        /// The URL asked for (redacted).
+        url: String,
+        /// The host that resolved to the address: the URL's, or a redirect's.
+        host: String,
+        /// The refused address.
+        address: String,
+        /// What kind of address it is, with its article ("a loopback address").
+        class: &'static str,
     },
     /// The server answered with a non-2xx status.
     #[error("{url}: the server answered HTTP status {status}")]
@@ -345,17 +431,22 @@ impl DatasetsError {
             | E::RaggedRow { .. }
             | E::InvalidUtf8 { .. }
             | E::BadCsv { .. }
+            | E::RecordTooLong { .. }
+            | E::TooManyFields { .. }
+            | E::ControlCharacter { .. }
             | E::BadCsvOptions { .. }
             | E::UnknownTarget { .. }
             | E::UnknownCategorical { .. }
             | E::NotForAppend { .. }
             | E::RepeatedColumn { .. }
+            | E::PageTooLarge { .. }
             | E::Unreadable { .. }
             | E::UnknownColumn { .. }
             | E::ColumnMismatch { .. }
             | E::NotANumber { .. }
             | E::BadName { .. }
             | E::BadUrl { .. }
+            | E::PrivateAddress { .. }
             | E::DownloadTooLarge { .. } => ErrorKind::InvalidInput,
             E::FileNotFound { .. } | E::UnknownDataset { .. } | E::UnknownVersion { .. } => {
                 ErrorKind::NotFound

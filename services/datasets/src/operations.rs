@@ -14,7 +14,7 @@ use mltools_core::datasets::{
     DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, Schema, UpdateMode,
     UpdateRequest,
 };
-use mltools_core::frame::{Column, Frame};
+use mltools_core::frame::{Column, ColumnKind, Frame};
 use mltools_core::{DatasetId, DatasetRef};
 use rusqlite::Connection;
 use std::collections::HashSet;
@@ -261,6 +261,14 @@ pub(crate) fn get(shared: &Shared, request: &GetRequest) -> Result<DatasetPage, 
         let end = request.limit.map_or(info.rows, |limit| {
             start.saturating_add(limit).min(info.rows)
         });
+        // Before any chunk is read: a page over the limit would only be refused by the
+        // transport after the server had built it (or take the server's memory with it).
+        PageSize::of(&info, &stats, &indices).check(
+            end - start,
+            shared.config.max_page_bytes,
+            &request.dataset,
+            info.version,
+        )?;
         let mut frame = Frame::default();
         for index in indices {
             let column = &info.schema.columns[index];
@@ -286,6 +294,80 @@ pub(crate) fn get(shared: &Shared, request: &GetRequest) -> Result<DatasetPage, 
             frame,
         })
     })
+}
+
+/// The bytes a page of rows of some columns takes, estimated from the schema and the
+/// statistics alone: 8 per numeric cell, 4 per categorical code, and the labels of each
+/// categorical column (a page carries its whole dictionary) with the names and the
+/// version's description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageSize {
+    /// Bytes whatever the row count.
+    fixed: u64,
+    /// Bytes per row.
+    per_row: u64,
+}
+
+/// The bytes of a page's description, besides the names and labels counted one by one.
+const PAGE_OVERHEAD: u64 = 4096;
+
+/// The bytes counted for each name or label besides its text: its length prefix.
+const PER_STRING: u64 = 8;
+
+impl PageSize {
+    fn of(info: &DatasetInfo, stats: &[ColumnStats], indices: &[usize]) -> PageSize {
+        let text = |text: &str| text.len() as u64 + PER_STRING;
+        let described: u64 = info.schema.columns.iter().map(|c| text(&c.name) + 8).sum();
+        let mut size = PageSize {
+            fixed: PAGE_OVERHEAD + text(&info.name) + text(&info.source) + described,
+            per_row: 0,
+        };
+        for &index in indices {
+            size.fixed += text(&info.schema.columns[index].name);
+            match (info.schema.columns[index].kind, stats.get(index)) {
+                (ColumnKind::Categorical, Some(ColumnStats::Categorical(stats))) => {
+                    size.per_row += 4;
+                    size.fixed += stats.labels.iter().map(|label| text(label)).sum::<u64>();
+                }
+                (ColumnKind::Categorical, _) => size.per_row += 4,
+                (ColumnKind::Numeric, _) => size.per_row += 8,
+            }
+        }
+        size
+    }
+
+    /// The rows that fit in `limit` bytes.
+    fn rows_within(self, limit: u64) -> u64 {
+        match limit.checked_sub(self.fixed) {
+            None => 0,
+            Some(room) => room.checked_div(self.per_row).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Checks that `rows` rows fit in `limit` bytes.
+    ///
+    /// # Errors
+    /// [`DatasetsError::PageTooLarge`] saying how many rows fit.
+    fn check(
+        self,
+        rows: u64,
+        limit: u64,
+        dataset: &DatasetRef,
+        version: u32,
+    ) -> Result<(), DatasetsError> {
+        let bytes = self.fixed.saturating_add(rows.saturating_mul(self.per_row));
+        if bytes <= limit {
+            return Ok(());
+        }
+        Err(DatasetsError::PageTooLarge {
+            dataset: dataset.to_string(),
+            version,
+            rows,
+            bytes,
+            limit,
+            fit: self.rows_within(limit),
+        })
+    }
 }
 
 /// The indices of the requested columns, in the requested order.
@@ -456,5 +538,74 @@ impl<S: BlockSink> BlockSink for Checked<'_, S> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod page_size_tests {
+    use super::*;
+    use crate::stats::{CategoricalStats, NumericStats};
+    use mltools_core::datasets::ColumnSchema;
+
+    fn info(columns: &[(&str, ColumnKind)]) -> DatasetInfo {
+        DatasetInfo {
+            id: DatasetId(1),
+            name: "d".into(),
+            version: 1,
+            latest_version: 1,
+            rows: 1_000_000,
+            schema: Schema {
+                columns: columns
+                    .iter()
+                    .map(|(name, kind)| ColumnSchema {
+                        name: (*name).into(),
+                        kind: *kind,
+                    })
+                    .collect(),
+                target: None,
+            },
+            source: "s".into(),
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_page_is_costed_per_cell_and_per_label_before_reading() {
+        let info = info(&[("x", ColumnKind::Numeric), ("k", ColumnKind::Categorical)]);
+        let stats = vec![
+            ColumnStats::Numeric(NumericStats::default()),
+            ColumnStats::Categorical(CategoricalStats::with_labels(vec![
+                "a".repeat(92),
+                "b".repeat(92),
+            ])),
+        ];
+        let both = PageSize::of(&info, &stats, &[0, 1]);
+        let numeric = PageSize::of(&info, &stats, &[0]);
+        assert_eq!(both.per_row, 12);
+        assert_eq!(numeric.per_row, 8);
+        assert_eq!(both.fixed - numeric.fixed, 2 * 100 + 1 + PER_STRING);
+        let limit = numeric.fixed + 8 * 1000;
+        assert_eq!(numeric.rows_within(limit), 1000);
+        assert!(numeric.check(1000, limit, &"d".into(), 1).is_ok());
+        let error = numeric.check(1001, limit, &"d".into(), 1).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        let message = error.to_string();
+        for needle in [
+            "dataset `d` version 1",
+            "1001 rows",
+            "at most 1000 rows",
+            "max_page_bytes",
+        ] {
+            assert!(message.contains(needle), "{message} lacks {needle}");
+        }
+        assert_eq!(
+            both.rows_within(both.fixed - 1),
+            0,
+            "the labels alone overflow"
+        );
+        assert_eq!(
+            PageSize::of(&info, &stats, &[]).rows_within(1 << 20),
+            u64::MAX
+        );
     }
 }

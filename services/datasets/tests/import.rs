@@ -164,7 +164,7 @@ impl std::io::Write for Captured {
 #[tokio::test]
 async fn import_from_a_url_removes_its_download_and_keeps_no_credentials() {
     let logs = captured_logs();
-    let h = Harness::new();
+    let h = Harness::with(|config| config.allow_private_urls = true);
     let (base, server) = serve_once(http_response("200 OK", "a,b\n1,x\n2,y\n"));
     let host = base.trim_start_matches("http://");
     let url = format!("http://alice:s3cret@{host}/data/sales.csv?token=abc123#part");
@@ -193,7 +193,10 @@ async fn import_from_a_url_removes_its_download_and_keeps_no_credentials() {
 
 #[tokio::test]
 async fn url_failures_map_to_kinds() {
-    let h = Harness::with(|config| config.http_timeout_ms = 300);
+    let h = Harness::with(|config| {
+        config.http_timeout_ms = 300;
+        config.allow_private_urls = true;
+    });
     let (base, server) = serve_once(http_response("404 Not Found", "gone"));
     let url = format!("{base}/missing.csv");
     let result = h
@@ -246,6 +249,7 @@ async fn a_download_that_never_finishes_hits_the_total_timeout() {
     let h = Harness::with(|config| {
         config.http_timeout_ms = 10_000;
         config.http_total_timeout_ms = 300;
+        config.allow_private_urls = true;
     });
     let (base, server) = serve_headers_only();
     let url = format!("{base}/endless.csv");
@@ -266,7 +270,10 @@ async fn a_download_that_never_finishes_hits_the_total_timeout() {
 
 #[tokio::test]
 async fn download_without_a_length_over_the_size_cap_is_refused() {
-    let h = Harness::with(|config| config.max_download_bytes = 64);
+    let h = Harness::with(|config| {
+        config.max_download_bytes = 64;
+        config.allow_private_urls = true;
+    });
     let body: String = std::iter::once("a,b\n".to_owned())
         .chain((0..100).map(|i| format!("{i},{i}\n")))
         .collect();
@@ -289,7 +296,10 @@ async fn download_without_a_length_over_the_size_cap_is_refused() {
 
 #[tokio::test]
 async fn download_over_the_size_cap_is_refused() {
-    let h = Harness::with(|config| config.max_download_bytes = 8);
+    let h = Harness::with(|config| {
+        config.max_download_bytes = 8;
+        config.allow_private_urls = true;
+    });
     let (base, server) = serve_once(http_response("200 OK", "a,b\n1,2\n3,4\n"));
     let result = h
         .state

@@ -429,7 +429,10 @@ async fn datasets_survive_closing_and_reopening() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_beyond_the_limit_are_refused_until_the_work_really_ends() {
-    let h = Harness::with(|config| config.max_concurrent_writes = 1);
+    let h = Harness::with(|config| {
+        config.max_concurrent_writes = 1;
+        config.allow_private_urls = true;
+    });
     let server = serve_gated(http_response("200 OK", "a\n1\n"));
     let state = h.state.clone();
     let url = format!("{}/slow.csv", server.url);

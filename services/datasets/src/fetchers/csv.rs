@@ -13,7 +13,8 @@
 use crate::blocks::BlockSink;
 use crate::cancel::{Cancel, ROWS_PER_CHECK};
 use crate::error::DatasetsError;
-use crate::fetchers::blank_lines::BlankLines;
+pub(crate) use crate::fetchers::blank_lines::RecordLimits;
+use crate::fetchers::blank_lines::{BlankLines, Oversized};
 use crate::fetchers::columns::{ColumnBuilder, Rejected};
 use crate::fetchers::detect::{
     check_delimiter, check_header, detect_delimiter, is_missing, parse_number,
@@ -73,18 +74,20 @@ pub(crate) struct Streamed {
 ///
 /// # Errors
 /// An empty source, a header-only source, a bad header, a ragged row, invalid UTF-8, a
-/// bad delimiter option, an I/O failure, a cancellation.
+/// NUL byte, a record past `limits`, a bad delimiter option, an I/O failure, a
+/// cancellation.
 pub(crate) fn scan<R: Read + Seek>(
     input: &mut R,
     file: &str,
     delimiter: Option<u8>,
+    limits: RecordLimits,
     cancel: Cancel<'_>,
 ) -> Result<CsvScan, DatasetsError> {
     let delimiter = match delimiter {
         Some(delimiter) => check_delimiter(delimiter)?,
         None => detect_delimiter(&header_line(input, file)?),
     };
-    let mut reader = open_reader(input, file, delimiter)?;
+    let mut reader = open_reader(input, file, delimiter, limits)?;
     let headers = read_header(&mut reader, file)?;
     let mut first_text = vec![None; headers.len()];
     let mut record = ByteRecord::new();
@@ -121,16 +124,18 @@ pub(crate) fn scan<R: Read + Seek>(
 /// # Errors
 /// Text in a numeric column (naming line and column), a source changed since [`scan`],
 /// a full dictionary, the sink's failure, a cancellation.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stream<R: Read + Seek>(
     input: &mut R,
     file: &str,
     scan: &CsvScan,
     plans: Vec<ColumnPlan>,
     layout: BlockLayout,
+    limits: RecordLimits,
     sink: &mut dyn BlockSink,
     cancel: Cancel<'_>,
 ) -> Result<Streamed, DatasetsError> {
-    let mut reader = open_reader(input, file, scan.delimiter)?;
+    let mut reader = open_reader(input, file, scan.delimiter, limits)?;
     if read_header(&mut reader, file)? != scan.headers {
         return Err(changed(file));
     }
@@ -228,11 +233,13 @@ fn header_line<R: Read + Seek>(input: &mut R, file: &str) -> Result<Vec<u8>, Dat
 }
 
 /// A CSV reader from the start of the source. Headers are read by hand and rows may be
-/// ragged so that the errors can name the culprit in our own words.
+/// ragged so that the errors can name the culprit in our own words; [`BlankLines`] refuses
+/// a record past `limits` before the reader buffers it.
 fn open_reader<'a, R: Read + Seek>(
     input: &'a mut R,
     file: &str,
     delimiter: u8,
+    limits: RecordLimits,
 ) -> Result<Reader<BlankLines<&'a mut R>>, DatasetsError> {
     rewind(input, file)?;
     Ok(ReaderBuilder::new()
@@ -240,7 +247,7 @@ fn open_reader<'a, R: Read + Seek>(
         .has_headers(false)
         .flexible(true)
         .trim(Trim::All)
-        .from_reader(BlankLines::new(input, delimiter)))
+        .from_reader(BlankLines::new(input, delimiter, limits)))
 }
 
 fn read_header<R: Read>(reader: &mut Reader<R>, file: &str) -> Result<Vec<String>, DatasetsError> {
@@ -268,6 +275,15 @@ fn read_header<R: Read>(reader: &mut Reader<R>, file: &str) -> Result<Vec<String
             0 => name.strip_prefix('\u{feff}').unwrap_or(name).trim(),
             _ => name,
         };
+        if let Some(control) = name.bytes().find(|&byte| byte.is_ascii_control()) {
+            return Err(DatasetsError::ControlCharacter {
+                file: file.to_owned(),
+                line,
+                position: position + 1,
+                column: String::new(),
+                code: control,
+            });
+        }
         names.push(name.to_owned());
     }
     check_header(file, &names)?;
@@ -299,6 +315,7 @@ fn next_row<R: Read>(
     Ok(Some(line))
 }
 
+/// A field as text: valid UTF-8 without NUL bytes (which only binary data holds).
 fn field_text<'a>(
     field: &'a [u8],
     file: &str,
@@ -306,6 +323,15 @@ fn field_text<'a>(
     column: usize,
     headers: &[String],
 ) -> Result<&'a str, DatasetsError> {
+    if field.contains(&0) {
+        return Err(DatasetsError::ControlCharacter {
+            file: file.to_owned(),
+            line,
+            position: column + 1,
+            column: headers[column].clone(),
+            code: 0,
+        });
+    }
     std::str::from_utf8(field).map_err(|_| DatasetsError::InvalidUtf8 {
         file: file.to_owned(),
         line,
@@ -337,7 +363,26 @@ fn io_error(file: &str, cause: std::io::Error) -> DatasetsError {
 fn csv_error(file: &str, error: csv::Error) -> DatasetsError {
     let reason = error.to_string();
     match error.into_kind() {
-        csv::ErrorKind::Io(cause) => io_error(file, cause),
+        csv::ErrorKind::Io(cause) => match Oversized::carried_by(&cause) {
+            Some(Oversized::Bytes { line, limit }) => DatasetsError::RecordTooLong {
+                file: file.to_owned(),
+                line,
+                limit,
+            },
+            Some(Oversized::Fields {
+                line,
+                count,
+                whole,
+                limit,
+            }) => DatasetsError::TooManyFields {
+                file: file.to_owned(),
+                line,
+                count,
+                whole,
+                limit,
+            },
+            None => io_error(file, cause),
+        },
         _ => DatasetsError::BadCsv {
             file: file.to_owned(),
             reason,
@@ -348,3 +393,7 @@ fn csv_error(file: &str, error: csv::Error) -> DatasetsError {
 #[cfg(test)]
 #[path = "csv_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "csv_props.rs"]
+mod props;

@@ -4,12 +4,24 @@ use mltools_core::MISSING_CODE;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The default limits.
+const LIMITS: RecordLimits = RecordLimits {
+    max_bytes: 1 << 20,
+    max_fields: 16_384,
+};
+
 fn never() -> Cancel<'static> {
     Cancel::never("import")
 }
 
 fn scan_text(text: &str) -> Result<CsvScan, DatasetsError> {
-    scan(&mut Cursor::new(text.as_bytes()), "t.csv", None, never())
+    scan(
+        &mut Cursor::new(text.as_bytes()),
+        "t.csv",
+        None,
+        LIMITS,
+        never(),
+    )
 }
 
 fn numeric_columns(scan: &CsvScan) -> Vec<bool> {
@@ -58,6 +70,7 @@ fn semicolon_and_tab_delimiters_are_detected() {
         &mut Cursor::new(b"a;b\n1;2\n"),
         "t.csv",
         Some(b','),
+        LIMITS,
         never(),
     )
     .unwrap();
@@ -91,7 +104,7 @@ fn structural_errors_name_the_culprit() {
         Err(DatasetsError::NoRows { .. })
     ));
     let bytes = b"a,b\n1,2\n3,\xff\xfe\n";
-    let error = scan(&mut Cursor::new(bytes), "t.csv", None, never()).unwrap_err();
+    let error = scan(&mut Cursor::new(bytes), "t.csv", None, LIMITS, never()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "t.csv: line 3, column 2 (`b`): invalid UTF-8"
@@ -102,7 +115,7 @@ fn structural_errors_name_the_culprit() {
 fn stream_cuts_blocks_and_keeps_statistics() {
     let text = "x,kind\n1,a\n2,b\nNA,a\n4,\n5,c\n";
     let mut input = Cursor::new(text.as_bytes());
-    let scan = scan(&mut input, "t.csv", None, never()).unwrap();
+    let scan = scan(&mut input, "t.csv", None, LIMITS, never()).unwrap();
     let plans = vec![
         ColumnPlan {
             stored_index: 0,
@@ -126,6 +139,7 @@ fn stream_cuts_blocks_and_keeps_statistics() {
         &scan,
         plans,
         layout,
+        LIMITS,
         &mut sink,
         never(),
     )
@@ -147,7 +161,7 @@ fn stream_cuts_blocks_and_keeps_statistics() {
 #[test]
 fn stream_names_text_in_a_numeric_column() {
     let mut input = Cursor::new(b"x\n1\noops\n".as_slice());
-    let scan = scan(&mut input, "t.csv", None, never()).unwrap();
+    let scan = scan(&mut input, "t.csv", None, LIMITS, never()).unwrap();
     let plans = vec![ColumnPlan {
         stored_index: 0,
         kind: ColumnKind::Numeric,
@@ -163,6 +177,7 @@ fn stream_names_text_in_a_numeric_column() {
         &scan,
         plans,
         layout,
+        LIMITS,
         &mut Collected::default(),
         never(),
     )
@@ -176,7 +191,7 @@ fn stream_names_text_in_a_numeric_column() {
 #[test]
 fn header_names_must_be_utf8() {
     let bytes = b"a,\xffb\n1,2\n";
-    let error = scan(&mut Cursor::new(bytes), "t.csv", None, never()).unwrap_err();
+    let error = scan(&mut Cursor::new(bytes), "t.csv", None, LIMITS, never()).unwrap_err();
     assert_eq!(error.to_string(), "t.csv: line 1, column 2: invalid UTF-8");
 }
 
@@ -184,7 +199,7 @@ fn header_names_must_be_utf8() {
 fn an_empty_line_is_a_missing_value_only_in_a_file_of_one_column() {
     let one = "y\n1\n\n3\n\n";
     let mut input = Cursor::new(one.as_bytes());
-    let scanned = scan(&mut input, "t.csv", None, never()).unwrap();
+    let scanned = scan(&mut input, "t.csv", None, LIMITS, never()).unwrap();
     assert_eq!(scanned.rows, 3);
     let plans = vec![ColumnPlan {
         stored_index: 0,
@@ -202,6 +217,7 @@ fn an_empty_line_is_a_missing_value_only_in_a_file_of_one_column() {
         &scanned,
         plans,
         layout,
+        LIMITS,
         &mut sink,
         never(),
     )
@@ -252,7 +268,14 @@ fn a_cancelled_scan_stops_before_the_end_of_the_source() {
         after: 64 * 1024,
         flag: &flag,
     };
-    let error = scan(&mut input, "t.csv", None, Cancel::new(&flag, "import")).unwrap_err();
+    let error = scan(
+        &mut input,
+        "t.csv",
+        None,
+        LIMITS,
+        Cancel::new(&flag, "import"),
+    )
+    .unwrap_err();
     assert!(matches!(error, DatasetsError::Cancelled { .. }), "{error}");
     assert!(
         input.inner.position() < 256 * 1024,

@@ -29,16 +29,26 @@ pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
     CANDIDATES[best]
 }
 
+/// The delimiters an import accepts: the detected ones, `:` and space. Any other byte
+/// (0x01, say) would let any file without line breaks, a key or `/proc/self/environ`,
+/// load as a table of one column.
+const ACCEPTED: [u8; 6] = [b',', b';', b'\t', b'|', b':', b' '];
+
 /// Checks a delimiter given in the options.
 ///
 /// # Errors
-/// A quote, a line break or a non-ASCII byte.
+/// [`DatasetsError::BadCsvOptions`] naming a delimiter other than `,` `;` tab `|` `:` or
+/// space.
 pub(crate) fn check_delimiter(delimiter: u8) -> Result<u8, DatasetsError> {
-    if matches!(delimiter, b'"' | b'\n' | b'\r') || !delimiter.is_ascii() {
+    if !ACCEPTED.contains(&delimiter) {
+        let shown = if delimiter.is_ascii_graphic() {
+            format!("`{}` ({delimiter:#04x})", char::from(delimiter))
+        } else {
+            format!("{delimiter:#04x}")
+        };
         return Err(DatasetsError::BadCsvOptions {
             reason: format!(
-                "delimiter {:?} cannot separate fields",
-                char::from(delimiter)
+                "delimiter {shown} is not accepted; use one of `,` `;` tab `|` `:` space"
             ),
         });
     }
@@ -128,6 +138,22 @@ mod tests {
         let error = check_header("f.csv", &names(&["a", "b", "a", "b", "c"])).unwrap_err();
         assert_eq!(error.to_string(), "f.csv: duplicate column names: `a`, `b`");
         assert!(check_header("f.csv", &names(&["a", "b"])).is_ok());
-        assert!(check_delimiter(b'"').is_err());
+        for accepted in [b',', b';', b'\t', b'|', b':', b' '] {
+            assert_eq!(check_delimiter(accepted).unwrap(), accepted);
+        }
+        let error = check_delimiter(0x01).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "bad CSV options: delimiter 0x01 is not accepted; use one of `,` `;` tab `|` `:` space"
+        );
+        let error = check_delimiter(b'"').unwrap_err();
+        assert!(
+            error.to_string().contains("delimiter `\"` (0x22)"),
+            "{error}"
+        );
+        for refused in [b'\n', b'\r', 0, b'a', 0xff, b'#'] {
+            assert!(check_delimiter(refused).is_err(), "{refused:#04x}");
+        }
     }
 }

@@ -2,14 +2,26 @@
 //!
 //! Blocking (ureq): the caller runs it on a blocking thread. Messages name the URL without
 //! its credentials or query string ([`redacted_url`]).
+//!
+//! Where a download may connect is decided on the resolved addresses, by a resolver that
+//! ureq calls for every connection, redirects included ([`CheckedResolver`]): a name that
+//! resolves to 127.0.0.1 is refused like the literal address, and ureq connects only to
+//! the addresses the resolver handed back (no second lookup). No proxy is used, from the
+//! environment or elsewhere: a proxy resolves the name itself, past the check.
 
 use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
+use crate::fetchers::address::{Network, classify};
 use crate::fetchers::redact::redacted_url;
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::time::Duration;
 use tempfile::NamedTempFile;
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// The name prefix of temporary downloads in `<data_dir>/tmp/`.
 const PREFIX: &str = "download-";
@@ -21,7 +33,9 @@ const PREFIX: &str = "download-";
 /// A URL that is not `http(s)://`, a non-2xx status, a server that cannot be reached or
 /// does not answer within `http_timeout_ms`, a download not done within
 /// `http_total_timeout_ms`, a body over `max_download_bytes`, a local I/O failure, a
-/// cancellation.
+/// cancellation; [`DatasetsError::PrivateAddress`] when the URL or a redirect resolves to
+/// an address that is not public (unless `allow_private_urls`, or the address is in
+/// `url_allow_networks`).
 pub(crate) fn download(
     full_url: &str,
     config: &DatasetsConfig,
@@ -36,8 +50,10 @@ pub(crate) fn download(
         });
     }
     let timeout = Some(Duration::from_millis(config.http_timeout_ms));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let agent_config = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A proxy would resolve the host itself, past the address check.
+        .proxy(None)
         // Besides each phase's own limit: a server trickling bytes just fast enough to
         // beat `timeout_per_read` cannot hold the import for ever.
         .timeout_global(Some(Duration::from_millis(config.http_total_timeout_ms)))
@@ -46,8 +62,12 @@ pub(crate) fn download(
         .timeout_send_request(timeout)
         .timeout_recv_response(timeout)
         .timeout_per_read(timeout)
-        .build()
-        .into();
+        .build();
+    let resolver = CheckedResolver {
+        allow_all: config.allow_private_urls,
+        allowed: config.allowed_networks()?,
+    };
+    let agent = ureq::Agent::with_parts(agent_config, DefaultConnector::default(), resolver);
     let failed = |error| fetch_error(url, config, error);
     let mut response = agent.get(full_url).call().map_err(failed)?;
     let status = response.status().as_u16();
@@ -81,6 +101,58 @@ pub(crate) fn download(
     };
     copy_body(body, file.as_file_mut(), to)?;
     Ok(file)
+}
+
+/// The default resolver, refusing what it resolves to a non-public address. ureq calls it
+/// for the URL and for each redirect, and connects only to the addresses it returns.
+#[derive(Debug)]
+struct CheckedResolver {
+    /// `allow_private_urls`: every address is allowed.
+    allow_all: bool,
+    /// `url_allow_networks`.
+    allowed: Vec<Network>,
+}
+
+/// A resolved address a download may not connect to; carried out of ureq in
+/// [`ureq::Error::Other`].
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves to {address}, {}", .class)]
+struct Refused {
+    /// The host as the URL (or the redirect) names it.
+    host: String,
+    /// The refused address.
+    address: IpAddr,
+    /// Its class, in words.
+    class: &'static str,
+}
+
+impl Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addresses = DefaultResolver::default().resolve(uri, config, timeout)?;
+        if self.allow_all {
+            return Ok(addresses);
+        }
+        // One refused address refuses the host: a name resolving to a public and a private
+        // address must not be a coin toss.
+        for address in addresses.iter().map(|socket| socket.ip()) {
+            if self.allowed.iter().any(|network| network.contains(address)) {
+                continue;
+            }
+            if let Some(class) = classify(address) {
+                return Err(ureq::Error::Other(Box::new(Refused {
+                    host: uri.host().unwrap_or_default().to_owned(),
+                    address,
+                    class: class.describe(),
+                })));
+            }
+        }
+        Ok(addresses)
+    }
 }
 
 /// Removes downloads left behind by a process that was killed mid-import; returns how
@@ -183,6 +255,18 @@ fn fetch_error(url: &str, config: &DatasetsConfig, error: ureq::Error) -> Datase
         ureq::Error::Http(cause) => DatasetsError::BadUrl {
             url,
             reason: cause.to_string(),
+        },
+        ureq::Error::Other(cause) => match cause.downcast::<Refused>() {
+            Ok(refused) => DatasetsError::PrivateAddress {
+                url,
+                host: refused.host,
+                address: refused.address.to_string(),
+                class: refused.class,
+            },
+            Err(other) => DatasetsError::Unreachable {
+                url,
+                reason: other.to_string(),
+            },
         },
         other => DatasetsError::Unreachable {
             url,

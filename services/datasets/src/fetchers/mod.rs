@@ -7,6 +7,7 @@
 //! source is named by [`source_text`], which keeps a URL's credentials and query string
 //! out of messages, logs and the database.
 
+mod address;
 mod blank_lines;
 mod builtin;
 mod columns;
@@ -15,7 +16,9 @@ mod detect;
 mod http;
 mod redact;
 
-pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, Streamed};
+pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, RecordLimits, Streamed};
+pub(crate) use address::Network;
+pub(crate) use blank_lines::field_count;
 pub(crate) use detect::quoted_list;
 pub(crate) use http::remove_stale_downloads;
 pub(crate) use redact::source_text;
@@ -35,6 +38,8 @@ pub(crate) struct OpenedSource {
     label: String,
     reader: SourceReader,
     builtin: Option<BuiltinTarget>,
+    /// `max_record_bytes` and `max_columns`.
+    limits: RecordLimits,
 }
 
 /// What a built-in set says of its target column.
@@ -67,6 +72,10 @@ impl OpenedSource {
         cancel: Cancel<'_>,
     ) -> Result<Self, DatasetsError> {
         let label = source_text(&source);
+        let limits = RecordLimits {
+            max_bytes: config.max_record_bytes,
+            max_fields: config.max_columns,
+        };
         let (reader, builtin) = match source {
             Source::File { path } => (SourceReader::File(open_file(&path)?), None),
             Source::Bytes { label, data } => {
@@ -74,6 +83,7 @@ impl OpenedSource {
                     label,
                     reader: SourceReader::Memory(Cursor::new(data)),
                     builtin: None,
+                    limits,
                 });
             }
             Source::Url { url } => {
@@ -93,6 +103,7 @@ impl OpenedSource {
             label,
             reader,
             builtin,
+            limits,
         })
     }
 
@@ -120,7 +131,13 @@ impl OpenedSource {
         } else {
             delimiter
         };
-        csv::scan(&mut self.reader, &self.label, delimiter, cancel)
+        csv::scan(
+            &mut self.reader,
+            &self.label,
+            delimiter,
+            self.limits,
+            cancel,
+        )
     }
 
     /// The second pass (see [`csv::stream`]).
@@ -141,6 +158,7 @@ impl OpenedSource {
             scan,
             plans,
             layout,
+            self.limits,
             sink,
             cancel,
         )
