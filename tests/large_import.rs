@@ -49,6 +49,9 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
         .data_dir(dir.path().join("data"))
         .config()
         .clone();
+    // The in-process read below takes all 160 MB in one page: raise the page limit that
+    // protects a remote transport's frame.
+    config.datasets.max_page_bytes = 512 << 20;
     config.node.listen = Some(Listen {
         tcp: Some(TcpListen::Config(TcpServerConfig::new("127.0.0.1:0"))),
         quic: Some(QuicServerConfig::new("127.0.0.1:0", server_tls)),
