@@ -144,6 +144,45 @@ fn largest_variance(x: &Matrix) -> f64 {
 }
 
 impl GaussianNbModel {
+    /// Checks a decoded model: ascending class codes below `classes`, one prior, mean row
+    /// and variance row of `features` values per class, every value finite, every
+    /// variance positive.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.present, classes)?;
+        let count = self.present.len();
+        if count == 0
+            || self.log_priors.len() != count
+            || self.means.len() != count
+            || self.variances.len() != count
+        {
+            return Err(format!(
+                "{count} classes with {} priors, {} mean rows and {} variance rows",
+                self.log_priors.len(),
+                self.means.len(),
+                self.variances.len()
+            ));
+        }
+        finite("the log priors", &self.log_priors)?;
+        for (class, (means, variances)) in self.means.iter().zip(&self.variances).enumerate() {
+            if means.len() != features || variances.len() != features {
+                return Err(format!(
+                    "class {class} has {} means and {} variances for {features} features",
+                    means.len(),
+                    variances.len()
+                ));
+            }
+            finite(&format!("class {class}'s means"), means)?;
+            finite(&format!("class {class}'s variances"), variances)?;
+            if let Some(feature) = variances.iter().position(|&v| v <= 0.0) {
+                return Err(format!(
+                    "class {class}'s variance of feature {feature} is not positive"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,

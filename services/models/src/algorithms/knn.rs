@@ -96,6 +96,24 @@ pub(crate) struct Neighbourhood {
 }
 
 impl Neighbourhood {
+    /// Checks a decoded neighbourhood: `rows × features` finite values, `1 ≤ k ≤ rows`.
+    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
+        if self.features != features
+            || Some(self.values.len()) != self.rows.checked_mul(features)
+            || self.k == 0
+            || self.k > self.rows
+        {
+            return Err(format!(
+                "k-NN with k = {} over {} rows of {} features ({} values) for {features} features",
+                self.k,
+                self.rows,
+                self.features,
+                self.values.len()
+            ));
+        }
+        crate::algorithms::validate::finite("the training rows", &self.values)
+    }
+
     /// Keeps the training rows of `x`.
     ///
     /// # Errors

@@ -67,6 +67,22 @@ impl KnnClassifierValidParams {
 }
 
 impl KnnClassifierModel {
+    /// Checks a decoded model: its neighbourhood, one label below `classes` per row.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        self.neighbourhood.check(features)?;
+        if self.labels.len() != self.neighbourhood.rows() {
+            return Err(format!(
+                "k-NN with {} labels for {} training rows",
+                self.labels.len(),
+                self.neighbourhood.rows()
+            ));
+        }
+        if let Some(label) = self.labels.iter().find(|&&label| label as usize >= classes) {
+            return Err(format!("a label names class {label}, past the {classes} classes"));
+        }
+        crate::algorithms::validate::class_codes("the class list", &self.present, classes)
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,

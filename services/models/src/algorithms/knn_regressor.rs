@@ -62,6 +62,19 @@ impl KnnRegressorValidParams {
 }
 
 impl NeighboursRegressor {
+    /// Checks a decoded model: its neighbourhood, and one finite target per row.
+    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
+        self.neighbourhood.check(features)?;
+        if self.targets.len() != self.neighbourhood.rows() {
+            return Err(format!(
+                "k-NN with {} targets for {} training rows",
+                self.targets.len(),
+                self.neighbourhood.rows()
+            ));
+        }
+        crate::algorithms::validate::finite("the targets", &self.targets)
+    }
+
     /// Predicts the rows of `x`.
     ///
     /// # Errors

@@ -330,6 +330,33 @@ fn multinomial_pointwise(scores: &mut Array2<f64>, targets: &[usize], inverse_ro
 }
 
 impl LogisticModel {
+    /// Checks a decoded model: ascending class codes below `classes`, one coefficient row
+    /// of `features` values per output (one output when binary), finite values.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.present, classes)?;
+        let outputs = match self.present.len() {
+            0 | 1 => return Err(format!("{} classes; at least 2 are needed", self.present.len())),
+            2 => 1,
+            present => present,
+        };
+        if self.features != features
+            || self.intercepts.len() != outputs
+            || Some(self.coefficients.len()) != outputs.checked_mul(features)
+        {
+            return Err(format!(
+                "a logistic model of {} features, {} classes, {} coefficients and {} \
+                 intercepts for {features} features",
+                self.features,
+                self.present.len(),
+                self.coefficients.len(),
+                self.intercepts.len()
+            ));
+        }
+        finite("the coefficients", &self.coefficients)?;
+        finite("the intercepts", &self.intercepts)
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,

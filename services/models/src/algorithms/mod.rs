@@ -66,6 +66,7 @@ pub mod svc;
 pub mod svm;
 pub mod svr;
 pub mod trees;
+pub mod validate;
 
 pub use estimator::Estimator;
 pub use fitted::FittedModel;

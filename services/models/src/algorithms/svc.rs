@@ -211,6 +211,43 @@ fn pair_problem(
 }
 
 impl SvcModel {
+    /// Checks a decoded model: ascending class codes below `classes`, the machines' parts
+    /// consistent in size with each other and `features`, every value finite.
+    pub(crate) fn check_model(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.classes, classes)?;
+        let total = self.support.len();
+        let counted: u64 = self.counts.iter().map(|&count| u64::from(count)).sum();
+        let consistent = self.classes.len() >= 2
+            && self.width == features
+            && self.counts.len() == self.classes.len()
+            && counted == total as u64
+            && Some(self.vectors.len()) == total.checked_mul(features)
+            && Some(self.coefficients.len()) == (self.classes.len() - 1).checked_mul(total)
+            && self.rho.len() == self.pairs()
+            && self.sigmoids.as_ref().is_none_or(|s| s.len() == self.pairs());
+        if !consistent {
+            return Err(format!(
+                "an svc model of {} classes, {} features, {} vector values, {} class counts, \
+                 {} coefficients, {} biases for {features} features",
+                self.classes.len(),
+                self.width,
+                self.vectors.len(),
+                self.counts.len(),
+                self.coefficients.len(),
+                self.rho.len()
+            ));
+        }
+        self.kernel.check_finite()?;
+        finite("the support vectors", &self.vectors)?;
+        finite("the dual coefficients", &self.coefficients)?;
+        finite("the biases", &self.rho)?;
+        for (pair, sigmoid) in self.sigmoids.iter().flatten().enumerate() {
+            finite(&format!("sigmoid {pair}"), &[sigmoid.a, sigmoid.b])?;
+        }
+        Ok(())
+    }
+
     /// LIBSVM's model from the machines of each pair: a row is a support vector when any
     /// machine gives it a non-zero coefficient.
     fn assemble(
