@@ -20,8 +20,8 @@ use crate::algorithms::validate::{
     MAX_CLASSES, MAX_FEATURES, RegressionForestMirror, RegressionTreeMirror, finite,
 };
 use crate::error::ModelsError;
-use mltools_core::models::Task;
 use crate::prediction::{ClassPrediction, Prediction};
+use mltools_core::models::Task;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 

@@ -78,7 +78,9 @@ impl KnnClassifierModel {
             ));
         }
         if let Some(label) = self.labels.iter().find(|&&label| label as usize >= classes) {
-            return Err(format!("a label names class {label}, past the {classes} classes"));
+            return Err(format!(
+                "a label names class {label}, past the {classes} classes"
+            ));
         }
         crate::algorithms::validate::class_codes("the class list", &self.present, classes)
     }

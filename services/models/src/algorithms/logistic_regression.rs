@@ -336,7 +336,12 @@ impl LogisticModel {
         use crate::algorithms::validate::{class_codes, finite};
         class_codes("the class list", &self.present, classes)?;
         let outputs = match self.present.len() {
-            0 | 1 => return Err(format!("{} classes; at least 2 are needed", self.present.len())),
+            0 | 1 => {
+                return Err(format!(
+                    "{} classes; at least 2 are needed",
+                    self.present.len()
+                ));
+            }
             2 => 1,
             present => present,
         };

@@ -21,7 +21,9 @@ use crate::algorithms::dense::{check_classes, dense, fit_failed, mirror, present
 use crate::algorithms::forest::{self, MaxFeatures};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
-use crate::algorithms::validate::{self, ClassTreeMirror as TreeMirror, Shape, check_tree, class_codes, finite};
+use crate::algorithms::validate::{
+    self, ClassTreeMirror as TreeMirror, Shape, check_tree, class_codes, finite,
+};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
 use mltools_core::utils::Matrix;
@@ -335,9 +337,12 @@ impl ForestClassifierModel {
             match tree.get(index) {
                 Some(Node::Leaf { offset }) => {
                     let width = self.present.len();
-                    return self.fractions.get(*offset..offset.saturating_add(width)).ok_or_else(|| {
-                        corrupt(format!("forest leaf at {offset} is past the end"))
-                    });
+                    return self
+                        .fractions
+                        .get(*offset..offset.saturating_add(width))
+                        .ok_or_else(|| {
+                            corrupt(format!("forest leaf at {offset} is past the end"))
+                        });
                 }
                 Some(Node::Split {
                     feature,
@@ -375,25 +380,30 @@ impl ForestClassifierModel {
         finite("the forest's leaf fractions", &self.fractions)?;
         let width = self.present.len();
         for (index, tree) in self.trees.iter().enumerate() {
-            check_tree(&format!("tree {index}"), tree, features, |node| match *node {
-                Node::Split {
-                    feature,
-                    left,
-                    right,
-                    ..
-                } => Ok(Shape::Split {
-                    feature,
-                    left,
-                    right,
-                }),
-                Node::Leaf { offset } => match offset.checked_add(width) {
-                    Some(end) if end <= self.fractions.len() => Ok(Shape::Leaf),
-                    _ => Err(format!(
-                        "leaf fractions at {offset} are past the {} fractions",
-                        self.fractions.len()
-                    )),
+            check_tree(
+                &format!("tree {index}"),
+                tree,
+                features,
+                |node| match *node {
+                    Node::Split {
+                        feature,
+                        left,
+                        right,
+                        ..
+                    } => Ok(Shape::Split {
+                        feature,
+                        left,
+                        right,
+                    }),
+                    Node::Leaf { offset } => match offset.checked_add(width) {
+                        Some(end) if end <= self.fractions.len() => Ok(Shape::Leaf),
+                        _ => Err(format!(
+                            "leaf fractions at {offset} are past the {} fractions",
+                            self.fractions.len()
+                        )),
+                    },
                 },
-            })?;
+            )?;
         }
         Ok(())
     }

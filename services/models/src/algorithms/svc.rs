@@ -225,7 +225,10 @@ impl SvcModel {
             && Some(self.vectors.len()) == total.checked_mul(features)
             && Some(self.coefficients.len()) == (self.classes.len() - 1).checked_mul(total)
             && self.rho.len() == self.pairs()
-            && self.sigmoids.as_ref().is_none_or(|s| s.len() == self.pairs());
+            && self
+                .sigmoids
+                .as_ref()
+                .is_none_or(|s| s.len() == self.pairs());
         if !consistent {
             return Err(format!(
                 "an svc model of {} classes, {} features, {} vector values, {} class counts, \

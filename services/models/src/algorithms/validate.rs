@@ -115,13 +115,20 @@ pub(crate) fn class_codes(what: &str, codes: &[u32], classes: usize) -> Result<(
 /// smartcore 0.7's `DecisionTreeClassifier`, field for field; its three `PhantomData`
 /// fields come last and take no bytes.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct ClassTreeMirror {
     pub(crate) nodes: Vec<ClassNodeMirror>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
     pub(crate) parameters: Option<DecisionTreeClassifierParameters>,
     pub(crate) num_classes: usize,
     pub(crate) classes: Vec<u32>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
     pub(crate) depth: u16,
     pub(crate) num_features: usize,
 }
@@ -130,16 +137,23 @@ pub(crate) struct ClassTreeMirror {
 /// row goes to the true child when its `split_feature` value is `<= split_value` (never
 /// when there is no value).
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct ClassNodeMirror {
     pub(crate) output: usize,
     pub(crate) n_node_samples: usize,
     pub(crate) split_feature: usize,
     pub(crate) split_value: Option<f64>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
     pub(crate) split_score: Option<f64>,
     pub(crate) true_child: Option<usize>,
     pub(crate) false_child: Option<usize>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
     pub(crate) impurity: Option<f64>,
 }
 
@@ -181,49 +195,83 @@ impl ClassTreeMirror {
 /// smartcore 0.7's `BaseTree<_, _, _, _, f64>` (a regression tree), field for field; its
 /// four `PhantomData` fields come last and take no bytes.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct BaseTreeMirror {
-    nodes: Vec<BaseNodeMirror>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    parameters: Option<BaseTreeParametersMirror>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    depth: u16,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    root_mass: f64,
+    pub(crate) nodes: Vec<BaseNodeMirror>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) parameters: Option<BaseTreeParametersMirror>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) depth: u16,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) root_mass: f64,
 }
 
 /// smartcore 0.7's `BaseTreeParameters` (private to smartcore), field for field.
 #[derive(Deserialize)]
-struct BaseTreeParametersMirror {
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    max_depth: Option<u16>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    min_samples_leaf: usize,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    min_samples_split: usize,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    seed: Option<u64>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    splitter: SplitterMirror,
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(crate) struct BaseTreeParametersMirror {
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) max_depth: Option<u16>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) min_samples_leaf: usize,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) min_samples_split: usize,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) seed: Option<u64>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) splitter: SplitterMirror,
 }
 
 /// smartcore 0.7's `Splitter`.
 #[derive(Deserialize)]
-enum SplitterMirror {
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(crate) enum SplitterMirror {
     Random,
     Best,
 }
 
 /// smartcore 0.7's base tree `Node<f64>`, field for field.
 #[derive(Deserialize)]
-struct BaseNodeMirror {
-    output: f64,
-    split_feature: usize,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    split_value: Option<f64>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    split_score: Option<f64>,
-    true_child: Option<usize>,
-    false_child: Option<usize>,
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(crate) struct BaseNodeMirror {
+    pub(crate) output: f64,
+    pub(crate) split_feature: usize,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) split_value: Option<f64>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) split_score: Option<f64>,
+    pub(crate) true_child: Option<usize>,
+    pub(crate) false_child: Option<usize>,
 }
 
 impl BaseTreeMirror {
@@ -245,9 +293,10 @@ impl BaseTreeMirror {
 
 /// smartcore 0.7's `DecisionTreeRegressor`, field for field.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct RegressionTreeMirror {
-    tree_regressor: Option<BaseTreeMirror>,
-    num_features: Option<usize>,
+    pub(crate) tree_regressor: Option<BaseTreeMirror>,
+    pub(crate) num_features: Option<usize>,
 }
 
 impl RegressionTreeMirror {
@@ -269,17 +318,22 @@ impl RegressionTreeMirror {
 /// smartcore 0.7's `RandomForestRegressor` and `ExtraTreesRegressor` (both hold only a
 /// `BaseForest`), field for field.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct RegressionForestMirror {
-    forest_regressor: Option<BaseForestMirror>,
+    pub(crate) forest_regressor: Option<BaseForestMirror>,
 }
 
 /// smartcore 0.7's `BaseForest<_, _, _, _, f64>`, field for field.
 #[derive(Deserialize)]
-struct BaseForestMirror {
-    trees: Option<Vec<BaseTreeMirror>>,
-    num_features: Option<usize>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    samples: Option<Vec<Vec<bool>>>,
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(crate) struct BaseForestMirror {
+    pub(crate) trees: Option<Vec<BaseTreeMirror>>,
+    pub(crate) num_features: Option<usize>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only to keep the fields aligned")
+    )]
+    pub(crate) samples: Option<Vec<Vec<bool>>>,
 }
 
 impl RegressionForestMirror {

@@ -137,3 +137,6 @@ fn check_agreement(info: &ModelInfo, model: &FittedModel) -> Result<(), String> 
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;
