@@ -118,7 +118,8 @@ impl ModelsState {
     ///
     /// # Errors
     /// Bad input (target, metric, models, too few rows for the folds) before any job
-    /// exists; [`ModelsError::Overloaded`] when the job table is full of live jobs.
+    /// exists; [`ModelsError::OverLimit`] for more models than `max_models_per_comparison`
+    /// or a parameter above its cap (`max_trees`, `max_iterations`, `max_kernel_cache_mb`); [`ModelsError::Overloaded`] when the job table is full of live jobs.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
     pub async fn submit(&self, mut request: CompareRequest) -> Result<JobId, ModelsError> {
         let frame = self.rows(&mut request.data).await?;
@@ -126,6 +127,7 @@ impl ModelsState {
         let plan = self
             .run_blocking("submit", move |_| compare::plan(request, &frame))
             .await?;
+        self.check_limits(&plan.candidates)?;
         let total = (plan.candidates.len() * plan.folds) as u64;
         let (id, control) = self.inner.jobs.create(total)?;
         tracing::info!(job = %id, models = plan.candidates.len(), "comparison submitted");
@@ -380,7 +382,7 @@ impl ModelsState {
     ///
     /// # Errors
     /// [`ModelsError::Overloaded`] when `max_running_fits` fits are running; bad input
-    /// (target, model spec); the utils service's errors, [`ModelsError::UtilsTimeout`]; a
+    /// (target, model spec); [`ModelsError::OverLimit`] for a parameter above its cap; the utils service's errors, [`ModelsError::UtilsTimeout`]; a
     /// fit failure.
     ///
     /// # Cancel safety
@@ -410,6 +412,7 @@ impl ModelsState {
                 Ok((data, candidate))
             })
             .await?;
+        self.check_limits(std::slice::from_ref(&candidate))?;
         let utils = self.utils_calls(CancellationToken::new());
         let defaults = compare::default_pipelines(&utils, std::slice::from_ref(&candidate)).await?;
         let refit = Refit {
@@ -506,6 +509,25 @@ impl ModelsState {
             inner.store.insert(&info, &bytes)
         })
         .await
+    }
+
+    /// Refuses candidates that ask more than this node's caps (`[models]` `max_trees`,
+    /// `max_iterations`, `max_kernel_cache_mb`, `max_models_per_comparison`), before
+    /// anything is fitted.
+    fn check_limits(&self, candidates: &[Candidate]) -> Result<(), ModelsError> {
+        let config = &self.inner.config;
+        if candidates.len() > config.max_models_per_comparison {
+            return Err(ModelsError::OverLimit {
+                subject: "the comparison's model count".to_owned(),
+                value: candidates.len().to_string(),
+                cap: config.max_models_per_comparison.to_string(),
+                setting: "max_models_per_comparison",
+            });
+        }
+        let limits = config.fit_limits();
+        candidates
+            .iter()
+            .try_for_each(|candidate| candidate.estimator.check_limits(&limits))
     }
 
     /// Job tasks alive: queued, running, or finishing after a cancel (a cancelled job's

@@ -53,6 +53,7 @@ pub mod knn_classifier;
 pub mod knn_regressor;
 pub mod lasso;
 pub mod lbfgs;
+mod limits;
 mod linalg;
 pub mod linear;
 pub mod linear_regression;
@@ -70,6 +71,7 @@ pub mod validate;
 
 pub use estimator::Estimator;
 pub use fitted::FittedModel;
+pub use limits::FitLimits;
 pub use params::ParamMap;
 pub use registry::{AlgorithmId, algorithms};
 
