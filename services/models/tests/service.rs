@@ -900,3 +900,65 @@ async fn fits_beyond_the_limit_are_refused_and_predict_runs_on_the_fit_threads()
     assert_eq!(predictions.values.len(), breast_cancer().rows());
     finished(&client, job).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, client, _) = models_with(dir.path(), |config| {
+        config.max_trees = 10;
+        config.max_iterations = 500;
+        config.max_models_per_comparison = 2;
+    });
+    let with = |algorithm: &str, param: &str, value: ParamValue| ModelSpec {
+        params: BTreeMap::from([(param.to_owned(), value)]),
+        ..spec(algorithm)
+    };
+    let refused = |error: ServiceError, expected: &str| {
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
+        assert_eq!(error.message, expected);
+    };
+    let fit = FitRequest {
+        data: training(breast_cancer(), "diagnosis"),
+        model: with("random_forest_classifier", "n_trees", ParamValue::Integer(11)),
+        seed: 0,
+    };
+    let error = client
+        .fit(context::current(), fit)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "random_forest_classifier: parameter `n_trees` = 11 is above this node's cap of 10 \
+         (models setting `max_trees`)",
+    );
+    let mut request = compare(breast_cancer(), &[], false);
+    request.models = vec![with(
+        "logistic_regression",
+        "max_iter",
+        ParamValue::Integer(501),
+    )];
+    let error = client
+        .submit(context::current(), request)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "logistic_regression: parameter `max_iter` = 501 is above this node's cap of 500 \
+         (models setting `max_iterations`)",
+    );
+    // Every classifier by default: six models, over the cap of two.
+    let error = client
+        .submit(context::current(), compare(breast_cancer(), &[], false))
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "the comparison's model count = 6 is above this node's cap of 2 (models setting \
+         `max_models_per_comparison`)",
+    );
+    assert_eq!(state.job_tasks(), 0, "no job was started");
+    assert!(state.list().await.unwrap().is_empty(), "nothing was fitted");
+}
