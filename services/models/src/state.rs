@@ -1,6 +1,6 @@
 //! [`ModelsState`]: the service's state and its async operations, usable without RPC.
 
-use crate::algorithms::{FittedModel, algorithms};
+use crate::algorithms::{Cancel, FittedModel, algorithms};
 use crate::compare::{self, Plan, Prepared, UtilsCalls, UtilsPreprocess};
 use crate::config::ModelsConfig;
 use crate::cv::{Candidate, CvControl, CvRequest, best, cross_validate, fit_pool};
@@ -313,10 +313,13 @@ impl ModelsState {
             crate::task::Targets::Regression(_) => None,
         };
         let (estimator, seed) = (refit.candidate.estimator.clone(), refit.seed);
+        let cancel = Cancel::new(utils.cancel.clone());
         let bytes = self
             .run_pooled("fit", move || {
                 let _permit = permit;
-                estimator.fit(&matrix, &targets, seed)?.to_bytes()
+                estimator
+                    .fit_until(&matrix, &targets, seed, &cancel)?
+                    .to_bytes()
             })
             .await?;
         let info = ModelInfo {
@@ -368,8 +371,9 @@ impl ModelsState {
     }
 
     /// Cancels a job: it ends as cancelled at once. A queued job's task ends at once; a
-    /// running one abandons its utils calls, its fits already running finish in the
-    /// background, no further fit starts, and a best model being refitted is not kept.
+    /// running one abandons its utils calls, its fits already running stop at their next
+    /// look at the cancel, no further fit starts, and a best model being refitted is not
+    /// kept.
     ///
     /// # Errors
     /// [`ModelsError::UnknownJob`].
@@ -386,8 +390,9 @@ impl ModelsState {
     /// fit failure.
     ///
     /// # Cancel safety
-    /// Dropping the future stops the preprocessing; a fit already on the fit threads
-    /// finishes (holding its slot) and is not stored.
+    /// Dropping the future stops the preprocessing and cancels a fit already on the fit
+    /// threads, which stops at its next look at the cancel (holding its slot until then);
+    /// nothing is stored.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
     pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
         let permit =
@@ -413,7 +418,11 @@ impl ModelsState {
             })
             .await?;
         self.check_limits(std::slice::from_ref(&candidate))?;
-        let utils = self.utils_calls(CancellationToken::new());
+        let cancel = CancellationToken::new();
+        // This call dropped (its deadline passed, its client went away): the fit on the fit
+        // threads is cancelled too, and lets go of its thread and its slot.
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let utils = self.utils_calls(cancel);
         let defaults = compare::default_pipelines(&utils, std::slice::from_ref(&candidate)).await?;
         let refit = Refit {
             candidate: &candidate,

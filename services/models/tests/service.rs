@@ -919,7 +919,11 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
     };
     let fit = FitRequest {
         data: training(breast_cancer(), "diagnosis"),
-        model: with("random_forest_classifier", "n_trees", ParamValue::Integer(11)),
+        model: with(
+            "random_forest_classifier",
+            "n_trees",
+            ParamValue::Integer(11),
+        ),
         seed: 0,
     };
     let error = client

@@ -83,7 +83,19 @@ impl GaussianNbValidParams {
         &self.0
     }
 
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32]) -> Result<GaussianNbModel, ModelsError> {
+        self.fit_until(x, y, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<GaussianNbModel, ModelsError> {
         if y.len() != x.rows || x.rows == 0 {
             return Err(ModelsError::Fit {
                 algorithm: ID,
@@ -96,6 +108,8 @@ impl GaussianNbValidParams {
         let mut means = Vec::with_capacity(present.len());
         let mut variances = Vec::with_capacity(present.len());
         for &class in &present {
+            // Each class is a pass over every row.
+            cancel.check()?;
             let members: Vec<&[f64]> = rows(x)
                 .zip(y)
                 .filter(|&(_, &label)| label == class)

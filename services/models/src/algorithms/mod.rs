@@ -39,6 +39,7 @@
 //! assert!((values[3] - 7.0).abs() < 1e-9);
 //! ```
 
+mod cancel;
 pub mod decision_tree_classifier;
 pub mod decision_tree_regressor;
 mod dense;
@@ -69,6 +70,7 @@ pub mod svr;
 pub mod trees;
 pub mod validate;
 
+pub use cancel::Cancel;
 pub use estimator::Estimator;
 pub use fitted::FittedModel;
 pub use limits::FitLimits;

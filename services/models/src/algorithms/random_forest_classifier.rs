@@ -150,13 +150,29 @@ impl RandomForestClassifierValidParams {
         }
     }
 
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(
         &self,
         x: &Matrix,
         y: &[u32],
         seed: u64,
     ) -> Result<ForestClassifierModel, ModelsError> {
+        self.fit_until(x, y, seed, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        seed: u64,
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<ForestClassifierModel, ModelsError> {
         let parameters = self.smartcore(x.columns.len(), seed);
+        // smartcore grows the whole forest in one call, which cannot be interrupted: the
+        // cancel is seen before it and between the trees of the replay after it.
+        cancel.check()?;
         let forest: RandomForestClassifier<f64, u32, crate::algorithms::dense::Dense, Vec<u32>> =
             RandomForestClassifier::fit(&dense(x)?, &y.to_vec(), parameters)
                 .map_err(fit_failed(ID))?;
@@ -184,6 +200,7 @@ impl RandomForestClassifierValidParams {
             .iter()
             .enumerate()
             .map(|(index, tree)| {
+                cancel.check()?;
                 let drawn = bootstrap(&class_of_row, present.len(), &mut random);
                 leaves.tree(index, tree, &drawn)
             })

@@ -129,7 +129,20 @@ impl SvcValidParams {
 
     /// Fits one machine per pair of the classes in `y` (and their sigmoids); `seed` drives
     /// the probability folds.
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32], seed: u64) -> Result<SvcModel, ModelsError> {
+        self.fit_until(x, y, seed, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        seed: u64,
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<SvcModel, ModelsError> {
         check_matrix(x)?;
         let width = x.columns.len();
         if width == 0 || x.rows != y.len() {
@@ -163,6 +176,7 @@ impl SvcValidParams {
         for (a, first) in groups.iter().enumerate() {
             for second in &groups[a + 1..] {
                 let (training, labels) = pair_problem(x, kernel, first, second);
+                cancel.check()?;
                 if self.0.probability {
                     sigmoids.push(platt::fit_sigmoid(
                         kernel,
@@ -171,9 +185,12 @@ impl SvcValidParams {
                         self.0.c,
                         settings,
                         &mut random,
-                    ));
+                        cancel,
+                    )?);
                 }
-                machines.push(formulations::binary(&training, &labels, self.0.c, settings));
+                machines.push(formulations::binary(
+                    &training, &labels, self.0.c, settings, cancel,
+                )?);
             }
         }
         let converged = machines.iter().all(|machine| machine.converged);

@@ -113,7 +113,10 @@ impl Objective for Nan {
 
 #[test]
 fn a_non_finite_start_is_refused() {
-    assert_eq!(minimize(&mut Nan, vec![0.0], settings(10)), Err(NotFinite));
+    assert_eq!(
+        minimize(&mut Nan, vec![0.0], settings(10)),
+        Err(Stopped::NotFinite)
+    );
 }
 
 /// On a quadratic the first iteration is a steepest-descent step of length 1/‖g‖
