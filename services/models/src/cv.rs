@@ -480,7 +480,7 @@ fn run_fold(
         .map(|warning| format!("fold {}: {warning}", fold.index))
         .collect();
     let started = Instant::now();
-    let prediction = model.predict(&test)?;
+    let prediction = model.predict_until(&test, cancel)?;
     let predict_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (metrics, predicted, scores) = match (&prediction, &fold.test_targets) {
         (Prediction::Regression(values), Targets::Regression(truth)) => {

@@ -452,9 +452,13 @@ impl ModelsState {
                 client.transform(ctx, pipeline, rows).await
             })
             .await?;
+        let cancel = CancellationToken::new();
+        // This call dropped (its deadline passed): a long prediction (k-NN) stops too.
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let cancel = Cancel::new(cancel);
         let prediction = self
             .run_pooled("predict", move || {
-                FittedModel::from_bytes(&bytes)?.predict(&matrix)
+                FittedModel::from_bytes(&bytes)?.predict_until(&matrix, &cancel)
             })
             .await?;
         let values = match prediction {

@@ -1,5 +1,6 @@
 //! [`FittedModel`]: an owned, serializable fitted model that predicts.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::decision_tree_classifier::TreeClassifierModel;
 use crate::algorithms::decision_tree_regressor::{self, RegressionTree};
 use crate::algorithms::dense::{check_matrix, dense, mirror};
@@ -121,6 +122,15 @@ impl FittedModel {
     /// [`ModelsError::Shape`] for another number of columns; [`ModelsError::NonFinite`] for
     /// a missing value; [`ModelsError::Predict`] when the algorithm fails.
     pub fn predict(&self, x: &Matrix) -> Result<Prediction, ModelsError> {
+        self.predict_until(x, &Cancel::never())
+    }
+
+    /// As [`FittedModel::predict`], giving up once `cancel` fires (k-NN looks at it before
+    /// each block of queries; the other models predict in one quick pass).
+    ///
+    /// # Errors
+    /// As [`FittedModel::predict`]; [`ModelsError::Cancelled`] once `cancel` fires.
+    pub fn predict_until(&self, x: &Matrix, cancel: &Cancel) -> Result<Prediction, ModelsError> {
         if x.columns.len() != self.features.len() {
             return Err(ModelsError::Shape {
                 reason: format!(
@@ -152,13 +162,13 @@ impl FittedModel {
             Fitted::ExtraTrees(model) => {
                 regression(extra_trees_regressor::predict(model, &dense(x)?)?)
             }
-            Fitted::KnnRegressor(model) => regression(model.predict(x)?),
+            Fitted::KnnRegressor(model) => regression(model.predict(x, cancel)?),
             Fitted::Logistic(model) => classification(model.predict(x, classes)?),
             Fitted::Svc(model) => classification(model.predict(x, classes)?),
             Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
             Fitted::TreeClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
             Fitted::ForestClassifier(model) => classification(model.predict(x, classes)?),
-            Fitted::KnnClassifier(model) => classification(model.predict(x, classes)?),
+            Fitted::KnnClassifier(model) => classification(model.predict(x, classes, cancel)?),
         })
     }
 
