@@ -262,6 +262,30 @@ fn a_nan_in_an_own_model_is_refused() {
     );
 }
 
+#[test]
+fn a_huge_length_prefix_allocates_nothing_and_is_refused() {
+    // A model whose feature list claims 2⁶² names, then ends: decoding must not reserve
+    // for the claim (serde preallocates at most 1 MiB) and must stop at the input's end.
+    let mut model = b"MLTM\x02".to_vec();
+    model.extend(postcard::to_allocvec(&(0u32, 1usize << 62)).unwrap());
+    let error = FittedModel::from_bytes(&model).unwrap_err();
+    assert!(matches!(error, ModelsError::Corrupt { .. }), "{error}");
+    // The same claim in a file's description (a model id, then the algorithm's name).
+    let mut bytes = MAGIC.to_vec();
+    bytes.push(FORMAT);
+    bytes.extend(postcard::to_allocvec(&(1u64, 1usize << 62)).unwrap());
+    bytes.extend([b'x'; 64]);
+    refused(&ModelFile { bytes });
+    // A model of no features claiming 2⁶² classes, then nothing.
+    let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
+    let mut outer: Exported = postcard::from_bytes(&file.bytes[5..]).unwrap();
+    outer.model.truncate(5);
+    outer
+        .model
+        .extend(postcard::to_allocvec(&(10u32, 0usize, 1usize << 62)).unwrap());
+    refused(&export(&outer.info, &outer.model).unwrap());
+}
+
 /// The files the damaged-file property starts from, fitted once.
 static FUZZED: std::sync::LazyLock<Vec<ModelFile>> = std::sync::LazyLock::new(|| {
     [
