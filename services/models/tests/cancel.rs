@@ -22,7 +22,7 @@ fn noise(rows: usize, features: usize) -> (Frame, Targets) {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(rows); features];
+    let mut columns: Vec<Vec<f64>> = (0..features).map(|_| Vec::with_capacity(rows)).collect();
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {
         for column in &mut columns {

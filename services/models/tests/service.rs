@@ -977,7 +977,7 @@ fn noise(rows: usize) -> Frame {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(rows); 8];
+    let mut columns: Vec<Vec<f64>> = (0..8).map(|_| Vec::with_capacity(rows)).collect();
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {
         for column in &mut columns {

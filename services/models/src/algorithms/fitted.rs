@@ -186,8 +186,10 @@ impl FittedModel {
         Ok(bytes)
     }
 
-    /// A model from [`FittedModel::to_bytes`], checked before it is trusted (see
-    /// [`FittedModel::decode`]).
+    /// A model from [`FittedModel::to_bytes`], checked before it is trusted: every tree's
+    /// children in range and reached once from its root, its split features and leaf
+    /// outputs in range; our own models' arrays consistent in length and finite; features
+    /// and classes bounded and agreeing with the task.
     ///
     /// # Errors
     /// [`ModelsError::Corrupt`] for bytes that are not a sound model of this format version.

@@ -7,7 +7,7 @@
 //! A model file is attacker-controlled (`models import`): a tree whose node points back to
 //! itself would loop forever in prediction, pinning a fit thread with no panic to catch.
 //! smartcore keeps its trees' nodes private, so they are read through mirrors of their
-//! serialized form ([`mirror`](crate::algorithms::dense::mirror)).
+//! serialized form (`dense::mirror`).
 //!
 //! Length prefixes cannot drive a huge allocation while decoding: serde's `Vec` visitor
 //! preallocates at most 1 MiB whatever the prefix says, and every element we decode takes
