@@ -1,5 +1,6 @@
 //! The models service's settings, embedded in the node's TOML file under `[models]`.
 
+use crate::algorithms::FitLimits;
 use crate::error::ModelsError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -15,6 +16,10 @@ use std::path::PathBuf;
 /// max_running_fits = 2
 /// utils_call_timeout_ms = 600000
 /// datasets_page_bytes = 33554432
+/// max_trees = 1000
+/// max_iterations = 100000
+/// max_kernel_cache_mb = 1024
+/// max_models_per_comparison = 64
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +50,21 @@ pub struct ModelsConfig {
     /// the datasets node (a third of a page's frame is left for its description). Between
     /// 64 KiB and 1 GiB; default 32 MiB, half the default frame.
     pub datasets_page_bytes: u64,
+    /// The most trees a request may ask of a forest (`n_trees` of `random_forest_*`,
+    /// `extra_trees_regressor`); more is refused as invalid input before fitting. Between
+    /// 1 and 65535; default 1000.
+    pub max_trees: usize,
+    /// The most iterations a request may ask of an iterative solver (`max_iter` of
+    /// `logistic_regression`, `lasso`, `elastic_net`); more is refused as invalid input
+    /// before fitting. At least 1; default 100000.
+    pub max_iterations: usize,
+    /// The largest SVM kernel cache a request may ask for (`cache_size_mb` of `svc`,
+    /// `svr`), in megabytes; more is refused as invalid input before fitting. At least 1;
+    /// default 1024.
+    pub max_kernel_cache_mb: u64,
+    /// The most models one comparison may evaluate (each is fitted once per fold); more is
+    /// refused as invalid input before the job starts. At least 1; default 64.
+    pub max_models_per_comparison: usize,
 }
 
 /// The longest `utils_call_timeout_ms` accepted: one day.
@@ -60,6 +80,10 @@ impl Default for ModelsConfig {
             max_running_fits: 2,
             utils_call_timeout_ms: 600_000,
             datasets_page_bytes: mltools_transport::paging::DEFAULT_PAGE_BYTES,
+            max_trees: 1000,
+            max_iterations: 100_000,
+            max_kernel_cache_mb: 1024,
+            max_models_per_comparison: 64,
         }
     }
 }
@@ -78,7 +102,9 @@ impl ModelsConfig {
     /// # Errors
     /// [`ModelsError::BadConfig`] naming the field: a zero `fit_threads` (or above 1024),
     /// `max_running_jobs`, `max_kept_jobs` or `max_running_fits`; a `utils_call_timeout_ms`
-    /// of 0 or above a day; a `datasets_page_bytes` outside 64 KiB..=1 GiB.
+    /// of 0 or above a day; a `datasets_page_bytes` outside 64 KiB..=1 GiB; a `max_trees`
+    /// outside 1..=65535; a zero `max_iterations`, `max_kernel_cache_mb` or
+    /// `max_models_per_comparison`.
     pub fn validate(&self) -> Result<(), ModelsError> {
         let bad = |field: &'static str, reason: &str| {
             Err(ModelsError::BadConfig {
@@ -111,7 +137,28 @@ impl ModelsConfig {
                 "must be between 65536 (64 KiB) and 1073741824 (1 GiB)",
             );
         }
+        if !(1..=usize::from(u16::MAX)).contains(&self.max_trees) {
+            return bad("max_trees", "must be between 1 and 65535");
+        }
+        if self.max_iterations == 0 {
+            return bad("max_iterations", "must be at least 1");
+        }
+        if self.max_kernel_cache_mb == 0 {
+            return bad("max_kernel_cache_mb", "must be at least 1");
+        }
+        if self.max_models_per_comparison == 0 {
+            return bad("max_models_per_comparison", "must be at least 1");
+        }
         Ok(())
+    }
+
+    /// The caps on what a request may ask of one fit.
+    pub fn fit_limits(&self) -> FitLimits {
+        FitLimits {
+            max_trees: self.max_trees,
+            max_iterations: self.max_iterations,
+            max_kernel_cache_mb: self.max_kernel_cache_mb,
+        }
     }
 
     /// The deadline of each call to the utils service.
@@ -151,5 +198,51 @@ mod tests {
             ..ModelsConfig::default()
         };
         assert!(config.validate().is_err());
+        for (config, field) in [
+            (
+                ModelsConfig {
+                    max_trees: 0,
+                    ..ModelsConfig::default()
+                },
+                "max_trees",
+            ),
+            (
+                ModelsConfig {
+                    max_trees: 70_000,
+                    ..ModelsConfig::default()
+                },
+                "max_trees",
+            ),
+            (
+                ModelsConfig {
+                    max_iterations: 0,
+                    ..ModelsConfig::default()
+                },
+                "max_iterations",
+            ),
+            (
+                ModelsConfig {
+                    max_kernel_cache_mb: 0,
+                    ..ModelsConfig::default()
+                },
+                "max_kernel_cache_mb",
+            ),
+            (
+                ModelsConfig {
+                    max_models_per_comparison: 0,
+                    ..ModelsConfig::default()
+                },
+                "max_models_per_comparison",
+            ),
+        ] {
+            let error = config.validate().unwrap_err();
+            assert!(
+                matches!(error, ModelsError::BadConfig { field: f, .. } if f == field),
+                "{error}"
+            );
+        }
+        let parsed: ModelsConfig = serde_json::from_str(r#"{"max_trees": 50}"#).unwrap();
+        assert_eq!(parsed.fit_limits().max_trees, 50);
+        assert_eq!(parsed.fit_limits().max_iterations, 100_000);
     }
 }

@@ -49,7 +49,7 @@
 //! assert!((board.entries[0].metrics["r2"].mean - 1.0).abs() < 1e-9);
 //! ```
 
-use crate::algorithms::{AlgorithmId, Estimator};
+use crate::algorithms::{AlgorithmId, Cancel, Estimator};
 use crate::error::ModelsError;
 use crate::metrics::{Metric, classification_scores, regression_scores};
 use crate::prediction::Prediction;
@@ -174,7 +174,7 @@ impl CvControl {
 
     /// Asks the work to stop: fits not yet started are skipped (and not counted done) and
     /// the cross-validation ends with [`ModelsError::Cancelled`]. A fit already running
-    /// finishes first.
+    /// stops at its next look at the cancel (see [`Estimator::fit_until`]).
     pub fn cancel(&self) {
         self.cancelled.cancel();
     }
@@ -449,7 +449,8 @@ fn run_guarded(
     if control.is_cancelled() {
         return Err(ModelsError::Cancelled);
     }
-    let run = || run_fold(request.seed, preprocess, candidate, fold);
+    let cancel = Cancel::new(control.token().clone());
+    let run = || run_fold(request.seed, preprocess, candidate, fold, &cancel);
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
         let message = mltools_core::error::panic_message(panic.as_ref());
         tracing::error!(algorithm = %candidate.spec.algorithm, %message, "a fit panicked");
@@ -465,10 +466,13 @@ fn run_fold(
     preprocess: &dyn Preprocess,
     candidate: &Candidate,
     fold: &FoldData,
+    cancel: &Cancel,
 ) -> Result<FoldScore, ModelsError> {
     let (train, test) = preprocess.prepare(candidate, &fold.train, &fold.test)?;
     let started = Instant::now();
-    let model = candidate.estimator.fit(&train, &fold.train_targets, seed)?;
+    let model = candidate
+        .estimator
+        .fit_until(&train, &fold.train_targets, seed, cancel)?;
     let fit_ms = started.elapsed().as_secs_f64() * 1000.0;
     let warnings = model
         .warnings()
@@ -476,7 +480,7 @@ fn run_fold(
         .map(|warning| format!("fold {}: {warning}", fold.index))
         .collect();
     let started = Instant::now();
-    let prediction = model.predict(&test)?;
+    let prediction = model.predict_until(&test, cancel)?;
     let predict_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (metrics, predicted, scores) = match (&prediction, &fold.test_targets) {
         (Prediction::Regression(values), Targets::Regression(truth)) => {

@@ -38,6 +38,18 @@ pub enum ModelsError {
         /// What it accepts.
         expected: String,
     },
+    /// A request asks for more than this node allows (a parameter above its cap).
+    #[error("{subject} = {value} is above this node's cap of {cap} (models setting `{setting}`)")]
+    OverLimit {
+        /// What is capped: the algorithm and parameter, or the request's part.
+        subject: String,
+        /// The value asked for.
+        value: String,
+        /// The cap.
+        cap: String,
+        /// The `[models]` setting that sets the cap.
+        setting: &'static str,
+    },
     /// The algorithm solves the other task.
     #[error("{algorithm} is a {algorithm_task} algorithm; the task is {task}")]
     WrongTask {

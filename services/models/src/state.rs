@@ -1,6 +1,6 @@
 //! [`ModelsState`]: the service's state and its async operations, usable without RPC.
 
-use crate::algorithms::{FittedModel, algorithms};
+use crate::algorithms::{Cancel, FittedModel, algorithms};
 use crate::compare::{self, Plan, Prepared, UtilsCalls, UtilsPreprocess};
 use crate::config::ModelsConfig;
 use crate::cv::{Candidate, CvControl, CvRequest, best, cross_validate, fit_pool};
@@ -118,7 +118,8 @@ impl ModelsState {
     ///
     /// # Errors
     /// Bad input (target, metric, models, too few rows for the folds) before any job
-    /// exists; [`ModelsError::Overloaded`] when the job table is full of live jobs.
+    /// exists; [`ModelsError::OverLimit`] for more models than `max_models_per_comparison`
+    /// or a parameter above its cap (`max_trees`, `max_iterations`, `max_kernel_cache_mb`); [`ModelsError::Overloaded`] when the job table is full of live jobs.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
     pub async fn submit(&self, mut request: CompareRequest) -> Result<JobId, ModelsError> {
         let frame = self.rows(&mut request.data).await?;
@@ -126,6 +127,7 @@ impl ModelsState {
         let plan = self
             .run_blocking("submit", move |_| compare::plan(request, &frame))
             .await?;
+        self.check_limits(&plan.candidates)?;
         let total = (plan.candidates.len() * plan.folds) as u64;
         let (id, control) = self.inner.jobs.create(total)?;
         tracing::info!(job = %id, models = plan.candidates.len(), "comparison submitted");
@@ -311,10 +313,13 @@ impl ModelsState {
             crate::task::Targets::Regression(_) => None,
         };
         let (estimator, seed) = (refit.candidate.estimator.clone(), refit.seed);
+        let cancel = Cancel::new(utils.cancel.clone());
         let bytes = self
             .run_pooled("fit", move || {
                 let _permit = permit;
-                estimator.fit(&matrix, &targets, seed)?.to_bytes()
+                estimator
+                    .fit_until(&matrix, &targets, seed, &cancel)?
+                    .to_bytes()
             })
             .await?;
         let info = ModelInfo {
@@ -366,8 +371,9 @@ impl ModelsState {
     }
 
     /// Cancels a job: it ends as cancelled at once. A queued job's task ends at once; a
-    /// running one abandons its utils calls, its fits already running finish in the
-    /// background, no further fit starts, and a best model being refitted is not kept.
+    /// running one abandons its utils calls, its fits already running stop at their next
+    /// look at the cancel, no further fit starts, and a best model being refitted is not
+    /// kept.
     ///
     /// # Errors
     /// [`ModelsError::UnknownJob`].
@@ -380,12 +386,13 @@ impl ModelsState {
     ///
     /// # Errors
     /// [`ModelsError::Overloaded`] when `max_running_fits` fits are running; bad input
-    /// (target, model spec); the utils service's errors, [`ModelsError::UtilsTimeout`]; a
+    /// (target, model spec); [`ModelsError::OverLimit`] for a parameter above its cap; the utils service's errors, [`ModelsError::UtilsTimeout`]; a
     /// fit failure.
     ///
     /// # Cancel safety
-    /// Dropping the future stops the preprocessing; a fit already on the fit threads
-    /// finishes (holding its slot) and is not stored.
+    /// Dropping the future stops the preprocessing and cancels a fit already on the fit
+    /// threads, which stops at its next look at the cancel (holding its slot until then);
+    /// nothing is stored.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
     pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
         let permit =
@@ -410,7 +417,12 @@ impl ModelsState {
                 Ok((data, candidate))
             })
             .await?;
-        let utils = self.utils_calls(CancellationToken::new());
+        self.check_limits(std::slice::from_ref(&candidate))?;
+        let cancel = CancellationToken::new();
+        // This call dropped (its deadline passed, its client went away): the fit on the fit
+        // threads is cancelled too, and lets go of its thread and its slot.
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let utils = self.utils_calls(cancel);
         let defaults = compare::default_pipelines(&utils, std::slice::from_ref(&candidate)).await?;
         let refit = Refit {
             candidate: &candidate,
@@ -440,9 +452,13 @@ impl ModelsState {
                 client.transform(ctx, pipeline, rows).await
             })
             .await?;
+        let cancel = CancellationToken::new();
+        // This call dropped (its deadline passed): a long prediction (k-NN) stops too.
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let cancel = Cancel::new(cancel);
         let prediction = self
             .run_pooled("predict", move || {
-                FittedModel::from_bytes(&bytes)?.predict(&matrix)
+                FittedModel::from_bytes(&bytes)?.predict_until(&matrix, &cancel)
             })
             .await?;
         let values = match prediction {
@@ -506,6 +522,25 @@ impl ModelsState {
             inner.store.insert(&info, &bytes)
         })
         .await
+    }
+
+    /// Refuses candidates that ask more than this node's caps (`[models]` `max_trees`,
+    /// `max_iterations`, `max_kernel_cache_mb`, `max_models_per_comparison`), before
+    /// anything is fitted.
+    fn check_limits(&self, candidates: &[Candidate]) -> Result<(), ModelsError> {
+        let config = &self.inner.config;
+        if candidates.len() > config.max_models_per_comparison {
+            return Err(ModelsError::OverLimit {
+                subject: "the comparison's model count".to_owned(),
+                value: candidates.len().to_string(),
+                cap: config.max_models_per_comparison.to_string(),
+                setting: "max_models_per_comparison",
+            });
+        }
+        let limits = config.fit_limits();
+        candidates
+            .iter()
+            .try_for_each(|candidate| candidate.estimator.check_limits(&limits))
     }
 
     /// Job tasks alive: queued, running, or finishing after a cancel (a cancelled job's

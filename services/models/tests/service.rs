@@ -900,3 +900,155 @@ async fn fits_beyond_the_limit_are_refused_and_predict_runs_on_the_fit_threads()
     assert_eq!(predictions.values.len(), breast_cancer().rows());
     finished(&client, job).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, client, _) = models_with(dir.path(), |config| {
+        config.max_trees = 10;
+        config.max_iterations = 500;
+        config.max_models_per_comparison = 2;
+    });
+    let with = |algorithm: &str, param: &str, value: ParamValue| ModelSpec {
+        params: BTreeMap::from([(param.to_owned(), value)]),
+        ..spec(algorithm)
+    };
+    let refused = |error: ServiceError, expected: &str| {
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
+        assert_eq!(error.message, expected);
+    };
+    let fit = FitRequest {
+        data: training(breast_cancer(), "diagnosis"),
+        model: with(
+            "random_forest_classifier",
+            "n_trees",
+            ParamValue::Integer(11),
+        ),
+        seed: 0,
+    };
+    let error = client
+        .fit(context::current(), fit)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "random_forest_classifier: parameter `n_trees` = 11 is above this node's cap of 10 \
+         (models setting `max_trees`)",
+    );
+    let mut request = compare(breast_cancer(), &[], false);
+    request.models = vec![with(
+        "logistic_regression",
+        "max_iter",
+        ParamValue::Integer(501),
+    )];
+    let error = client
+        .submit(context::current(), request)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "logistic_regression: parameter `max_iter` = 501 is above this node's cap of 500 \
+         (models setting `max_iterations`)",
+    );
+    // Every classifier by default: six models, over the cap of two.
+    let error = client
+        .submit(context::current(), compare(breast_cancer(), &[], false))
+        .await
+        .into_service("models")
+        .unwrap_err();
+    refused(
+        error,
+        "the comparison's model count = 6 is above this node's cap of 2 (models setting \
+         `max_models_per_comparison`)",
+    );
+    assert_eq!(state.job_tasks(), 0, "no job was started");
+    assert!(state.list().await.unwrap().is_empty(), "nothing was fitted");
+}
+
+/// `rows` rows of eight pseudo-random features and a `diagnosis` unrelated to them: a hard
+/// problem for an SVM (many solver iterations).
+fn noise(rows: usize) -> Frame {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut columns: Vec<Vec<f64>> = (0..8).map(|_| Vec::with_capacity(rows)).collect();
+    let mut codes = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        for column in &mut columns {
+            column.push(next());
+        }
+        codes.push(u32::from(next() < 0.5));
+    }
+    let mut frame = Frame {
+        columns: columns
+            .into_iter()
+            .enumerate()
+            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
+            .collect(),
+    };
+    frame.columns.push(Column::categorical(
+        "diagnosis",
+        codes,
+        vec!["a".into(), "b".into()],
+    ));
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fit_past_its_deadline_is_cancelled_and_frees_its_slot_and_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, client, _) = models_with(dir.path(), |config| {
+        config.max_running_fits = 1;
+        config.fit_threads = Some(1);
+    });
+    // An SVM on 6000 noisy rows: tens of seconds in a debug build, past its 2 s deadline.
+    let mut ctx = context::current();
+    ctx.deadline = Instant::now() + Duration::from_secs(2);
+    let slow = FitRequest {
+        data: training(noise(6000), "diagnosis"),
+        model: spec("svc"),
+        seed: 0,
+    };
+    let started = Instant::now();
+    let outcome = client.fit(ctx, slow).await;
+    assert!(outcome.is_err() || outcome.as_ref().unwrap().is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the deadline held"
+    );
+    // The cancelled fit lets go of the only fit slot and thread: a small fit soon runs.
+    let quick = || FitRequest {
+        data: training(breast_cancer(), "diagnosis"),
+        model: spec("gaussian_nb"),
+        seed: 0,
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let result = client
+            .fit(context::current(), quick())
+            .await
+            .into_service("models");
+        match result {
+            Ok(_) => break,
+            Err(error) if error.kind == ErrorKind::Overloaded => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the cancelled fit still holds its slot 5 s after its deadline"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "the quick fit waited for the slow one: {:?}",
+        started.elapsed()
+    );
+}

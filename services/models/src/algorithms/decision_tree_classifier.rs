@@ -4,6 +4,7 @@
 use crate::algorithms::dense::{Dense, fit_failed, predict_failed, present_classes, spread};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
+use crate::algorithms::validate::ClassTreeMirror;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,23 @@ impl DecisionTreeClassifierValidParams {
 }
 
 impl TreeClassifierModel {
+    /// Checks a decoded model: the tree (see [`ClassTreeMirror::check`]) and its classes,
+    /// one per present class code, ascending below `classes`.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        let tree: ClassTreeMirror =
+            crate::algorithms::dense::mirror(ID, &self.tree).map_err(|error| error.to_string())?;
+        tree.check("the tree", features)?;
+        crate::algorithms::validate::class_codes("the class list", &self.present, classes)?;
+        if tree.classes != self.present {
+            return Err(format!(
+                "the tree's {} classes are not the model's {}",
+                tree.classes.len(),
+                self.present.len()
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Dense,

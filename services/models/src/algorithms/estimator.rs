@@ -1,5 +1,6 @@
 //! [`Estimator`]: an algorithm with checked parameters, ready to fit.
 
+use crate::algorithms::cancel::Cancel;
 use crate::algorithms::dense::{check_matrix, dense};
 use crate::algorithms::fitted::{Fitted, FittedModel};
 use crate::algorithms::params::{ParamMap, Params};
@@ -166,6 +167,25 @@ impl Estimator {
     /// `x` and `y` disagree, or a class code is not below the number of classes; [`ModelsError::NonFinite`] for a missing feature value;
     /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails.
     pub fn fit(&self, x: &Matrix, y: &Targets, seed: u64) -> Result<FittedModel, ModelsError> {
+        self.fit_until(x, y, seed, &Cancel::never())
+    }
+
+    /// As [`Estimator::fit`], giving up once `cancel` fires: the SVM solvers (every 64
+    /// iterations, between machines and Platt folds), L-BFGS (every iteration), Gaussian
+    /// naive Bayes (every class) and the random forest classifier's leaf replay (every
+    /// tree) look at it; smartcore's trees, forests and linear models fit in one call that
+    /// cannot be interrupted, so the cancel is seen before it starts.
+    ///
+    /// # Errors
+    /// As [`Estimator::fit`]; [`ModelsError::Cancelled`] once `cancel` fires.
+    pub fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &Targets,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<FittedModel, ModelsError> {
+        cancel.check()?;
         let id = self.id();
         if id.task() != y.task() {
             return Err(ModelsError::WrongTask {
@@ -199,8 +219,10 @@ impl Estimator {
             });
         }
         let model = match y {
-            Targets::Regression(values) => self.fit_regression(x, values, seed)?,
-            Targets::Classification { codes, .. } => self.fit_classification(x, codes, seed)?,
+            Targets::Regression(values) => self.fit_regression(x, values, seed, cancel)?,
+            Targets::Classification { codes, .. } => {
+                self.fit_classification(x, codes, seed, cancel)?
+            }
         };
         Ok(FittedModel::new(
             id,
@@ -210,7 +232,13 @@ impl Estimator {
         ))
     }
 
-    fn fit_regression(&self, x: &Matrix, y: &[f64], seed: u64) -> Result<Fitted, ModelsError> {
+    fn fit_regression(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<Fitted, ModelsError> {
         Ok(match self {
             Estimator::LinearRegression(p) => Fitted::Linear(p.fit(x, y)?),
             Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y)?),
@@ -223,22 +251,30 @@ impl Estimator {
                 Fitted::ForestRegressor(p.fit(&dense(x)?, y, seed)?)
             }
             Estimator::ExtraTreesRegressor(p) => Fitted::ExtraTrees(p.fit(&dense(x)?, y, seed)?),
-            Estimator::Svr(p) => Fitted::Svr(p.fit(x, y)?),
+            Estimator::Svr(p) => Fitted::Svr(p.fit_until(x, y, cancel)?),
             Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Regression)),
         })
     }
 
-    fn fit_classification(&self, x: &Matrix, y: &[u32], seed: u64) -> Result<Fitted, ModelsError> {
+    fn fit_classification(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<Fitted, ModelsError> {
         Ok(match self {
-            Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit(x, y)?),
+            Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
             Estimator::DecisionTreeClassifier(p) => {
                 Fitted::TreeClassifier(p.fit(&dense(x)?, y, seed)?)
             }
-            Estimator::RandomForestClassifier(p) => Fitted::ForestClassifier(p.fit(x, y, seed)?),
-            Estimator::Svc(p) => Fitted::Svc(p.fit(x, y, seed)?),
+            Estimator::RandomForestClassifier(p) => {
+                Fitted::ForestClassifier(p.fit_until(x, y, seed, cancel)?)
+            }
+            Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
             Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
-            Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit(x, y)?),
+            Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit_until(x, y, cancel)?),
             _ => return Err(self.wrong_task(Task::Classification)),
         })
     }

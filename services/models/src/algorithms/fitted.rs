@@ -1,8 +1,9 @@
 //! [`FittedModel`]: an owned, serializable fitted model that predicts.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::decision_tree_classifier::TreeClassifierModel;
 use crate::algorithms::decision_tree_regressor::{self, RegressionTree};
-use crate::algorithms::dense::{check_matrix, dense};
+use crate::algorithms::dense::{check_matrix, dense, mirror};
 use crate::algorithms::extra_trees_regressor::{self, ExtraTreesForest};
 use crate::algorithms::gaussian_nb::GaussianNbModel;
 use crate::algorithms::knn_classifier::KnnClassifierModel;
@@ -16,8 +17,12 @@ use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svc::SvcModel;
 use crate::algorithms::svm::SupportVectors;
 use crate::algorithms::svr;
+use crate::algorithms::validate::{
+    MAX_CLASSES, MAX_FEATURES, RegressionForestMirror, RegressionTreeMirror, finite,
+};
 use crate::error::ModelsError;
 use crate::prediction::{ClassPrediction, Prediction};
+use mltools_core::models::Task;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +122,15 @@ impl FittedModel {
     /// [`ModelsError::Shape`] for another number of columns; [`ModelsError::NonFinite`] for
     /// a missing value; [`ModelsError::Predict`] when the algorithm fails.
     pub fn predict(&self, x: &Matrix) -> Result<Prediction, ModelsError> {
+        self.predict_until(x, &Cancel::never())
+    }
+
+    /// As [`FittedModel::predict`], giving up once `cancel` fires (k-NN looks at it before
+    /// each block of queries; the other models predict in one quick pass).
+    ///
+    /// # Errors
+    /// As [`FittedModel::predict`]; [`ModelsError::Cancelled`] once `cancel` fires.
+    pub fn predict_until(&self, x: &Matrix, cancel: &Cancel) -> Result<Prediction, ModelsError> {
         if x.columns.len() != self.features.len() {
             return Err(ModelsError::Shape {
                 reason: format!(
@@ -148,13 +162,13 @@ impl FittedModel {
             Fitted::ExtraTrees(model) => {
                 regression(extra_trees_regressor::predict(model, &dense(x)?)?)
             }
-            Fitted::KnnRegressor(model) => regression(model.predict(x)?),
+            Fitted::KnnRegressor(model) => regression(model.predict(x, cancel)?),
             Fitted::Logistic(model) => classification(model.predict(x, classes)?),
             Fitted::Svc(model) => classification(model.predict(x, classes)?),
             Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
             Fitted::TreeClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
             Fitted::ForestClassifier(model) => classification(model.predict(x, classes)?),
-            Fitted::KnnClassifier(model) => classification(model.predict(x, classes)?),
+            Fitted::KnnClassifier(model) => classification(model.predict(x, classes, cancel)?),
         })
     }
 
@@ -172,23 +186,110 @@ impl FittedModel {
         Ok(bytes)
     }
 
-    /// A model from [`FittedModel::to_bytes`].
+    /// A model from [`FittedModel::to_bytes`], checked before it is trusted: every tree's
+    /// children in range and reached once from its root, its split features and leaf
+    /// outputs in range; our own models' arrays consistent in length and finite; features
+    /// and classes bounded and agreeing with the task.
     ///
     /// # Errors
-    /// [`ModelsError::Corrupt`] for bytes that are not a model of this format version.
+    /// [`ModelsError::Corrupt`] for bytes that are not a sound model of this format version.
     pub fn from_bytes(bytes: &[u8]) -> Result<FittedModel, ModelsError> {
-        let corrupt = |reason: String| ModelsError::Corrupt { reason };
+        FittedModel::decode(bytes).map_err(|reason| ModelsError::Corrupt { reason })
+    }
+
+    /// A model from [`FittedModel::to_bytes`]: the magic number and format version, then
+    /// the model, then its shape (see [`FittedModel::check`]); what is wrong otherwise.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<FittedModel, String> {
         let body = bytes
             .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| corrupt("not a mltools model (bad magic number)".to_owned()))?;
-        match body.split_first() {
+            .ok_or_else(|| "not a mltools model (bad magic number)".to_owned())?;
+        let model: FittedModel = match body.split_first() {
             Some((&FORMAT, model)) => {
-                postcard::from_bytes(model).map_err(|error| corrupt(error.to_string()))
+                postcard::from_bytes(model).map_err(|error| format!("the model: {error}"))?
             }
-            Some((&version, _)) => Err(corrupt(format!(
-                "model format {version}; this build reads format {FORMAT}"
-            ))),
-            None => Err(corrupt("the model is truncated".to_owned())),
-        }
+            Some((&version, _)) => {
+                return Err(format!(
+                    "model format {version}; this build reads format {FORMAT}"
+                ));
+            }
+            None => return Err("the model is truncated".to_owned()),
+        };
+        model.check()?;
+        Ok(model)
     }
+
+    /// Checks a decoded model's shape, so prediction can trust it: the fitted state is the
+    /// algorithm's; features and classes within bounds and agreeing with the task; every
+    /// tree's children in range and reached once from its root, its split features and
+    /// leaf outputs in range; our own models' arrays consistent in length and finite.
+    fn check(&self) -> Result<(), String> {
+        use AlgorithmId as A;
+        let features = self.features.len();
+        if features == 0 || features > MAX_FEATURES {
+            return Err(format!(
+                "the model has {features} features; 1 to {MAX_FEATURES} are allowed"
+            ));
+        }
+        let classes = self.classes;
+        let task_agrees = match self.algorithm.task() {
+            Task::Regression => classes == 0,
+            Task::Classification => (2..=MAX_CLASSES).contains(&classes),
+        };
+        if !task_agrees {
+            return Err(format!(
+                "a {} model ({}) with {classes} classes; a classifier has 2 to {MAX_CLASSES}, a \
+                 regressor none",
+                self.algorithm.task(),
+                self.algorithm
+            ));
+        }
+        let result = match (self.algorithm, &self.model) {
+            (A::LinearRegression | A::Ridge | A::Lasso | A::ElasticNet, Fitted::Linear(model)) => {
+                check_linear(model, features)
+            }
+            (A::LogisticRegression, Fitted::Logistic(model)) => model.check(features, classes),
+            (A::DecisionTreeRegressor, Fitted::TreeRegressor(tree)) => {
+                mirror::<_, RegressionTreeMirror>(self.algorithm.as_str(), tree)
+                    .map_err(|error| error.to_string())?
+                    .check(features)
+            }
+            (A::DecisionTreeClassifier, Fitted::TreeClassifier(model)) => {
+                model.check(features, classes)
+            }
+            (A::RandomForestRegressor, Fitted::ForestRegressor(forest)) => {
+                mirror::<_, RegressionForestMirror>(self.algorithm.as_str(), forest)
+                    .map_err(|error| error.to_string())?
+                    .check(features)
+            }
+            (A::ExtraTreesRegressor, Fitted::ExtraTrees(forest)) => {
+                mirror::<_, RegressionForestMirror>(self.algorithm.as_str(), forest)
+                    .map_err(|error| error.to_string())?
+                    .check(features)
+            }
+            (A::RandomForestClassifier, Fitted::ForestClassifier(model)) => {
+                model.check(features, classes)
+            }
+            (A::Svr, Fitted::Svr(model)) => model.check(features),
+            (A::Svc, Fitted::Svc(model)) => model.check_model(features, classes),
+            (A::KnnRegressor, Fitted::KnnRegressor(model)) => model.check(features),
+            (A::KnnClassifier, Fitted::KnnClassifier(model)) => model.check(features, classes),
+            (A::GaussianNb, Fitted::GaussianNb(model)) => model.check(features, classes),
+            (algorithm, _) => Err(format!(
+                "the model is labelled `{algorithm}` but holds another algorithm's state"
+            )),
+        };
+        result.map_err(|reason| format!("{}: {reason}", self.algorithm))
+    }
+}
+
+/// Checks a decoded linear model: one finite coefficient per feature, a finite intercept.
+fn check_linear(model: &LinearModel, features: usize) -> Result<(), String> {
+    if model.coefficients.len() != features {
+        return Err(format!(
+            "{} coefficients for {features} features",
+            model.coefficients.len()
+        ));
+    }
+    finite("the coefficients", &model.coefficients)?;
+    finite("the intercept", &[model.intercept])
 }

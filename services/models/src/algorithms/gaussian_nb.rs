@@ -83,7 +83,19 @@ impl GaussianNbValidParams {
         &self.0
     }
 
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32]) -> Result<GaussianNbModel, ModelsError> {
+        self.fit_until(x, y, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<GaussianNbModel, ModelsError> {
         if y.len() != x.rows || x.rows == 0 {
             return Err(ModelsError::Fit {
                 algorithm: ID,
@@ -96,6 +108,8 @@ impl GaussianNbValidParams {
         let mut means = Vec::with_capacity(present.len());
         let mut variances = Vec::with_capacity(present.len());
         for &class in &present {
+            // Each class is a pass over every row.
+            cancel.check()?;
             let members: Vec<&[f64]> = rows(x)
                 .zip(y)
                 .filter(|&(_, &label)| label == class)
@@ -144,6 +158,45 @@ fn largest_variance(x: &Matrix) -> f64 {
 }
 
 impl GaussianNbModel {
+    /// Checks a decoded model: ascending class codes below `classes`, one prior, mean row
+    /// and variance row of `features` values per class, every value finite, every
+    /// variance positive.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.present, classes)?;
+        let count = self.present.len();
+        if count == 0
+            || self.log_priors.len() != count
+            || self.means.len() != count
+            || self.variances.len() != count
+        {
+            return Err(format!(
+                "{count} classes with {} priors, {} mean rows and {} variance rows",
+                self.log_priors.len(),
+                self.means.len(),
+                self.variances.len()
+            ));
+        }
+        finite("the log priors", &self.log_priors)?;
+        for (class, (means, variances)) in self.means.iter().zip(&self.variances).enumerate() {
+            if means.len() != features || variances.len() != features {
+                return Err(format!(
+                    "class {class} has {} means and {} variances for {features} features",
+                    means.len(),
+                    variances.len()
+                ));
+            }
+            finite(&format!("class {class}'s means"), means)?;
+            finite(&format!("class {class}'s variances"), variances)?;
+            if let Some(feature) = variances.iter().position(|&v| v <= 0.0) {
+                return Err(format!(
+                    "class {class}'s variance of feature {feature} is not positive"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,

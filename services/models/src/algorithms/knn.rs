@@ -16,6 +16,7 @@
 //! Weights are uniform, or `1 / distance`; when some neighbours are at distance 0 only
 //! they count, equally (scikit-learn's `weights="distance"`).
 
+use crate::algorithms::Cancel;
 use crate::algorithms::linalg::view;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count};
 use crate::error::ModelsError;
@@ -96,6 +97,24 @@ pub(crate) struct Neighbourhood {
 }
 
 impl Neighbourhood {
+    /// Checks a decoded neighbourhood: `rows × features` finite values, `1 ≤ k ≤ rows`.
+    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
+        if self.features != features
+            || Some(self.values.len()) != self.rows.checked_mul(features)
+            || self.k == 0
+            || self.k > self.rows
+        {
+            return Err(format!(
+                "k-NN with k = {} over {} rows of {} features ({} values) for {features} features",
+                self.k,
+                self.rows,
+                self.features,
+                self.values.len()
+            ));
+        }
+        crate::algorithms::validate::finite("the training rows", &self.values)
+    }
+
     /// Keeps the training rows of `x`.
     ///
     /// # Errors
@@ -133,10 +152,13 @@ impl Neighbourhood {
     ///
     /// # Errors
     /// [`ModelsError::Corrupt`] for a model whose rows do not make a matrix or whose `k`
-    /// is not within them; [`ModelsError::Shape`] for rows of another width.
+    /// is not within them; [`ModelsError::Shape`] for rows of another width;
+    /// [`ModelsError::Cancelled`] once `cancel` fires (checked before each block of
+    /// queries, a few MB of distances each).
     pub(crate) fn search(
         &self,
         x: &Matrix,
+        cancel: &Cancel,
         mut visit: impl FnMut(usize, &[Neighbour], &[f64]),
     ) -> Result<(), ModelsError> {
         let training = self.training()?;
@@ -158,6 +180,7 @@ impl Neighbourhood {
         let mut neighbours: Vec<Neighbour> = Vec::with_capacity(self.k);
         let mut weights: Vec<f64> = Vec::with_capacity(self.k);
         for (block, block_queries) in queries.axis_chunks_iter(Axis(0), block_rows).enumerate() {
+            cancel.check()?;
             let mut products = products.slice_mut(s![..block_queries.nrows(), ..]);
             // −2·Q·Tᵀ, the one product of the block.
             general_mat_mul(-2.0, &block_queries, &training.t(), 0.0, &mut products);
@@ -342,7 +365,7 @@ mod tests {
         let neighbourhood = Neighbourhood::new("knn", params, training).unwrap();
         let mut found = Vec::new();
         neighbourhood
-            .search(x, |query, neighbours, weights| {
+            .search(x, &Cancel::never(), |query, neighbours, weights| {
                 assert_eq!(query, found.len());
                 found.push((neighbours.to_vec(), weights.to_vec()));
             })

@@ -3,6 +3,7 @@
 //! probabilities are the (weighted) shares of the neighbours' classes; the label is the
 //! most probable class, the lowest code among ties.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, present_classes};
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
@@ -67,10 +68,29 @@ impl KnnClassifierValidParams {
 }
 
 impl KnnClassifierModel {
+    /// Checks a decoded model: its neighbourhood, one label below `classes` per row.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        self.neighbourhood.check(features)?;
+        if self.labels.len() != self.neighbourhood.rows() {
+            return Err(format!(
+                "k-NN with {} labels for {} training rows",
+                self.labels.len(),
+                self.neighbourhood.rows()
+            ));
+        }
+        if let Some(label) = self.labels.iter().find(|&&label| label as usize >= classes) {
+            return Err(format!(
+                "a label names class {label}, past the {classes} classes"
+            ));
+        }
+        crate::algorithms::validate::class_codes("the class list", &self.present, classes)
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,
         classes: usize,
+        cancel: &Cancel,
     ) -> Result<ClassPrediction, ModelsError> {
         // Every label must index a probability column.
         check_classes(&self.labels, classes)?;
@@ -85,16 +105,17 @@ impl KnnClassifierModel {
         }
         let width = classes.max(1);
         let mut probabilities = vec![0.0; x.rows * width];
-        self.neighbourhood.search(x, |query, neighbours, weights| {
-            let row = &mut probabilities[query * width..(query + 1) * width];
-            for (neighbour, weight) in neighbours.iter().zip(weights) {
-                row[self.labels[neighbour.row] as usize] += weight;
-            }
-            let total: f64 = row.iter().sum();
-            if total > 0.0 {
-                row.iter_mut().for_each(|p| *p /= total);
-            }
-        })?;
+        self.neighbourhood
+            .search(x, cancel, |query, neighbours, weights| {
+                let row = &mut probabilities[query * width..(query + 1) * width];
+                for (neighbour, weight) in neighbours.iter().zip(weights) {
+                    row[self.labels[neighbour.row] as usize] += weight;
+                }
+                let total: f64 = row.iter().sum();
+                if total > 0.0 {
+                    row.iter_mut().for_each(|p| *p /= total);
+                }
+            })?;
         Ok(ClassPrediction::from_probabilities(probabilities, classes))
     }
 }
@@ -116,7 +137,7 @@ mod tests {
             .unwrap()
             .fit(&testing::training(), &testing::CLASSES)
             .unwrap()
-            .predict(&testing::queries(), 3)
+            .predict(&testing::queries(), 3, &Cancel::never())
             .unwrap()
     }
 
@@ -185,7 +206,7 @@ mod tests {
         let x =
             crate::algorithms::dense::testing::matrix(&[&[0.0], &[1.0], &[2.0], &[3.0], &[4.0]]);
         let model = params.fit(&x, &[0, 2, 0, 2, 2]).unwrap();
-        let prediction = model.predict(&x, 3).unwrap();
+        let prediction = model.predict(&x, 3, &Cancel::never()).unwrap();
         let probabilities = prediction.probabilities.unwrap();
         assert!(probabilities.chunks(3).all(|row| row[1] == 0.0));
         assert_eq!(prediction.labels, [2; 5]);

@@ -2,6 +2,7 @@
 //! `n_neighbors = 5` and brute force, written here ([`knn`]): the
 //! (weighted) mean target of the neighbours.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::error::ModelsError;
@@ -62,12 +63,25 @@ impl KnnRegressorValidParams {
 }
 
 impl NeighboursRegressor {
+    /// Checks a decoded model: its neighbourhood, and one finite target per row.
+    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
+        self.neighbourhood.check(features)?;
+        if self.targets.len() != self.neighbourhood.rows() {
+            return Err(format!(
+                "k-NN with {} targets for {} training rows",
+                self.targets.len(),
+                self.neighbourhood.rows()
+            ));
+        }
+        crate::algorithms::validate::finite("the targets", &self.targets)
+    }
+
     /// Predicts the rows of `x`.
     ///
     /// # Errors
     /// [`ModelsError::Corrupt`] for a damaged model; [`ModelsError::Shape`] for rows of
     /// another width.
-    pub(crate) fn predict(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
+    pub(crate) fn predict(&self, x: &Matrix, cancel: &Cancel) -> Result<Vec<f64>, ModelsError> {
         if self.targets.len() != self.neighbourhood.rows() {
             return Err(ModelsError::Corrupt {
                 reason: format!(
@@ -78,14 +92,15 @@ impl NeighboursRegressor {
             });
         }
         let mut predictions = vec![0.0; x.rows];
-        self.neighbourhood.search(x, |query, neighbours, weights| {
-            let (mut weighted, mut total) = (0.0, 0.0);
-            for (neighbour, weight) in neighbours.iter().zip(weights) {
-                weighted += self.targets[neighbour.row] * weight;
-                total += weight;
-            }
-            predictions[query] = weighted / total;
-        })?;
+        self.neighbourhood
+            .search(x, cancel, |query, neighbours, weights| {
+                let (mut weighted, mut total) = (0.0, 0.0);
+                for (neighbour, weight) in neighbours.iter().zip(weights) {
+                    weighted += self.targets[neighbour.row] * weight;
+                    total += weight;
+                }
+                predictions[query] = weighted / total;
+            })?;
         Ok(predictions)
     }
 }
@@ -125,7 +140,7 @@ mod tests {
                 .unwrap()
                 .fit(&testing::training(), &testing::TARGETS)
                 .unwrap()
-                .predict(&testing::queries())
+                .predict(&testing::queries(), &Cancel::never())
                 .unwrap();
             for (p, e) in predicted.iter().zip(expected) {
                 assert!((p - e).abs() < 1e-12, "{predicted:?} vs {expected:?}");

@@ -35,6 +35,12 @@ const MAX_STEP: f64 = 1e10;
 pub(crate) trait Objective {
     /// The value at `x`, with the gradient written into `gradient` (as long as `x`).
     fn evaluate(&mut self, x: &[f64], gradient: &mut [f64]) -> f64;
+
+    /// Whether the run should stop at once (its work was cancelled); checked before each
+    /// iteration. Never, by default.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// The settings of a run.
@@ -135,25 +141,31 @@ pub(crate) struct Minimum {
     pub(crate) convergence: Convergence,
 }
 
-/// The value at the start is not finite: nothing can be minimised.
+/// Why a run gave no minimum.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct NotFinite;
+pub(crate) enum Stopped {
+    /// The value at the start is not finite: nothing can be minimised.
+    NotFinite,
+    /// The objective said its work was cancelled ([`Objective::cancelled`]).
+    Cancelled,
+}
 
 /// Minimises `objective` from `start`.
 ///
 /// # Errors
-/// [`NotFinite`] when the value or gradient at `start` is not finite.
+/// [`Stopped::NotFinite`] when the value or gradient at `start` is not finite;
+/// [`Stopped::Cancelled`] once the objective is cancelled.
 pub(crate) fn minimize(
     objective: &mut impl Objective,
     start: Vec<f64>,
     settings: LbfgsSettings,
-) -> Result<Minimum, NotFinite> {
+) -> Result<Minimum, Stopped> {
     let n = start.len();
     let mut x = start;
     let mut gradient = vec![0.0; n];
     let mut value = objective.evaluate(&x, &mut gradient);
     if !value.is_finite() || gradient.iter().any(|g| !g.is_finite()) {
-        return Err(NotFinite);
+        return Err(Stopped::NotFinite);
     }
     let mut memory = Memory::default();
     let mut iterations = 0;
@@ -176,6 +188,9 @@ pub(crate) fn minimize(
         return Ok(end(stop, 0, x, &gradient, value));
     }
     loop {
+        if objective.cancelled() {
+            return Err(Stopped::Cancelled);
+        }
         memory.direction(&gradient, &mut direction);
         let slope = dot(&gradient, &direction);
         let norm = dot(&direction, &direction).sqrt();

@@ -147,7 +147,19 @@ impl LogisticRegressionValidParams {
         &self.0
     }
 
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32]) -> Result<LogisticModel, ModelsError> {
+        self.fit_until(x, y, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<LogisticModel, ModelsError> {
         let params = &self.0;
         let present = present_classes(y);
         if present.len() < 2 {
@@ -179,6 +191,7 @@ impl LogisticRegressionValidParams {
             fit_intercept: params.fit_intercept,
             l2: 1.0 / (params.c * rows as f64),
             scores: Array2::zeros((rows, outputs)),
+            cancel,
         };
         let parameters = outputs * (features + usize::from(params.fit_intercept));
         let settings = LbfgsSettings {
@@ -187,14 +200,18 @@ impl LogisticRegressionValidParams {
             max_iterations: params.max_iter,
             max_line_search: 50,
         };
-        let minimum = lbfgs::minimize(&mut loss, vec![0.0; parameters], settings).map_err(
-            |lbfgs::NotFinite| ModelsError::Fit {
-                algorithm: ID,
-                reason: "the loss is not finite at the start (features too large to \
-                         multiply; scale them)"
-                    .to_owned(),
-            },
-        )?;
+        let minimum =
+            lbfgs::minimize(&mut loss, vec![0.0; parameters], settings).map_err(|stopped| {
+                match stopped {
+                    lbfgs::Stopped::Cancelled => ModelsError::Cancelled,
+                    lbfgs::Stopped::NotFinite => ModelsError::Fit {
+                        algorithm: ID,
+                        reason: "the loss is not finite at the start (features too large to \
+                             multiply; scale them)"
+                            .to_owned(),
+                    },
+                }
+            })?;
         if !minimum.convergence.converged() {
             tracing::warn!(
                 algorithm = ID,
@@ -231,9 +248,15 @@ struct LogisticLoss<'a> {
     l2: f64,
     /// `n × outputs`: the scores, then the pointwise gradients.
     scores: Array2<f64>,
+    /// Stops the solver between iterations.
+    cancel: &'a crate::algorithms::Cancel,
 }
 
 impl Objective for LogisticLoss<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     fn evaluate(&mut self, theta: &[f64], gradient: &mut [f64]) -> f64 {
         let (rows, features) = self.x.dim();
         let outputs = self.outputs;
@@ -330,6 +353,38 @@ fn multinomial_pointwise(scores: &mut Array2<f64>, targets: &[usize], inverse_ro
 }
 
 impl LogisticModel {
+    /// Checks a decoded model: ascending class codes below `classes`, one coefficient row
+    /// of `features` values per output (one output when binary), finite values.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.present, classes)?;
+        let outputs = match self.present.len() {
+            0 | 1 => {
+                return Err(format!(
+                    "{} classes; at least 2 are needed",
+                    self.present.len()
+                ));
+            }
+            2 => 1,
+            present => present,
+        };
+        if self.features != features
+            || self.intercepts.len() != outputs
+            || Some(self.coefficients.len()) != outputs.checked_mul(features)
+        {
+            return Err(format!(
+                "a logistic model of {} features, {} classes, {} coefficients and {} \
+                 intercepts for {features} features",
+                self.features,
+                self.present.len(),
+                self.coefficients.len(),
+                self.intercepts.len()
+            ));
+        }
+        finite("the coefficients", &self.coefficients)?;
+        finite("the intercepts", &self.intercepts)
+    }
+
     pub(crate) fn predict(
         &self,
         x: &Matrix,

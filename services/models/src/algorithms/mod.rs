@@ -39,6 +39,7 @@
 //! assert!((values[3] - 7.0).abs() < 1e-9);
 //! ```
 
+mod cancel;
 pub mod decision_tree_classifier;
 pub mod decision_tree_regressor;
 mod dense;
@@ -53,6 +54,7 @@ pub mod knn_classifier;
 pub mod knn_regressor;
 pub mod lasso;
 pub mod lbfgs;
+mod limits;
 mod linalg;
 pub mod linear;
 pub mod linear_regression;
@@ -66,9 +68,12 @@ pub mod svc;
 pub mod svm;
 pub mod svr;
 pub mod trees;
+pub mod validate;
 
+pub use cancel::Cancel;
 pub use estimator::Estimator;
 pub use fitted::FittedModel;
+pub use limits::FitLimits;
 pub use params::ParamMap;
 pub use registry::{AlgorithmId, algorithms};
 

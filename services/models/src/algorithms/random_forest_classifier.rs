@@ -21,6 +21,9 @@ use crate::algorithms::dense::{check_classes, dense, fit_failed, mirror, present
 use crate::algorithms::forest::{self, MaxFeatures};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
+use crate::algorithms::validate::{
+    self, ClassTreeMirror as TreeMirror, Shape, check_tree, class_codes, finite,
+};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
 use mltools_core::utils::Matrix;
@@ -30,7 +33,6 @@ use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::{
     RandomForestClassifier, RandomForestClassifierParameters,
 };
-use smartcore::tree::decision_tree_classifier::DecisionTreeClassifierParameters;
 
 const ID: &str = "random_forest_classifier";
 
@@ -104,41 +106,6 @@ struct ForestMirror {
     samples: Option<Vec<Vec<bool>>>,
 }
 
-/// smartcore 0.7's `DecisionTreeClassifier`, field for field; its three `PhantomData`
-/// fields come last and take no bytes.
-#[derive(Deserialize)]
-struct TreeMirror {
-    nodes: Vec<NodeMirror>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    parameters: Option<DecisionTreeClassifierParameters>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    num_classes: usize,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    classes: Vec<u32>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    depth: u16,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    num_features: usize,
-}
-
-/// smartcore 0.7's tree `Node`, field for field: a leaf has no children; a row goes to
-/// the true child when its `split_feature` value is `<= split_value` (never when there is
-/// no value).
-#[derive(Deserialize)]
-struct NodeMirror {
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    output: usize,
-    n_node_samples: usize,
-    split_feature: usize,
-    split_value: Option<f64>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    split_score: Option<f64>,
-    true_child: Option<usize>,
-    false_child: Option<usize>,
-    #[expect(dead_code, reason = "read only to keep the fields aligned")]
-    impurity: Option<f64>,
-}
-
 /// A node of one of our trees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Node {
@@ -183,13 +150,29 @@ impl RandomForestClassifierValidParams {
         }
     }
 
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(
         &self,
         x: &Matrix,
         y: &[u32],
         seed: u64,
     ) -> Result<ForestClassifierModel, ModelsError> {
+        self.fit_until(x, y, seed, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        seed: u64,
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<ForestClassifierModel, ModelsError> {
         let parameters = self.smartcore(x.columns.len(), seed);
+        // smartcore grows the whole forest in one call, which cannot be interrupted: the
+        // cancel is seen before it and between the trees of the replay after it.
+        cancel.check()?;
         let forest: RandomForestClassifier<f64, u32, crate::algorithms::dense::Dense, Vec<u32>> =
             RandomForestClassifier::fit(&dense(x)?, &y.to_vec(), parameters)
                 .map_err(fit_failed(ID))?;
@@ -217,6 +200,7 @@ impl RandomForestClassifierValidParams {
             .iter()
             .enumerate()
             .map(|(index, tree)| {
+                cancel.check()?;
                 let drawn = bootstrap(&class_of_row, present.len(), &mut random);
                 leaves.tree(index, tree, &drawn)
             })
@@ -370,9 +354,12 @@ impl ForestClassifierModel {
             match tree.get(index) {
                 Some(Node::Leaf { offset }) => {
                     let width = self.present.len();
-                    return self.fractions.get(*offset..offset + width).ok_or_else(|| {
-                        corrupt(format!("forest leaf at {offset} is past the end"))
-                    });
+                    return self
+                        .fractions
+                        .get(*offset..offset.saturating_add(width))
+                        .ok_or_else(|| {
+                            corrupt(format!("forest leaf at {offset} is past the end"))
+                        });
                 }
                 Some(Node::Split {
                     feature,
@@ -392,6 +379,50 @@ impl ForestClassifierModel {
                 None => return Err(corrupt(format!("forest has no node {index}"))),
             }
         }
+    }
+
+    /// Checks a decoded forest: 1 to [`validate::MAX_TREES`] trees, each walked from its
+    /// root (children in range, no node reached twice, split features below `features`,
+    /// leaves within `fractions`), the fractions finite, the classes ascending below
+    /// `classes`.
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        if self.trees.is_empty() || self.trees.len() > validate::MAX_TREES {
+            return Err(format!(
+                "the forest has {} trees; 1 to {} are allowed",
+                self.trees.len(),
+                validate::MAX_TREES
+            ));
+        }
+        class_codes("the forest's class list", &self.present, classes)?;
+        finite("the forest's leaf fractions", &self.fractions)?;
+        let width = self.present.len();
+        for (index, tree) in self.trees.iter().enumerate() {
+            check_tree(
+                &format!("tree {index}"),
+                tree,
+                features,
+                |node| match *node {
+                    Node::Split {
+                        feature,
+                        left,
+                        right,
+                        ..
+                    } => Ok(Shape::Split {
+                        feature,
+                        left,
+                        right,
+                    }),
+                    Node::Leaf { offset } => match offset.checked_add(width) {
+                        Some(end) if end <= self.fractions.len() => Ok(Shape::Leaf),
+                        _ => Err(format!(
+                            "leaf fractions at {offset} are past the {} fractions",
+                            self.fractions.len()
+                        )),
+                    },
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// The number of trees.

@@ -129,7 +129,20 @@ impl SvcValidParams {
 
     /// Fits one machine per pair of the classes in `y` (and their sigmoids); `seed` drives
     /// the probability folds.
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[u32], seed: u64) -> Result<SvcModel, ModelsError> {
+        self.fit_until(x, y, seed, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[u32],
+        seed: u64,
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<SvcModel, ModelsError> {
         check_matrix(x)?;
         let width = x.columns.len();
         if width == 0 || x.rows != y.len() {
@@ -163,6 +176,7 @@ impl SvcValidParams {
         for (a, first) in groups.iter().enumerate() {
             for second in &groups[a + 1..] {
                 let (training, labels) = pair_problem(x, kernel, first, second);
+                cancel.check()?;
                 if self.0.probability {
                     sigmoids.push(platt::fit_sigmoid(
                         kernel,
@@ -171,9 +185,12 @@ impl SvcValidParams {
                         self.0.c,
                         settings,
                         &mut random,
-                    ));
+                        cancel,
+                    )?);
                 }
-                machines.push(formulations::binary(&training, &labels, self.0.c, settings));
+                machines.push(formulations::binary(
+                    &training, &labels, self.0.c, settings, cancel,
+                )?);
             }
         }
         let converged = machines.iter().all(|machine| machine.converged);
@@ -211,6 +228,46 @@ fn pair_problem(
 }
 
 impl SvcModel {
+    /// Checks a decoded model: ascending class codes below `classes`, the machines' parts
+    /// consistent in size with each other and `features`, every value finite.
+    pub(crate) fn check_model(&self, features: usize, classes: usize) -> Result<(), String> {
+        use crate::algorithms::validate::{class_codes, finite};
+        class_codes("the class list", &self.classes, classes)?;
+        let total = self.support.len();
+        let counted: u64 = self.counts.iter().map(|&count| u64::from(count)).sum();
+        let consistent = self.classes.len() >= 2
+            && self.width == features
+            && self.counts.len() == self.classes.len()
+            && counted == total as u64
+            && Some(self.vectors.len()) == total.checked_mul(features)
+            && Some(self.coefficients.len()) == (self.classes.len() - 1).checked_mul(total)
+            && self.rho.len() == self.pairs()
+            && self
+                .sigmoids
+                .as_ref()
+                .is_none_or(|s| s.len() == self.pairs());
+        if !consistent {
+            return Err(format!(
+                "an svc model of {} classes, {} features, {} vector values, {} class counts, \
+                 {} coefficients, {} biases for {features} features",
+                self.classes.len(),
+                self.width,
+                self.vectors.len(),
+                self.counts.len(),
+                self.coefficients.len(),
+                self.rho.len()
+            ));
+        }
+        self.kernel.check_finite()?;
+        finite("the support vectors", &self.vectors)?;
+        finite("the dual coefficients", &self.coefficients)?;
+        finite("the biases", &self.rho)?;
+        for (pair, sigmoid) in self.sigmoids.iter().flatten().enumerate() {
+            finite(&format!("sigmoid {pair}"), &[sigmoid.a, sigmoid.b])?;
+        }
+        Ok(())
+    }
+
     /// LIBSVM's model from the machines of each pair: a row is a support vector when any
     /// machine gives it a non-zero coefficient.
     fn assemble(

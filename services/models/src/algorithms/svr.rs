@@ -96,7 +96,19 @@ impl SvrValidParams {
 
     /// Fits the machine: the training rows with a non-zero coefficient are its support
     /// vectors.
+    /// Fits without a way to cancel (tests).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: &Matrix, y: &[f64]) -> Result<SupportVectors, ModelsError> {
+        self.fit_until(x, y, &crate::algorithms::Cancel::never())
+    }
+
+    /// Fits, giving up with [`ModelsError::Cancelled`] once `cancel` fires.
+    pub(crate) fn fit_until(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        cancel: &crate::algorithms::Cancel,
+    ) -> Result<SupportVectors, ModelsError> {
         check_matrix(x)?;
         let width = x.columns.len();
         if width == 0 || x.rows != y.len() {
@@ -127,7 +139,8 @@ impl SvrValidParams {
             self.0.c,
             self.0.epsilon,
             self.0.solver.settings(),
-        );
+            cancel,
+        )?;
         if !machine.converged {
             tracing::warn!(
                 algorithm = ID,

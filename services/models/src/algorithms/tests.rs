@@ -137,3 +137,25 @@ fn damaged_bytes_are_refused() {
     let error = FittedModel::from_bytes(&bytes).unwrap_err();
     assert!(error.to_string().contains("model format 99"), "{error}");
 }
+
+#[test]
+fn every_algorithm_gives_up_once_cancelled() {
+    let token = tokio_util::sync::CancellationToken::new();
+    token.cancel();
+    let cancel = super::Cancel::new(token);
+    for id in AlgorithmId::ALL {
+        let (x, y) = data(id.task());
+        let outcome = Estimator::defaults(id).fit_until(&x, &y, 0, &cancel);
+        assert_eq!(outcome.unwrap_err(), ModelsError::Cancelled, "{id}");
+    }
+    // k-NN's prediction, the long part of its work, looks at the cancel too.
+    let (x, y) = data(Task::Classification);
+    let model = Estimator::defaults(AlgorithmId::KnnClassifier)
+        .fit(&x, &y, 0)
+        .unwrap();
+    assert_eq!(
+        model.predict_until(&x, &cancel).unwrap_err(),
+        ModelsError::Cancelled
+    );
+    assert!(model.predict(&x).is_ok());
+}

@@ -1,6 +1,7 @@
 //! A stored model as one self-contained file, and back.
 
 use crate::algorithms::FittedModel;
+use crate::algorithms::validate::MAX_CLASSES;
 use crate::error::ModelsError;
 use mltools_core::models::{ModelFile, ModelInfo, Task};
 use serde::{Deserialize, Serialize};
@@ -50,12 +51,17 @@ pub fn export(info: &ModelInfo, model: &[u8]) -> Result<ModelFile, ModelsError> 
     Ok(ModelFile { bytes })
 }
 
-/// The description and fitted bytes in a file from [`export`], checked to decode.
+/// The description and fitted bytes in a file from [`export`], checked to decode and to be
+/// sound before anything is stored: every tree's children in range and reached once from
+/// its root, split features and leaf outputs in range, our own models' arrays consistent
+/// and finite, the class list bounded (see [`FittedModel::from_bytes`]).
 ///
 /// # Errors
-/// [`ModelsError::BadFile`] for a file that is not an exported model of this version, whose
-/// model does not decode, or whose description disagrees with its model (the algorithm,
-/// the task, the feature count against the pipeline's output columns, the classes).
+/// [`ModelsError::BadFile`] naming the fault, for a file that is not an exported model of
+/// this version, is truncated, whose model does not decode or is unsound (a tree node
+/// pointing back, a child or feature index out of range, more than 65,536 classes), or
+/// whose description disagrees with its model (the algorithm, the task, the feature count
+/// against the pipeline's output columns, the classes).
 pub fn import(file: &ModelFile) -> Result<(ModelInfo, Vec<u8>), ModelsError> {
     let corrupt = |reason: String| ModelsError::BadFile { reason };
     let body = file
@@ -71,8 +77,15 @@ pub fn import(file: &ModelFile) -> Result<(ModelInfo, Vec<u8>), ModelsError> {
         }
         None => return Err(corrupt("the file is truncated".to_owned())),
     };
-    let model =
-        FittedModel::from_bytes(&exported.model).map_err(|error| corrupt(error.to_string()))?;
+    if let Some(classes) = &exported.info.classes
+        && classes.len() > MAX_CLASSES
+    {
+        return Err(corrupt(format!(
+            "the file lists {} classes; at most {MAX_CLASSES} are allowed",
+            classes.len()
+        )));
+    }
+    let model = FittedModel::decode(&exported.model).map_err(corrupt)?;
     if model.algorithm().as_str() != exported.info.spec.algorithm {
         return Err(corrupt(format!(
             "the file describes a `{}` but holds a `{}`",
@@ -124,3 +137,6 @@ fn check_agreement(info: &ModelInfo, model: &FittedModel) -> Result<(), String> 
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

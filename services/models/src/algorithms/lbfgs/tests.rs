@@ -113,7 +113,10 @@ impl Objective for Nan {
 
 #[test]
 fn a_non_finite_start_is_refused() {
-    assert_eq!(minimize(&mut Nan, vec![0.0], settings(10)), Err(NotFinite));
+    assert_eq!(
+        minimize(&mut Nan, vec![0.0], settings(10)),
+        Err(Stopped::NotFinite)
+    );
 }
 
 /// On a quadratic the first iteration is a steepest-descent step of length 1/‖g‖
@@ -141,4 +144,36 @@ fn a_quadratic_converges_in_few_iterations() {
     };
     let minimum = minimize(&mut Quadratic, vec![1.0, 1.0], stalled).unwrap();
     assert_eq!(minimum.convergence.stop, StopReason::RelativeReduction);
+}
+
+/// Rosenbrock's function whose work is cancelled after a few evaluations.
+struct CancelledAfter {
+    inner: Rosenbrock,
+    after: usize,
+}
+
+impl Objective for CancelledAfter {
+    fn evaluate(&mut self, x: &[f64], gradient: &mut [f64]) -> f64 {
+        self.inner.evaluate(x, gradient)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.inner.evaluations >= self.after
+    }
+}
+
+#[test]
+fn a_cancelled_run_stops_between_iterations() {
+    let mut objective = CancelledAfter {
+        inner: Rosenbrock { evaluations: 0 },
+        after: 5,
+    };
+    let stopped = minimize(&mut objective, vec![-1.2, 1.0], settings(1000));
+    assert_eq!(stopped, Err(Stopped::Cancelled));
+    // It stopped at the first iteration after the cancel, not at the end of the run.
+    assert!(
+        objective.inner.evaluations < 10,
+        "{}",
+        objective.inner.evaluations
+    );
 }

@@ -2,9 +2,11 @@
 //! (LIBSVM's `solve_c_svc` and `solve_epsilon_svr`), and the decision value of a machine
 //! they give.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::svm::kernel::{Kernel, TrainingKernel};
 use crate::algorithms::svm::qmatrix::{SvcQ, SvrQ};
 use crate::algorithms::svm::smo;
+use crate::error::ModelsError;
 
 /// How the solver runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,12 +50,16 @@ impl Machine {
 }
 
 /// C-SVC on `rows` labelled `labels` (`+1` or `−1` per row), every row bounded by `c`.
+///
+/// # Errors
+/// [`ModelsError::Cancelled`] once `cancel` fires.
 pub(crate) fn binary(
     rows: &TrainingKernel,
     labels: &[i8],
     c: f64,
     settings: SolverSettings,
-) -> Machine {
+    cancel: &Cancel,
+) -> Result<Machine, ModelsError> {
     let n = labels.len();
     let mut q = SvcQ::new(rows, labels, settings.cache_bytes);
     let solution = smo::solve(
@@ -64,30 +70,35 @@ pub(crate) fn binary(
         settings.tolerance,
         settings.shrinking,
         settings.max_iterations,
-    );
+        cancel,
+    )?;
     let coefficients = solution
         .alpha
         .iter()
         .zip(labels)
         .map(|(alpha, &label)| alpha * f64::from(label))
         .collect();
-    Machine {
+    Ok(Machine {
         coefficients,
         rho: solution.rho,
         iterations: solution.iterations,
         converged: solution.converged,
-    }
+    })
 }
 
 /// ε-SVR on `rows` with `targets`: 2n variables, `αᵢ` for errors above the tube and
 /// `αᵢ*` below, the coefficient of row `i` being `αᵢ − αᵢ*`.
+///
+/// # Errors
+/// [`ModelsError::Cancelled`] once `cancel` fires.
 pub(crate) fn regression(
     rows: &TrainingKernel,
     targets: &[f64],
     c: f64,
     epsilon: f64,
     settings: SolverSettings,
-) -> Machine {
+    cancel: &Cancel,
+) -> Result<Machine, ModelsError> {
     let n = targets.len();
     let linear = targets
         .iter()
@@ -104,12 +115,13 @@ pub(crate) fn regression(
         settings.tolerance,
         settings.shrinking,
         settings.max_iterations,
-    );
+        cancel,
+    )?;
     let (above, below) = solution.alpha.split_at(n);
-    Machine {
+    Ok(Machine {
         coefficients: above.iter().zip(below).map(|(a, b)| a - b).collect(),
         rho: solution.rho,
         iterations: solution.iterations,
         converged: solution.converged,
-    }
+    })
 }

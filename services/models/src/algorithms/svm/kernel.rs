@@ -33,6 +33,21 @@ pub enum Kernel {
 }
 
 impl Kernel {
+    /// Refuses a decoded kernel with a non-finite parameter.
+    pub(crate) fn check_finite(&self) -> Result<(), String> {
+        let values = match *self {
+            Kernel::Linear => vec![],
+            Kernel::Rbf { gamma } => vec![gamma],
+            Kernel::Polynomial {
+                gamma,
+                degree,
+                coef0,
+            } => vec![gamma, degree, coef0],
+            Kernel::Sigmoid { gamma, coef0 } => vec![gamma, coef0],
+        };
+        crate::algorithms::validate::finite("the kernel's parameters", &values)
+    }
+
     /// The kernel's value on two rows of equal length, computed as LIBSVM's `k_function`
     /// (the RBF kernel from the squared distance, not from norms).
     pub fn apply(&self, a: &[f64], b: &[f64]) -> f64 {

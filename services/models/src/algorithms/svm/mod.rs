@@ -296,6 +296,30 @@ pub struct SupportVectors {
 }
 
 impl SupportVectors {
+    /// Checks a decoded machine: `features` values per support vector, one coefficient
+    /// per vector, every value finite.
+    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
+        use crate::algorithms::validate::finite;
+        let count = self.support.len();
+        if self.width != features
+            || self.coefficients.len() != count
+            || Some(self.vectors.len()) != count.checked_mul(features)
+        {
+            return Err(format!(
+                "a machine of {} features with {} vector values, {} coefficients and {} \
+                 support rows for {features} features",
+                self.width,
+                self.vectors.len(),
+                self.coefficients.len(),
+                count
+            ));
+        }
+        self.kernel.check_finite()?;
+        finite("the support vectors", &self.vectors)?;
+        finite("the dual coefficients", &self.coefficients)?;
+        finite("the bias", &[self.rho])
+    }
+
     /// The machine of `kernel` on support vectors `vectors` (row-major, `width` values
     /// each), taken from training rows `support`.
     pub(crate) fn new(

@@ -6,8 +6,10 @@
 //! The folds come from a seeded generator, not scikit-learn's: the algorithm is LIBSVM's,
 //! the numbers differ as two random fold splits do.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::svm::formulations::{self, SolverSettings};
 use crate::algorithms::svm::kernel::{Kernel, TrainingKernel};
+use crate::error::ModelsError;
 use serde::{Deserialize, Serialize};
 
 /// LIBSVM's folds for the held-out decision values.
@@ -133,6 +135,9 @@ impl SplitMix {
 ///
 /// A fold whose training rows hold one label only predicts `±1` for its held-out rows,
 /// as LIBSVM does.
+///
+/// # Errors
+/// [`ModelsError::Cancelled`] once `cancel` fires (between folds and inside each fit).
 pub(crate) fn fit_sigmoid(
     kernel: Kernel,
     rows: &TrainingKernel,
@@ -140,7 +145,8 @@ pub(crate) fn fit_sigmoid(
     c: f64,
     settings: SolverSettings,
     random: &mut SplitMix,
-) -> Sigmoid {
+    cancel: &Cancel,
+) -> Result<Sigmoid, ModelsError> {
     let n = labels.len();
     let mut order: Vec<usize> = (0..n).collect();
     for i in 0..n {
@@ -150,6 +156,7 @@ pub(crate) fn fit_sigmoid(
     let width = rows.width();
     let mut decisions = vec![0.0; n];
     for fold in 0..FOLDS {
+        cancel.check()?;
         let (begin, end) = (fold * n / FOLDS, (fold + 1) * n / FOLDS);
         let training: Vec<usize> = order[..begin]
             .iter()
@@ -176,13 +183,13 @@ pub(crate) fn fit_sigmoid(
             .flat_map(|&row| rows.row(row).iter().copied())
             .collect();
         let fold_rows = TrainingKernel::new(kernel, values, width);
-        let machine = formulations::binary(&fold_rows, &fold_labels, c, settings);
+        let machine = formulations::binary(&fold_rows, &fold_labels, c, settings, cancel)?;
         for &row in held_out {
             decisions[row] = machine.decision(kernel, &fold_rows, rows.row(row));
         }
     }
     let positive: Vec<bool> = labels.iter().map(|&label| label > 0).collect();
-    Sigmoid::fit(&decisions, &positive)
+    Ok(Sigmoid::fit(&decisions, &positive))
 }
 
 /// Reusable buffers for [`Coupling::probabilities`], so predicting many rows allocates

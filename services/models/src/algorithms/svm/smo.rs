@@ -11,7 +11,13 @@
 //! floating-point sum follow LIBSVM's `Solver` as scikit-learn ships it, so both take the
 //! same path to the same support vectors.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::svm::qmatrix::QMatrix;
+use crate::error::ModelsError;
+
+/// How many solver iterations pass between two looks at the cancel: an iteration costs at
+/// most a kernel column, so a cancel is seen within milliseconds.
+pub(crate) const CANCEL_EVERY: usize = 64;
 
 /// LIBSVM's `TAU`: the quadratic coefficient used where the kernel is not positive definite.
 const TAU: f64 = 1e-12;
@@ -61,6 +67,11 @@ struct Solver {
 ///
 /// The iterations are capped at `max_iterations`, by default as in LIBSVM at
 /// `max(10⁷, 100·n)`: a safety stop, reported through [`Solution::converged`].
+///
+/// # Errors
+/// [`ModelsError::Cancelled`] once `cancel` fires (checked every [`CANCEL_EVERY`]
+/// iterations).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn solve<Q: QMatrix>(
     q: &mut Q,
     linear: Vec<f64>,
@@ -69,7 +80,8 @@ pub(crate) fn solve<Q: QMatrix>(
     tolerance: f64,
     shrinking: bool,
     max_iterations: Option<usize>,
-) -> Solution {
+    cancel: &Cancel,
+) -> Result<Solution, ModelsError> {
     let l = linear.len();
     let mut solver = Solver {
         active_size: l,
@@ -90,17 +102,20 @@ pub(crate) fn solve<Q: QMatrix>(
         solver.update_status(i);
     }
     if l == 0 {
-        return Solution {
+        return Ok(Solution {
             alpha: Vec::new(),
             rho: 0.0,
             iterations: 0,
             converged: true,
-        };
+        });
     }
     let max_iterations = max_iterations.unwrap_or_else(|| l.saturating_mul(100).max(10_000_000));
     let mut iterations = 0;
     let mut counter = l.min(1000) + 1;
     while iterations < max_iterations {
+        if iterations % CANCEL_EVERY == 0 {
+            cancel.check()?;
+        }
         counter -= 1;
         if counter == 0 {
             counter = l.min(1000);
@@ -136,12 +151,12 @@ pub(crate) fn solve<Q: QMatrix>(
     for (&original, &value) in solver.active_set.iter().zip(&solver.alpha) {
         alpha[original] = value;
     }
-    Solution {
+    Ok(Solution {
         alpha,
         rho,
         iterations,
         converged,
-    }
+    })
 }
 
 impl Solver {
@@ -538,7 +553,9 @@ mod tests {
                 1e-3,
                 true,
                 max_iterations,
+                &Cancel::never(),
             )
+            .unwrap()
         };
         let full = solve_with(None);
         assert!(full.converged && full.iterations > 3, "{}", full.iterations);
@@ -547,5 +564,21 @@ mod tests {
         assert_eq!(capped.iterations, 3);
         assert!(capped.rho.is_finite());
         assert_ne!(capped.alpha, full.alpha);
+
+        // A cancelled solve stops at its first look.
+        let token = tokio_util::sync::CancellationToken::new();
+        token.cancel();
+        let mut q = SvcQ::new(&rows, &labels, 1 << 20);
+        let cancelled = solve(
+            &mut q,
+            vec![-1.0; 30],
+            labels.clone(),
+            vec![10.0; 30],
+            1e-3,
+            true,
+            None,
+            &Cancel::new(token),
+        );
+        assert_eq!(cancelled, Err(ModelsError::Cancelled));
     }
 }

@@ -1,0 +1,182 @@
+//! [`FitLimits`]: what a request may ask of one fit on this node, the `[models]` caps on
+//! the parameters that size a fit's time or memory, checked once with the parameters,
+//! before anything is fitted.
+
+use crate::algorithms::Estimator;
+use crate::error::ModelsError;
+use std::fmt::Display;
+
+/// The caps a node puts on the parameters that size a fit (from its `[models]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitLimits {
+    /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_regressor`).
+    pub max_trees: usize,
+    /// Iterations of an iterative solver (`max_iter` of `logistic_regression`, `lasso`,
+    /// `elastic_net`).
+    pub max_iterations: usize,
+    /// The SVM kernel cache (`cache_size_mb` of `svc`, `svr`), in megabytes.
+    pub max_kernel_cache_mb: u64,
+}
+
+impl Default for FitLimits {
+    /// 1000 trees, 100,000 iterations, a 1024 MB kernel cache.
+    fn default() -> Self {
+        FitLimits {
+            max_trees: 1000,
+            max_iterations: 100_000,
+            max_kernel_cache_mb: 1024,
+        }
+    }
+}
+
+/// [`ModelsError::OverLimit`] unless `value <= cap`.
+fn within<T: PartialOrd + Display>(
+    algorithm: &'static str,
+    param: &'static str,
+    value: T,
+    cap: T,
+    setting: &'static str,
+) -> Result<(), ModelsError> {
+    if value <= cap {
+        return Ok(());
+    }
+    Err(ModelsError::OverLimit {
+        subject: format!("{algorithm}: parameter `{param}`"),
+        value: value.to_string(),
+        cap: cap.to_string(),
+        setting,
+    })
+}
+
+impl Estimator {
+    /// Checks the parameters that size the fit against this node's caps.
+    ///
+    /// # Errors
+    /// [`ModelsError::OverLimit`] naming the parameter, its value, the cap and the setting.
+    pub fn check_limits(&self, limits: &FitLimits) -> Result<(), ModelsError> {
+        let id = self.id().as_str();
+        let trees = |trees: usize| within(id, "n_trees", trees, limits.max_trees, "max_trees");
+        let iterations = |iterations: usize| {
+            within(
+                id,
+                "max_iter",
+                iterations,
+                limits.max_iterations,
+                "max_iterations",
+            )
+        };
+        let cache = |megabytes: f64| {
+            within(
+                id,
+                "cache_size_mb",
+                megabytes,
+                limits.max_kernel_cache_mb as f64,
+                "max_kernel_cache_mb",
+            )
+        };
+        match self {
+            Estimator::RandomForestRegressor(p) => trees(p.params().n_trees),
+            Estimator::RandomForestClassifier(p) => trees(p.params().n_trees),
+            Estimator::ExtraTreesRegressor(p) => trees(p.params().n_trees),
+            Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
+            Estimator::Lasso(p) => iterations(p.params().max_iter),
+            Estimator::ElasticNet(p) => iterations(p.params().max_iter),
+            Estimator::Svc(p) => cache(p.params().solver.cache_size_mb),
+            Estimator::Svr(p) => cache(p.params().solver.cache_size_mb),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::{AlgorithmId, ParamMap};
+    use mltools_core::ErrorKind;
+    use mltools_core::models::ParamValue;
+
+    fn estimator(algorithm: &str, param: &str, value: ParamValue) -> Estimator {
+        Estimator::new(algorithm, &ParamMap::from([(param.to_owned(), value)])).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_within_the_default_caps() {
+        for id in AlgorithmId::ALL {
+            assert!(
+                Estimator::defaults(id)
+                    .check_limits(&FitLimits::default())
+                    .is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn a_parameter_above_its_cap_is_refused_naming_value_cap_and_setting() {
+        let limits = FitLimits::default();
+        let cases = [
+            (
+                "random_forest_classifier",
+                "n_trees",
+                ParamValue::Integer(5000),
+                "max_trees",
+            ),
+            (
+                "extra_trees_regressor",
+                "n_trees",
+                ParamValue::Integer(1001),
+                "max_trees",
+            ),
+            (
+                "logistic_regression",
+                "max_iter",
+                ParamValue::Integer(1_000_000),
+                "max_iterations",
+            ),
+            (
+                "lasso",
+                "max_iter",
+                ParamValue::Integer(100_001),
+                "max_iterations",
+            ),
+            (
+                "svc",
+                "cache_size_mb",
+                ParamValue::Number(4096.0),
+                "max_kernel_cache_mb",
+            ),
+        ];
+        for (algorithm, param, value, setting) in cases {
+            let error = estimator(algorithm, param, value.clone())
+                .check_limits(&limits)
+                .unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidInput);
+            let text = error.to_string();
+            assert!(
+                text.starts_with(&format!("{algorithm}: parameter `{param}` = ")),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("(models setting `{setting}`)")),
+                "{text}"
+            );
+        }
+        let error = estimator(
+            "random_forest_regressor",
+            "n_trees",
+            ParamValue::Integer(5000),
+        )
+        .check_limits(&limits)
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "random_forest_regressor: parameter `n_trees` = 5000 is above this node's cap of \
+             1000 (models setting `max_trees`)"
+        );
+        let at_cap = estimator(
+            "random_forest_regressor",
+            "n_trees",
+            ParamValue::Integer(1000),
+        );
+        assert!(at_cap.check_limits(&limits).is_ok());
+    }
+}
