@@ -32,8 +32,14 @@ use tokio_util::bytes::{Bytes, BytesMut};
 
 use crate::remote::frame::{FrameKind, FrameTooLarge, WireError};
 
+// tarpc panics on an extreme deadline; requests are read in a shape of our own.
+mod request_repr;
 // tarpc garbles `ServerError` kinds in varint codecs; responses cross in a shape of our own.
 mod response_repr;
+
+/// The longest deadline a server honours by default: one hour. A request's deadline comes
+/// from the peer; a longer one is cut to this (long work is a job, not a call).
+pub const DEFAULT_MAX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// The serialization format of a remote connection's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -159,6 +165,20 @@ pub trait Incoming: Sized {
     /// # Errors
     /// The codec's.
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError>;
+
+    /// Decodes the message, a deadline it carries cut to at most `max_deadline` from now
+    /// (requests carry one; the peer chooses it). By default, [`decode`](Self::decode).
+    ///
+    /// # Errors
+    /// The codec's.
+    fn decode_bounded(
+        codec: Codec,
+        bytes: &[u8],
+        max_deadline: std::time::Duration,
+    ) -> Result<Self, CodecError> {
+        let _ = max_deadline;
+        Self::decode(codec, bytes)
+    }
 }
 
 impl<Req: Serialize> Outgoing for ClientMessage<Req> {
@@ -177,7 +197,17 @@ impl<Req: Serialize> Outgoing for ClientMessage<Req> {
 
 impl<Req: DeserializeOwned> Incoming for ClientMessage<Req> {
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        codec.decode(bytes)
+        Self::decode_bounded(codec, bytes, DEFAULT_MAX_DEADLINE)
+    }
+
+    fn decode_bounded(
+        codec: Codec,
+        bytes: &[u8],
+        max_deadline: std::time::Duration,
+    ) -> Result<Self, CodecError> {
+        codec
+            .decode::<request_repr::In<Req>>(bytes)
+            .map(|request| request.into_message(max_deadline))
     }
 }
 
@@ -218,6 +248,7 @@ pub struct Wire<Item, SinkItem> {
     codec: Codec,
     send_limit: u64,
     context: Arc<str>,
+    max_deadline: std::time::Duration,
     // `fn` pointers keep the pair `Send + Sync + Unpin` whatever the message types are.
     ghost: PhantomData<fn(SinkItem) -> Item>,
 }
@@ -229,8 +260,16 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
             codec,
             send_limit,
             context,
+            max_deadline: DEFAULT_MAX_DEADLINE,
             ghost: PhantomData,
         }
+    }
+
+    /// Cuts the deadline of every incoming request to at most `max_deadline` from its
+    /// arrival (default [`DEFAULT_MAX_DEADLINE`]).
+    pub fn with_max_deadline(mut self, max_deadline: std::time::Duration) -> Self {
+        self.max_deadline = max_deadline;
+        self
     }
 
     fn too_large(&self, kind: FrameKind, size: usize) -> FrameTooLarge {
@@ -264,7 +303,7 @@ impl<Item: Incoming, SinkItem> tokio_serde::Deserializer<Item> for Wire<Item, Si
     type Error = WireError;
 
     fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, WireError> {
-        Item::decode(self.codec, src).map_err(|e| self.codec_error(e))
+        Item::decode_bounded(self.codec, src, self.max_deadline).map_err(|e| self.codec_error(e))
     }
 }
 

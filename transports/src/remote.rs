@@ -3,6 +3,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`admission`] | [`Admission`](admission::Admission): pending and admitted connections counted apart, per-address caps, failed-authentication backoff |
+//! | `deadline` | a deadline on each frame once begun; when a connection last received a byte (idle timeout) |
 //! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
 //! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
 //! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
@@ -18,7 +20,9 @@
 // the second user); that is not dead code.
 #![cfg_attr(not(feature = "tcp"), allow(dead_code))]
 
+pub mod admission;
 pub mod client;
+pub(crate) mod deadline;
 pub mod frame;
 pub mod hello;
 pub mod table;

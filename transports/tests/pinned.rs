@@ -286,19 +286,22 @@ async fn the_token_authenticates_a_pinned_client(transport: Transport) {
         transport,
         "127.0.0.1:0",
         TlsServerConfig::self_signed(dir.path()),
-        Some("s3cret"),
+        Some("s3cret-s3cret-s3cret"),
     )
     .await
     .unwrap();
     for (token, why) in [
         (None, "this node requires a token and none was sent"),
-        (Some("guess"), "the token was not accepted"),
+        (
+            Some("guess-guess-guess-guess"),
+            "the token was not accepted",
+        ),
     ] {
         let (probe, _) = pinned(transport, &host, token);
         let error = refused(&probe, host.address()).await;
         assert!(error.message.contains(why), "{error}");
     }
-    assert_served(&pinned(transport, &host, Some("s3cret")).0).await;
+    assert_served(&pinned(transport, &host, Some("s3cret-s3cret-s3cret")).0).await;
 }
 
 async fn a_self_signed_server_can_still_require_a_client_certificate(transport: Transport) {

@@ -79,6 +79,18 @@ pub enum WireError {
         /// Bytes of the unfinished frame that had arrived.
         received: usize,
     },
+    /// A frame begun and not finished in time (the connection is closed).
+    #[error(
+        "{context}: a frame begun was not finished within {timeout_ms} ms ({received} bytes buffered)"
+    )]
+    FrameTimeout {
+        /// The connection.
+        context: Arc<str>,
+        /// The frame timeout.
+        timeout_ms: u64,
+        /// Bytes of it buffered when the time ran out.
+        received: usize,
+    },
     /// A message the codec could not encode or decode.
     #[error("{context}: {source}")]
     Codec {
@@ -151,6 +163,11 @@ impl FrameCodec {
     /// The connection's name in errors.
     pub fn context(&self) -> &Arc<str> {
         &self.context
+    }
+
+    /// Whether a frame's length prefix has been read and not yet all of its payload.
+    pub fn in_frame(&self) -> bool {
+        !self.at_head
     }
 
     /// The largest frame this side accepts.

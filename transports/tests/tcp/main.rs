@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod calls;
 mod frames;
+mod guards;
 mod hostile;
 mod reconnect;
 mod tls;
