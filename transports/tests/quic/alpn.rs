@@ -15,7 +15,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// A bare quinn client trusting `certs`' CA and announcing `alpn`.
-fn raw_client(certs: &Certs, alpn: &[&[u8]]) -> quinn::ClientConfig {
+pub(crate) fn raw_client(certs: &Certs, alpn: &[&[u8]]) -> quinn::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(&certs.ca).unwrap())
