@@ -156,6 +156,33 @@ pub trait Outgoing: Sized {
     /// The message to send instead when this one is over the limit, or `None` to refuse the
     /// send with `error`.
     fn replacement(&self, error: &FrameTooLarge) -> Option<Self>;
+
+    /// The request this message answers, if it is an answer: once written, that request's
+    /// bytes go back to the server's request budget.
+    fn answers(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What an incoming message means for the bytes its frame holds of a server's request
+/// budget ([`RequestBudget`](crate::remote::budget::RequestBudget)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BudgetUse {
+    /// A request: its bytes are held until it is answered, cancelled or past its deadline.
+    Request {
+        /// The request's id.
+        id: u64,
+        /// Its deadline.
+        deadline: std::time::Instant,
+    },
+    /// A cancellation: its bytes are free at once, and so are those of the request it names.
+    Cancel {
+        /// The request cancelled.
+        id: u64,
+    },
+    /// Anything else: its bytes are free at once.
+    Nothing,
 }
 
 /// A message a connection receives.
@@ -178,6 +205,11 @@ pub trait Incoming: Sized {
     ) -> Result<Self, CodecError> {
         let _ = max_deadline;
         Self::decode(codec, bytes)
+    }
+
+    /// What this message means for the bytes its frame holds of a request budget.
+    fn budget_use(&self) -> BudgetUse {
+        BudgetUse::Nothing
     }
 }
 
@@ -209,6 +241,17 @@ impl<Req: DeserializeOwned> Incoming for ClientMessage<Req> {
             .decode::<request_repr::In<Req>>(bytes)
             .map(|request| request.into_message(max_deadline))
     }
+
+    fn budget_use(&self) -> BudgetUse {
+        match self {
+            ClientMessage::Request(request) => BudgetUse::Request {
+                id: request.id,
+                deadline: request.context.deadline,
+            },
+            ClientMessage::Cancel { request_id, .. } => BudgetUse::Cancel { id: *request_id },
+            _ => BudgetUse::Nothing,
+        }
+    }
 }
 
 impl<Resp: Serialize> Outgoing for Response<Resp> {
@@ -231,6 +274,10 @@ impl<Resp: Serialize> Outgoing for Response<Resp> {
             )),
         })
     }
+
+    fn answers(&self) -> Option<u64> {
+        Some(self.request_id)
+    }
 }
 
 impl<Resp: DeserializeOwned> Incoming for Response<Resp> {
@@ -249,6 +296,7 @@ pub struct Wire<Item, SinkItem> {
     send_limit: u64,
     context: Arc<str>,
     max_deadline: std::time::Duration,
+    ledger: Option<Arc<crate::remote::budget::Ledger>>,
     // `fn` pointers keep the pair `Send + Sync + Unpin` whatever the message types are.
     ghost: PhantomData<fn(SinkItem) -> Item>,
 }
@@ -261,6 +309,7 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
             send_limit,
             context,
             max_deadline: DEFAULT_MAX_DEADLINE,
+            ledger: None,
             ghost: PhantomData,
         }
     }
@@ -269,6 +318,12 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
     /// arrival (default [`DEFAULT_MAX_DEADLINE`]).
     pub fn with_max_deadline(mut self, max_deadline: std::time::Duration) -> Self {
         self.max_deadline = max_deadline;
+        self
+    }
+
+    /// Keeps `ledger` of what each request holds of the server's request budget.
+    pub(crate) fn with_ledger(mut self, ledger: Arc<crate::remote::budget::Ledger>) -> Self {
+        self.ledger = Some(ledger);
         self
     }
 
@@ -303,7 +358,15 @@ impl<Item: Incoming, SinkItem> tokio_serde::Deserializer<Item> for Wire<Item, Si
     type Error = WireError;
 
     fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, WireError> {
-        Item::decode_bounded(self.codec, src, self.max_deadline).map_err(|e| self.codec_error(e))
+        let decoded = Item::decode_bounded(self.codec, src, self.max_deadline);
+        if let Some(ledger) = &self.ledger {
+            match decoded.as_ref().map(Item::budget_use) {
+                Ok(BudgetUse::Request { id, deadline }) => ledger.request(id, deadline),
+                Ok(BudgetUse::Cancel { id }) => ledger.release(Some(id)),
+                Ok(BudgetUse::Nothing) | Err(_) => ledger.release(None),
+            }
+        }
+        decoded.map_err(|e| self.codec_error(e))
     }
 }
 
@@ -311,6 +374,17 @@ impl<Item, SinkItem: Outgoing> tokio_serde::Serializer<SinkItem> for Wire<Item, 
     type Error = WireError;
 
     fn serialize(self: Pin<&mut Self>, item: &SinkItem) -> Result<Bytes, WireError> {
+        let answered = item.answers();
+        let encoded = self.encode_within_limit(item);
+        if let (Some(ledger), Some(id)) = (&self.ledger, answered) {
+            ledger.answered(id);
+        }
+        encoded
+    }
+}
+
+impl<Item, SinkItem: Outgoing> Wire<Item, SinkItem> {
+    fn encode_within_limit(&self, item: &SinkItem) -> Result<Bytes, WireError> {
         let bytes = item.encode(self.codec).map_err(|e| self.codec_error(e))?;
         if bytes.len() as u64 <= self.send_limit {
             return Ok(Bytes::from(bytes));

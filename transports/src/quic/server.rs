@@ -32,6 +32,7 @@ use super::config::{QuicConfigError, QuicServerConfig, transport};
 use super::explain::{self, ALPN_TEXT};
 use super::stream::BiStream;
 use crate::remote::admission::{Admission, ConnectionSlot, PendingSlot};
+use crate::remote::budget::RequestBudget;
 use crate::remote::hello::{answer_hello, preamble_framed};
 use crate::remote::table::Connection;
 use crate::remote::{BoxIo, ServiceTable};
@@ -53,6 +54,7 @@ pub struct QuicServer {
     accepting: CancellationToken,
     tasks: TaskTracker,
     admission: Admission,
+    budget: RequestBudget,
     _stop_on_drop: DropGuard,
 }
 
@@ -60,6 +62,7 @@ struct Shared {
     config: QuicServerConfig,
     services: ServiceTable,
     admission: Admission,
+    budget: RequestBudget,
     tasks: TaskTracker,
     stop: CancellationToken,
     /// Cancelled by [`QuicServer::stop_accepting`] (and by `stop`).
@@ -114,6 +117,7 @@ impl QuicServer {
         );
         let shared = Arc::new(Shared {
             admission: Admission::new(config.hardening().admission_limits()),
+            budget: RequestBudget::new(config.max_in_flight_request_bytes),
             config,
             services,
             tasks: tasks.clone(),
@@ -121,9 +125,11 @@ impl QuicServer {
             accepting: accepting.clone(),
         });
         let admission = shared.admission.clone();
+        let budget = shared.budget.clone();
         tasks.spawn(accept_loop(endpoint.clone(), shared));
         Ok(QuicServer {
             admission,
+            budget,
             local_addr,
             fingerprint,
             endpoint,
@@ -162,6 +168,12 @@ impl QuicServer {
     /// The token that [`shutdown`](Self::shutdown) cancels.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.stop.clone()
+    }
+
+    /// The listener's budget of request bytes in flight: what requests hold now, and the
+    /// most they ever held at once.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.budget
     }
 
     /// Connections pending (not yet admitted) and admitted, now.
@@ -431,6 +443,7 @@ async fn serve_stream(
         frame_timeout: Duration::from_millis(hardening.frame_timeout_ms),
         idle_timeout: Duration::from_millis(hardening.idle_timeout_ms),
         max_deadline: Duration::from_millis(hardening.max_deadline_ms),
+        budget: shared.budget.clone(),
     };
     shared.services.serve(&admitted.service, connection).await;
 }

@@ -116,7 +116,7 @@ impl WireError {
 
 /// The frame codec of every remote connection: length-delimited frames, one limit for what
 /// arrives and one for what is sent.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FrameCodec {
     inner: LengthDelimitedCodec,
     receive_limit: u64,

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, ConnectionSlot, Refused};
+use super::budget::{Ledger, RequestBudget};
 use super::deadline::{Activity, TimedFrames};
 use super::frame::FrameCodec;
 use super::hello::{Hello, Refusal, Token};
@@ -61,6 +62,8 @@ pub(crate) struct Connection {
     pub(crate) idle_timeout: Duration,
     /// The longest deadline a request may carry.
     pub(crate) max_deadline: Duration,
+    /// The listener's budget of request bytes in flight.
+    pub(crate) budget: RequestBudget,
 }
 
 /// One hosted service, its request and response types erased.
@@ -206,14 +209,17 @@ where
         frame_timeout,
         idle_timeout,
         max_deadline,
+        budget,
     } = connection;
     let name = service.name();
     let context: Arc<str> = format!("{name}, peer {peer}").into();
     let send_limit = framed.codec().send_limit();
+    let ledger = Arc::new(Ledger::default());
     let wire = Wire::<ClientMessage<Req>, Response<Resp>>::new(codec, send_limit, context)
-        .with_max_deadline(max_deadline);
+        .with_max_deadline(max_deadline)
+        .with_ledger(Arc::clone(&ledger));
     let activity = Activity::new();
-    let frames = TimedFrames::new(framed, frame_timeout, Arc::clone(&activity));
+    let frames = TimedFrames::new(framed, frame_timeout, Arc::clone(&activity), budget, ledger);
     let transport = tokio_serde::Framed::new(frames, wire);
     let mut requests = BaseChannel::with_defaults(transport)
         .max_concurrent_requests(max_requests)

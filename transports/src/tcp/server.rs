@@ -30,6 +30,7 @@ use tokio_util::task::TaskTracker;
 
 use super::config::{TcpConfigError, TcpServerConfig, check_plaintext};
 use crate::remote::admission::{Admission, ConnectionSlot, PendingSlot};
+use crate::remote::budget::RequestBudget;
 use crate::remote::hello::{Admitted, answer_hello, preamble_framed};
 use crate::remote::table::Connection;
 use crate::remote::{BoxIo, FrameCodec, ServiceTable};
@@ -64,6 +65,7 @@ pub struct TcpServer {
     accepting: CancellationToken,
     tasks: TaskTracker,
     admission: Admission,
+    budget: RequestBudget,
     _stop_on_drop: DropGuard,
 }
 
@@ -72,6 +74,7 @@ struct Shared {
     services: ServiceTable,
     security: Security,
     admission: Admission,
+    budget: RequestBudget,
     tasks: TaskTracker,
     stop: CancellationToken,
     /// Cancelled by [`TcpServer::stop_accepting`] (and by `stop`).
@@ -114,6 +117,7 @@ impl TcpServer {
         let fingerprint = security.fingerprint();
         let shared = Arc::new(Shared {
             admission: Admission::new(config.hardening().admission_limits()),
+            budget: RequestBudget::new(config.max_in_flight_request_bytes),
             config,
             services,
             security,
@@ -122,9 +126,11 @@ impl TcpServer {
             accepting: accepting.clone(),
         });
         let admission = shared.admission.clone();
+        let budget = shared.budget.clone();
         tasks.spawn(accept_loop(listener, shared));
         Ok(TcpServer {
             admission,
+            budget,
             local_addr,
             #[cfg(feature = "tls")]
             fingerprint,
@@ -165,6 +171,12 @@ impl TcpServer {
     /// The token that [`shutdown`](Self::shutdown) cancels.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.stop.clone()
+    }
+
+    /// The listener's budget of request bytes in flight: what requests hold now, and the
+    /// most they ever held at once.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.budget
     }
 
     /// Connections pending (not yet through their hello) and admitted, now.
@@ -281,6 +293,7 @@ async fn serve_socket(stream: TcpStream, peer: SocketAddr, pending: PendingSlot,
         frame_timeout: Duration::from_millis(hardening.frame_timeout_ms),
         idle_timeout: Duration::from_millis(hardening.idle_timeout_ms),
         max_deadline: Duration::from_millis(hardening.max_deadline_ms),
+        budget: shared.budget.clone(),
     };
     shared.services.serve(&admitted.service, connection).await;
     // The admitted slot is held until here.

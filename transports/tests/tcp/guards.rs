@@ -272,3 +272,61 @@ fn hardening_settings_are_range_checked_naming_the_key() {
         (30_000, 256 << 20, 3_600_000)
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_stay_within_the_byte_budget_and_are_all_answered() {
+    const BUDGET: u64 = 100_000;
+    let logs = Logs::capture();
+    let mut config = loopback_config();
+    config.max_in_flight_request_bytes = BUDGET;
+    let host = host(config, Limits::default()).await;
+    let payload = serde_bytes::ByteBuf::from(vec![7u8; 40_000]);
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let (probe, _) = client(endpoint(&host.server));
+        for _ in 0..6 {
+            let probe = probe.clone();
+            let payload = payload.clone();
+            calls.push(tokio::spawn(
+                async move { probe.echo(ctx(), payload).await },
+            ));
+        }
+    }
+    for call in calls {
+        let echoed = within("an echo under the budget", call)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.len(), 40_000);
+    }
+    let budget = host.server.request_budget();
+    assert!(budget.peak() > 40_000, "peak {}", budget.peak());
+    assert!(
+        budget.peak() <= BUDGET,
+        "peak {} over the budget",
+        budget.peak()
+    );
+    // Everything answered gives its bytes back.
+    assert_eq!(budget.in_use(), 0);
+    // A single request larger than the whole budget is refused as an oversized frame,
+    // costing only its connection.
+    let (probe, _) = client(endpoint(&host.server));
+    let error = within(
+        "an echo over the budget",
+        probe.echo(ctx(), serde_bytes::ByteBuf::from(vec![7u8; 150_000])),
+    )
+    .await
+    .map(Ok)
+    .into_service("probe")
+    .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    logs.wait_for(&["exceeds the frame limit of 100000 bytes"])
+        .await;
+    let (fresh, _) = client(endpoint(&host.server));
+    assert_eq!(
+        within("a call after", fresh.double(ctx(), 2))
+            .await
+            .unwrap(),
+        4
+    );
+}
