@@ -541,4 +541,77 @@ mod tests {
             error.detail
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Serialize)]
+        enum RawMessage {
+            Request(RawRequest),
+        }
+
+        #[derive(Serialize)]
+        struct RawRequest {
+            context: RawContext,
+            id: u64,
+            message: u32,
+        }
+
+        #[derive(Serialize)]
+        struct RawContext {
+            deadline: RawDuration,
+            trace_context: tarpc::trace::Context,
+        }
+
+        #[derive(Serialize)]
+        struct RawDuration {
+            secs: u64,
+            nanos: u32,
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any deadline a peer writes, in any codec: a request due within the maximum,
+            /// or a decode error; never a panic.
+            #[test]
+            fn any_wire_deadline_is_clamped_or_refused(
+                secs in prop_oneof![Just(0u64), Just(1), Just(i64::MAX as u64), Just(u64::MAX), any::<u64>()],
+                nanos in prop_oneof![Just(0u32), Just(999_999_999), Just(u32::MAX), any::<u32>()],
+                codec in prop::sample::select(Codec::ALL.to_vec()),
+            ) {
+                let raw = RawMessage::Request(RawRequest {
+                    context: RawContext {
+                        deadline: RawDuration { secs, nanos },
+                        trace_context: tarpc::trace::Context::default(),
+                    },
+                    id: 3,
+                    message: 9,
+                });
+                let bytes = codec.encode(&raw).unwrap();
+                let max = std::time::Duration::from_secs(60);
+                let before = std::time::Instant::now();
+                match ClientMessage::<u32>::decode_bounded(codec, &bytes, max) {
+                    Ok(ClientMessage::Request(request)) => {
+                        prop_assert_eq!((request.id, request.message), (3, 9));
+                        prop_assert!(request.context.deadline <= std::time::Instant::now() + max);
+                        prop_assert!(request.context.deadline >= before);
+                    }
+                    Ok(_) => prop_assert!(false, "not a request"),
+                    // Only a duration no `Duration` holds is refused.
+                    Err(_) => prop_assert!(secs.checked_add(u64::from(nanos / 1_000_000_000)).is_none()),
+                }
+            }
+
+            /// Arbitrary bytes as a request, in any codec: an error at worst.
+            #[test]
+            fn arbitrary_request_bytes_never_panic(
+                bytes in prop::collection::vec(any::<u8>(), 0..256),
+                codec in prop::sample::select(Codec::ALL.to_vec()),
+            ) {
+                let _ = ClientMessage::<String>::decode_bounded(codec, &bytes, DEFAULT_MAX_DEADLINE);
+            }
+        }
+    }
 }

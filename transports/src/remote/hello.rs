@@ -416,4 +416,71 @@ mod tests {
             !format!("{:?}", hello(Some("s3cret-s3cret-s3cret"))).contains("s3cret-s3cret-s3cret")
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_codec() -> impl Strategy<Value = Codec> {
+            prop::sample::select(Codec::ALL.to_vec())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Every hello round-trips through its preamble frame.
+            #[test]
+            fn valid_hellos_round_trip(
+                protocol in any::<u16>(),
+                service in "[a-z]{0,24}",
+                token in prop::option::of("[ -~]{0,64}"),
+                codec in any_codec(),
+                max_frame_bytes in any::<u64>(),
+            ) {
+                let hello = Hello { protocol, service, token, codec, max_frame_bytes };
+                let frame = preamble_frame(&hello).unwrap();
+                prop_assert!(frame.len() as u64 <= PREAMBLE_FRAME_LIMIT);
+                let back: Hello = Codec::Postcard.decode(&frame).unwrap();
+                prop_assert_eq!(back, hello);
+            }
+
+            /// Arbitrary bytes as a hello or an answer: an error at worst, never a panic.
+            #[test]
+            fn arbitrary_preamble_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = Codec::Postcard.decode::<Hello>(&bytes);
+                let _ = Codec::Postcard.decode::<Answer>(&bytes);
+                let _ = postcard::take_from_bytes::<u16>(&bytes);
+            }
+        }
+
+        /// A server reading arbitrary bytes as a hello answers or fails; it never panics and
+        /// never admits one that does not decode to a hello of this protocol.
+        #[test]
+        fn a_server_fed_arbitrary_hello_frames_never_panics() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                cases: 128,
+                ..ProptestConfig::default()
+            });
+            runner
+                .run(&prop::collection::vec(any::<u8>(), 0..128), |bytes| {
+                    runtime.block_on(async {
+                        let (client_io, server_io) = duplex(4096);
+                        let (mut client, mut server) = (framed(client_io), framed(server_io));
+                        client.send(Bytes::from(bytes.clone())).await.unwrap();
+                        drop(client);
+                        let admitted = answer_hello(&mut server, 5000, |_| Ok(())).await;
+                        if admitted.is_ok() {
+                            let hello: Hello = Codec::Postcard.decode(&bytes).unwrap();
+                            assert_eq!(hello.protocol, PROTOCOL_VERSION);
+                        }
+                    });
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
 }
