@@ -24,6 +24,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
@@ -55,6 +56,7 @@ pub struct QuicServer {
     tasks: TaskTracker,
     admission: Admission,
     budget: RequestBudget,
+    retries: Arc<AtomicU64>,
     _stop_on_drop: DropGuard,
 }
 
@@ -63,6 +65,8 @@ struct Shared {
     services: ServiceTable,
     admission: Admission,
     budget: RequestBudget,
+    /// Clients asked to validate their address (QUIC Retry), for observation.
+    retries: Arc<AtomicU64>,
     tasks: TaskTracker,
     stop: CancellationToken,
     /// Cancelled by [`QuicServer::stop_accepting`] (and by `stop`).
@@ -118,6 +122,7 @@ impl QuicServer {
         let shared = Arc::new(Shared {
             admission: Admission::new(config.hardening().admission_limits()),
             budget: RequestBudget::new(config.max_in_flight_request_bytes),
+            retries: Arc::new(AtomicU64::new(0)),
             config,
             services,
             tasks: tasks.clone(),
@@ -126,10 +131,12 @@ impl QuicServer {
         });
         let admission = shared.admission.clone();
         let budget = shared.budget.clone();
+        let retries = Arc::clone(&shared.retries);
         tasks.spawn(accept_loop(endpoint.clone(), shared));
         Ok(QuicServer {
             admission,
             budget,
+            retries,
             local_addr,
             fingerprint,
             endpoint,
@@ -174,6 +181,12 @@ impl QuicServer {
     /// most they ever held at once.
     pub fn request_budget(&self) -> &RequestBudget {
         &self.budget
+    }
+
+    /// How many arriving clients were asked to validate their address first (QUIC Retry,
+    /// sent while more than half of `max_pending_handshakes` are pending).
+    pub fn address_validations(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Connections pending (not yet admitted) and admitted, now.
@@ -237,6 +250,7 @@ fn admit(incoming: quinn::Incoming, shared: &Arc<Shared>) {
         // Under load, a handshake is only started for a client that proves it receives at
         // its address: a spoofed flood costs a Retry packet each, no state.
         tracing::debug!(%peer, pending, "asked a client to validate its address (QUIC Retry)");
+        shared.retries.fetch_add(1, Ordering::Relaxed);
         if let Err(error) = incoming.retry() {
             error.into_incoming().refuse();
         }

@@ -154,3 +154,31 @@ async fn failed_authentications_back_the_address_off() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn under_load_new_clients_validate_their_address_first_and_are_served() {
+    let certs = Certs::generate();
+    let mut config = server_config(&certs, false);
+    config.max_pending_handshakes = 4;
+    config.max_pending_per_ip = 4;
+    let host = host(config).await;
+    let address = host.server.local_addr();
+    // Three connections that never open a stream hold pending slots: above half the limit.
+    let local = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        let connecting = local
+            .connect_with(raw_client(&certs, &[b"mltools/1"]), address, "localhost")
+            .unwrap();
+        silent.push(within("a silent handshake", connecting).await.unwrap());
+    }
+    assert_eq!(host.server.address_validations(), 0);
+    let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(
+        within("a call under load", probe.double(ctx(), 4))
+            .await
+            .unwrap(),
+        8
+    );
+    assert!(host.server.address_validations() >= 1);
+}

@@ -9,5 +9,6 @@ mod calls;
 mod frames;
 mod guards;
 mod hostile;
+mod latency;
 mod reconnect;
 mod tls;
