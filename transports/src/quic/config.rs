@@ -447,4 +447,48 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn hardening_settings_and_the_token_are_checked_naming_the_key() {
+        let config = QuicServerConfig::new("127.0.0.1:0", tls());
+        assert_eq!(
+            (config.max_pending_handshakes, config.max_pending_per_ip),
+            (64, 8)
+        );
+        assert_eq!(config.max_concurrent_bidi_streams, 16);
+        for (key, set) in [
+            (
+                "max_concurrent_bidi_streams",
+                (|c: &mut QuicServerConfig| c.max_concurrent_bidi_streams = 0)
+                    as fn(&mut QuicServerConfig),
+            ),
+            ("max_pending_per_ip", |c| c.max_pending_per_ip = 0),
+            ("frame_timeout_ms", |c| c.frame_timeout_ms = 0),
+            ("max_deadline_ms", |c| c.max_deadline_ms = u64::MAX),
+        ] {
+            let mut config = QuicServerConfig::new("127.0.0.1:0", tls());
+            set(&mut config);
+            let error = config.check().unwrap_err();
+            assert!(
+                error.to_string().starts_with(&format!("{key} = ")),
+                "{key}: {error}"
+            );
+        }
+        let mut config = QuicServerConfig::new("127.0.0.1:0", tls());
+        config.token = Some(Token::new("fifteen-bytes!!"));
+        let error = config.check().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "token is 15 bytes long; a token must be at least 16 bytes"
+        );
+        let mut endpoint = QuicEndpoint::new("127.0.0.1:1", TlsClientConfig::ca("ca.pem"));
+        endpoint.token = Some(Token::new("short"));
+        assert!(
+            endpoint
+                .check()
+                .unwrap_err()
+                .to_string()
+                .starts_with("token is 5 bytes")
+        );
+    }
 }

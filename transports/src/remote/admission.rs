@@ -354,6 +354,7 @@ impl ConnectionSlot {
     }
 
     /// Cancelled once the connection is admitted.
+    #[cfg_attr(not(feature = "quic"), allow(dead_code))]
     pub(crate) fn admitted(&self) -> &tokio_util::sync::CancellationToken {
         &self.admitted
     }

@@ -1,5 +1,5 @@
 //! [`RequestBudget`]: one budget of request bytes in flight per listener, and each
-//! connection's [`Ledger`] of what its requests hold.
+//! connection's ledger of what its requests hold.
 //!
 //! A request's frame size is taken from the budget when its length prefix is read, before
 //! its payload is buffered, and given back when its answer has been written, when it is
