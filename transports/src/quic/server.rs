@@ -44,6 +44,8 @@ const SHUTTING_DOWN: u32 = 0;
 const NO_STREAM: u32 = 2;
 /// The application close code of a connection whose hello was refused.
 const REFUSED: u32 = 3;
+/// The application close code of an admitted connection left with no stream.
+const IDLE: u32 = 4;
 
 /// A running QUIC listener; dropping it stops it.
 #[derive(Debug)]
@@ -339,8 +341,28 @@ async fn serve_streams(
     let admitted = slot.admitted().clone();
     // This connection's streams, and their waits for the client's acknowledgements.
     let streams = TaskTracker::new();
+    // An admitted connection left with no stream (its streams idled out or ended) is closed
+    // after `idle_timeout_ms` with none: the client's keep-alive answers would otherwise hold
+    // its slot for ever.
+    let idle_timeout = Duration::from_millis(shared.config.idle_timeout_ms);
+    let mut idle_check = tokio::time::interval_at(admit_by + idle_timeout, idle_timeout);
+    let mut empty_at_last_check = false;
     loop {
         let accepted = tokio::select! {
+            _ = idle_check.tick() => {
+                let empty = streams.is_empty();
+                if empty && empty_at_last_check && admitted.is_cancelled() {
+                    tracing::info!(
+                        %peer,
+                        idle_timeout_ms = shared.config.idle_timeout_ms,
+                        "closed a connection with no stream open"
+                    );
+                    connection.close(IDLE.into(), b"no stream open");
+                    break;
+                }
+                empty_at_last_check = empty;
+                continue;
+            }
             () = shared.stop.cancelled() => {
                 // Each stream writes the answers of its calls in flight, then the client
                 // acknowledges them; only then is the connection closed (both bounded).

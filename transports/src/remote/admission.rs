@@ -11,6 +11,10 @@
 //! accept until `auth_backoff_ms` has passed since its last failure. The table is bounded
 //! ([`MAX_TRACKED_ADDRESSES`]) and its entries expire.
 //!
+//! Addresses are counted by IPv4 address, or by IPv6 /64 prefix (what one host or one
+//! customer is usually given), so a peer cannot multiply its share by hopping addresses
+//! within its own network.
+//!
 //! Everything here is synchronous and cheap (one mutex, no await), so the accept loop calls
 //! it inline.
 
@@ -140,6 +144,7 @@ impl Admission {
     /// # Errors
     /// [`Refused::BackingOff`], [`Refused::PendingFull`] or [`Refused::PendingPerIpFull`].
     pub fn arrive(&self, ip: IpAddr) -> Result<PendingSlot, Refused> {
+        let ip = counted_as(ip);
         let limits = self.inner.limits;
         let now = Instant::now();
         let mut state = self.lock();
@@ -177,6 +182,7 @@ impl Admission {
 
     /// Counts a failed authentication from `ip`.
     pub fn auth_failed(&self, ip: IpAddr) {
+        let ip = counted_as(ip);
         let limits = self.inner.limits;
         let now = Instant::now();
         let mut state = self.lock();
@@ -236,6 +242,18 @@ impl Admission {
     }
 }
 
+/// The address `ip` is counted under: itself for IPv4 (and IPv4-mapped IPv6), its /64
+/// prefix for IPv6.
+fn counted_as(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+    }
+}
+
 /// Drops expired entries; if none had, the one whose last failure is oldest.
 fn forget_oldest(failures: &mut HashMap<IpAddr, Failures>, now: Instant, backoff: Duration) {
     let before = failures.len();
@@ -279,7 +297,7 @@ impl PendingSlot {
         Ok(AdmittedSlot { admission })
     }
 
-    /// The address the slot is held for.
+    /// The address the slot is counted under (the IPv6 /64 prefix for IPv6).
     pub fn ip(&self) -> IpAddr {
         self.ip
     }
@@ -434,6 +452,27 @@ mod tests {
         );
         // Another address is unaffected.
         assert!(admission.arrive(ip(8)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_prefix() {
+        let admission = Admission::new(limits());
+        let one: IpAddr = "2001:db8:1:2::7".parse().unwrap();
+        let same_net: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_net: IpAddr = "2001:db8:1:3::7".parse().unwrap();
+        let _a = admission.arrive(one).unwrap();
+        let _b = admission.arrive(same_net).unwrap();
+        assert!(matches!(
+            admission.arrive(same_net),
+            Err(Refused::PendingPerIpFull { .. })
+        ));
+        assert!(admission.arrive(other_net).is_ok());
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let _c = admission.arrive(ip(1)).unwrap();
+        assert!(matches!(
+            admission.arrive(mapped),
+            Err(Refused::PendingFull { .. }) | Err(Refused::PendingPerIpFull { .. })
+        ));
     }
 
     #[test]

@@ -182,3 +182,40 @@ async fn under_load_new_clients_validate_their_address_first_and_are_served() {
     );
     assert!(host.server.address_validations() >= 1);
 }
+
+#[tokio::test]
+async fn an_idle_stream_is_closed_then_its_empty_connection_and_the_client_redials() {
+    let logs = Logs::capture();
+    let certs = Certs::generate();
+    let mut config = server_config(&certs, false);
+    config.idle_timeout_ms = 200;
+    let host = host(config).await;
+    // A raw admitted stream that sends nothing more is closed, then its connection.
+    let (connection, _send, mut receive) = admitted_raw(&certs, host.server.local_addr()).await;
+    assert!(
+        within("the idle stream to end", read_frame(&mut receive))
+            .await
+            .is_none()
+    );
+    let reason = within("the empty connection to close", connection.closed()).await;
+    assert!(
+        matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
+            if close.reason.as_ref() == b"no stream open"),
+        "{reason:?}"
+    );
+    // A real client idled out makes its next call fine.
+    let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(
+        within("a first call", probe.double(ctx(), 1))
+            .await
+            .unwrap(),
+        2
+    );
+    logs.wait_for(&["connection lost; redialling"]).await;
+    assert_eq!(
+        within("a call after idling", probe.double(ctx(), 2))
+            .await
+            .unwrap(),
+        4
+    );
+}
