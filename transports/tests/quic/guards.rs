@@ -219,3 +219,39 @@ async fn an_idle_stream_is_closed_then_its_empty_connection_and_the_client_redia
         4
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_stay_within_the_byte_budget_and_are_all_answered() {
+    const BUDGET: u64 = 100_000;
+    let certs = Certs::generate();
+    let mut config = server_config(&certs, false);
+    config.max_in_flight_request_bytes = BUDGET;
+    let host = host(config).await;
+    let payload = serde_bytes::ByteBuf::from(vec![7u8; 40_000]);
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+        for _ in 0..6 {
+            let probe = probe.clone();
+            let payload = payload.clone();
+            calls.push(tokio::spawn(
+                async move { probe.echo(ctx(), payload).await },
+            ));
+        }
+    }
+    for call in calls {
+        let echoed = within("an echo under the budget", call)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.len(), 40_000);
+    }
+    let budget = host.server.request_budget();
+    assert!(budget.peak() > 40_000, "peak {}", budget.peak());
+    assert!(
+        budget.peak() <= BUDGET,
+        "peak {} over the budget",
+        budget.peak()
+    );
+    assert_eq!(budget.in_use(), 0);
+}
