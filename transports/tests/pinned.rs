@@ -92,6 +92,8 @@ async fn bind(
         Transport::Quic => {
             let mut config = QuicServerConfig::new(listen, tls);
             config.token = token.map(Token::new);
+            // The refused clients redial; their failures must not back this address off.
+            config.max_auth_failures = 1000;
             let bound = within("the QUIC server to bind", QuicServer::bind(config, table)).await;
             Server::Quic(bound.map_err(tls_error)?)
         }
@@ -99,6 +101,7 @@ async fn bind(
             let mut config = TcpServerConfig::new(listen);
             config.tls = Some(tls);
             config.token = token.map(Token::new);
+            config.max_auth_failures = 1000;
             let bound = within("the TCP server to bind", TcpServer::bind(config, table)).await;
             Server::Tcp(bound?)
         }

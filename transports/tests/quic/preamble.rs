@@ -31,6 +31,8 @@ async fn a_token_is_required_checked_and_then_admits() {
     let certs = Certs::generate();
     let mut config = server_config(&certs, false);
     config.token = Some(Token::new("s3cret-s3cret-s3cret"));
+    // The refused clients redial; their failures must not back this address off.
+    config.max_auth_failures = 1000;
     let host = host(config).await;
     for (token, expected) in [
         (None, "requires a token and none was sent"),

@@ -9,6 +9,8 @@ async fn a_token_is_required_checked_and_then_admits() {
     let logs = Logs::capture();
     let mut config = loopback_config();
     config.token = Some(Token::new("s3cret-s3cret-s3cret"));
+    // The refused clients redial; their failures must not back this address off.
+    config.max_auth_failures = 1000;
     let host = host(config, Limits::default()).await;
     let address = host.server.local_addr().to_string();
 
