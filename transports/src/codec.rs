@@ -32,8 +32,14 @@ use tokio_util::bytes::{Bytes, BytesMut};
 
 use crate::remote::frame::{FrameKind, FrameTooLarge, WireError};
 
+// tarpc panics on an extreme deadline; requests are read in a shape of our own.
+mod request_repr;
 // tarpc garbles `ServerError` kinds in varint codecs; responses cross in a shape of our own.
 mod response_repr;
+
+/// The longest deadline a server honours by default: one hour. A request's deadline comes
+/// from the peer; a longer one is cut to this (long work is a job, not a call).
+pub const DEFAULT_MAX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// The serialization format of a remote connection's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -150,6 +156,33 @@ pub trait Outgoing: Sized {
     /// The message to send instead when this one is over the limit, or `None` to refuse the
     /// send with `error`.
     fn replacement(&self, error: &FrameTooLarge) -> Option<Self>;
+
+    /// The request this message answers, if it is an answer: once written, that request's
+    /// bytes go back to the server's request budget.
+    fn answers(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What an incoming message means for the bytes its frame holds of a server's request
+/// budget ([`RequestBudget`](crate::remote::budget::RequestBudget)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BudgetUse {
+    /// A request: its bytes are held until it is answered, cancelled or past its deadline.
+    Request {
+        /// The request's id.
+        id: u64,
+        /// Its deadline.
+        deadline: std::time::Instant,
+    },
+    /// A cancellation: its bytes are free at once, and so are those of the request it names.
+    Cancel {
+        /// The request cancelled.
+        id: u64,
+    },
+    /// Anything else: its bytes are free at once.
+    Nothing,
 }
 
 /// A message a connection receives.
@@ -159,6 +192,25 @@ pub trait Incoming: Sized {
     /// # Errors
     /// The codec's.
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError>;
+
+    /// Decodes the message, a deadline it carries cut to at most `max_deadline` from now
+    /// (requests carry one; the peer chooses it). By default, [`decode`](Self::decode).
+    ///
+    /// # Errors
+    /// The codec's.
+    fn decode_bounded(
+        codec: Codec,
+        bytes: &[u8],
+        max_deadline: std::time::Duration,
+    ) -> Result<Self, CodecError> {
+        let _ = max_deadline;
+        Self::decode(codec, bytes)
+    }
+
+    /// What this message means for the bytes its frame holds of a request budget.
+    fn budget_use(&self) -> BudgetUse {
+        BudgetUse::Nothing
+    }
 }
 
 impl<Req: Serialize> Outgoing for ClientMessage<Req> {
@@ -177,7 +229,28 @@ impl<Req: Serialize> Outgoing for ClientMessage<Req> {
 
 impl<Req: DeserializeOwned> Incoming for ClientMessage<Req> {
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        codec.decode(bytes)
+        Self::decode_bounded(codec, bytes, DEFAULT_MAX_DEADLINE)
+    }
+
+    fn decode_bounded(
+        codec: Codec,
+        bytes: &[u8],
+        max_deadline: std::time::Duration,
+    ) -> Result<Self, CodecError> {
+        codec
+            .decode::<request_repr::In<Req>>(bytes)
+            .map(|request| request.into_message(max_deadline))
+    }
+
+    fn budget_use(&self) -> BudgetUse {
+        match self {
+            ClientMessage::Request(request) => BudgetUse::Request {
+                id: request.id,
+                deadline: request.context.deadline,
+            },
+            ClientMessage::Cancel { request_id, .. } => BudgetUse::Cancel { id: *request_id },
+            _ => BudgetUse::Nothing,
+        }
     }
 }
 
@@ -201,6 +274,10 @@ impl<Resp: Serialize> Outgoing for Response<Resp> {
             )),
         })
     }
+
+    fn answers(&self) -> Option<u64> {
+        Some(self.request_id)
+    }
 }
 
 impl<Resp: DeserializeOwned> Incoming for Response<Resp> {
@@ -218,6 +295,8 @@ pub struct Wire<Item, SinkItem> {
     codec: Codec,
     send_limit: u64,
     context: Arc<str>,
+    max_deadline: std::time::Duration,
+    ledger: Option<Arc<crate::remote::budget::Ledger>>,
     // `fn` pointers keep the pair `Send + Sync + Unpin` whatever the message types are.
     ghost: PhantomData<fn(SinkItem) -> Item>,
 }
@@ -229,8 +308,23 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
             codec,
             send_limit,
             context,
+            max_deadline: DEFAULT_MAX_DEADLINE,
+            ledger: None,
             ghost: PhantomData,
         }
+    }
+
+    /// Cuts the deadline of every incoming request to at most `max_deadline` from its
+    /// arrival (default [`DEFAULT_MAX_DEADLINE`]).
+    pub fn with_max_deadline(mut self, max_deadline: std::time::Duration) -> Self {
+        self.max_deadline = max_deadline;
+        self
+    }
+
+    /// Keeps `ledger` of what each request holds of the server's request budget.
+    pub(crate) fn with_ledger(mut self, ledger: Arc<crate::remote::budget::Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     fn too_large(&self, kind: FrameKind, size: usize) -> FrameTooLarge {
@@ -264,7 +358,15 @@ impl<Item: Incoming, SinkItem> tokio_serde::Deserializer<Item> for Wire<Item, Si
     type Error = WireError;
 
     fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, WireError> {
-        Item::decode(self.codec, src).map_err(|e| self.codec_error(e))
+        let decoded = Item::decode_bounded(self.codec, src, self.max_deadline);
+        if let Some(ledger) = &self.ledger {
+            match decoded.as_ref().map(Item::budget_use) {
+                Ok(BudgetUse::Request { id, deadline }) => ledger.request(id, deadline),
+                Ok(BudgetUse::Cancel { id }) => ledger.release(Some(id)),
+                Ok(BudgetUse::Nothing) | Err(_) => ledger.release(None),
+            }
+        }
+        decoded.map_err(|e| self.codec_error(e))
     }
 }
 
@@ -272,6 +374,17 @@ impl<Item, SinkItem: Outgoing> tokio_serde::Serializer<SinkItem> for Wire<Item, 
     type Error = WireError;
 
     fn serialize(self: Pin<&mut Self>, item: &SinkItem) -> Result<Bytes, WireError> {
+        let answered = item.answers();
+        let encoded = self.encode_within_limit(item);
+        if let (Some(ledger), Some(id)) = (&self.ledger, answered) {
+            ledger.answered(id);
+        }
+        encoded
+    }
+}
+
+impl<Item, SinkItem: Outgoing> Wire<Item, SinkItem> {
+    fn encode_within_limit(&self, item: &SinkItem) -> Result<Bytes, WireError> {
         let bytes = item.encode(self.codec).map_err(|e| self.codec_error(e))?;
         if bytes.len() as u64 <= self.send_limit {
             return Ok(Bytes::from(bytes));
@@ -427,5 +540,78 @@ mod tests {
             "{}",
             error.detail
         );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Serialize)]
+        enum RawMessage {
+            Request(RawRequest),
+        }
+
+        #[derive(Serialize)]
+        struct RawRequest {
+            context: RawContext,
+            id: u64,
+            message: u32,
+        }
+
+        #[derive(Serialize)]
+        struct RawContext {
+            deadline: RawDuration,
+            trace_context: tarpc::trace::Context,
+        }
+
+        #[derive(Serialize)]
+        struct RawDuration {
+            secs: u64,
+            nanos: u32,
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any deadline a peer writes, in any codec: a request due within the maximum,
+            /// or a decode error; never a panic.
+            #[test]
+            fn any_wire_deadline_is_clamped_or_refused(
+                secs in prop_oneof![Just(0u64), Just(1), Just(i64::MAX as u64), Just(u64::MAX), any::<u64>()],
+                nanos in prop_oneof![Just(0u32), Just(999_999_999), Just(u32::MAX), any::<u32>()],
+                codec in prop::sample::select(Codec::ALL.to_vec()),
+            ) {
+                let raw = RawMessage::Request(RawRequest {
+                    context: RawContext {
+                        deadline: RawDuration { secs, nanos },
+                        trace_context: tarpc::trace::Context::default(),
+                    },
+                    id: 3,
+                    message: 9,
+                });
+                let bytes = codec.encode(&raw).unwrap();
+                let max = std::time::Duration::from_secs(60);
+                let before = std::time::Instant::now();
+                match ClientMessage::<u32>::decode_bounded(codec, &bytes, max) {
+                    Ok(ClientMessage::Request(request)) => {
+                        prop_assert_eq!((request.id, request.message), (3, 9));
+                        prop_assert!(request.context.deadline <= std::time::Instant::now() + max);
+                        prop_assert!(request.context.deadline >= before);
+                    }
+                    Ok(_) => prop_assert!(false, "not a request"),
+                    // Only a duration no `Duration` holds is refused.
+                    Err(_) => prop_assert!(secs.checked_add(u64::from(nanos / 1_000_000_000)).is_none()),
+                }
+            }
+
+            /// Arbitrary bytes as a request, in any codec: an error at worst.
+            #[test]
+            fn arbitrary_request_bytes_never_panic(
+                bytes in prop::collection::vec(any::<u8>(), 0..256),
+                codec in prop::sample::select(Codec::ALL.to_vec()),
+            ) {
+                let _ = ClientMessage::<String>::decode_bounded(codec, &bytes, DEFAULT_MAX_DEADLINE);
+            }
+        }
     }
 }

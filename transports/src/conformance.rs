@@ -334,6 +334,14 @@ where
     server_config.max_connections = tcp.max_connections;
     server_config.max_requests_per_connection = tcp.max_requests_per_connection;
     server_config.handshake_timeout_ms = tcp.handshake_timeout_ms;
+    server_config.max_pending_handshakes = tcp.max_pending_handshakes;
+    server_config.max_pending_per_ip = tcp.max_pending_per_ip;
+    server_config.idle_timeout_ms = tcp.idle_timeout_ms;
+    server_config.frame_timeout_ms = tcp.frame_timeout_ms;
+    server_config.max_in_flight_request_bytes = tcp.max_in_flight_request_bytes;
+    server_config.max_deadline_ms = tcp.max_deadline_ms;
+    server_config.max_auth_failures = tcp.max_auth_failures;
+    server_config.auth_backoff_ms = tcp.auth_backoff_ms;
     server_config.token.clone_from(&tcp.token);
     let name = service.name();
     let server = QuicServer::bind(server_config, ServiceTable::new().with(service))

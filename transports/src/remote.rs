@@ -3,6 +3,9 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`admission`] | [`Admission`](admission::Admission): pending and admitted connections counted apart, per-address caps, failed-authentication backoff |
+//! | [`budget`] | [`RequestBudget`](budget::RequestBudget): one budget of request bytes in flight per listener, taken before a payload is buffered |
+//! | `deadline` | a deadline on each frame once begun; when a connection last received a byte (idle timeout) |
 //! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
 //! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
 //! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
@@ -18,7 +21,10 @@
 // the second user); that is not dead code.
 #![cfg_attr(not(feature = "tcp"), allow(dead_code))]
 
+pub mod admission;
+pub mod budget;
 pub mod client;
+pub(crate) mod deadline;
 pub mod frame;
 pub mod hello;
 pub mod table;

@@ -92,6 +92,8 @@ async fn bind(
         Transport::Quic => {
             let mut config = QuicServerConfig::new(listen, tls);
             config.token = token.map(Token::new);
+            // The refused clients redial; their failures must not back this address off.
+            config.max_auth_failures = 1000;
             let bound = within("the QUIC server to bind", QuicServer::bind(config, table)).await;
             Server::Quic(bound.map_err(tls_error)?)
         }
@@ -99,6 +101,7 @@ async fn bind(
             let mut config = TcpServerConfig::new(listen);
             config.tls = Some(tls);
             config.token = token.map(Token::new);
+            config.max_auth_failures = 1000;
             let bound = within("the TCP server to bind", TcpServer::bind(config, table)).await;
             Server::Tcp(bound?)
         }
@@ -286,19 +289,22 @@ async fn the_token_authenticates_a_pinned_client(transport: Transport) {
         transport,
         "127.0.0.1:0",
         TlsServerConfig::self_signed(dir.path()),
-        Some("s3cret"),
+        Some("s3cret-s3cret-s3cret"),
     )
     .await
     .unwrap();
     for (token, why) in [
         (None, "this node requires a token and none was sent"),
-        (Some("guess"), "the token was not accepted"),
+        (
+            Some("guess-guess-guess-guess"),
+            "the token was not accepted",
+        ),
     ] {
         let (probe, _) = pinned(transport, &host, token);
         let error = refused(&probe, host.address()).await;
         assert!(error.message.contains(why), "{error}");
     }
-    assert_served(&pinned(transport, &host, Some("s3cret")).0).await;
+    assert_served(&pinned(transport, &host, Some("s3cret-s3cret-s3cret")).0).await;
 }
 
 async fn a_self_signed_server_can_still_require_a_client_certificate(transport: Transport) {

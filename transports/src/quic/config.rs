@@ -14,9 +14,12 @@ use crate::codec::Codec;
 use crate::remote::client::NoRuntime;
 use crate::remote::{LinkOptions, Token};
 use crate::tcp::config::{
-    OutOfRange, at_least_one, check_frame_limit, default_backoff_initial_ms,
-    default_backoff_max_ms, default_connect_timeout_ms, default_handshake_timeout_ms,
-    default_max_connections, default_max_frame_bytes, default_max_requests_per_connection, host_of,
+    Hardening, OutOfRange, at_least_one, check_frame_limit, check_token, default_auth_backoff_ms,
+    default_backoff_initial_ms, default_backoff_max_ms, default_connect_timeout_ms,
+    default_frame_timeout_ms, default_handshake_timeout_ms, default_idle_timeout_ms,
+    default_max_auth_failures, default_max_connections, default_max_deadline_ms,
+    default_max_frame_bytes, default_max_in_flight_request_bytes, default_max_pending_handshakes,
+    default_max_pending_per_ip, default_max_requests_per_connection, host_of, within,
 };
 use crate::tcp::{TcpConfigError, TlsClientConfig, TlsServerConfig};
 
@@ -50,11 +53,52 @@ pub struct QuicServerConfig {
     /// `Overloaded`. Default 1024.
     #[serde(default = "default_max_requests_per_connection")]
     pub max_requests_per_connection: usize,
-    /// How long a new connection may take to finish the QUIC handshake, and a new stream its
-    /// hello, before it is closed, in milliseconds. Default 5000.
+    /// How long a new connection may take to finish the QUIC handshake and have a stream
+    /// welcomed (its hello accepted) before the connection is closed, and a later stream its
+    /// hello before the stream is, in milliseconds. Default 5000.
     #[serde(default = "default_handshake_timeout_ms")]
     pub handshake_timeout_ms: u64,
-    /// The pre-shared token clients must present; none required when absent.
+    /// Connections not yet admitted (QUIC handshake and first hello not done), at once; more
+    /// are refused on arrival with a log line. Counted apart from `max_connections`. Above
+    /// half of it, a client whose address is not yet validated is first sent a QUIC Retry
+    /// (proving it receives at its address) before its handshake costs anything. Default 64.
+    #[serde(default = "default_max_pending_handshakes")]
+    pub max_pending_handshakes: usize,
+    /// Of the pending connections, how many one IP address may hold. Default 8.
+    #[serde(default = "default_max_pending_per_ip")]
+    pub max_pending_per_ip: usize,
+    /// Bidirectional streams (tarpc channels) a client may have open on one connection at
+    /// once; a client link uses one. Unidirectional streams are never allowed. Default 16.
+    #[serde(default = "default_max_concurrent_bidi_streams")]
+    pub max_concurrent_bidi_streams: u32,
+    /// How long an admitted stream with no call in flight may send nothing before it is
+    /// closed, in milliseconds (the client redials when it next calls). Default 300000.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// How long a frame, once its first byte has arrived, may take to arrive whole, in
+    /// milliseconds; past it the stream is closed. Default 30000.
+    #[serde(default = "default_frame_timeout_ms")]
+    pub frame_timeout_ms: u64,
+    /// The bytes of requests read and not yet answered, over all connections of this
+    /// listener; at the budget, streams stop reading until answers free some. A request
+    /// larger than the budget is refused as an oversized frame. Default 256 MiB.
+    #[serde(default = "default_max_in_flight_request_bytes")]
+    pub max_in_flight_request_bytes: u64,
+    /// The longest deadline a request may carry, in milliseconds; a longer one is cut to
+    /// it (long work is a job). Default 3600000 (one hour).
+    #[serde(default = "default_max_deadline_ms")]
+    pub max_deadline_ms: u64,
+    /// Failed authentications (missing or wrong token) from one IP address within
+    /// `auth_backoff_ms` after which its connections are refused at arrival. Default 5.
+    #[serde(default = "default_max_auth_failures")]
+    pub max_auth_failures: u32,
+    /// The window failed authentications are counted in, and how long an address that
+    /// reached `max_auth_failures` is then refused, in milliseconds. Default 60000.
+    #[serde(default = "default_auth_backoff_ms")]
+    pub auth_backoff_ms: u64,
+    /// The pre-shared token clients must present, at least
+    /// [`MIN_TOKEN_BYTES`](crate::tcp::config::MIN_TOKEN_BYTES) bytes; none required when
+    /// absent.
     #[serde(default)]
     pub token: Option<Token>,
     /// How often an idle connection is pinged so it stays open, in milliseconds; must be
@@ -114,6 +158,9 @@ pub struct QuicEndpoint {
     pub max_idle_timeout_ms: u64,
 }
 
+fn default_max_concurrent_bidi_streams() -> u32 {
+    16
+}
 fn default_keep_alive_interval_ms() -> u64 {
     DEFAULT_KEEP_ALIVE_INTERVAL_MS
 }
@@ -131,9 +178,33 @@ impl QuicServerConfig {
             max_connections: default_max_connections(),
             max_requests_per_connection: default_max_requests_per_connection(),
             handshake_timeout_ms: default_handshake_timeout_ms(),
+            max_pending_handshakes: default_max_pending_handshakes(),
+            max_pending_per_ip: default_max_pending_per_ip(),
+            max_concurrent_bidi_streams: default_max_concurrent_bidi_streams(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            frame_timeout_ms: default_frame_timeout_ms(),
+            max_in_flight_request_bytes: default_max_in_flight_request_bytes(),
+            max_deadline_ms: default_max_deadline_ms(),
+            max_auth_failures: default_max_auth_failures(),
+            auth_backoff_ms: default_auth_backoff_ms(),
             token: None,
             keep_alive_interval_ms: default_keep_alive_interval_ms(),
             max_idle_timeout_ms: default_max_idle_timeout_ms(),
+        }
+    }
+
+    pub(crate) fn hardening(&self) -> Hardening {
+        Hardening {
+            max_connections: self.max_connections,
+            max_pending_handshakes: self.max_pending_handshakes,
+            max_pending_per_ip: self.max_pending_per_ip,
+            idle_timeout_ms: self.idle_timeout_ms,
+            frame_timeout_ms: self.frame_timeout_ms,
+            max_in_flight_request_bytes: self.max_in_flight_request_bytes,
+            max_frame_bytes: self.max_frame_bytes,
+            max_deadline_ms: self.max_deadline_ms,
+            max_auth_failures: self.max_auth_failures,
+            auth_backoff_ms: self.auth_backoff_ms,
         }
     }
 
@@ -149,6 +220,14 @@ impl QuicServerConfig {
             self.max_requests_per_connection as u64,
         )?;
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
+        self.hardening().check()?;
+        within(
+            "max_concurrent_bidi_streams",
+            u64::from(self.max_concurrent_bidi_streams),
+            1,
+            1024,
+        )?;
+        check_token("token", self.token.as_ref())?;
         check_liveness(self.keep_alive_interval_ms, self.max_idle_timeout_ms)?;
         self.tls.identity()?;
         Ok(())
@@ -188,6 +267,7 @@ impl QuicEndpoint {
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         at_least_one("backoff_initial_ms", self.backoff_initial_ms)?;
         at_least_one("backoff_max_ms", self.backoff_max_ms)?;
+        check_token("token", self.token.as_ref())?;
         check_liveness(self.keep_alive_interval_ms, self.max_idle_timeout_ms)?;
         host_of(&self.address).map_err(|_| QuicConfigError::BadAddress {
             address: self.address.clone(),
@@ -287,10 +367,12 @@ fn check_liveness(keep_alive_ms: u64, idle_ms: u64) -> Result<(), QuicConfigErro
     Ok(())
 }
 
-/// quinn's transport settings for a side: keep-alive and idle timeout as configured.
+/// quinn's transport settings for a side: keep-alive and idle timeout as configured, and
+/// the bidirectional streams the peer may open at once.
 pub(crate) fn transport(
     keep_alive_ms: u64,
     idle_ms: u64,
+    max_bidi_streams: u32,
 ) -> Result<Arc<quinn::TransportConfig>, QuicConfigError> {
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(Duration::from_millis(keep_alive_ms)));
@@ -306,6 +388,7 @@ pub(crate) fn transport(
     // Calls travel on one long bi-stream per tarpc channel; the peer never opens
     // unidirectional streams.
     transport.max_concurrent_uni_streams(0u32.into());
+    transport.max_concurrent_bidi_streams(max_bidi_streams.into());
     Ok(Arc::new(transport))
 }
 
@@ -363,5 +446,49 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn hardening_settings_and_the_token_are_checked_naming_the_key() {
+        let config = QuicServerConfig::new("127.0.0.1:0", tls());
+        assert_eq!(
+            (config.max_pending_handshakes, config.max_pending_per_ip),
+            (64, 8)
+        );
+        assert_eq!(config.max_concurrent_bidi_streams, 16);
+        for (key, set) in [
+            (
+                "max_concurrent_bidi_streams",
+                (|c: &mut QuicServerConfig| c.max_concurrent_bidi_streams = 0)
+                    as fn(&mut QuicServerConfig),
+            ),
+            ("max_pending_per_ip", |c| c.max_pending_per_ip = 0),
+            ("frame_timeout_ms", |c| c.frame_timeout_ms = 0),
+            ("max_deadline_ms", |c| c.max_deadline_ms = u64::MAX),
+        ] {
+            let mut config = QuicServerConfig::new("127.0.0.1:0", tls());
+            set(&mut config);
+            let error = config.check().unwrap_err();
+            assert!(
+                error.to_string().starts_with(&format!("{key} = ")),
+                "{key}: {error}"
+            );
+        }
+        let mut config = QuicServerConfig::new("127.0.0.1:0", tls());
+        config.token = Some(Token::new("fifteen-bytes!!"));
+        let error = config.check().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "token is 15 bytes long; a token must be at least 16 bytes"
+        );
+        let mut endpoint = QuicEndpoint::new("127.0.0.1:1", TlsClientConfig::ca("ca.pem"));
+        endpoint.token = Some(Token::new("short"));
+        assert!(
+            endpoint
+                .check()
+                .unwrap_err()
+                .to_string()
+                .starts_with("token is 5 bytes")
+        );
     }
 }

@@ -61,6 +61,8 @@ impl QuicDialer {
         client.transport_config(transport(
             endpoint.keep_alive_interval_ms,
             endpoint.max_idle_timeout_ms,
+            // The server never opens a stream to a client.
+            0,
         )?);
         Ok(QuicDialer {
             inner: Arc::new(Inner {

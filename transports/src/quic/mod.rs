@@ -16,7 +16,8 @@
 //! bidirectional stream, which is the tarpc channel: the same frames, hello, service table
 //! and reconnecting client as over TCP, and calls multiplexed by tarpc on that stream. So
 //! the number of concurrent calls is bounded by tarpc's and the service's limits, never by
-//! QUIC's stream limit (quinn's default is 100 open streams). A dropped stream is finished
+//! QUIC's stream limit (`max_concurrent_bidi_streams`, 16 by default; no unidirectional
+//! streams). A dropped stream is finished
 //! and its connection kept open until the peer has acknowledged every byte, so no answer
 //! written before a close is lost.
 //!

@@ -1,10 +1,15 @@
 //! [`QuicServer`]: one UDP socket serving every service of a [`ServiceTable`] over QUIC.
 //!
-//! Each arriving connection gets a slot under `max_connections` (no slot: refused at once,
-//! with a log line), then within `handshake_timeout_ms` the QUIC handshake: TLS 1.3, ALPN
-//! `mltools/1` (a client speaking another protocol is refused), and the client's certificate
-//! when the configuration names a `client_ca`; within `handshake_timeout_ms` more, its first
-//! stream (a connection that opens none gives its slot back). The server's own certificate
+//! Each arriving connection gets a *pending* slot under `max_pending_handshakes` and
+//! `max_pending_per_ip` (no slot, or an address backing off after failed authentications:
+//! refused at once, with a log line; above half the pending limit, a client whose address is
+//! not yet validated is first sent a QUIC Retry). Then, within `handshake_timeout_ms` of its
+//! arrival, the QUIC handshake — TLS 1.3, ALPN `mltools/1` (a client speaking another
+//! protocol is refused), and the client's certificate when the configuration names a
+//! `client_ca` — and a stream whose hello is welcomed, which trades the pending slot for an
+//! admitted one under `max_connections` (see [`admission`](crate::remote::admission)). A
+//! connection that gets no stream welcomed in time — it opens none, or says nothing or half
+//! a hello — is closed, not just its stream. The server's own certificate
 //! comes from PEM files or is a self-signed pair kept in a directory (see
 //! [`crate::tls::self_signed`]). Every bidirectional stream the client opens is one tarpc
 //! channel: within `handshake_timeout_ms` its hello, then the service it asked for. A
@@ -19,21 +24,28 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use super::config::{QuicConfigError, QuicServerConfig, transport};
 use super::explain::{self, ALPN_TEXT};
 use super::stream::BiStream;
+use crate::remote::admission::{Admission, ConnectionSlot, PendingSlot};
+use crate::remote::budget::RequestBudget;
 use crate::remote::hello::{answer_hello, preamble_framed};
 use crate::remote::table::Connection;
 use crate::remote::{BoxIo, ServiceTable};
 
 /// The application close code a stopping server sends.
 const SHUTTING_DOWN: u32 = 0;
-/// The application close code of a connection that opened no stream in time.
+/// The application close code of a connection that had no stream welcomed in time.
 const NO_STREAM: u32 = 2;
+/// The application close code of a connection whose hello was refused.
+const REFUSED: u32 = 3;
+/// The application close code of an admitted connection left with no stream.
+const IDLE: u32 = 4;
 
 /// A running QUIC listener; dropping it stops it.
 #[derive(Debug)]
@@ -44,13 +56,19 @@ pub struct QuicServer {
     stop: CancellationToken,
     accepting: CancellationToken,
     tasks: TaskTracker,
+    admission: Admission,
+    budget: RequestBudget,
+    retries: Arc<AtomicU64>,
     _stop_on_drop: DropGuard,
 }
 
 struct Shared {
     config: QuicServerConfig,
     services: ServiceTable,
-    connections: Arc<Semaphore>,
+    admission: Admission,
+    budget: RequestBudget,
+    /// Clients asked to validate their address (QUIC Retry), for observation.
+    retries: Arc<AtomicU64>,
     tasks: TaskTracker,
     stop: CancellationToken,
     /// Cancelled by [`QuicServer::stop_accepting`] (and by `stop`).
@@ -79,6 +97,7 @@ impl QuicServer {
         server.transport_config(transport(
             config.keep_alive_interval_ms,
             config.max_idle_timeout_ms,
+            config.max_concurrent_bidi_streams,
         )?);
         let bind_error = |source| QuicConfigError::Bind {
             address: config.listen.clone(),
@@ -103,15 +122,23 @@ impl QuicServer {
             "listening (QUIC)"
         );
         let shared = Arc::new(Shared {
-            connections: Arc::new(Semaphore::new(config.max_connections)),
+            admission: Admission::new(config.hardening().admission_limits()),
+            budget: RequestBudget::new(config.max_in_flight_request_bytes),
+            retries: Arc::new(AtomicU64::new(0)),
             config,
             services,
             tasks: tasks.clone(),
             stop: stop.clone(),
             accepting: accepting.clone(),
         });
+        let admission = shared.admission.clone();
+        let budget = shared.budget.clone();
+        let retries = Arc::clone(&shared.retries);
         tasks.spawn(accept_loop(endpoint.clone(), shared));
         Ok(QuicServer {
+            admission,
+            budget,
+            retries,
             local_addr,
             fingerprint,
             endpoint,
@@ -150,6 +177,23 @@ impl QuicServer {
     /// The token that [`shutdown`](Self::shutdown) cancels.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.stop.clone()
+    }
+
+    /// The listener's budget of request bytes in flight: what requests hold now, and the
+    /// most they ever held at once.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.budget
+    }
+
+    /// How many arriving clients were asked to validate their address first (QUIC Retry,
+    /// sent while more than half of `max_pending_handshakes` are pending).
+    pub fn address_validations(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Connections pending (not yet admitted) and admitted, now.
+    pub fn connections(&self) -> (usize, usize) {
+        (self.admission.pending(), self.admission.admitted())
     }
 
     /// Waits until the server is stopped, every task it started (accept loop, connections,
@@ -200,25 +244,43 @@ async fn accept_loop(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
 
 fn admit(incoming: quinn::Incoming, shared: &Arc<Shared>) {
     let peer = incoming.remote_address();
-    let Ok(slot) = Arc::clone(&shared.connections).try_acquire_owned() else {
-        tracing::warn!(
-            %peer,
-            limit = shared.config.max_connections,
-            "refused a connection: at the connection limit"
-        );
-        incoming.refuse();
+    let pending = shared.admission.pending();
+    if pending > shared.config.max_pending_handshakes / 2
+        && !incoming.remote_address_validated()
+        && incoming.may_retry()
+    {
+        // Under load, a handshake is only started for a client that proves it receives at
+        // its address: a spoofed flood costs a Retry packet each, no state.
+        tracing::debug!(%peer, pending, "asked a client to validate its address (QUIC Retry)");
+        shared.retries.fetch_add(1, Ordering::Relaxed);
+        if let Err(error) = incoming.retry() {
+            error.into_incoming().refuse();
+        }
         return;
+    }
+    let slot = match shared.admission.arrive(peer.ip()) {
+        Ok(slot) => slot,
+        Err(reason) => {
+            tracing::warn!(%peer, %reason, "refused a connection at arrival");
+            incoming.refuse();
+            return;
+        }
     };
     let task_shared = Arc::clone(shared);
     shared.tasks.spawn(async move {
-        let _slot = slot;
-        serve_connection(incoming, peer, &task_shared).await;
+        serve_connection(incoming, peer, slot, &task_shared).await;
     });
 }
 
-/// The QUIC handshake, then every stream the client opens, until the connection ends or the
-/// server stops.
-async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &Arc<Shared>) {
+/// The QUIC handshake and a welcomed stream, both within the handshake timeout of arrival,
+/// then every stream the client opens, until the connection ends or the server stops.
+async fn serve_connection(
+    incoming: quinn::Incoming,
+    peer: SocketAddr,
+    pending: PendingSlot,
+    shared: &Arc<Shared>,
+) {
+    let admit_by = tokio::time::Instant::now() + shared.config.handshake_timeout();
     let connecting = match incoming.accept() {
         Ok(connecting) => connecting,
         Err(error) => {
@@ -226,10 +288,9 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
             return;
         }
     };
-    let timeout = shared.config.handshake_timeout();
     let outcome = tokio::select! {
         () = shared.stop.cancelled() => return,
-        outcome = tokio::time::timeout(timeout, connecting) => outcome,
+        outcome = tokio::time::timeout_at(admit_by, connecting) => outcome,
     };
     let connection = match outcome {
         Ok(Ok(connection)) => connection,
@@ -256,13 +317,52 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
         connection.close(1u32.into(), b"ALPN mltools/1 required");
         return;
     }
-    // A connection holds a slot: one that opens no stream in time is closed, so a flood of
-    // idle handshakes cannot keep the slots from real clients.
-    let mut first_stream = Some(tokio::time::Instant::now() + timeout);
+    serve_streams(
+        connection,
+        peer,
+        ConnectionSlot::new(pending),
+        admit_by,
+        shared,
+    )
+    .await;
+}
+
+/// Every stream the client opens. Until a stream is welcomed the connection is pending: if
+/// none is by `admit_by`, the connection is closed (a connection that opens streams and says
+/// nothing on them cannot hold its slot).
+async fn serve_streams(
+    connection: quinn::Connection,
+    peer: SocketAddr,
+    slot: ConnectionSlot,
+    admit_by: tokio::time::Instant,
+    shared: &Arc<Shared>,
+) {
+    let slot = Arc::new(slot);
+    let admitted = slot.admitted().clone();
     // This connection's streams, and their waits for the client's acknowledgements.
     let streams = TaskTracker::new();
+    // An admitted connection left with no stream (its streams idled out or ended) is closed
+    // after `idle_timeout_ms` with none: the client's keep-alive answers would otherwise hold
+    // its slot for ever.
+    let idle_timeout = Duration::from_millis(shared.config.idle_timeout_ms);
+    let mut idle_check = tokio::time::interval_at(admit_by + idle_timeout, idle_timeout);
+    let mut empty_at_last_check = false;
     loop {
         let accepted = tokio::select! {
+            _ = idle_check.tick() => {
+                let empty = streams.is_empty();
+                if empty && empty_at_last_check && admitted.is_cancelled() {
+                    tracing::info!(
+                        %peer,
+                        idle_timeout_ms = shared.config.idle_timeout_ms,
+                        "closed a connection with no stream open"
+                    );
+                    connection.close(IDLE.into(), b"no stream open");
+                    break;
+                }
+                empty_at_last_check = empty;
+                continue;
+            }
             () = shared.stop.cancelled() => {
                 // Each stream writes the answers of its calls in flight, then the client
                 // acknowledges them; only then is the connection closed (both bounded).
@@ -274,29 +374,35 @@ async fn serve_connection(incoming: quinn::Incoming, peer: SocketAddr, shared: &
                 connection.close(SHUTTING_DOWN.into(), b"the server is shutting down");
                 break;
             }
-            () = async {
-                match first_stream {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
-                    None => std::future::pending().await,
+            () = tokio::time::sleep_until(admit_by), if !admitted.is_cancelled() => {
+                if admitted.is_cancelled() {
+                    continue;
                 }
-            } => {
                 tracing::warn!(
                     %peer,
                     timeout_ms = shared.config.handshake_timeout_ms,
-                    "closed a connection that opened no stream in time"
+                    "closed a connection that had no stream welcomed in time (no stream, or no complete hello)"
                 );
-                connection.close(NO_STREAM.into(), b"no stream opened in time");
+                connection.close(NO_STREAM.into(), b"no stream welcomed in time");
                 break;
             }
             accepted = connection.accept_bi() => accepted,
         };
-        first_stream = None;
         match accepted {
             Ok((send, recv)) => {
                 let stream_shared = Arc::clone(shared);
                 let stream = BiStream::lingering_on(send, recv, streams.clone());
+                let stream_slot = Arc::clone(&slot);
+                let stream_connection = connection.clone();
                 shared.tasks.spawn(streams.track_future(async move {
-                    serve_stream(stream, peer, &stream_shared).await;
+                    serve_stream(
+                        stream,
+                        peer,
+                        &stream_slot,
+                        &stream_connection,
+                        &stream_shared,
+                    )
+                    .await;
                 }));
             }
             Err(error) => {
@@ -315,14 +421,23 @@ fn speaks_mltools(connection: &quinn::Connection) -> bool {
         .is_some_and(|protocol| protocol == crate::tls::ALPN)
 }
 
-/// One stream: the hello, then the service it asked for.
-async fn serve_stream(stream: BiStream, peer: SocketAddr, shared: &Shared) {
+/// One stream: the hello, then the service it asked for. A refused hello on a connection not
+/// yet admitted closes the connection.
+async fn serve_stream(
+    stream: BiStream,
+    peer: SocketAddr,
+    slot: &ConnectionSlot,
+    connection: &quinn::Connection,
+    shared: &Shared,
+) {
     let io: BoxIo = Box::new(stream);
     let mut framed = preamble_framed(io, format!("peer {peer}"));
     let max_frame_bytes = shared.config.max_frame_bytes;
     let token = shared.config.token.as_ref();
     let hello = answer_hello(&mut framed, max_frame_bytes, |hello| {
-        shared.services.check_hello(hello, token)
+        shared
+            .services
+            .admit_hello(hello, token, slot, &shared.admission, peer.ip())
     });
     let outcome = tokio::select! {
         () = shared.stop.cancelled() => return,
@@ -332,6 +447,14 @@ async fn serve_stream(stream: BiStream, peer: SocketAddr, shared: &Shared) {
         Ok(Ok(admitted)) => admitted,
         Ok(Err(reason)) => {
             tracing::warn!(%peer, %reason, "refused a stream");
+            if !slot.admitted().is_cancelled() {
+                // Let the refusal reach the client before the connection closes.
+                drop(framed);
+                let _ =
+                    tokio::time::timeout(shared.config.handshake_timeout(), connection.closed())
+                        .await;
+                connection.close(REFUSED.into(), b"refused");
+            }
             return;
         }
         Err(_) => {
@@ -345,6 +468,7 @@ async fn serve_stream(stream: BiStream, peer: SocketAddr, shared: &Shared) {
     };
     let context = format!("{}, peer {peer}", admitted.service);
     framed.codec_mut().set_context(context.into());
+    let hardening = shared.config.hardening();
     let connection = Connection {
         framed,
         codec: admitted.codec,
@@ -352,6 +476,10 @@ async fn serve_stream(stream: BiStream, peer: SocketAddr, shared: &Shared) {
         max_requests: shared.config.max_requests_per_connection,
         handlers: shared.tasks.clone(),
         stop: shared.stop.clone(),
+        frame_timeout: Duration::from_millis(hardening.frame_timeout_ms),
+        idle_timeout: Duration::from_millis(hardening.idle_timeout_ms),
+        max_deadline: Duration::from_millis(hardening.max_deadline_ms),
+        budget: shared.budget.clone(),
     };
     shared.services.serve(&admitted.service, connection).await;
 }

@@ -113,7 +113,9 @@ pub enum DialFailure {
 /// Where a [`RemoteClient`]'s connection is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkStatus {
-    /// The first dial has not finished.
+    /// A dial is under way that calls wait for (bounded by the first-dial wait and their
+    /// deadline): the first one, or the immediate redial after a connection that lived a
+    /// while ended (a server closing an idle connection, say), so the next call just works.
     Connecting,
     /// Connected; calls go through.
     Connected,
@@ -389,14 +391,16 @@ async fn run_link<Req, Resp, D: Dial>(
                 let lost = run_connection(service, &address, connected, &link, &stop).await;
                 let Some(lost) = lost else { return };
                 tracing::warn!(service, %address, reason = %lost, "connection lost; redialling");
-                link.send_replace(Link::Down(lost.into()));
-                // A connection that lived a while: redial at once, a restarted peer is often
-                // back already. One that died young (a peer that admits, then drops us) goes
-                // through the backoff, or the link would spin.
+                // A connection that lived a while: redial at once (a restarted peer is often
+                // back already, a server that closed an idle connection is there), and let
+                // calls wait for that dial. One that died young (a peer that admits, then
+                // drops us) goes through the backoff, or the link would spin.
                 if connected_at.elapsed() >= options.backoff_max {
+                    link.send_replace(Link::Connecting);
                     backoff = options.backoff_initial;
                     continue;
                 }
+                link.send_replace(Link::Down(lost.into()));
             }
             Err(error) => {
                 let reason = error.failure.to_string();

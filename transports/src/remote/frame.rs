@@ -79,6 +79,18 @@ pub enum WireError {
         /// Bytes of the unfinished frame that had arrived.
         received: usize,
     },
+    /// A frame begun and not finished in time (the connection is closed).
+    #[error(
+        "{context}: a frame begun was not finished within {timeout_ms} ms ({received} bytes buffered)"
+    )]
+    FrameTimeout {
+        /// The connection.
+        context: Arc<str>,
+        /// The frame timeout.
+        timeout_ms: u64,
+        /// Bytes of it buffered when the time ran out.
+        received: usize,
+    },
     /// A message the codec could not encode or decode.
     #[error("{context}: {source}")]
     Codec {
@@ -104,7 +116,7 @@ impl WireError {
 
 /// The frame codec of every remote connection: length-delimited frames, one limit for what
 /// arrives and one for what is sent.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FrameCodec {
     inner: LengthDelimitedCodec,
     receive_limit: u64,
@@ -151,6 +163,11 @@ impl FrameCodec {
     /// The connection's name in errors.
     pub fn context(&self) -> &Arc<str> {
         &self.context
+    }
+
+    /// Whether a frame's length prefix has been read and not yet all of its payload.
+    pub fn in_frame(&self) -> bool {
+        !self.at_head
     }
 
     /// The largest frame this side accepts.
@@ -305,5 +322,92 @@ mod tests {
             "{error}"
         );
         assert!(dst.is_empty());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const LIMIT: u64 = 1024;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Arbitrary bytes, fed in arbitrary pieces: never a panic, never a frame over
+            /// the limit, and never a buffer grown past what arrived plus one frame.
+            #[test]
+            fn arbitrary_bytes_never_panic_nor_allocate_past_the_limit(
+                pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..32),
+                eof in any::<bool>(),
+            ) {
+                let mut reader = codec(LIMIT);
+                let mut src = BytesMut::new();
+                let mut arrived = 0usize;
+                'feed: for piece in &pieces {
+                    src.extend_from_slice(piece);
+                    arrived += piece.len();
+                    loop {
+                        match reader.decode(&mut src) {
+                            Ok(Some(frame)) => prop_assert!(frame.len() as u64 <= LIMIT),
+                            Ok(None) => break,
+                            Err(_) => break 'feed,
+                        }
+                        prop_assert!(src.capacity() <= arrived + LIMIT as usize + 2 * LENGTH_FIELD_BYTES);
+                    }
+                    prop_assert!(src.capacity() <= arrived + LIMIT as usize + 2 * LENGTH_FIELD_BYTES);
+                }
+                if eof {
+                    let _ = reader.decode_eof(&mut src);
+                }
+            }
+
+            /// A length prefix of any value: refused at once when over the limit, else
+            /// waited for; a frame cut short is `Truncated` at the end of the stream.
+            #[test]
+            fn any_length_prefix_is_refused_or_awaited(size in any::<u32>(), have in 0usize..64) {
+                let mut reader = codec(LIMIT);
+                let mut src = BytesMut::from(&size.to_be_bytes()[..]);
+                src.extend_from_slice(&vec![0u8; have.min(size as usize)]);
+                match reader.decode(&mut src) {
+                    Err(WireError::FrameTooLarge(error)) => {
+                        prop_assert!(u64::from(size) > LIMIT);
+                        prop_assert_eq!(error.size, u64::from(size));
+                    }
+                    Ok(Some(frame)) => prop_assert_eq!(frame.len(), size as usize),
+                    Ok(None) => {
+                        prop_assert!(u64::from(size) <= LIMIT);
+                        let truncated = matches!(
+                            reader.decode_eof(&mut src),
+                            Err(WireError::Truncated { .. })
+                        );
+                        prop_assert!(truncated);
+                    }
+                    Err(error) => prop_assert!(false, "{}", error),
+                }
+            }
+
+            /// Frames of any size within the limit round-trip, whatever the cuts.
+            #[test]
+            fn frames_round_trip(
+                frames in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..8),
+                cut in 1usize..50,
+            ) {
+                let mut writer = codec(LIMIT);
+                let mut wire = BytesMut::new();
+                for frame in &frames {
+                    writer.encode(Bytes::from(frame.clone()), &mut wire).unwrap();
+                }
+                let mut reader = codec(LIMIT);
+                let mut src = BytesMut::new();
+                let mut back = Vec::new();
+                for piece in wire.chunks(cut) {
+                    src.extend_from_slice(piece);
+                    while let Some(frame) = reader.decode(&mut src).unwrap() {
+                        back.push(frame.to_vec());
+                    }
+                }
+                prop_assert_eq!(back, frames);
+            }
+        }
     }
 }

@@ -35,11 +35,33 @@ impl Token {
         Token(secret.into())
     }
 
-    /// Whether `presented` is this token, compared in constant time so the comparison does
-    /// not reveal how much of a guess was right.
+    /// Whether `presented` is this token. The SHA-256 digests of both are compared in
+    /// constant time, so neither how much of a guess was right nor the token's length shows
+    /// in the time taken.
     pub fn matches(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq as _;
-        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+        #[cfg(feature = "tls")]
+        {
+            let digest = |text: &str| ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+            let (expected, presented) = (digest(&self.0), digest(presented));
+            bool::from(expected.as_ref().ct_eq(presented.as_ref()))
+        }
+        // Without `tls` there is no SHA-256 here; the comparison is constant-time in the
+        // content but shows the length.
+        #[cfg(not(feature = "tls"))]
+        {
+            bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+        }
+    }
+
+    /// The token's length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the token is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub(crate) fn secret(&self) -> &str {
@@ -149,6 +171,20 @@ pub enum Refusal {
     /// The hello's token is not the node's.
     #[error("the token was not accepted")]
     BadToken,
+    /// The node serves as many connections as it may; the client may try again later.
+    #[error("the server is at its limit of {limit} connections; try again later")]
+    AtCapacity {
+        /// The limit (`max_connections`).
+        limit: usize,
+    },
+}
+
+impl Refusal {
+    /// Whether this refusal is a failed authentication (no token, or a wrong one), which a
+    /// server counts against the peer's address.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Refusal::MissingToken | Refusal::BadToken)
+    }
 }
 
 /// Why a preamble exchange failed, on either side.
@@ -312,14 +348,14 @@ mod tests {
         let (client_io, server_io) = duplex(4096);
         let (mut client, mut server) = (framed(client_io), framed(server_io));
         let server_side = tokio::spawn(async move {
-            let admitted = answer_hello(&mut server, 5000, require("s3cret")).await;
+            let admitted = answer_hello(&mut server, 5000, require("s3cret-s3cret-s3cret")).await;
             (
                 admitted,
                 server.codec().send_limit(),
                 server.codec().receive_limit(),
             )
         });
-        say_hello(&mut client, &hello(Some("s3cret")))
+        say_hello(&mut client, &hello(Some("s3cret-s3cret-s3cret")))
             .await
             .unwrap();
         assert_eq!(client.codec().send_limit(), 1000);
@@ -337,14 +373,13 @@ mod tests {
     async fn refusals_reach_the_client_with_their_reason() {
         for (token, expected) in [
             (None, Refusal::MissingToken),
-            (Some("guess"), Refusal::BadToken),
+            (Some("guess-guess-guess-guess"), Refusal::BadToken),
         ] {
             let (client_io, server_io) = duplex(4096);
             let (mut client, mut server) = (framed(client_io), framed(server_io));
-            let server_side =
-                tokio::spawn(
-                    async move { answer_hello(&mut server, 5000, require("s3cret")).await },
-                );
+            let server_side = tokio::spawn(async move {
+                answer_hello(&mut server, 5000, require("s3cret-s3cret-s3cret")).await
+            });
             let error = say_hello(&mut client, &hello(token)).await.unwrap_err();
             assert!(
                 matches!(&error, HandshakeError::Refused(r) if *r == expected),
@@ -372,11 +407,80 @@ mod tests {
 
     #[test]
     fn tokens_compare_by_content_and_hide_in_debug() {
-        let token = Token::new("s3cret");
-        assert!(token.matches("s3cret"));
+        let token = Token::new("s3cret-s3cret-s3cret");
+        assert!(token.matches("s3cret-s3cret-s3cret"));
         assert!(!token.matches("s3cres"));
         assert!(!token.matches("s3cret-and-more"));
         assert_eq!(format!("{token:?}"), "Token(<hidden>)");
-        assert!(!format!("{:?}", hello(Some("s3cret"))).contains("s3cret"));
+        assert!(
+            !format!("{:?}", hello(Some("s3cret-s3cret-s3cret"))).contains("s3cret-s3cret-s3cret")
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_codec() -> impl Strategy<Value = Codec> {
+            prop::sample::select(Codec::ALL.to_vec())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Every hello round-trips through its preamble frame.
+            #[test]
+            fn valid_hellos_round_trip(
+                protocol in any::<u16>(),
+                service in "[a-z]{0,24}",
+                token in prop::option::of("[ -~]{0,64}"),
+                codec in any_codec(),
+                max_frame_bytes in any::<u64>(),
+            ) {
+                let hello = Hello { protocol, service, token, codec, max_frame_bytes };
+                let frame = preamble_frame(&hello).unwrap();
+                prop_assert!(frame.len() as u64 <= PREAMBLE_FRAME_LIMIT);
+                let back: Hello = Codec::Postcard.decode(&frame).unwrap();
+                prop_assert_eq!(back, hello);
+            }
+
+            /// Arbitrary bytes as a hello or an answer: an error at worst, never a panic.
+            #[test]
+            fn arbitrary_preamble_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = Codec::Postcard.decode::<Hello>(&bytes);
+                let _ = Codec::Postcard.decode::<Answer>(&bytes);
+                let _ = postcard::take_from_bytes::<u16>(&bytes);
+            }
+        }
+
+        /// A server reading arbitrary bytes as a hello answers or fails; it never panics and
+        /// never admits one that does not decode to a hello of this protocol.
+        #[test]
+        fn a_server_fed_arbitrary_hello_frames_never_panics() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                cases: 128,
+                ..ProptestConfig::default()
+            });
+            runner
+                .run(&prop::collection::vec(any::<u8>(), 0..128), |bytes| {
+                    runtime.block_on(async {
+                        let (client_io, server_io) = duplex(4096);
+                        let (mut client, mut server) = (framed(client_io), framed(server_io));
+                        client.send(Bytes::from(bytes.clone())).await.unwrap();
+                        drop(client);
+                        let admitted = answer_hello(&mut server, 5000, |_| Ok(())).await;
+                        if admitted.is_ok() {
+                            let hello: Hello = Codec::Postcard.decode(&bytes).unwrap();
+                            assert_eq!(hello.protocol, PROTOCOL_VERSION);
+                        }
+                    });
+                    Ok(())
+                })
+                .unwrap();
+        }
     }
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 use tarpc::server::{BaseChannel, Channel};
 use tarpc::{ClientMessage, RequestName, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -23,6 +24,9 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::admission::{Admission, ConnectionSlot, Refused};
+use super::budget::{Ledger, RequestBudget};
+use super::deadline::{Activity, TimedFrames};
 use super::frame::FrameCodec;
 use super::hello::{Hello, Refusal, Token};
 use super::{DRAIN, error_chain};
@@ -52,6 +56,14 @@ pub(crate) struct Connection {
     pub(crate) handlers: TaskTracker,
     /// Cancelled when the listener shuts down.
     pub(crate) stop: CancellationToken,
+    /// How long a frame once begun may take to arrive whole.
+    pub(crate) frame_timeout: Duration,
+    /// How long the connection may receive nothing with no call in flight.
+    pub(crate) idle_timeout: Duration,
+    /// The longest deadline a request may carry.
+    pub(crate) max_deadline: Duration,
+    /// The listener's budget of request bytes in flight.
+    pub(crate) budget: RequestBudget,
 }
 
 /// One hosted service, its request and response types erased.
@@ -129,21 +141,46 @@ impl ServiceTable {
         self.hosts.is_empty()
     }
 
-    /// Whether a hello may be admitted: the service is hosted here, and the token (when this
-    /// node requires one) matches.
+    /// Whether a hello may be admitted: the token (when this node requires one) matches, and
+    /// the service is hosted here. The token is checked first, so the list of hosted services
+    /// (named in an unknown-service refusal) only ever reaches an authenticated peer.
     pub(crate) fn check_hello(&self, hello: &Hello, token: Option<&Token>) -> Result<(), Refusal> {
+        match (token, &hello.token) {
+            (None, _) => {}
+            (Some(_), None) => return Err(Refusal::MissingToken),
+            (Some(expected), Some(presented)) if expected.matches(presented) => {}
+            (Some(_), Some(_)) => return Err(Refusal::BadToken),
+        }
         if !self.contains(&hello.service) {
             return Err(Refusal::UnknownService {
                 service: hello.service.clone(),
                 hosted: self.names().into_iter().map(str::to_owned).collect(),
             });
         }
-        match (token, &hello.token) {
-            (None, _) => Ok(()),
-            (Some(_), None) => Err(Refusal::MissingToken),
-            (Some(expected), Some(presented)) if expected.matches(presented) => Ok(()),
-            (Some(_), Some(_)) => Err(Refusal::BadToken),
+        Ok(())
+    }
+
+    /// [`check_hello`](Self::check_hello), then the connection's admission: a failed
+    /// authentication is counted against `ip`, and a connection over `max_connections` is
+    /// refused [`Refusal::AtCapacity`].
+    pub(crate) fn admit_hello(
+        &self,
+        hello: &Hello,
+        token: Option<&Token>,
+        slot: &ConnectionSlot,
+        admission: &Admission,
+        ip: std::net::IpAddr,
+    ) -> Result<(), Refusal> {
+        if let Err(refusal) = self.check_hello(hello, token) {
+            if refusal.is_auth_failure() {
+                admission.auth_failed(ip);
+            }
+            return Err(refusal);
         }
+        slot.admit().map_err(|refused| match refused {
+            Refused::AdmittedFull { limit } => Refusal::AtCapacity { limit },
+            _ => Refusal::AtCapacity { limit: 0 },
+        })
     }
 
     /// Serves an admitted connection with the service it asked for; ends when the peer
@@ -169,18 +206,45 @@ where
         max_requests,
         handlers,
         stop,
+        frame_timeout,
+        idle_timeout,
+        max_deadline,
+        budget,
     } = connection;
     let name = service.name();
     let context: Arc<str> = format!("{name}, peer {peer}").into();
     let send_limit = framed.codec().send_limit();
-    let wire = Wire::<ClientMessage<Req>, Response<Resp>>::new(codec, send_limit, context);
-    let transport = tokio_serde::Framed::new(framed, wire);
+    let ledger = Arc::new(Ledger::default());
+    let wire = Wire::<ClientMessage<Req>, Response<Resp>>::new(codec, send_limit, context)
+        .with_max_deadline(max_deadline)
+        .with_ledger(Arc::clone(&ledger));
+    let activity = Activity::new();
+    let frames = TimedFrames::new(framed, frame_timeout, Arc::clone(&activity), budget, ledger);
+    let transport = tokio_serde::Framed::new(frames, wire);
     let mut requests = BaseChannel::with_defaults(transport)
         .max_concurrent_requests(max_requests)
         .requests();
     tracing::debug!(service = name, %peer, %codec, "connection admitted");
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
     loop {
         let next = tokio::select! {
+            () = &mut idle => {
+                let in_flight = requests.channel().in_flight_requests();
+                let quiet_since = activity.last();
+                if in_flight == 0 && quiet_since.elapsed() >= idle_timeout {
+                    tracing::info!(
+                        service = name,
+                        %peer,
+                        idle_timeout_ms = idle_timeout.as_millis() as u64,
+                        "closed an idle connection (no call in flight, nothing received)"
+                    );
+                    break;
+                }
+                let from = if in_flight == 0 { quiet_since } else { tokio::time::Instant::now() };
+                idle.as_mut().reset(from + idle_timeout);
+                continue;
+            }
             () = stop.cancelled() => {
                 // Go on answering until no call is in flight and the answers are flushed
                 // (bounded): requests arriving meanwhile are served too, and a stopping

@@ -36,7 +36,41 @@ pub struct TcpServerConfig {
     /// closed, in milliseconds. Default 5000.
     #[serde(default = "default_handshake_timeout_ms")]
     pub handshake_timeout_ms: u64,
-    /// The pre-shared token clients must present; none required when absent.
+    /// Connections that have not finished TLS and the hello, at once; more are closed on
+    /// arrival with a log line. Counted apart from `max_connections`, so silent connections
+    /// cannot take the slots of admitted ones. Default 64.
+    #[serde(default = "default_max_pending_handshakes")]
+    pub max_pending_handshakes: usize,
+    /// Of the pending connections, how many one IP address may hold. Default 8.
+    #[serde(default = "default_max_pending_per_ip")]
+    pub max_pending_per_ip: usize,
+    /// How long an admitted connection with no call in flight may send nothing before it is
+    /// closed, in milliseconds (the client redials when it next calls). Default 300000.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// How long a frame, once its first byte has arrived, may take to arrive whole, in
+    /// milliseconds; past it the connection is closed. Default 30000.
+    #[serde(default = "default_frame_timeout_ms")]
+    pub frame_timeout_ms: u64,
+    /// The bytes of requests read and not yet answered, over all connections of this
+    /// listener; at the budget, connections stop reading until answers free some. A request
+    /// larger than the budget is refused as an oversized frame. Default 256 MiB.
+    #[serde(default = "default_max_in_flight_request_bytes")]
+    pub max_in_flight_request_bytes: u64,
+    /// The longest deadline a request may carry, in milliseconds; a longer one is cut to
+    /// it (long work is a job). Default 3600000 (one hour).
+    #[serde(default = "default_max_deadline_ms")]
+    pub max_deadline_ms: u64,
+    /// Failed authentications (missing or wrong token) from one IP address within
+    /// `auth_backoff_ms` after which its connections are refused at arrival. Default 5.
+    #[serde(default = "default_max_auth_failures")]
+    pub max_auth_failures: u32,
+    /// The window failed authentications are counted in, and how long an address that
+    /// reached `max_auth_failures` is then refused, in milliseconds. Default 60000.
+    #[serde(default = "default_auth_backoff_ms")]
+    pub auth_backoff_ms: u64,
+    /// The pre-shared token clients must present, at least [`MIN_TOKEN_BYTES`] bytes; none
+    /// required when absent.
     #[serde(default)]
     pub token: Option<Token>,
     /// TLS; plaintext when absent.
@@ -46,6 +80,9 @@ pub struct TcpServerConfig {
     #[serde(default)]
     pub insecure: bool,
 }
+
+/// The shortest pre-shared token accepted, in bytes.
+pub const MIN_TOKEN_BYTES: usize = 16;
 
 /// The TLS side of a listener: its certificate (`cert` and `key`, or `self_signed`), and
 /// optionally the CA client certificates must chain to (mutual TLS). [`identity`] checks
@@ -112,7 +149,8 @@ pub struct TcpEndpoint {
     /// Default [`DEFAULT_MAX_FRAME_BYTES`].
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: u64,
-    /// The pre-shared token to present, if the server requires one.
+    /// The pre-shared token to present, if the server requires one; at least
+    /// [`MIN_TOKEN_BYTES`] bytes.
     #[serde(default)]
     pub token: Option<Token>,
     /// TLS; plaintext when absent.
@@ -195,6 +233,30 @@ pub(crate) fn default_max_requests_per_connection() -> usize {
 pub(crate) fn default_handshake_timeout_ms() -> u64 {
     5000
 }
+pub(crate) fn default_max_pending_handshakes() -> usize {
+    64
+}
+pub(crate) fn default_max_pending_per_ip() -> usize {
+    8
+}
+pub(crate) fn default_idle_timeout_ms() -> u64 {
+    300_000
+}
+pub(crate) fn default_frame_timeout_ms() -> u64 {
+    30_000
+}
+pub(crate) fn default_max_in_flight_request_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+pub(crate) fn default_max_deadline_ms() -> u64 {
+    60 * 60 * 1000
+}
+pub(crate) fn default_max_auth_failures() -> u32 {
+    5
+}
+pub(crate) fn default_auth_backoff_ms() -> u64 {
+    60_000
+}
 pub(crate) fn default_connect_timeout_ms() -> u64 {
     3000
 }
@@ -214,6 +276,14 @@ impl TcpServerConfig {
             max_connections: default_max_connections(),
             max_requests_per_connection: default_max_requests_per_connection(),
             handshake_timeout_ms: default_handshake_timeout_ms(),
+            max_pending_handshakes: default_max_pending_handshakes(),
+            max_pending_per_ip: default_max_pending_per_ip(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            frame_timeout_ms: default_frame_timeout_ms(),
+            max_in_flight_request_bytes: default_max_in_flight_request_bytes(),
+            max_deadline_ms: default_max_deadline_ms(),
+            max_auth_failures: default_max_auth_failures(),
+            auth_backoff_ms: default_auth_backoff_ms(),
             token: None,
             tls: None,
             insecure: false,
@@ -232,6 +302,8 @@ impl TcpServerConfig {
             self.max_requests_per_connection as u64,
         )?;
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
+        self.hardening().check()?;
+        check_token("token", self.token.as_ref())?;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             tls.identity()?;
@@ -241,6 +313,109 @@ impl TcpServerConfig {
 
     pub(crate) fn handshake_timeout(&self) -> Duration {
         Duration::from_millis(self.handshake_timeout_ms)
+    }
+
+    pub(crate) fn hardening(&self) -> Hardening {
+        Hardening {
+            max_connections: self.max_connections,
+            max_pending_handshakes: self.max_pending_handshakes,
+            max_pending_per_ip: self.max_pending_per_ip,
+            idle_timeout_ms: self.idle_timeout_ms,
+            frame_timeout_ms: self.frame_timeout_ms,
+            max_in_flight_request_bytes: self.max_in_flight_request_bytes,
+            max_frame_bytes: self.max_frame_bytes,
+            max_deadline_ms: self.max_deadline_ms,
+            max_auth_failures: self.max_auth_failures,
+            auth_backoff_ms: self.auth_backoff_ms,
+        }
+    }
+}
+
+/// What both listeners (TCP and QUIC) configure alike against hostile peers, gathered so
+/// one check and one set of mechanisms serve both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hardening {
+    pub(crate) max_connections: usize,
+    pub(crate) max_pending_handshakes: usize,
+    pub(crate) max_pending_per_ip: usize,
+    pub(crate) idle_timeout_ms: u64,
+    pub(crate) frame_timeout_ms: u64,
+    pub(crate) max_in_flight_request_bytes: u64,
+    pub(crate) max_frame_bytes: u64,
+    pub(crate) max_deadline_ms: u64,
+    pub(crate) max_auth_failures: u32,
+    pub(crate) auth_backoff_ms: u64,
+}
+
+/// The longest timeout accepted for the hardening durations: one day.
+const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
+
+impl Hardening {
+    /// Checks every number against its range, naming the key.
+    pub(crate) fn check(&self) -> Result<(), OutOfRange> {
+        at_least_one("max_pending_handshakes", self.max_pending_handshakes as u64)?;
+        within(
+            "max_pending_per_ip",
+            self.max_pending_per_ip as u64,
+            1,
+            self.max_pending_handshakes as u64,
+        )?;
+        within("idle_timeout_ms", self.idle_timeout_ms, 1, MAX_TIMEOUT_MS)?;
+        within("frame_timeout_ms", self.frame_timeout_ms, 1, MAX_TIMEOUT_MS)?;
+        within(
+            "max_in_flight_request_bytes",
+            self.max_in_flight_request_bytes,
+            MIN_MAX_FRAME_BYTES,
+            u64::from(u32::MAX),
+        )?;
+        within("max_deadline_ms", self.max_deadline_ms, 1, MAX_TIMEOUT_MS)?;
+        at_least_one("max_auth_failures", u64::from(self.max_auth_failures))?;
+        within("auth_backoff_ms", self.auth_backoff_ms, 1, MAX_TIMEOUT_MS)?;
+        Ok(())
+    }
+
+    pub(crate) fn admission_limits(&self) -> crate::remote::admission::AdmissionLimits {
+        crate::remote::admission::AdmissionLimits {
+            max_pending: self.max_pending_handshakes,
+            max_pending_per_ip: self.max_pending_per_ip,
+            max_admitted: self.max_connections,
+            max_auth_failures: self.max_auth_failures,
+            auth_backoff: Duration::from_millis(self.auth_backoff_ms),
+        }
+    }
+}
+
+/// Checks a number against an inclusive range.
+pub(crate) fn within(
+    field: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+) -> Result<(), OutOfRange> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// Checks a token's length: at least [`MIN_TOKEN_BYTES`].
+pub(crate) fn check_token(
+    field: &'static str,
+    token: Option<&Token>,
+) -> Result<(), TcpConfigError> {
+    match token {
+        Some(token) if token.len() < MIN_TOKEN_BYTES => Err(TcpConfigError::TokenTooShort {
+            field,
+            len: token.len(),
+            min: MIN_TOKEN_BYTES,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -273,6 +448,7 @@ impl TcpEndpoint {
         at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         at_least_one("backoff_initial_ms", self.backoff_initial_ms)?;
         at_least_one("backoff_max_ms", self.backoff_max_ms)?;
+        check_token("token", self.token.as_ref())?;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             tls.trust()?;
@@ -325,6 +501,16 @@ pub enum TcpConfigError {
     BadAddress {
         /// The address as configured.
         address: String,
+    },
+    /// A pre-shared token too short to resist guessing.
+    #[error("{field} is {len} bytes long; a token must be at least {min} bytes")]
+    TokenTooShort {
+        /// The key (`token`).
+        field: &'static str,
+        /// The token's length.
+        len: usize,
+        /// The shortest accepted.
+        min: usize,
     },
     /// A certificate, key or CA file that cannot be used.
     #[error("TLS {what} {}: {reason}", path.display())]
@@ -508,10 +694,11 @@ mod tests {
     #[test]
     fn config_parses_with_defaults_and_refuses_unknown_keys() {
         let endpoint: TcpEndpoint =
-            serde_json::from_str(r#"{"address":"127.0.0.1:4433","token":"s3cret"}"#).unwrap();
+            serde_json::from_str(r#"{"address":"127.0.0.1:4433","token":"s3cret-s3cret-s3cret"}"#)
+                .unwrap();
         assert_eq!(endpoint.max_frame_bytes, DEFAULT_MAX_FRAME_BYTES);
         assert_eq!(endpoint.codec, Codec::Postcard);
-        assert_eq!(endpoint.token, Some(Token::new("s3cret")));
+        assert_eq!(endpoint.token, Some(Token::new("s3cret-s3cret-s3cret")));
         let error =
             serde_json::from_str::<TcpServerConfig>(r#"{"listen":"x:1","tokn":"a"}"#).unwrap_err();
         assert!(

@@ -74,6 +74,7 @@ impl Inner {
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(address = %self.endpoint.address, %error, "could not set TCP_NODELAY");
         }
+        super::server::set_keepalive(&stream, &self.endpoint.address);
         let handshake_timeout = Duration::from_millis(self.endpoint.handshake_timeout_ms);
         let timed_out = || DialFailure::Timeout {
             stage: "TLS and hello",

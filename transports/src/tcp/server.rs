@@ -1,9 +1,15 @@
 //! [`TcpServer`]: one listener serving every service of a [`ServiceTable`].
 //!
 //! Each accepted socket gets `TCP_NODELAY` (an RPC's request and answer are small writes
-//! that must not wait for Nagle's algorithm), a slot under `max_connections` (no slot: closed
-//! at once, with a log line), then within `handshake_timeout_ms` TLS (when configured) and the
-//! hello; only an admitted connection reaches service code. Whatever a peer sends — garbage,
+//! that must not wait for Nagle's algorithm) and TCP keep-alive, a *pending* slot under
+//! `max_pending_handshakes` and `max_pending_per_ip` (no slot, or an address backing off
+//! after failed authentications: closed at once, with a log line), then within
+//! `handshake_timeout_ms` TLS (when configured) and the hello, whose welcome trades the
+//! pending slot for an admitted one under `max_connections` (see
+//! [`admission`](crate::remote::admission)); only an admitted connection reaches service
+//! code. An admitted connection is closed when a frame begun is not finished within
+//! `frame_timeout_ms`, or when it has no call in flight and sends nothing for
+//! `idle_timeout_ms`. Whatever a peer sends — garbage,
 //! half a frame, a length prefix over the limit, a TLS handshake with the wrong certificate —
 //! costs that peer its connection and a log line naming it, never the server or another
 //! client.
@@ -18,15 +24,32 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use super::config::{TcpConfigError, TcpServerConfig, check_plaintext};
+use crate::remote::admission::{Admission, ConnectionSlot, PendingSlot};
+use crate::remote::budget::RequestBudget;
 use crate::remote::hello::{Admitted, answer_hello, preamble_framed};
 use crate::remote::table::Connection;
 use crate::remote::{BoxIo, FrameCodec, ServiceTable};
+
+/// When an idle socket's keep-alive probes start, and how often they repeat: a peer that
+/// vanished without a word is noticed in minutes, not hours.
+pub(crate) const KEEPALIVE_TIME: Duration = Duration::from_secs(60);
+/// See [`KEEPALIVE_TIME`].
+pub(crate) const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Turns TCP keep-alive on for `stream` (best effort: a failure is logged).
+pub(crate) fn set_keepalive(stream: &TcpStream, peer: &dyn std::fmt::Display) {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_TIME)
+        .with_interval(KEEPALIVE_INTERVAL);
+    if let Err(error) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
+        tracing::debug!(%peer, %error, "could not set TCP keep-alive");
+    }
+}
 
 /// How long the accept loop pauses after the system refuses an accept (out of file
 /// descriptors, say), so it does not spin.
@@ -41,6 +64,8 @@ pub struct TcpServer {
     stop: CancellationToken,
     accepting: CancellationToken,
     tasks: TaskTracker,
+    admission: Admission,
+    budget: RequestBudget,
     _stop_on_drop: DropGuard,
 }
 
@@ -48,7 +73,8 @@ struct Shared {
     config: TcpServerConfig,
     services: ServiceTable,
     security: Security,
-    connections: Arc<Semaphore>,
+    admission: Admission,
+    budget: RequestBudget,
     tasks: TaskTracker,
     stop: CancellationToken,
     /// Cancelled by [`TcpServer::stop_accepting`] (and by `stop`).
@@ -90,7 +116,8 @@ impl TcpServer {
         #[cfg(feature = "tls")]
         let fingerprint = security.fingerprint();
         let shared = Arc::new(Shared {
-            connections: Arc::new(Semaphore::new(config.max_connections)),
+            admission: Admission::new(config.hardening().admission_limits()),
+            budget: RequestBudget::new(config.max_in_flight_request_bytes),
             config,
             services,
             security,
@@ -98,8 +125,12 @@ impl TcpServer {
             stop: stop.clone(),
             accepting: accepting.clone(),
         });
+        let admission = shared.admission.clone();
+        let budget = shared.budget.clone();
         tasks.spawn(accept_loop(listener, shared));
         Ok(TcpServer {
+            admission,
+            budget,
             local_addr,
             #[cfg(feature = "tls")]
             fingerprint,
@@ -140,6 +171,17 @@ impl TcpServer {
     /// The token that [`shutdown`](Self::shutdown) cancels.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.stop.clone()
+    }
+
+    /// The listener's budget of request bytes in flight: what requests hold now, and the
+    /// most they ever held at once.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.budget
+    }
+
+    /// Connections pending (not yet through their hello) and admitted, now.
+    pub fn connections(&self) -> (usize, usize) {
+        (self.admission.pending(), self.admission.admitted())
     }
 
     /// Waits until the server is stopped and every task it started (accept loop,
@@ -200,27 +242,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
-    let Ok(slot) = Arc::clone(&shared.connections).try_acquire_owned() else {
-        tracing::warn!(
-            %peer,
-            limit = shared.config.max_connections,
-            "refused a connection: at the connection limit"
-        );
-        return;
+    let pending = match shared.admission.arrive(peer.ip()) {
+        Ok(pending) => pending,
+        Err(reason) => {
+            tracing::warn!(%peer, %reason, "refused a connection at arrival");
+            return;
+        }
     };
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%peer, %error, "could not set TCP_NODELAY");
     }
+    set_keepalive(&stream, &peer);
     let task_shared = Arc::clone(shared);
     shared.tasks.spawn(async move {
-        let _slot = slot;
-        serve_socket(stream, peer, &task_shared).await;
+        serve_socket(stream, peer, pending, &task_shared).await;
     });
 }
 
-async fn serve_socket(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+async fn serve_socket(stream: TcpStream, peer: SocketAddr, pending: PendingSlot, shared: &Shared) {
+    let slot = ConnectionSlot::new(pending);
     let timeout = shared.config.handshake_timeout();
-    let handshake = tokio::time::timeout(timeout, handshake(stream, peer, shared));
+    let handshake = tokio::time::timeout(timeout, handshake(stream, peer, &slot, shared));
     let outcome = tokio::select! {
         () = shared.stop.cancelled() => return,
         outcome = handshake => outcome,
@@ -240,6 +282,7 @@ async fn serve_socket(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
             return;
         }
     };
+    let hardening = shared.config.hardening();
     let connection = Connection {
         framed,
         codec: admitted.codec,
@@ -247,14 +290,21 @@ async fn serve_socket(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         max_requests: shared.config.max_requests_per_connection,
         handlers: shared.tasks.clone(),
         stop: shared.stop.clone(),
+        frame_timeout: Duration::from_millis(hardening.frame_timeout_ms),
+        idle_timeout: Duration::from_millis(hardening.idle_timeout_ms),
+        max_deadline: Duration::from_millis(hardening.max_deadline_ms),
+        budget: shared.budget.clone(),
     };
     shared.services.serve(&admitted.service, connection).await;
+    // The admitted slot is held until here.
+    drop(slot);
 }
 
 /// TLS when configured, then the hello; the error says why, for the log line.
 async fn handshake(
     stream: TcpStream,
     peer: SocketAddr,
+    slot: &ConnectionSlot,
     shared: &Shared,
 ) -> Result<(Framed<BoxIo, FrameCodec>, Admitted), String> {
     let io = shared.security.accept(stream).await?;
@@ -262,7 +312,9 @@ async fn handshake(
     let max_frame_bytes = shared.config.max_frame_bytes;
     let token = shared.config.token.as_ref();
     let admitted = answer_hello(&mut framed, max_frame_bytes, |hello| {
-        shared.services.check_hello(hello, token)
+        shared
+            .services
+            .admit_hello(hello, token, slot, &shared.admission, peer.ip())
     })
     .await
     .map_err(|error| error.to_string())?;

@@ -253,3 +253,71 @@ impl Logs {
         .await
     }
 }
+
+/// A request as a tarpc client writes it, with a deadline of our choosing, even one no
+/// `Duration` can hold (`nanos` past a second), to play a hostile client.
+#[derive(serde::Serialize)]
+enum RawMessage {
+    Request(RawRequest),
+}
+
+#[derive(serde::Serialize)]
+struct RawRequest {
+    context: RawContext,
+    id: u64,
+    message: ProbeRequest,
+}
+
+#[derive(serde::Serialize)]
+struct RawContext {
+    deadline: RawDuration,
+    trace_context: tarpc::trace::Context,
+}
+
+#[derive(serde::Serialize)]
+struct RawDuration {
+    secs: u64,
+    nanos: u32,
+}
+
+/// The postcard bytes of a `double(value)` request `id` whose deadline is `secs` and `nanos`
+/// from now.
+pub fn raw_double(id: u64, value: u32, secs: u64, nanos: u32) -> Vec<u8> {
+    let message = RawMessage::Request(RawRequest {
+        context: RawContext {
+            deadline: RawDuration { secs, nanos },
+            trace_context: tarpc::trace::Context::default(),
+        },
+        id,
+        message: ProbeRequest::Double { value },
+    });
+    mltools_transport::Codec::Postcard
+        .encode(&message)
+        .expect("postcard encodes")
+}
+
+/// The deadlines a hostile client may send that a `Duration` holds: none, one second, and
+/// the extremes (`i64::MAX` and `u64::MAX` seconds, the largest nanos), each with the id of
+/// its request.
+pub const EXTREME_DEADLINES: [(u64, u64, u32); 5] = [
+    (1, 0, 0),
+    (2, 1, 0),
+    (3, i64::MAX as u64, 0),
+    (4, u64::MAX, 0),
+    (5, u64::MAX, 999_999_999),
+];
+
+/// The id and answer of a response frame to a `double`.
+pub fn decode_double(frame: &[u8]) -> (u64, Result<u32, String>) {
+    use mltools_transport::codec::Incoming as _;
+    use mltools_transport::test_probe::ProbeResponse;
+    let response =
+        tarpc::Response::<ProbeResponse>::decode(mltools_transport::Codec::Postcard, frame)
+            .expect("a response");
+    let answer = match response.message {
+        Ok(ProbeResponse::Double(value)) => Ok(value),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(error) => Err(error.to_string()),
+    };
+    (response.request_id, answer)
+}

@@ -15,7 +15,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// A bare quinn client trusting `certs`' CA and announcing `alpn`.
-fn raw_client(certs: &Certs, alpn: &[&[u8]]) -> quinn::ClientConfig {
+pub(crate) fn raw_client(certs: &Certs, alpn: &[&[u8]]) -> quinn::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(&certs.ca).unwrap())
@@ -173,6 +173,7 @@ async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
     let certs = Certs::generate();
     let mut config = server_config(&certs, false);
     config.max_connections = 4;
+    config.max_pending_per_ip = 4;
     config.handshake_timeout_ms = 300;
     let host = host(config).await;
     let address = host.server.local_addr();
@@ -184,29 +185,35 @@ async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
         0
     );
 
-    // Forty connections that never open a stream: those past the limit are refused at once,
-    // the others are closed once they have opened no stream in time; none is served.
+    // Forty connections that never open a stream: past the per-address cap of pending
+    // connections they are refused at once, the others are closed once they have had no
+    // stream welcomed in time; none is served, and none takes an admitted slot.
     let local = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    let mut admitted = Vec::new();
+    let mut pending = Vec::new();
     let mut refused = 0;
     for _ in 0..40 {
         let connecting = local
             .connect_with(raw_client(&certs, &[b"mltools/1"]), address, "localhost")
             .unwrap();
         match within("a flooding handshake", connecting).await {
-            Ok(connection) => admitted.push(connection),
+            Ok(connection) => pending.push(connection),
             Err(_) => refused += 1,
         }
     }
-    assert!(refused > 0, "the connection limit refused none of 40");
-    // Served while the flood holds the other slots.
+    assert!(
+        refused >= 36,
+        "the per-address cap refused only {refused} of 40"
+    );
+    let (_, admitted) = host.server.connections();
+    assert_eq!(admitted, 1, "only the real client is admitted");
+    // Served while the flood holds the pending slots.
     assert_eq!(
         within("a call during the flood", before.double(ctx(), 1))
             .await
             .unwrap(),
         2
     );
-    for connection in admitted {
+    for connection in pending {
         let reason = within(
             "the server to close an idle connection",
             connection.closed(),
@@ -214,19 +221,62 @@ async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
         .await;
         assert!(
             matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
-                if close.reason.as_ref() == b"no stream opened in time"),
+                if close.reason.as_ref() == b"no stream welcomed in time"),
             "{reason:?}"
         );
     }
-    logs.wait_for(&["refused a connection: at the connection limit", "limit=4"])
-        .await;
     logs.wait_for(&[
-        "closed a connection that opened no stream in time",
+        "refused a connection at arrival",
+        "127.0.0.1 already has 4 pending handshakes (max_pending_per_ip)",
+    ])
+    .await;
+    logs.wait_for(&[
+        "closed a connection that had no stream welcomed in time",
         "timeout_ms=300",
     ])
     .await;
     // The slots are free again: the existing client and a new one are served.
     assert_eq!(within("double", before.double(ctx(), 3)).await.unwrap(), 6);
+    let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
+    assert_eq!(within("double", fresh.double(ctx(), 5)).await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn a_connection_whose_streams_say_nothing_or_half_a_hello_is_closed_whole() {
+    let logs = Logs::capture();
+    let certs = Certs::generate();
+    let mut config = server_config(&certs, false);
+    config.handshake_timeout_ms = 300;
+    let host = host(config).await;
+    let address = host.server.local_addr();
+    let local = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    for half_hello in [false, true] {
+        let connection = within(
+            "a handshake",
+            local
+                .connect_with(raw_client(&certs, &[b"mltools/1"]), address, "localhost")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let (mut send, _receive) = connection.open_bi().await.unwrap();
+        // A stream is only seen by the server once something is sent on it.
+        let bytes: &[u8] = if half_hello {
+            &[0, 0, 0, 40, 1, 2]
+        } else {
+            &[0, 0]
+        };
+        send.write_all(bytes).await.unwrap();
+        let reason = within("the server to close the connection", connection.closed()).await;
+        assert!(
+            matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
+                if close.reason.as_ref() == b"no stream welcomed in time"),
+            "{reason:?}"
+        );
+    }
+    logs.wait_for(&["closed a connection that had no stream welcomed in time"])
+        .await;
+    assert_eq!(host.server.connections(), (0, 0));
     let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
     assert_eq!(within("double", fresh.double(ctx(), 5)).await.unwrap(), 10);
 }

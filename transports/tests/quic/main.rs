@@ -7,6 +7,7 @@ mod common;
 
 mod alpn;
 mod calls;
+mod guards;
 mod preamble;
 mod reconnect;
 mod tls;

@@ -30,11 +30,16 @@ async fn a_service_the_node_does_not_host_is_refused_naming_what_it_hosts() {
 async fn a_token_is_required_checked_and_then_admits() {
     let certs = Certs::generate();
     let mut config = server_config(&certs, false);
-    config.token = Some(Token::new("s3cret"));
+    config.token = Some(Token::new("s3cret-s3cret-s3cret"));
+    // The refused clients redial; their failures must not back this address off.
+    config.max_auth_failures = 1000;
     let host = host(config).await;
     for (token, expected) in [
         (None, "requires a token and none was sent"),
-        (Some("guess"), "the token was not accepted"),
+        (
+            Some("guess-guess-guess-guess"),
+            "the token was not accepted",
+        ),
     ] {
         let mut endpoint = endpoint(&host.server, certs.client(&certs.ca, false));
         endpoint.token = token.map(Token::new);
@@ -49,7 +54,7 @@ async fn a_token_is_required_checked_and_then_admits() {
         assert!(reason.contains(expected), "{reason}");
     }
     let mut endpoint = endpoint(&host.server, certs.client(&certs.ca, false));
-    endpoint.token = Some(Token::new("s3cret"));
+    endpoint.token = Some(Token::new("s3cret-s3cret-s3cret"));
     let (probe, _) = client(endpoint);
     assert_eq!(within("double", probe.double(ctx(), 5)).await.unwrap(), 10);
 }

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Reads until the server closes the connection (EOF or reset).
-async fn closed_by_the_server(mut stream: TcpStream) {
+pub(crate) async fn closed_by_the_server(mut stream: TcpStream) {
     let mut sink = [0u8; 1024];
     within("the server to close the connection", async {
         loop {
@@ -28,7 +28,7 @@ async fn closed_by_the_server(mut stream: TcpStream) {
     .await;
 }
 
-async fn write_frame(stream: &mut TcpStream, payload: &[u8]) {
+pub(crate) async fn write_frame(stream: &mut TcpStream, payload: &[u8]) {
     stream
         .write_all(&(payload.len() as u32).to_be_bytes())
         .await
@@ -36,7 +36,7 @@ async fn write_frame(stream: &mut TcpStream, payload: &[u8]) {
     stream.write_all(payload).await.unwrap();
 }
 
-async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
+pub(crate) async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
     let mut head = [0u8; 4];
     stream.read_exact(&mut head).await.unwrap();
     let mut payload = vec![0; u32::from_be_bytes(head) as usize];
@@ -45,7 +45,7 @@ async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
 }
 
 /// A raw connection that has said hello and been welcomed, as a real client would be.
-async fn admitted_raw(address: SocketAddr) -> TcpStream {
+pub(crate) async fn admitted_raw(address: SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(address).await.unwrap();
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -63,7 +63,7 @@ async fn admitted_raw(address: SocketAddr) -> TcpStream {
 }
 
 /// The server still serves a client connected before, and a new one.
-async fn still_serving(
+pub(crate) async fn still_serving(
     host: &ProbeHost,
     before: &mltools_transport::test_probe::ProbeClient<
         mltools_transport::Client<
@@ -161,10 +161,11 @@ async fn an_oversized_length_prefix_after_the_hello_closes_only_its_connection()
 }
 
 #[tokio::test]
-async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
+async fn a_flood_of_silent_connections_never_takes_an_admitted_slot() {
     let logs = Logs::capture();
     let mut config = loopback_config();
-    config.max_connections = 4;
+    config.max_connections = 2;
+    config.max_pending_per_ip = 4;
     config.handshake_timeout_ms = 300;
     let host = host(config, Limits::default()).await;
     let (before, _) = client(endpoint(&host.server));
@@ -178,23 +179,57 @@ async fn a_flood_of_connections_is_bounded_and_the_server_keeps_serving() {
     for _ in 0..40 {
         flood.push(TcpStream::connect(host.server.local_addr()).await.unwrap());
     }
-    // Served while the flood holds every other slot.
+    // Served while the flood holds every pending slot its address may; the flood holds no
+    // admitted slot.
     assert_eq!(
         within("a call during the flood", before.double(ctx(), 1))
             .await
             .unwrap(),
         2
     );
+    let (pending, admitted) = host.server.connections();
+    assert!(pending <= 4, "{pending} pending");
+    assert_eq!(admitted, 1);
     // Every flooding connection is closed: the excess at once, the rest at the handshake
     // timeout; none is served.
     for stream in flood {
         closed_by_the_server(stream).await;
     }
-    logs.wait_for(&["refused a connection: at the connection limit", "limit=4"])
-        .await;
+    logs.wait_for(&[
+        "refused a connection at arrival",
+        "127.0.0.1 already has 4 pending handshakes (max_pending_per_ip)",
+    ])
+    .await;
     logs.wait_for(&["did not finish its handshake in time", "timeout_ms=300"])
         .await;
-    still_serving(&host, &before).await;
+    // A second real client takes the other admitted slot.
+    let (second, _) = client(endpoint(&host.server));
+    assert_eq!(
+        within("a second client", second.double(ctx(), 2))
+            .await
+            .unwrap(),
+        4
+    );
+    // A third real client is refused: at the admitted limit, said in the refusal.
+    let (third, raw) = client(endpoint(&host.server));
+    let error = within("a call over the limit", third.double(ctx(), 3))
+        .await
+        .map(Ok)
+        .into_service("probe")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    assert!(
+        down_reason(&raw)
+            .await
+            .contains("at its limit of 2 connections"),
+        "{error}"
+    );
+    assert_eq!(
+        within("the first client, still", before.double(ctx(), 5))
+            .await
+            .unwrap(),
+        10
+    );
 }
 
 #[tokio::test]

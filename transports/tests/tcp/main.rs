@@ -7,6 +7,8 @@ mod common;
 mod auth;
 mod calls;
 mod frames;
+mod guards;
 mod hostile;
+mod latency;
 mod reconnect;
 mod tls;
