@@ -521,7 +521,7 @@ mod tests {
         );
         // Both forms still read.
         let config = NodeConfig::parse(
-            "[node]\nserve = [\"utils\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n[services.datasets]\nat = { tcp = { address = \"127.0.0.1:1\", token = \"x\" } }\n",
+            "[node]\nserve = [\"utils\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n[services.datasets]\nat = { tcp = { address = \"127.0.0.1:1\", token = \"a-token-of-16-bytes\" } }\n",
         )
         .unwrap();
         assert!(matches!(

@@ -299,7 +299,7 @@ async fn an_unreachable_or_refusing_service_is_a_start_up_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = NodeBuilder::from_config(config(
         "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\n\
-         [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\ntoken = \"s3cret-token\"\n",
+         [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\ntoken = \"s3cret-token-of-16-bytes\"\n",
         dir.path(),
     ))
     .start()
@@ -319,7 +319,7 @@ async fn an_unreachable_or_refusing_service_is_a_start_up_error_naming_it() {
     let client = NodeBuilder::from_config(
         NodeConfig::parse(&format!(
             "[node]\nname = \"client\"\nserve = []\n\
-             [services.datasets]\nat = {{ tcp = {{ address = \"{address}\", token = \"s3cret-token\" }} }}\n"
+             [services.datasets]\nat = {{ tcp = {{ address = \"{address}\", token = \"s3cret-token-of-16-bytes\" }} }}\n"
         ))
         .unwrap(),
     )

@@ -99,8 +99,8 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
         format!(
             "[node]\nname = \"data\"\nserve = [\"datasets\"]\n\
              [node.listen]\n\
-             quic = {{ listen = \"127.0.0.1:0\", tls = {{ self_signed = \"{0}\" }}, token = \"s3cret\" }}\n\
-             tcp = {{ listen = \"127.0.0.1:0\", tls = {{ self_signed = \"{0}\" }}, token = \"s3cret\" }}\n\
+             quic = {{ listen = \"127.0.0.1:0\", tls = {{ self_signed = \"{0}\" }}, token = \"s3cret-token-of-16-bytes\" }}\n\
+             tcp = {{ listen = \"127.0.0.1:0\", tls = {{ self_signed = \"{0}\" }}, token = \"s3cret-token-of-16-bytes\" }}\n\
              [datasets]\ndata_dir = \"{1}\"\n[models]\ndata_dir = \"{1}\"\n",
             pair.display(),
             dir.path().join("data").display()
@@ -135,11 +135,11 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
     // Nodes pinning it reach its services, over QUIC and over TLS-TCP, with the token.
     for at in [
         format!(
-            "{{ quic = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
+            "{{ quic = {{ address = \"{}\", token = \"s3cret-token-of-16-bytes\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
             quic
         ),
         format!(
-            "{{ tcp = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
+            "{{ tcp = {{ address = \"{}\", token = \"s3cret-token-of-16-bytes\", tls = {{ fingerprint = \"{fingerprint}\" }} }} }}",
             tcp
         ),
     ] {
@@ -161,7 +161,7 @@ async fn a_self_signed_daemon_is_pinned_by_the_fingerprint_the_cli_prints() {
     // A wrong pin fails the node's start, showing what the server presented.
     let wrong = format!("sha256:{}", "0".repeat(64));
     let at = format!(
-        "{{ quic = {{ address = \"{}\", token = \"s3cret\", tls = {{ fingerprint = \"{wrong}\" }} }} }}",
+        "{{ quic = {{ address = \"{}\", token = \"s3cret-token-of-16-bytes\", tls = {{ fingerprint = \"{wrong}\" }} }} }}",
         quic
     );
     let started = NodeBuilder::from_config(client_config(&at, &dir.path().join("client")))
