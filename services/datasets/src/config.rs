@@ -14,6 +14,9 @@ const MAX_WRITES: usize = 64;
 /// The most read connections: each holds a page cache and a file handle.
 const MAX_READERS: usize = 256;
 
+/// The most uploads open at once: each holds a file handle and a temporary file.
+const MAX_OPEN_UPLOADS: usize = 4096;
+
 /// Settings of the datasets service.
 ///
 /// ```toml
@@ -25,12 +28,16 @@ const MAX_READERS: usize = 256;
 /// chunk_rows = 65536
 /// max_concurrent_writes = 2
 /// max_read_connections = 8
+/// import_roots = ["/srv/data"]
+/// max_upload_bytes = 4294967296
+/// max_open_uploads = 16
+/// upload_idle_timeout_ms = 600000
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetsConfig {
-    /// The directory holding the database (`datasets.db`) and temporary downloads (`tmp/`);
-    /// created when missing. Default `./.mltools`.
+    /// The directory holding the database (`datasets.db`), temporary downloads (`tmp/`)
+    /// and uploads (`uploads/`); created when missing. Default `./.mltools`.
     pub data_dir: PathBuf,
     /// How long a download may wait for the server, in milliseconds: to connect, for the
     /// response headers, and for each read of the body (a slow but steady download is not
@@ -53,6 +60,20 @@ pub struct DatasetsConfig {
     /// beyond this many wait for one to be free, and are refused as `Overloaded` after 10
     /// seconds. Between 1 and 256; default 8.
     pub max_read_connections: usize,
+    /// The directories whose files a `Source::File` may name: the path, with its symlinks
+    /// resolved, must lie under one of them (resolved too), checked again on the opened
+    /// file. `None` reads any path this process can read, as an embedded node does; an
+    /// empty list reads none (callers upload their files instead). Default `None`; a node
+    /// that listens for other nodes makes it `[]` unless it is set.
+    pub import_roots: Option<Vec<PathBuf>>,
+    /// The largest upload accepted, in bytes. Default 4 GiB.
+    pub max_upload_bytes: u64,
+    /// Uploads open at once (begun, neither committed, aborted nor expired); one more is
+    /// refused as `Overloaded`. Between 1 and 4096; default 16.
+    pub max_open_uploads: usize,
+    /// An upload untouched for this long, in milliseconds, is removed with its bytes.
+    /// Default 600000 (10 minutes).
+    pub upload_idle_timeout_ms: u64,
 }
 
 impl Default for DatasetsConfig {
@@ -65,6 +86,10 @@ impl Default for DatasetsConfig {
             chunk_rows: 65_536,
             max_concurrent_writes: 2,
             max_read_connections: 8,
+            import_roots: None,
+            max_upload_bytes: 4 << 30,
+            max_open_uploads: 16,
+            upload_idle_timeout_ms: 600_000,
         }
     }
 }
@@ -120,6 +145,36 @@ impl DatasetsConfig {
         if self.max_download_bytes == 0 {
             return bad("max_download_bytes", "must be at least 1".to_owned());
         }
+        self.validate_uploads()
+    }
+
+    /// The upload and import-root settings.
+    fn validate_uploads(&self) -> Result<(), DatasetsError> {
+        let bad =
+            |field: &'static str, reason: String| Err(DatasetsError::BadConfig { field, reason });
+        if self.max_upload_bytes == 0 {
+            return bad("max_upload_bytes", "must be at least 1".to_owned());
+        }
+        if !(1..=MAX_OPEN_UPLOADS).contains(&self.max_open_uploads) {
+            return bad(
+                "max_open_uploads",
+                format!(
+                    "{} is not between 1 and {MAX_OPEN_UPLOADS}",
+                    self.max_open_uploads
+                ),
+            );
+        }
+        if self.upload_idle_timeout_ms == 0 {
+            return bad("upload_idle_timeout_ms", "must be at least 1".to_owned());
+        }
+        if let Some(empty) = self
+            .import_roots
+            .iter()
+            .flatten()
+            .find(|root| root.as_os_str().is_empty())
+        {
+            return bad("import_roots", format!("{empty:?} is an empty path"));
+        }
         Ok(())
     }
 }
@@ -148,5 +203,43 @@ mod tests {
             error.to_string(),
             "datasets config: `max_concurrent_writes`: 0 is not between 1 and 64"
         );
+    }
+
+    #[test]
+    fn upload_settings_are_checked_naming_the_field() {
+        let config = DatasetsConfig::default();
+        assert_eq!(
+            (config.max_open_uploads, config.upload_idle_timeout_ms),
+            (16, 600_000)
+        );
+        assert_eq!(config.import_roots, None);
+        let cases = [
+            DatasetsConfig {
+                max_upload_bytes: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                max_open_uploads: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                upload_idle_timeout_ms: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                import_roots: Some(vec![PathBuf::new()]),
+                ..DatasetsConfig::default()
+            },
+        ];
+        let fields = [
+            "max_upload_bytes",
+            "max_open_uploads",
+            "upload_idle_timeout_ms",
+            "import_roots",
+        ];
+        for (config, field) in cases.iter().zip(fields) {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(&format!("`{field}`")), "{error}");
+        }
     }
 }
