@@ -175,7 +175,8 @@ fn a_one_gigabyte_csv_uploads_over_tcp_and_quic_in_bounded_memory() {
         .unwrap();
     let me = std::process::id().to_string();
     for (transport, at) in placements {
-        let mut client_config = NodeConfig::parse("[node]\nname = \"client\"\nserve = []\n").unwrap();
+        let mut client_config =
+            NodeConfig::parse("[node]\nname = \"client\"\nserve = []\n").unwrap();
         client_config.services.insert(
             ServiceName::Datasets,
             ServiceSection {

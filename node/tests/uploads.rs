@@ -39,20 +39,17 @@ impl Harness {
         Harness::start_with(transport, |_| {}).await
     }
 
-    async fn start_with(
-        transport: Transport,
-        adjust: impl FnOnce(&mut NodeConfig),
-    ) -> Harness {
+    async fn start_with(transport: Transport, adjust: impl FnOnce(&mut NodeConfig)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let hosts = ["127.0.0.1".to_owned(), "localhost".to_owned()];
         let certs =
             mltools_transport::certs::init(&dir.path().join("certs"), &["server".into()], &hosts)
                 .unwrap();
-        let mut config = NodeConfig::parse("[node]\nname = \"data\"\nserve = [\"datasets\"]\n")
-            .unwrap();
+        let mut config =
+            NodeConfig::parse("[node]\nname = \"data\"\nserve = [\"datasets\"]\n").unwrap();
         config.datasets.data_dir = dir.path().join("data");
-        let server_tls = TlsServerConfig::files(&certs.nodes[0].0, &certs.nodes[0].1)
-            .with_client_ca(&certs.ca);
+        let server_tls =
+            TlsServerConfig::files(&certs.nodes[0].0, &certs.nodes[0].1).with_client_ca(&certs.ca);
         config.node.listen = Some(Listen {
             tcp: Some(TcpListen::Config(TcpServerConfig::new("127.0.0.1:0"))),
             quic: Some(QuicServerConfig::new("127.0.0.1:0", server_tls)),
@@ -118,7 +115,10 @@ fn csv_text(rows: usize) -> String {
     text
 }
 
-async fn import(client: &DatasetsClient, source: Source) -> Result<mltools_core::datasets::DatasetInfo, ServiceError> {
+async fn import(
+    client: &DatasetsClient,
+    source: Source,
+) -> Result<mltools_core::datasets::DatasetInfo, ServiceError> {
     client
         .import(context::current(), ImportRequest::new(source))
         .await
@@ -174,7 +174,9 @@ async fn a_bad_uploaded_csv_is_refused_naming_its_line_and_column_over_tcp() {
     let error = import(&h.client, source).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
     assert!(
-        error.message.contains("ragged.csv: line 3: expected 2 fields, got 1"),
+        error
+            .message
+            .contains("ragged.csv: line 3: expected 2 fields, got 1"),
         "{error}"
     );
     let path = h.file("words.csv", "a,b\n1,2\n");
@@ -187,7 +189,9 @@ async fn a_bad_uploaded_csv_is_refused_naming_its_line_and_column_over_tcp() {
         .into_service("datasets")
         .unwrap_err();
     assert!(
-        error.message.contains("words.csv: unknown target column `c`"),
+        error
+            .message
+            .contains("words.csv: unknown target column `c`"),
         "{error}"
     );
     // A missing local file is named by the helper, before anything is sent.
@@ -230,7 +234,9 @@ async fn offsets_out_of_order_and_unknown_ids_are_refused_over_tcp() {
     let error = call(append(id, 9, b"2\n")).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
     assert!(
-        error.message.contains("a chunk at offset 9, but 4 bytes were received"),
+        error
+            .message
+            .contains("a chunk at offset 9, but 4 bytes were received"),
         "{error}"
     );
     let unknown = UploadId([0x5a; 16]);
@@ -287,7 +293,10 @@ async fn an_abandoned_upload_is_removed_after_its_idle_timeout() {
     }
     let error = import(&h.client, Source::Upload { id }).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
-    assert!(error.message.contains("200 ms without an append"), "{error}");
+    assert!(
+        error.message.contains("200 ms without an append"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,9 +309,15 @@ async fn a_listening_node_reads_server_side_files_only_under_its_roots() {
         .unwrap()
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "key" || ext == "pem"))
+        .find(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "key" || ext == "pem")
+        })
         .expect("a key or certificate file");
-    for path in [key_file.display().to_string(), "/proc/self/environ".to_owned()] {
+    for path in [
+        key_file.display().to_string(),
+        "/proc/self/environ".to_owned(),
+    ] {
         let error = import(&h.client, Source::File { path: path.clone() })
             .await
             .unwrap_err();
@@ -313,9 +328,14 @@ async fn a_listening_node_reads_server_side_files_only_under_its_roots() {
     }
     // Even the node's own in-process client is confined.
     let local = h.server.datasets().unwrap();
-    let error = import(&local, Source::File { path: "/etc/hostname".into() })
-        .await
-        .unwrap_err();
+    let error = import(
+        &local,
+        Source::File {
+            path: "/etc/hostname".into(),
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
 
     // With roots: inside is read, outside (and through `..`) is refused.
@@ -415,9 +435,7 @@ fn the_cli_compares_its_own_file_through_a_remote_datasets_daemon() {
     assert_eq!(mine["rows"], 60, "{listed}");
     assert_eq!(mine["source"], "mine.csv (uploaded)", "{listed}");
     assert!(
-        std::fs::read_dir(path("daemon-data").join("uploads"))
-            .map_or(0, |dir| dir.count())
-            == 0,
+        std::fs::read_dir(path("daemon-data").join("uploads")).map_or(0, |dir| dir.count()) == 0,
         "no upload left on the daemon"
     );
     drop(daemon);

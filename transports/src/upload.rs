@@ -23,9 +23,7 @@
 //! ```
 
 use crate::DatasetsClient;
-use mltools_core::datasets::{
-    AppendUpload, BeginUpload, MAX_UPLOAD_CHUNK_BYTES, Source, UploadId,
-};
+use mltools_core::datasets::{AppendUpload, BeginUpload, MAX_UPLOAD_CHUNK_BYTES, Source, UploadId};
 use mltools_core::{ErrorKind, RpcResultExt, ServiceError};
 use std::fs::File;
 use std::io::Read;
@@ -72,9 +70,10 @@ pub async fn upload_file(
         ))));
     }
     let (file, size) = blocking(open_local(path.clone())).await.map_err(named)?;
-    let label = path
-        .file_name()
-        .map_or_else(|| "upload".to_owned(), |name| name.to_string_lossy().into_owned());
+    let label = path.file_name().map_or_else(
+        || "upload".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     let begin = BeginUpload {
         label,
         size: Some(size),

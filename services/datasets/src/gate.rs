@@ -84,11 +84,11 @@ impl Gate {
         self.check_open()?;
         let permit = match access {
             Access::Upload => None,
-            Access::Write => Some(Arc::clone(&self.writes).try_acquire_owned().map_err(
-                |_| DatasetsError::TooManyWrites {
+            Access::Write => Some(Arc::clone(&self.writes).try_acquire_owned().map_err(|_| {
+                DatasetsError::TooManyWrites {
                     limit: self.write_limit,
-                },
-            )?),
+                }
+            })?),
             Access::Read => {
                 let permit =
                     tokio::time::timeout(READ_WAIT, Arc::clone(&self.reads).acquire_owned());

@@ -4,9 +4,7 @@ use crate::blocks::{Block, BlockSink};
 use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
-use crate::fetchers::{
-    BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list,
-};
+use crate::fetchers::{BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list};
 use crate::layout::{AppendTo, append_plans, check_name, fresh_layout};
 use crate::stats::ColumnStats;
 use crate::store::{self, ColumnAt, DatasetRow, NewVersion, Store};

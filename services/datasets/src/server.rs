@@ -76,7 +76,11 @@ impl Datasets for DatasetsServer {
         Ok(self.state.delete(dataset).await?)
     }
 
-    async fn begin_upload(self, _: Context, request: BeginUpload) -> Result<UploadId, ServiceError> {
+    async fn begin_upload(
+        self,
+        _: Context,
+        request: BeginUpload,
+    ) -> Result<UploadId, ServiceError> {
         Ok(self.state.begin_upload(request).await?)
     }
 

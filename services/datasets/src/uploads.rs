@@ -224,7 +224,9 @@ impl Uploads {
         let (mut file, label) = {
             let mut entries = self.lock();
             let entry = entries.get_mut(&id).ok_or_else(|| self.unknown(id))?;
-            if let Some(declared) = entry.declared.filter(|declared| *declared != entry.received)
+            if let Some(declared) = entry
+                .declared
+                .filter(|declared| *declared != entry.received)
             {
                 return Err(DatasetsError::UploadNotReady {
                     upload: id.to_string(),
@@ -524,7 +526,11 @@ fn check_label(label: &str) -> Result<(), DatasetsError> {
     } else {
         return Ok(());
     };
-    let shown: String = label.chars().take(60).flat_map(char::escape_debug).collect();
+    let shown: String = label
+        .chars()
+        .take(60)
+        .flat_map(char::escape_debug)
+        .collect();
     Err(DatasetsError::BadUploadLabel {
         label: shown,
         reason,
@@ -536,7 +542,8 @@ fn random_id() -> UploadId {
     let mut bytes = [0u8; 16];
     #[cfg(unix)]
     {
-        let read = std::fs::File::open("/dev/urandom").and_then(|mut random| random.read_exact(&mut bytes));
+        let read = std::fs::File::open("/dev/urandom")
+            .and_then(|mut random| random.read_exact(&mut bytes));
         if read.is_ok() {
             return UploadId(bytes);
         }

@@ -35,7 +35,11 @@ fn chunks_append_in_order_and_a_lease_reads_them_from_the_start() {
     drop(lease);
     let error = uploads.label(id).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
-    assert_eq!(files_in(dir.path()), 0, "the committed upload's file is removed");
+    assert_eq!(
+        files_in(dir.path()),
+        0,
+        "the committed upload's file is removed"
+    );
 }
 
 #[test]
@@ -49,7 +53,9 @@ fn gaps_and_overlaps_are_refused_naming_both_offsets() {
         assert_eq!(error.kind(), ErrorKind::InvalidInput);
         let message = error.to_string();
         assert!(
-            message.contains(&format!("a chunk at offset {offset}, but 4 bytes were received")),
+            message.contains(&format!(
+                "a chunk at offset {offset}, but 4 bytes were received"
+            )),
             "{message}"
         );
         assert!(message.contains(&id.to_string()), "{message}");
@@ -72,7 +78,9 @@ fn sizes_beyond_the_declared_size_or_the_limit_are_refused() {
     let declared = uploads.begin("d.csv", Some(4)).unwrap();
     let error = uploads.append(declared, 0, b"12345").unwrap_err();
     assert!(
-        error.to_string().contains("exceed its declared size of 4 bytes"),
+        error
+            .to_string()
+            .contains("exceed its declared size of 4 bytes"),
         "{error}"
     );
     uploads.append(declared, 0, b"12").unwrap();
@@ -86,7 +94,9 @@ fn sizes_beyond_the_declared_size_or_the_limit_are_refused() {
     uploads.append(open, 0, b"1234567").unwrap();
     let error = uploads.append(open, 7, b"89").unwrap_err();
     assert!(
-        error.to_string().contains("9 bytes exceed the limit of 8 bytes"),
+        error
+            .to_string()
+            .contains("9 bytes exceed the limit of 8 bytes"),
         "{error}"
     );
     let huge = vec![b'x'; MAX_UPLOAD_CHUNK_BYTES + 1];
@@ -134,14 +144,23 @@ fn idle_uploads_expire_and_busy_ones_do_not() {
     let later = now + Duration::from_secs(2);
     let expired = uploads.sweep(later);
     assert_eq!(expired.len(), 1);
-    assert_eq!((expired[0].id, expired[0].label.as_str()), (idle, "idle.csv"));
+    assert_eq!(
+        (expired[0].id, expired[0].label.as_str()),
+        (idle, "idle.csv")
+    );
     let error = uploads.append(idle, 0, b"x").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     assert!(
-        error.to_string().contains(&format!("upload {idle} does not exist")),
+        error
+            .to_string()
+            .contains(&format!("upload {idle} does not exist")),
         "{error}"
     );
-    assert_eq!(files_in(dir.path()), 1, "only the leased upload's file is left");
+    assert_eq!(
+        files_in(dir.path()),
+        1,
+        "only the leased upload's file is left"
+    );
 }
 
 #[test]

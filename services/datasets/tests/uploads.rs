@@ -43,10 +43,19 @@ fn upload_files(dir: &Path) -> usize {
 #[tokio::test]
 async fn an_uploaded_file_imports_under_its_label_and_is_consumed() {
     let h = Harness::new();
-    let id = upload(&h.state, "houses.csv", "area,price\n50,100\n70,150\n90,210\n", 5).await;
-    let info = within(h.state.import(ImportRequest::new(Source::Upload { id }).target("price")))
-        .await
-        .unwrap();
+    let id = upload(
+        &h.state,
+        "houses.csv",
+        "area,price\n50,100\n70,150\n90,210\n",
+        5,
+    )
+    .await;
+    let info = within(
+        h.state
+            .import(ImportRequest::new(Source::Upload { id }).target("price")),
+    )
+    .await
+    .unwrap();
     assert_eq!((info.name.as_str(), info.rows), ("houses", 3));
     assert_eq!(info.source, "houses.csv (uploaded)");
     let page = h.state.get(GetRequest::all(info.id)).await.unwrap();
@@ -68,7 +77,9 @@ async fn a_bad_csv_upload_is_refused_naming_its_label_line_and_column() {
     let h = Harness::new();
     let id = upload(&h.state, "ragged.csv", "a,b\n1,2\n3\n", 4).await;
     assert_error(
-        h.state.import(ImportRequest::new(Source::Upload { id })).await,
+        h.state
+            .import(ImportRequest::new(Source::Upload { id }))
+            .await,
         ErrorKind::InvalidInput,
         &["ragged.csv: line 3: expected 2 fields, got 1"],
     );
@@ -91,7 +102,10 @@ async fn a_bad_csv_upload_is_refused_naming_its_label_line_and_column() {
     );
     // The failed imports left their uploads, for another try or an abort.
     assert_eq!(h.state.open_uploads(), 2);
-    let again = within(h.state.import(ImportRequest::new(Source::Upload { id }).name("r")));
+    let again = within(
+        h.state
+            .import(ImportRequest::new(Source::Upload { id }).name("r")),
+    );
     assert_eq!(again.await.unwrap_err().kind(), ErrorKind::InvalidInput);
     h.state.abort_upload(id).await.unwrap();
     h.state.abort_upload(invalid.upload).await.unwrap();
@@ -104,7 +118,9 @@ async fn a_taken_name_leaves_the_upload_for_the_update_that_follows() {
     h.import("sales", "x,y\n1,2\n").await;
     let id = upload(&h.state, "sales.csv", "x,y\n3,4\n5,6\n", 3).await;
     assert_error(
-        h.state.import(ImportRequest::new(Source::Upload { id })).await,
+        h.state
+            .import(ImportRequest::new(Source::Upload { id }))
+            .await,
         ErrorKind::AlreadyExists,
         &["`sales`"],
     );
@@ -174,7 +190,10 @@ async fn an_abandoned_upload_is_swept_by_the_states_timer() {
     // Wait for the event: the file disappears (polled), within a bound.
     let deadline = Instant::now() + WAIT;
     while upload_files(h.dir.path()) > 0 {
-        assert!(Instant::now() < deadline, "the abandoned upload was never removed");
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned upload was never removed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert_eq!(h.state.open_uploads(), 0);

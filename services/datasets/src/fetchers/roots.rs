@@ -29,7 +29,11 @@ pub(crate) fn open(path: &str, roots: Option<&[PathBuf]>) -> Result<File, Datase
         path: path.to_owned(),
         roots: describe(roots),
     };
-    let under = |candidate: &Path| resolved_roots.iter().any(|root| candidate.starts_with(root));
+    let under = |candidate: &Path| {
+        resolved_roots
+            .iter()
+            .any(|root| candidate.starts_with(root))
+    };
     let resolved = match Path::new(path).canonicalize() {
         Ok(resolved) => resolved,
         Err(cause) => {
@@ -49,7 +53,10 @@ pub(crate) fn open(path: &str, roots: Option<&[PathBuf]>) -> Result<File, Datase
     }
     let file = File::open(&resolved).map_err(|cause| super::open_error(path, &cause))?;
     if !opened_under(&file, &resolved, under) {
-        tracing::warn!(path, "a file under an import root changed into a link out of it while it was opened");
+        tracing::warn!(
+            path,
+            "a file under an import root changed into a link out of it while it was opened"
+        );
         return Err(outside());
     }
     Ok(file)
@@ -196,7 +203,10 @@ mod tests {
             "the roots are not disclosed: {message}"
         );
         refused(&text(&tree.root.join("../outside/secret.csv")), &roots);
-        refused(&text(&tree.root.join("sub/../../outside/secret.csv")), &roots);
+        refused(
+            &text(&tree.root.join("sub/../../outside/secret.csv")),
+            &roots,
+        );
         refused("/proc/self/environ", &roots);
         refused("/etc/passwd", &roots);
         // A sibling whose name starts like the root is not under it.
@@ -220,7 +230,9 @@ mod tests {
         let tree = tree();
         let error = refused(&text(&tree.root.join("in.csv")), &[]);
         assert!(
-            error.to_string().contains("`[datasets] import_roots` is empty"),
+            error
+                .to_string()
+                .contains("`[datasets] import_roots` is empty"),
             "{error}"
         );
     }
@@ -240,7 +252,11 @@ mod tests {
         let tree = tree();
         let roots = [tree.root.clone()];
         let resolved_roots = [tree.root.canonicalize().unwrap()];
-        let under = |candidate: &Path| resolved_roots.iter().any(|root| candidate.starts_with(root));
+        let under = |candidate: &Path| {
+            resolved_roots
+                .iter()
+                .any(|root| candidate.starts_with(root))
+        };
         // The file opened is the outside one, as if a link had been swapped in between.
         let opened = File::open(tree.outside.join("secret.csv")).unwrap();
         let resolved = tree.root.join("in.csv").canonicalize().unwrap();
