@@ -227,6 +227,19 @@ pub enum DatasetsError {
         /// Which limit, and by how much.
         reason: String,
     },
+    /// An upload declares a size over `max_upload_bytes`: refused before it begins.
+    #[error(
+        "{label}: an upload of {size} bytes exceeds the limit of {limit} bytes \
+         (`max_upload_bytes`)"
+    )]
+    UploadRefused {
+        /// The upload's label.
+        label: String,
+        /// The declared size.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
     /// An upload cannot be used for what was asked: incomplete, busy with another call.
     #[error("upload {upload} ({label}): {reason}")]
     UploadNotReady {
@@ -449,6 +462,7 @@ impl DatasetsError {
             | E::OutsideRoots { .. }
             | E::UploadOffset { .. }
             | E::UploadTooLarge { .. }
+            | E::UploadRefused { .. }
             | E::UploadNotReady { .. }
             | E::BadUploadLabel { .. } => ErrorKind::InvalidInput,
             E::UnknownUpload { .. } => ErrorKind::NotFound,

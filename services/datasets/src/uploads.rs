@@ -101,13 +101,10 @@ impl Uploads {
     pub(crate) fn begin(&self, label: &str, size: Option<u64>) -> Result<UploadId, DatasetsError> {
         check_label(label)?;
         if let Some(size) = size.filter(|size| *size > self.max_bytes) {
-            return Err(DatasetsError::UploadTooLarge {
-                upload: "(not begun)".to_owned(),
+            return Err(DatasetsError::UploadRefused {
                 label: label.to_owned(),
-                reason: format!(
-                    "{size} bytes exceed the limit of {} bytes (`max_upload_bytes`)",
-                    self.max_bytes
-                ),
+                size,
+                limit: self.max_bytes,
             });
         }
         self.log_expired(self.sweep(Instant::now()));

@@ -74,7 +74,10 @@ fn sizes_beyond_the_declared_size_or_the_limit_are_refused() {
     let uploads = uploads(dir.path(), |config| config.max_upload_bytes = 8);
     let error = uploads.begin("big.csv", Some(9)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
-    assert!(error.to_string().contains("`max_upload_bytes`"), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "big.csv: an upload of 9 bytes exceeds the limit of 8 bytes (`max_upload_bytes`)"
+    );
     let declared = uploads.begin("d.csv", Some(4)).unwrap();
     let error = uploads.append(declared, 0, b"12345").unwrap_err();
     assert!(
