@@ -441,3 +441,40 @@ fn the_cli_compares_its_own_file_through_a_remote_datasets_daemon() {
     drop(daemon);
     let _ = Duration::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_over_the_frame_limit_fails_clearly_and_the_upload_is_aborted() {
+    const FRAME: u64 = 1024 * 1024;
+    let h = Harness::start_with(Transport::Tcp, |config| {
+        let mut tcp = TcpServerConfig::new("127.0.0.1:0");
+        tcp.max_frame_bytes = FRAME;
+        if let Some(listen) = config.node.listen.as_mut() {
+            listen.tcp = Some(TcpListen::Config(tcp));
+        }
+    })
+    .await;
+    let mut endpoint = TcpEndpoint::new(h.server.listen_addr().unwrap().to_string());
+    endpoint.max_frame_bytes = FRAME;
+    let mut config = NodeConfig::parse("[node]\nname = \"small\"\nserve = []\n").unwrap();
+    config.services.insert(
+        ServiceName::Datasets,
+        ServiceSection {
+            at: Placement::Tcp(TcpAt::Endpoint(endpoint)),
+            ..ServiceSection::default()
+        },
+    );
+    let small = NodeBuilder::from_config(config).start().await.unwrap();
+    let client = small.datasets().unwrap();
+    let path = h.file("wide.csv", &csv_text(100_000));
+    let error = upload_file(&client, &path, 2 * FRAME as usize)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("wide.csv"), "{error}");
+    assert!(error.message.contains("frame limit"), "{error}");
+    assert_eq!(h.upload_files(), 0, "the helper aborted its upload");
+    // Chunks that fit go through on the same client.
+    let source = upload_file(&client, &path, FRAME as usize / 2)
+        .await
+        .unwrap();
+    assert_eq!(import(&client, source).await.unwrap().rows, 100_000);
+}
