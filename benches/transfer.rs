@@ -196,6 +196,8 @@ fn serve(dir: &Path) -> Result<(), Error> {
         tcp: Some(TcpListen::Config(tcp)),
         quic: Some(quic),
     });
+    // A listening node reads server-side files only under its import roots.
+    config.datasets.import_roots = Some(vec![dir.to_owned()]);
     let node = runtime.block_on(NodeBuilder::from_config(config).start())?;
     let mut long = context::current();
     long.deadline = Instant::now() + Duration::from_secs(3600);

@@ -56,6 +56,8 @@ async fn a_million_rows_of_twenty_columns_import_and_read_back() {
         tcp: Some(TcpListen::Config(TcpServerConfig::new("127.0.0.1:0"))),
         quic: Some(QuicServerConfig::new("127.0.0.1:0", server_tls)),
     });
+    // A listening node reads server-side files only under its import roots.
+    config.datasets.import_roots = Some(vec![dir.path().to_owned()]);
     let node = NodeBuilder::from_config(config).start().await.unwrap();
     let datasets = node.datasets().unwrap();
     let mut ctx = context::current();

@@ -31,6 +31,58 @@ pub trait Datasets {
     async fn update(request: UpdateRequest) -> Result<DatasetInfo, ServiceError>;
     /// Deletes a dataset with all its versions.
     async fn delete(dataset: DatasetRef) -> Result<Deleted, ServiceError>;
+    /// Starts an upload of a caller's file: its bytes follow in [`Datasets::append_upload`]
+    /// calls, and an import or update with [`Source::Upload`] commits it. Nothing is visible
+    /// before the commit.
+    async fn begin_upload(request: BeginUpload) -> Result<UploadId, ServiceError>;
+    /// Appends bytes to an upload at `offset` (the bytes received so far); answers the
+    /// bytes received after it.
+    async fn append_upload(request: AppendUpload) -> Result<u64, ServiceError>;
+    /// Drops an upload and its bytes.
+    async fn abort_upload(upload: UploadId) -> Result<(), ServiceError>;
+}
+
+/// The largest chunk one [`Datasets::append_upload`] call may carry: 16 MiB. (It must also
+/// fit the transport's frame limit, 64 MiB by default.)
+pub const MAX_UPLOAD_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// An upload's id: 128 random bits, so that one caller cannot guess (and append to, commit
+/// or abort) another's upload. Shown as 32 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UploadId(pub [u8; 16]);
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A request to start an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeginUpload {
+    /// A label for messages and the dataset's default name: the file's name, say. At most
+    /// 255 bytes, no control characters.
+    pub label: String,
+    /// The upload's size in bytes, when known: an upload larger than the service accepts is
+    /// refused at once, appends beyond it are refused, and the commit checks that every
+    /// byte arrived.
+    pub size: Option<u64>,
+}
+
+/// A chunk of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendUpload {
+    /// The upload.
+    pub upload: UploadId,
+    /// Where the chunk starts: the bytes received so far. The same chunk sent again at the
+    /// same offset (a retry) is accepted once; a gap or an overlap is refused.
+    pub offset: u64,
+    /// The bytes; at most [`MAX_UPLOAD_CHUNK_BYTES`].
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
 }
 
 /// Where the rows of an import or update come from.
@@ -59,6 +111,13 @@ pub enum Source {
         /// Which one.
         name: Builtin,
     },
+    /// The bytes of a finished upload ([`Datasets::begin_upload`]); an import or update that
+    /// succeeds consumes the upload, one that fails leaves it for another try (or an
+    /// [`Datasets::abort_upload`]). Messages name the upload's label as the file.
+    Upload {
+        /// The upload.
+        id: UploadId,
+    },
 }
 
 impl Source {
@@ -83,7 +142,8 @@ impl Source {
     }
 
     /// The name a dataset imported from this source gets when none is given: the file
-    /// stem, the last URL path segment, or the built-in's name.
+    /// stem, the last URL path segment, or the built-in's name. For an upload, the service
+    /// uses the stem of the upload's label instead of the `upload-ID` answered here.
     pub fn default_name(&self) -> String {
         fn stem(text: &str) -> String {
             let last = text
@@ -102,6 +162,7 @@ impl Source {
             Source::Bytes { label, .. } => stem(label),
             Source::Url { url } => stem(url.split("://").nth(1).unwrap_or(url)),
             Source::Builtin { name } => name.as_str().to_owned(),
+            Source::Upload { id } => format!("upload-{id}"),
         }
     }
 }
@@ -113,6 +174,7 @@ impl fmt::Display for Source {
             Source::Bytes { label, data } => write!(f, "{label} ({} bytes)", data.len()),
             Source::Url { url } => write!(f, "{url}"),
             Source::Builtin { name } => write!(f, "builtin:{}", name.as_str()),
+            Source::Upload { id } => write!(f, "upload {id}"),
         }
     }
 }
@@ -410,5 +472,18 @@ mod tests {
         assert_eq!(name("data/houses.csv"), "houses");
         assert_eq!(name("http://host:80/x/sales.csv?token=1"), "sales");
         assert_eq!(name("builtin:iris"), "iris");
+    }
+
+    #[test]
+    fn upload_ids_show_as_hex() {
+        let mut bytes = [0u8; 16];
+        bytes[0] = 0xab;
+        bytes[15] = 0x01;
+        let id = UploadId(bytes);
+        assert_eq!(id.to_string(), "ab000000000000000000000000000001");
+        assert_eq!(
+            Source::Upload { id }.to_string(),
+            "upload ab000000000000000000000000000001"
+        );
     }
 }

@@ -455,6 +455,18 @@ impl NodeConfig {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.node.shutdown_grace_ms)
     }
+
+    /// The datasets settings this node runs with: `[datasets]` as written, except that a
+    /// node listening for other nodes (`node.listen`) with no `import_roots` set reads no
+    /// server-side files for its callers (`import_roots = []`): they upload their files. A
+    /// node without a listener keeps reading any path it is given, as the CLI needs.
+    pub fn datasets_settings(&self) -> DatasetsConfig {
+        let mut settings = self.datasets.clone();
+        if settings.import_roots.is_none() && self.node.listen.is_some() {
+            settings.import_roots = Some(Vec::new());
+        }
+        settings
+    }
 }
 
 #[cfg(test)]
@@ -584,6 +596,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("10.1.2.3:4"), "{error}");
+    }
+
+    #[test]
+    fn a_listening_node_reads_no_server_side_files_unless_roots_are_set() {
+        let embedded = NodeConfig::parse("[node]\nserve = [\"datasets\"]\n").unwrap();
+        assert_eq!(embedded.datasets_settings().import_roots, None);
+        let listening = NodeConfig::parse(
+            "[node]\nserve = [\"datasets\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n",
+        )
+        .unwrap();
+        assert_eq!(listening.datasets_settings().import_roots, Some(Vec::new()));
+        let rooted = NodeConfig::parse(
+            "[node]\nserve = [\"datasets\"]\nlisten = { tcp = \"127.0.0.1:0\" }\n\
+             [datasets]\nimport_roots = [\"/srv/data\"]\nmax_open_uploads = 4\n",
+        )
+        .unwrap();
+        let settings = rooted.datasets_settings();
+        assert_eq!(
+            settings.import_roots,
+            Some(vec![PathBuf::from("/srv/data")])
+        );
+        assert_eq!(settings.max_open_uploads, 4);
     }
 
     #[test]

@@ -342,7 +342,14 @@ impl Node {
         let name = ServiceName::Datasets;
         let section = self.config.service(name);
         // Opening runs migrations and scans the data directory: not on a runtime thread.
-        let config = self.config.datasets.clone();
+        let config = self.config.datasets_settings();
+        if config.import_roots.as_ref().is_some_and(Vec::is_empty) {
+            tracing::info!(
+                node = %self.config.node.name,
+                "this node listens for other nodes and has no `[datasets] import_roots`: \
+                 it reads no server-side files for callers (they upload theirs)"
+            );
+        }
         let state = tokio::task::spawn_blocking(move || DatasetsState::open(config))
             .await
             .map_err(|error| self.start_error(name, error))?

@@ -397,15 +397,18 @@ async fn a_dataset_larger_than_a_frame_is_read_in_pages_over_tcp() {
             writeln!(out, "{}", line.join(",")).unwrap();
         }
     }
-    // 200k × 10 f64 is 16 MB; the listener's frames are capped at 4 MiB.
-    let server = NodeBuilder::from_config(config(
+    // 200k × 10 f64 is 16 MB; the listener's frames are capped at 4 MiB. A listening node
+    // reads server-side files only under its import roots.
+    let mut server_config = config(
         "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\n\
          [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\nmax_frame_bytes = 4194304\n",
         &dir.path().join("data"),
-    ))
-    .start()
-    .await
-    .unwrap();
+    );
+    server_config.datasets.import_roots = Some(vec![dir.path().to_owned()]);
+    let server = NodeBuilder::from_config(server_config)
+        .start()
+        .await
+        .unwrap();
     let mut long = context::current();
     long.deadline = std::time::Instant::now() + Duration::from_secs(300);
     let source = Source::File {

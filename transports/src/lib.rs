@@ -68,6 +68,7 @@ pub mod tcp;
 pub mod test_probe;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod upload;
 
 pub use client::Client;
 #[cfg(feature = "remote")]

@@ -1,5 +1,6 @@
 //! `mltools compare` and `mltools predict`.
 
+use super::datasets::{SourcePlace, discard, source_for};
 use super::{CliError, output};
 use crate::node::Node;
 use clap::Args;
@@ -81,16 +82,34 @@ fn context_for(duration: Duration) -> context::Context {
 
 /// Finds or imports the dataset a locator names: a stored id or name as is; a built-in is
 /// imported once and reused; a file or URL is imported, or stored as a new version of the
-/// dataset of the same name.
-async fn resolve(datasets: &DatasetsClient, locator: &str) -> Result<DatasetRef, CliError> {
+/// dataset of the same name. A file is this machine's: uploaded when the datasets service
+/// runs on another node.
+async fn resolve(
+    datasets: &DatasetsClient,
+    place: SourcePlace,
+    locator: &str,
+) -> Result<DatasetRef, CliError> {
     let is_source = locator.starts_with("builtin:")
         || locator.contains("://")
         || std::path::Path::new(locator).is_file();
     if !is_source {
         return Ok(DatasetRef::parse(locator));
     }
-    let source = Source::parse_locator(locator)?;
-    let name = source.default_name();
+    let (source, name) = source_for(datasets, place, locator).await?;
+    let resolved = import_or_replace(datasets, source.clone(), name).await;
+    if resolved.is_err() {
+        discard(datasets, &source).await;
+    }
+    resolved
+}
+
+/// Imports `source` as `name`, or stores it as a new version of the dataset of that name
+/// (a built-in already stored is reused as it is).
+async fn import_or_replace(
+    datasets: &DatasetsClient,
+    source: Source,
+    name: String,
+) -> Result<DatasetRef, CliError> {
     let long = context_for(Duration::from_secs(6 * 60 * 60));
     let imported = datasets
         .import(long, ImportRequest::new(source.clone()))
@@ -121,7 +140,7 @@ async fn resolve(datasets: &DatasetsClient, locator: &str) -> Result<DatasetRef,
 
 pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Result<(), CliError> {
     let lab = node.lab()?;
-    let dataset = resolve(&node.datasets()?, &args.dataset).await?;
+    let dataset = resolve(&node.datasets()?, SourcePlace::of(node), &args.dataset).await?;
     let request = LabCompareRequest {
         target: args.target.clone(),
         task: args.task.as_deref().map(parse_task),

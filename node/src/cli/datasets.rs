@@ -6,8 +6,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use mltools_core::datasets::{
     CsvOptions, GetRequest, ImportRequest, Source, UpdateMode, UpdateRequest,
 };
-use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError};
+use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError, ServiceName};
 use mltools_transport::DatasetsClient;
+use mltools_transport::upload::{DEFAULT_CHUNK_BYTES, upload_file};
 use std::time::{Duration, Instant};
 use tarpc::context;
 
@@ -144,8 +145,9 @@ pub(super) async fn run(
     json: bool,
 ) -> Result<(), CliError> {
     let client = node.datasets()?;
+    let place = SourcePlace::of(node);
     match command {
-        DatasetsCommand::Import(args) => import(&client, args, json).await,
+        DatasetsCommand::Import(args) => import(&client, place, args, json).await,
         DatasetsCommand::List => {
             let infos = client
                 .list(context::current())
@@ -177,7 +179,7 @@ pub(super) async fn run(
             println!("{}", output::datasets_table(&infos));
             Ok(())
         }
-        DatasetsCommand::Update(args) => update(&client, args, json).await,
+        DatasetsCommand::Update(args) => update(&client, place, args, json).await,
         DatasetsCommand::Delete { dataset } => {
             let dataset = DatasetRef::parse(dataset);
             let deleted = client
@@ -196,18 +198,84 @@ pub(super) async fn run(
     }
 }
 
-async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> Result<(), CliError> {
-    let source = Source::parse_locator(&args.source)?;
+/// Where the datasets service reads a file from, seen from this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SourcePlace {
+    /// The service runs in this process: a path is read where it is.
+    Here,
+    /// The service runs on another node: a local file is sent as an upload.
+    Remote,
+}
+
+impl SourcePlace {
+    /// Where `node` reaches its datasets service.
+    pub(super) fn of(node: &Node) -> Self {
+        if node.config().remote(ServiceName::Datasets).is_some() {
+            SourcePlace::Remote
+        } else {
+            SourcePlace::Here
+        }
+    }
+}
+
+/// The source a CLI locator names, and the dataset name it defaults to. A file path, when
+/// the datasets service runs on another node, is read here and sent as an upload (a path
+/// would name the service's disk).
+///
+/// # Errors
+/// An unknown built-in; a local file that cannot be read or uploaded (naming the path).
+pub(super) async fn source_for(
+    client: &DatasetsClient,
+    place: SourcePlace,
+    locator: &str,
+) -> Result<(Source, String), CliError> {
+    let source = Source::parse_locator(locator)?;
+    let name = source.default_name();
+    match source {
+        Source::File { path } if place == SourcePlace::Remote => {
+            let uploaded = upload_file(client, &path, DEFAULT_CHUNK_BYTES).await?;
+            Ok((uploaded, name))
+        }
+        other => Ok((other, name)),
+    }
+}
+
+/// Drops an upload an import or update did not consume (best effort: an abandoned upload
+/// also expires on the service).
+pub(super) async fn discard(client: &DatasetsClient, source: &Source) {
+    if let Source::Upload { id } = source {
+        let _ = client.abort_upload(context::current(), *id).await;
+    }
+}
+
+async fn import(
+    client: &DatasetsClient,
+    place: SourcePlace,
+    args: &ImportArgs,
+    json: bool,
+) -> Result<(), CliError> {
+    let (source, default_name) = source_for(client, place, &args.source).await?;
+    let result = import_from(client, source.clone(), default_name, args, json).await;
+    if result.is_err() {
+        discard(client, &source).await;
+    }
+    result
+}
+
+async fn import_from(
+    client: &DatasetsClient,
+    source: Source,
+    default_name: String,
+    args: &ImportArgs,
+    json: bool,
+) -> Result<(), CliError> {
     let request = ImportRequest {
         source: source.clone(),
         name: args.name.clone(),
         target: args.target.clone(),
         csv: args.csv.options()?,
     };
-    let name = request
-        .name
-        .clone()
-        .unwrap_or_else(|| source.default_name());
+    let name = request.name.clone().unwrap_or(default_name);
     let imported = client
         .import(long_call(), request)
         .await
@@ -219,7 +287,10 @@ async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> Resul
         {
             let dataset = DatasetRef::Name(name);
             match args.if_exists {
-                IfExists::Keep => return show(client, dataset, None, 5, json).await,
+                IfExists::Keep => {
+                    discard(client, &source).await;
+                    return show(client, dataset, None, 5, json).await;
+                }
                 _ => {
                     let request = UpdateRequest {
                         dataset,
@@ -240,10 +311,29 @@ async fn import(client: &DatasetsClient, args: &ImportArgs, json: bool) -> Resul
     show(client, DatasetRef::Id(info.id), Some(info.version), 5, json).await
 }
 
-async fn update(client: &DatasetsClient, args: &UpdateArgs, json: bool) -> Result<(), CliError> {
+async fn update(
+    client: &DatasetsClient,
+    place: SourcePlace,
+    args: &UpdateArgs,
+    json: bool,
+) -> Result<(), CliError> {
+    let (source, _) = source_for(client, place, &args.source).await?;
+    let updated = update_from(client, source.clone(), args, json).await;
+    if updated.is_err() {
+        discard(client, &source).await;
+    }
+    updated
+}
+
+async fn update_from(
+    client: &DatasetsClient,
+    source: Source,
+    args: &UpdateArgs,
+    json: bool,
+) -> Result<(), CliError> {
     let request = UpdateRequest {
         dataset: DatasetRef::parse(&args.dataset),
-        source: Source::parse_locator(&args.source)?,
+        source,
         mode: if args.replace {
             UpdateMode::Replace
         } else {

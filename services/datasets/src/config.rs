@@ -23,6 +23,8 @@ const COLUMNS: std::ops::RangeInclusive<usize> = 1..=1 << 20;
 
 /// The bounds of `max_page_bytes`: 64 KiB to 4 GiB.
 const PAGE_BYTES: std::ops::RangeInclusive<u64> = 64 << 10..=4 << 30;
+/// The most uploads open at once: each holds a file handle and a temporary file.
+const MAX_OPEN_UPLOADS: usize = 4096;
 
 /// Settings of the datasets service.
 ///
@@ -40,12 +42,16 @@ const PAGE_BYTES: std::ops::RangeInclusive<u64> = 64 << 10..=4 << 30;
 /// max_record_bytes = 1048576
 /// max_columns = 16384
 /// max_page_bytes = 50331648
+/// import_roots = ["/srv/data"]
+/// max_upload_bytes = 4294967296
+/// max_open_uploads = 16
+/// upload_idle_timeout_ms = 600000
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetsConfig {
-    /// The directory holding the database (`datasets.db`) and temporary downloads (`tmp/`);
-    /// created when missing. Default `./.mltools`.
+    /// The directory holding the database (`datasets.db`), temporary downloads (`tmp/`)
+    /// and uploads (`uploads/`); created when missing. Default `./.mltools`.
     pub data_dir: PathBuf,
     /// How long a download may wait for the server, in milliseconds: to connect, for the
     /// response headers, and for each read of the body (a slow but steady download is not
@@ -86,6 +92,20 @@ pub struct DatasetsConfig {
     /// larger request is refused, saying how many rows fit. Keep it under the transports'
     /// `max_frame_bytes`. Between 64 KiB and 4 GiB; default 48 MiB.
     pub max_page_bytes: u64,
+    /// The directories whose files a `Source::File` may name: the path, with its symlinks
+    /// resolved, must lie under one of them (resolved too), checked again on the opened
+    /// file. `None` reads any path this process can read, as an embedded node does; an
+    /// empty list reads none (callers upload their files instead). Default `None`; a node
+    /// that listens for other nodes makes it `[]` unless it is set.
+    pub import_roots: Option<Vec<PathBuf>>,
+    /// The largest upload accepted, in bytes. Default 4 GiB.
+    pub max_upload_bytes: u64,
+    /// Uploads open at once (begun, neither committed, aborted nor expired); one more is
+    /// refused as `Overloaded`. Between 1 and 4096; default 16.
+    pub max_open_uploads: usize,
+    /// An upload untouched for this long, in milliseconds, is removed with its bytes.
+    /// Default 600000 (10 minutes).
+    pub upload_idle_timeout_ms: u64,
 }
 
 impl Default for DatasetsConfig {
@@ -103,6 +123,10 @@ impl Default for DatasetsConfig {
             max_record_bytes: 1 << 20,
             max_columns: 16_384,
             max_page_bytes: 48 << 20,
+            import_roots: None,
+            max_upload_bytes: 4 << 30,
+            max_open_uploads: 16,
+            upload_idle_timeout_ms: 600_000,
         }
     }
 }
@@ -173,6 +197,36 @@ impl DatasetsConfig {
             return bad("max_page_bytes", out_of(self.max_page_bytes, &PAGE_BYTES));
         }
         self.allowed_networks()?;
+        self.validate_uploads()
+    }
+
+    /// The upload and import-root settings.
+    fn validate_uploads(&self) -> Result<(), DatasetsError> {
+        let bad =
+            |field: &'static str, reason: String| Err(DatasetsError::BadConfig { field, reason });
+        if self.max_upload_bytes == 0 {
+            return bad("max_upload_bytes", "must be at least 1".to_owned());
+        }
+        if !(1..=MAX_OPEN_UPLOADS).contains(&self.max_open_uploads) {
+            return bad(
+                "max_open_uploads",
+                format!(
+                    "{} is not between 1 and {MAX_OPEN_UPLOADS}",
+                    self.max_open_uploads
+                ),
+            );
+        }
+        if self.upload_idle_timeout_ms == 0 {
+            return bad("upload_idle_timeout_ms", "must be at least 1".to_owned());
+        }
+        if let Some(empty) = self
+            .import_roots
+            .iter()
+            .flatten()
+            .find(|root| root.as_os_str().is_empty())
+        {
+            return bad("import_roots", format!("{empty:?} is an empty path"));
+        }
         Ok(())
     }
 
@@ -266,5 +320,43 @@ mod tests {
     /// The defaults a `[datasets]` table without the new keys deserializes to.
     fn toml_like_defaults() -> DatasetsConfig {
         serde_json::from_str("{}").unwrap()
+    }
+
+    #[test]
+    fn upload_settings_are_checked_naming_the_field() {
+        let config = DatasetsConfig::default();
+        assert_eq!(
+            (config.max_open_uploads, config.upload_idle_timeout_ms),
+            (16, 600_000)
+        );
+        assert_eq!(config.import_roots, None);
+        let cases = [
+            DatasetsConfig {
+                max_upload_bytes: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                max_open_uploads: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                upload_idle_timeout_ms: 0,
+                ..DatasetsConfig::default()
+            },
+            DatasetsConfig {
+                import_roots: Some(vec![PathBuf::new()]),
+                ..DatasetsConfig::default()
+            },
+        ];
+        let fields = [
+            "max_upload_bytes",
+            "max_open_uploads",
+            "upload_idle_timeout_ms",
+            "import_roots",
+        ];
+        for (config, field) in cases.iter().zip(fields) {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(&format!("`{field}`")), "{error}");
+        }
     }
 }

@@ -248,6 +248,108 @@ pub enum DatasetsError {
         /// Why.
         reason: String,
     },
+    /// A `Source::File` path is not under one of the configured `import_roots` (or none is
+    /// configured on a node that listens for other nodes).
+    #[error(
+        "file `{path}` is not under an import root of this node ({roots}): \
+         send the file as an upload (the mltools CLI uploads local files to a remote \
+         datasets node), or configure its directory in `[datasets] import_roots`"
+    )]
+    OutsideRoots {
+        /// The path as given.
+        path: String,
+        /// The roots, or what stands for them (`none configured`).
+        roots: String,
+    },
+    /// No upload has this id: it never existed, was committed or aborted, or expired.
+    #[error(
+        "upload {upload} does not exist (it was committed, aborted, or removed after \
+         {idle_timeout_ms} ms without an append)"
+    )]
+    UnknownUpload {
+        /// The upload's id.
+        upload: String,
+        /// The configured `upload_idle_timeout_ms`.
+        idle_timeout_ms: u64,
+    },
+    /// A chunk does not start where the upload's received bytes end.
+    #[error(
+        "upload {upload} ({label}): a chunk at offset {offset}, but {received} bytes were \
+         received: the next chunk must start at offset {received}"
+    )]
+    UploadOffset {
+        /// The upload's id.
+        upload: String,
+        /// The upload's label.
+        label: String,
+        /// The chunk's offset.
+        offset: u64,
+        /// The bytes received so far.
+        received: u64,
+    },
+    /// An upload would grow beyond its declared size or the configured limit, or a chunk
+    /// is too large.
+    #[error("upload {upload} ({label}): {reason}")]
+    UploadTooLarge {
+        /// The upload's id.
+        upload: String,
+        /// The upload's label.
+        label: String,
+        /// Which limit, and by how much.
+        reason: String,
+    },
+    /// An upload declares a size over `max_upload_bytes`: refused before it begins.
+    #[error(
+        "{label}: an upload of {size} bytes exceeds the limit of {limit} bytes \
+         (`max_upload_bytes`)"
+    )]
+    UploadRefused {
+        /// The upload's label.
+        label: String,
+        /// The declared size.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// An upload cannot be used for what was asked: incomplete, busy with another call.
+    #[error("upload {upload} ({label}): {reason}")]
+    UploadNotReady {
+        /// The upload's id.
+        upload: String,
+        /// The upload's label.
+        label: String,
+        /// Why.
+        reason: String,
+    },
+    /// Another call is appending to, or importing, the upload right now.
+    #[error("upload {upload} ({label}): {reason}; retry when it has finished")]
+    UploadBusy {
+        /// The upload's id.
+        upload: String,
+        /// The upload's label.
+        label: String,
+        /// What the other call is doing.
+        reason: &'static str,
+    },
+    /// An upload's label is unusable.
+    #[error("bad upload label `{label}`: {reason}")]
+    BadUploadLabel {
+        /// The label (control characters escaped, cut at 60 characters).
+        label: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// As many uploads as `max_open_uploads` allows are open.
+    #[error(
+        "the limit of {limit} open uploads (`max_open_uploads`) is reached; commit or abort \
+         one, or retry once an abandoned one expires (after {idle_timeout_ms} ms idle)"
+    )]
+    TooManyUploads {
+        /// The configured limit.
+        limit: usize,
+        /// The configured `upload_idle_timeout_ms`.
+        idle_timeout_ms: u64,
+    },
     /// No dataset has this id or name.
     #[error("{dataset} does not exist")]
     UnknownDataset {
@@ -447,7 +549,14 @@ impl DatasetsError {
             | E::BadName { .. }
             | E::BadUrl { .. }
             | E::PrivateAddress { .. }
-            | E::DownloadTooLarge { .. } => ErrorKind::InvalidInput,
+            | E::DownloadTooLarge { .. }
+            | E::OutsideRoots { .. }
+            | E::UploadOffset { .. }
+            | E::UploadTooLarge { .. }
+            | E::UploadRefused { .. }
+            | E::UploadNotReady { .. }
+            | E::BadUploadLabel { .. } => ErrorKind::InvalidInput,
+            E::UnknownUpload { .. } => ErrorKind::NotFound,
             E::FileNotFound { .. } | E::UnknownDataset { .. } | E::UnknownVersion { .. } => {
                 ErrorKind::NotFound
             }
@@ -460,7 +569,10 @@ impl DatasetsError {
             E::HttpStatus { .. } => ErrorKind::InvalidInput,
             E::DuplicateName { .. } => ErrorKind::AlreadyExists,
             E::Unreachable { .. } | E::Busy { .. } | E::ShuttingDown => ErrorKind::Unavailable,
-            E::TooManyWrites { .. } | E::ReadersBusy { .. } => ErrorKind::Overloaded,
+            E::TooManyWrites { .. }
+            | E::ReadersBusy { .. }
+            | E::TooManyUploads { .. }
+            | E::UploadBusy { .. } => ErrorKind::Overloaded,
             E::HttpTimeout { .. } | E::DownloadTimeout { .. } => ErrorKind::Timeout,
             E::Cancelled { .. } => ErrorKind::Cancelled,
             E::BadConfig { .. }

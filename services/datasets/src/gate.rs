@@ -27,6 +27,9 @@ pub(crate) enum Access {
     Read,
     /// Writes (and may read).
     Write,
+    /// Works on an upload's file, not on the database: tracked, but not limited here (the
+    /// uploads bound themselves: `max_open_uploads`, one append at a time each).
+    Upload,
 }
 
 /// The admission and tracking of blocking work; a cheap [`Clone`].
@@ -47,7 +50,7 @@ pub(crate) struct Gate {
 /// The right to run one piece of blocking work; held by that work until it ends.
 #[derive(Debug)]
 pub(crate) struct Admitted {
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
     /// Counts the work as in flight from admission on, so that a `close` racing with the
     /// admission is still followed by an `idle` that waits for this work.
     _token: TaskTrackerToken,
@@ -80,16 +83,17 @@ impl Gate {
     pub(crate) async fn admit(&self, access: Access) -> Result<Admitted, DatasetsError> {
         self.check_open()?;
         let permit = match access {
-            Access::Write => Arc::clone(&self.writes).try_acquire_owned().map_err(|_| {
+            Access::Upload => None,
+            Access::Write => Some(Arc::clone(&self.writes).try_acquire_owned().map_err(|_| {
                 DatasetsError::TooManyWrites {
                     limit: self.write_limit,
                 }
-            })?,
+            })?),
             Access::Read => {
                 let permit =
                     tokio::time::timeout(READ_WAIT, Arc::clone(&self.reads).acquire_owned());
                 match permit.await {
-                    Ok(Ok(permit)) => permit,
+                    Ok(Ok(permit)) => Some(permit),
                     // The semaphores are never closed; a timeout is the only way here.
                     Ok(Err(_)) | Err(_) => {
                         return Err(DatasetsError::ReadersBusy {

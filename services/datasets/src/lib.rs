@@ -13,10 +13,11 @@
 //! | [`DatasetsError`] (`error`) | every failure, naming its culprit, and its [`ServiceError`](mltools_core::ServiceError) kind |
 //! | `gate` | admission of blocking work (write and read limits) and tracking of it until it ends |
 //! | `cancel`, `incident` | a caller's cancellation seen from blocking work; internal failures logged under a number |
-//! | `fetchers` | where rows come from: `csv` (two streaming passes), `blank_lines`, `http`, `builtin`; `redact` |
+//! | `fetchers` | where rows come from: `csv` (two streaming passes), `blank_lines`, `http`, `builtin`; `redact`; `roots` (files only under `import_roots`) |
 //! | `store` | the database: `schema` (migrations), `catalog` (datasets, versions), `chunks`, `pool` (readers) |
 //! | `layout`, `stats` | pure rules: names, schema inference, append mapping; mergeable statistics |
 //! | `operations` | the synchronous operations the state runs on blocking threads |
+//! | `uploads` | a caller's file arriving in chunks, kept in `data_dir/uploads/` until an import commits it |
 //!
 //! # Limits, cancellation and shutdown
 //!
@@ -28,6 +29,17 @@
 //! deadline), its work stops at its next check and stores nothing, unless its commit has
 //! already started. At shutdown, [`DatasetsState::close`] refuses new work and
 //! [`DatasetsState::idle`] waits for the work still running.
+//!
+//! # Files and uploads
+//!
+//! A `Source::File` names a file on this service's machine. With `import_roots` set, it is
+//! read only when its path, symlinks resolved, lies under one of the roots (checked again
+//! on the opened file); a node that listens for other nodes reads none unless roots are
+//! configured. A caller's own file travels as an upload instead: `begin_upload`, chunks of
+//! at most 16 MiB through `append_upload`, then an import or update of
+//! `Source::Upload { id }`, which consumes the upload when it commits (a failed one leaves
+//! it for another try). At most `max_open_uploads` are open at once, each at most
+//! `max_upload_bytes`; one untouched for `upload_idle_timeout_ms` is removed.
 //!
 //! # CSV
 //!
@@ -89,6 +101,7 @@ mod server;
 mod state;
 mod stats;
 mod store;
+mod uploads;
 
 pub use config::DatasetsConfig;
 pub use error::DatasetsError;

@@ -4,15 +4,14 @@ use crate::blocks::{Block, BlockSink};
 use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
-use crate::fetchers::{
-    BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list, source_text,
-};
+use crate::fetchers::{BlockLayout, ColumnPlan, CsvScan, OpenedSource, Streamed, quoted_list};
 use crate::layout::{AppendTo, append_plans, check_name, fresh_layout};
 use crate::stats::ColumnStats;
 use crate::store::{self, ColumnAt, DatasetRow, NewVersion, Store};
+use crate::uploads::Uploads;
 use mltools_core::datasets::{
-    DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, Schema, UpdateMode,
-    UpdateRequest,
+    DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, Schema, Source,
+    UpdateMode, UpdateRequest,
 };
 use mltools_core::frame::{Column, ColumnKind, Frame};
 use mltools_core::{DatasetId, DatasetRef};
@@ -25,6 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) config: DatasetsConfig,
+    /// The open uploads.
+    pub(crate) uploads: std::sync::Arc<Uploads>,
     /// Test-only observation points inside the work.
     #[cfg(test)]
     pub(crate) hooks: Hooks,
@@ -58,17 +59,17 @@ pub(crate) fn import(
     request: ImportRequest,
     cancel: Cancel<'_>,
 ) -> Result<DatasetInfo, DatasetsError> {
-    let name = request
-        .name
-        .clone()
-        .unwrap_or_else(|| request.source.default_name());
+    let name = match &request.name {
+        Some(name) => name.clone(),
+        None => default_name(shared, &request.source)?,
+    };
     check_name(&name)?;
     // Checked again under the write lock; this early look spares a download.
     if let Some(existing) = shared.store.read(|c| store::find_name(c, &name))? {
         return Err(taken(existing));
     }
-    let source = source_text(&request.source);
-    let mut opened = OpenedSource::open(request.source, &shared.config, cancel)?;
+    let mut opened = OpenedSource::open(request.source, &shared.config, &shared.uploads, cancel)?;
+    let source = opened.stored().to_owned();
     let scan = opened.scan(request.csv.delimiter, cancel)?;
     let target = request
         .target
@@ -81,7 +82,7 @@ pub(crate) fn import(
         opened.builtin(),
     )?;
     let work = Work::new(shared, cancel);
-    shared.store.write(cancel, |transaction| {
+    let info = shared.store.write(cancel, |transaction| {
         if let Some(existing) = store::find_name(transaction, &name)? {
             return Err(taken(existing));
         }
@@ -94,7 +95,21 @@ pub(crate) fn import(
         };
         let streamed = work.write_rows(&mut opened, &scan, plans, into)?;
         finish(transaction, &dataset, 1, (schema, streamed), &source)
-    })
+    })?;
+    opened.committed();
+    Ok(info)
+}
+
+/// The name of a dataset imported from `source` without one: for an upload, the stem of
+/// its label.
+fn default_name(shared: &Shared, source: &Source) -> Result<String, DatasetsError> {
+    match source {
+        Source::Upload { id } => {
+            let label = shared.uploads.label(*id)?;
+            Ok(Source::File { path: label }.default_name())
+        }
+        other => Ok(other.default_name()),
+    }
 }
 
 /// Appends to or replaces a dataset's rows as a new version.
@@ -123,11 +138,11 @@ pub(crate) fn update(
     }
     // Checked again under the write lock; this early look spares a download.
     shared.store.read(|c| store::find(c, &named))?;
-    let shown_source = source_text(&source);
-    let mut opened = OpenedSource::open(source, &shared.config, cancel)?;
+    let mut opened = OpenedSource::open(source, &shared.config, &shared.uploads, cancel)?;
+    let shown_source = opened.stored().to_owned();
     let scan = opened.scan(csv.delimiter, cancel)?;
     let work = Work::new(shared, cancel);
-    shared.store.write(cancel, |transaction| {
+    let info = shared.store.write(cancel, |transaction| {
         let dataset = store::find(transaction, &named)?;
         let latest = store::info(transaction, &dataset, None)?;
         let version = latest
@@ -155,7 +170,9 @@ pub(crate) fn update(
             }
         };
         finish(transaction, &dataset, version, written, &shown_source)
-    })
+    })?;
+    opened.committed();
+    Ok(info)
 }
 
 /// The target of a replacement: the one asked for, else a built-in set's own, else the

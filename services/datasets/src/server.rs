@@ -2,8 +2,8 @@
 
 use crate::state::DatasetsState;
 use mltools_core::datasets::{
-    DatasetInfo, DatasetPage, Datasets, Deleted, Description, GetRequest, ImportRequest,
-    UpdateRequest,
+    AppendUpload, BeginUpload, DatasetInfo, DatasetPage, Datasets, Deleted, Description,
+    GetRequest, ImportRequest, UpdateRequest, UploadId,
 };
 use mltools_core::{DatasetRef, ServiceError};
 use tarpc::context::Context;
@@ -74,6 +74,22 @@ impl Datasets for DatasetsServer {
 
     async fn delete(self, _: Context, dataset: DatasetRef) -> Result<Deleted, ServiceError> {
         Ok(self.state.delete(dataset).await?)
+    }
+
+    async fn begin_upload(
+        self,
+        _: Context,
+        request: BeginUpload,
+    ) -> Result<UploadId, ServiceError> {
+        Ok(self.state.begin_upload(request).await?)
+    }
+
+    async fn append_upload(self, _: Context, request: AppendUpload) -> Result<u64, ServiceError> {
+        Ok(self.state.append_upload(request).await?)
+    }
+
+    async fn abort_upload(self, _: Context, upload: UploadId) -> Result<(), ServiceError> {
+        Ok(self.state.abort_upload(upload).await?)
     }
 }
 

@@ -8,13 +8,16 @@ use crate::gate::{Access, Gate, READ_WAIT};
 use crate::incident;
 use crate::operations::{self, Shared};
 use crate::store::{PoolLimits, Store};
+use crate::uploads::{Uploads, remove_stale_uploads};
 use mltools_core::DatasetRef;
 use mltools_core::datasets::{
-    DatasetInfo, DatasetPage, Deleted, Description, GetRequest, ImportRequest, UpdateRequest,
+    AppendUpload, BeginUpload, DatasetInfo, DatasetPage, Deleted, Description, GetRequest,
+    ImportRequest, UpdateRequest, UploadId,
 };
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// How long a database connection waits for another process's lock before the operation
 /// fails as [`DatasetsError::Busy`].
@@ -36,6 +39,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct DatasetsState {
     shared: Arc<Shared>,
     gate: Gate,
+    /// Removes abandoned uploads on a timer; started by the first upload.
+    sweeper: Arc<Sweeper>,
 }
 
 impl DatasetsState {
@@ -48,6 +53,7 @@ impl DatasetsState {
     pub fn open(config: DatasetsConfig) -> Result<Self, DatasetsError> {
         Self::open_shared(config, |store, config| Shared {
             store,
+            uploads: Arc::new(Uploads::new(&config)),
             config,
             #[cfg(test)]
             hooks: operations::Hooks::default(),
@@ -62,6 +68,7 @@ impl DatasetsState {
     ) -> Result<Self, DatasetsError> {
         Self::open_shared(config, |store, config| Shared {
             store,
+            uploads: Arc::new(Uploads::new(&config)),
             config,
             hooks,
         })
@@ -84,11 +91,13 @@ impl DatasetsState {
         };
         let store = Store::open(&config.data_dir.join("datasets.db"), limits)?;
         let stale_downloads = remove_stale_downloads(&config);
-        tracing::info!(data_dir = %config.data_dir.display(), stale_downloads, "datasets store open");
+        let stale_uploads = remove_stale_uploads(&config);
+        tracing::info!(data_dir = %config.data_dir.display(), stale_downloads, stale_uploads, "datasets store open");
         let gate = Gate::new(config.max_concurrent_writes, config.max_read_connections);
         Ok(DatasetsState {
             shared: Arc::new(shared(store, config)),
             gate,
+            sweeper: Arc::new(Sweeper::default()),
         })
     }
 
@@ -103,6 +112,7 @@ impl DatasetsState {
     /// every clone of this state.
     pub fn close(&self) {
         self.gate.close();
+        self.sweeper.stop.cancel();
     }
 
     /// Waits until no blocking work of this state (and its clones) is running, including
@@ -242,6 +252,91 @@ impl DatasetsState {
         .await
     }
 
+    /// Starts an upload of a caller's file (see [`Source::Upload`](mltools_core::datasets::Source)):
+    /// creates its file in `data_dir/uploads/` and answers its random id. Expired uploads
+    /// are removed first, and from now on on a timer too.
+    ///
+    /// # Errors
+    /// An empty label, one over 255 bytes or with control characters; a declared size over
+    /// `max_upload_bytes`; `max_open_uploads` uploads open (`Overloaded`); a shutting-down
+    /// service; an internal failure.
+    #[tracing::instrument(skip_all, fields(label = %request.label, size = ?request.size))]
+    pub async fn begin_upload(&self, request: BeginUpload) -> Result<UploadId, DatasetsError> {
+        self.start_sweeper();
+        self.upload_work("begin_upload", move |uploads| {
+            uploads.begin(&request.label, request.size)
+        })
+        .await
+    }
+
+    /// Appends a chunk to an upload at `offset`, which must be the bytes received so far
+    /// (the last chunk sent again at its offset is accepted once more); answers the bytes
+    /// received after it. The chunk is written to the upload's file, not kept in memory.
+    ///
+    /// # Errors
+    /// An unknown or expired upload (`NotFound`); an offset leaving a gap or an overlap
+    /// (naming both offsets); a chunk over 16 MiB, or bytes beyond the declared size or
+    /// `max_upload_bytes`; another call using the upload (`Overloaded`); a shutting-down
+    /// service; a failed write (`Internal`; the upload keeps the bytes it had).
+    ///
+    /// # Cancel safety
+    /// Once its blocking work has started, the chunk is written even if the future is
+    /// dropped: sending it again at the same offset is then answered without writing it
+    /// twice.
+    #[tracing::instrument(skip_all, fields(upload = %request.upload, offset = request.offset, bytes = request.data.len()))]
+    pub async fn append_upload(&self, request: AppendUpload) -> Result<u64, DatasetsError> {
+        self.upload_work("append_upload", move |uploads| {
+            uploads.append(request.upload, request.offset, &request.data)
+        })
+        .await
+    }
+
+    /// Removes an upload and its bytes. An import already reading it goes on with its
+    /// copy.
+    ///
+    /// # Errors
+    /// An unknown or expired upload (`NotFound`); a shutting-down service.
+    #[tracing::instrument(skip_all, fields(upload = %upload))]
+    pub async fn abort_upload(&self, upload: UploadId) -> Result<(), DatasetsError> {
+        self.upload_work("abort_upload", move |uploads| uploads.abort(upload))
+            .await
+    }
+
+    /// Uploads open now (begun, neither committed, aborted nor expired).
+    pub fn open_uploads(&self) -> usize {
+        self.shared.uploads.open_count()
+    }
+
+    /// Work on the uploads' files, on a blocking thread; not limited by the write or read
+    /// limits (the uploads bound themselves).
+    async fn upload_work<T, F>(&self, operation: &'static str, work: F) -> Result<T, DatasetsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Uploads) -> Result<T, DatasetsError> + Send + 'static,
+    {
+        let cancel = CancelOnDrop::default();
+        self.run(operation, Access::Upload, cancel, move |shared, _| {
+            work(&shared.uploads)
+        })
+        .await
+    }
+
+    /// Starts the timer that removes abandoned uploads, once, when a runtime is running;
+    /// it stops at [`DatasetsState::close`] or when the last clone of the state is dropped.
+    fn start_sweeper(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let uploads = Arc::downgrade(&self.shared.uploads);
+        let stop = self.sweeper.stop.clone();
+        self.sweeper.started.get_or_init(|| {
+            let period = self.shared.uploads.idle_timeout() / 4;
+            let period = period.clamp(Duration::from_millis(5), Duration::from_secs(30));
+            runtime.spawn(sweep_uploads(uploads, period, stop.clone()));
+            stop.drop_guard()
+        });
+    }
+
     /// A read: its work does not look at cancellation (it stores nothing).
     async fn read<T, F>(&self, operation: &'static str, work: F) -> Result<T, DatasetsError>
     where
@@ -292,6 +387,38 @@ impl DatasetsState {
         }
         drop(cancel);
         result
+    }
+}
+
+/// The timer removing abandoned uploads: started by the first upload, stopped by `close`
+/// or when the last clone of the state drops this (its guard cancels `stop`).
+#[derive(Debug, Default)]
+struct Sweeper {
+    stop: CancellationToken,
+    started: OnceLock<DropGuard>,
+}
+
+/// Every `period`, removes the uploads idle for longer than their timeout, until `stop`
+/// or until the uploads are gone.
+async fn sweep_uploads(uploads: Weak<Uploads>, period: Duration, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let Some(uploads) = uploads.upgrade() else {
+            return;
+        };
+        // Removing files is blocking work, however quick.
+        let swept = tokio::task::spawn_blocking(move || {
+            let expired = uploads.sweep(std::time::Instant::now());
+            uploads.log_expired(expired);
+        });
+        if swept.await.is_err() {
+            return;
+        }
     }
 }
 

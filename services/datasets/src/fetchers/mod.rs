@@ -15,6 +15,7 @@ mod csv;
 mod detect;
 mod http;
 mod redact;
+mod roots;
 
 pub(crate) use self::csv::{BlockLayout, ColumnPlan, CsvScan, RecordLimits, Streamed};
 pub(crate) use address::Network;
@@ -27,6 +28,7 @@ use crate::blocks::BlockSink;
 use crate::cancel::Cancel;
 use crate::config::DatasetsConfig;
 use crate::error::DatasetsError;
+use crate::uploads::{UploadLease, Uploads};
 use mltools_core::datasets::Source;
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -36,6 +38,8 @@ use tempfile::NamedTempFile;
 #[derive(Debug)]
 pub(crate) struct OpenedSource {
     label: String,
+    /// What a version made from it records as its source.
+    stored: String,
     reader: SourceReader,
     builtin: Option<BuiltinTarget>,
     /// `max_record_bytes` and `max_columns`.
@@ -57,18 +61,23 @@ enum SourceReader {
     Memory(Cursor<Vec<u8>>),
     /// Removed from disk when dropped.
     Download(NamedTempFile),
+    /// Given back to its upload when dropped, unless committed.
+    Upload(UploadLease),
 }
 
 impl OpenedSource {
-    /// Opens a file, takes the bytes, downloads the URL or renders the built-in set.
-    /// Blocking; a download stops soon after `cancel` is raised.
+    /// Opens a file (under `import_roots`, when set), takes the bytes, downloads the URL,
+    /// leases the upload or renders the built-in set. Blocking; a download stops soon
+    /// after `cancel` is raised.
     ///
     /// # Errors
-    /// A missing or unreadable file (naming the path), a failed or cancelled download, a
-    /// broken built-in set.
+    /// A missing or unreadable file (naming the path), a file outside the import roots, a
+    /// failed or cancelled download, an unknown, incomplete or busy upload, a broken
+    /// built-in set.
     pub(crate) fn open(
         source: Source,
         config: &DatasetsConfig,
+        uploads: &std::sync::Arc<Uploads>,
         cancel: Cancel<'_>,
     ) -> Result<Self, DatasetsError> {
         let label = source_text(&source);
@@ -76,12 +85,27 @@ impl OpenedSource {
             max_bytes: config.max_record_bytes,
             max_fields: config.max_columns,
         };
+        let stored = label.clone();
         let (reader, builtin) = match source {
-            Source::File { path } => (SourceReader::File(open_file(&path)?), None),
+            Source::File { path } => (
+                SourceReader::File(open_file(&path, config.import_roots.as_deref())?),
+                None,
+            ),
             Source::Bytes { label, data } => {
                 return Ok(OpenedSource {
                     label,
+                    stored,
                     reader: SourceReader::Memory(Cursor::new(data)),
+                    builtin: None,
+                    limits,
+                });
+            }
+            Source::Upload { id } => {
+                let lease = uploads.lease(id)?;
+                return Ok(OpenedSource {
+                    label: lease.label().to_owned(),
+                    stored: format!("{} (uploaded)", lease.label()),
+                    reader: SourceReader::Upload(lease),
                     builtin: None,
                     limits,
                 });
@@ -101,10 +125,25 @@ impl OpenedSource {
         };
         Ok(OpenedSource {
             label,
+            stored,
             reader,
             builtin,
             limits,
         })
+    }
+
+    /// What a version made from this source records as its source: the source's text, or
+    /// an upload's label.
+    pub(crate) fn stored(&self) -> &str {
+        &self.stored
+    }
+
+    /// Marks the source consumed by a committed write: an upload is removed when this
+    /// source drops (it is given back otherwise).
+    pub(crate) fn committed(&mut self) {
+        if let SourceReader::Upload(lease) = &mut self.reader {
+            lease.commit();
+        }
     }
 
     /// The name messages give the source: its path, URL, label or `builtin:NAME`.
@@ -165,10 +204,11 @@ impl OpenedSource {
     }
 }
 
-/// Opens the caller's file. Whatever stops it from being opened is about the path the
-/// caller gave, so it is the caller's to fix: not found, or invalid input naming the path.
-fn open_file(path: &str) -> Result<File, DatasetsError> {
-    let file = File::open(path).map_err(|cause| open_error(path, &cause))?;
+/// Opens the caller's file, confined to `roots` when set. Whatever stops it from being
+/// opened is about the path the caller gave, so it is the caller's to fix: not found, or
+/// invalid input naming the path.
+fn open_file(path: &str, roots: Option<&[std::path::PathBuf]>) -> Result<File, DatasetsError> {
+    let file = roots::open(path, roots)?;
     let metadata = file.metadata().map_err(|cause| open_error(path, &cause))?;
     if metadata.is_dir() {
         return Err(DatasetsError::Unreadable {
@@ -203,6 +243,7 @@ impl Read for SourceReader {
             SourceReader::File(file) => file.read(buffer),
             SourceReader::Memory(cursor) => cursor.read(buffer),
             SourceReader::Download(file) => file.read(buffer),
+            SourceReader::Upload(lease) => lease.read(buffer),
         }
     }
 }
@@ -213,6 +254,7 @@ impl Seek for SourceReader {
             SourceReader::File(file) => file.seek(position),
             SourceReader::Memory(cursor) => cursor.seek(position),
             SourceReader::Download(file) => file.seek(position),
+            SourceReader::Upload(lease) => lease.seek(position),
         }
     }
 }
