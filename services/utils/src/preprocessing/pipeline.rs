@@ -144,7 +144,9 @@ fn check_step_budget(
         .max_by_key(|&(_, width)| width)
         .map(|(column, width)| {
             format!(
-                "; the widest column is `{}` with {width} categories: cap it with a                  cap-categories step before the one-hot step (the default pipelines keep 32),                  or leave it out",
+                "; the widest column is `{}` with {width} categories: cap it with a \
+                 cap-categories step before the one-hot step (the default pipelines keep 32), \
+                 or leave it out",
                 column.name
             )
         })
