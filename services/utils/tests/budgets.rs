@@ -243,3 +243,22 @@ async fn a_cap_below_two_is_refused_naming_the_step() {
         "step 0 (cap categories): max_categories = 0; it must be at least 2"
     );
 }
+
+#[test]
+fn a_scatter_of_many_rows_stays_a_bounded_svg() {
+    use mltools_core::utils::{ImageFormat, PlotKind};
+    let rows = 200_000;
+    let actual: Vec<f64> = (0..rows).map(|row| (row % 1_000) as f64).collect();
+    let predicted: Vec<f64> = actual.iter().map(|value| value * 0.9 + 3.0).collect();
+    let kind = PlotKind::PredictedVsActual {
+        target: Some("price".to_owned()),
+        actual,
+        predicted,
+    };
+    let plot = mltools_utils::visualization::render(kind, ImageFormat::Svg, (800, 600), None)
+        .unwrap();
+    // 20,000 circles drawn of 200,000, about 100 bytes each.
+    assert!(plot.bytes.len() < 4 << 20, "{} bytes", plot.bytes.len());
+    let svg = String::from_utf8(plot.bytes).unwrap();
+    assert!(svg.contains("n = 200000"), "the summary counts every row");
+}
