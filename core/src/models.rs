@@ -237,6 +237,12 @@ pub struct Leaderboard {
     pub out_of_fold: Option<OutOfFold>,
     /// The best model's feature importances, `(feature, importance)`, where it has them.
     pub importances: Option<Vec<(String, f64)>>,
+    /// What a user should know about the comparison as a whole (each entry keeps its own):
+    /// a column left out of the features because it looks like an identifier or has no
+    /// values, say. Empty when there is nothing to say; JSON written without it reads back
+    /// empty.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Out-of-fold predictions, one per row in row order.

@@ -59,6 +59,21 @@ pub enum Step {
     /// Drop columns that are constant in the fitted rows (scikit-learn's
     /// `VarianceThreshold(0)`).
     DropConstant,
+    /// Cap every categorical column at its `max_categories` most frequent labels in the
+    /// fitted rows (ties go to the label sorting first); the column's other labels become
+    /// one label, `(other)`, so a [`Step::OneHot`] after it makes at most
+    /// `max_categories + 1` indicator columns of it. At transform time a label unseen at
+    /// fit time also becomes `(other)` when the column has it, and is left to the one-hot
+    /// step's [`UnknownCategory`] policy when it does not (the column had no more than
+    /// `max_categories` labels). Numeric columns and missing values pass through.
+    ///
+    /// scikit-learn's `OneHotEncoder(max_categories=n, handle_unknown='infrequent_if_exist')`
+    /// does the same with two differences: its `n` counts the infrequent column (ours is
+    /// `n + 1` columns), and of tied labels it keeps the ones sorting last.
+    CapCategories {
+        /// The most labels a column keeps, at least 2.
+        max_categories: usize,
+    },
 }
 
 /// How missing numeric values are filled.
@@ -156,6 +171,24 @@ pub enum FittedStep {
         /// The names of the dropped columns, for reports.
         dropped: Vec<String>,
     },
+    /// The labels each categorical column keeps.
+    CapCategories {
+        /// The cap it was fitted with.
+        max_categories: usize,
+        /// Per column: its kept labels and its `(other)` label when it had more labels than
+        /// the cap; `None` for a numeric column or one within the cap, passed through.
+        columns: Vec<Option<CappedLabels>>,
+    },
+}
+
+/// The labels a capped categorical column keeps; the others become `other`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CappedLabels {
+    /// The labels kept, sorted by code point.
+    pub kept: Vec<String>,
+    /// The label every other one becomes: `(other)`, or `(other)` with more parentheses
+    /// when a kept label is already `(other)`.
+    pub other: String,
 }
 
 /// A learned fill value.

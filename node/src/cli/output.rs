@@ -209,14 +209,24 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
         report.seed,
         board.metric
     );
-    text.push_str(&warnings_text(&board.entries));
+    text.push_str(&warnings_text(&board.warnings, &board.entries));
     text
 }
 
-/// The leaderboard's warnings (a solver that stopped early, say), one line each under the
-/// model they concern; empty when there are none.
-fn warnings_text(entries: &[mltools_core::models::LeaderboardEntry]) -> String {
+/// The leaderboard's warnings, one a line: the comparison's own (a column left out of the
+/// features) first, then each model's (a solver that stopped early, say) under its label;
+/// empty when there are none.
+fn warnings_text(
+    compare: &[String],
+    entries: &[mltools_core::models::LeaderboardEntry],
+) -> String {
     let mut text = String::new();
+    if !compare.is_empty() {
+        text.push_str("\nwarnings:\n");
+        for warning in compare {
+            text.push_str(&format!("  {warning}\n"));
+        }
+    }
     for entry in entries.iter().filter(|entry| !entry.warnings.is_empty()) {
         if text.is_empty() {
             text.push_str("\nwarnings:\n");
@@ -305,17 +315,28 @@ mod tests {
                 error: None,
                 warnings,
             };
-        assert_eq!(warnings_text(&[entry("svc", Vec::new())]), "");
-        let text = warnings_text(&[
+        assert_eq!(warnings_text(&[], &[entry("svc", Vec::new())]), "");
+        let entries = [
             entry("svc", Vec::new()),
             entry(
                 "logistic_regression",
                 vec!["fold 3: did not converge".to_owned()],
             ),
-        ]);
+        ];
+        let text = warnings_text(&[], &entries);
         assert_eq!(
             text,
             "\nwarnings:\n  logistic_regression: fold 3: did not converge\n"
+        );
+        let compare = ["column `id` has no values: left out of the features".to_owned()];
+        assert_eq!(
+            warnings_text(&compare, &entries),
+            "\nwarnings:\n  column `id` has no values: left out of the features\n  \
+             logistic_regression: fold 3: did not converge\n"
+        );
+        assert_eq!(
+            warnings_text(&compare, &entries[..1]),
+            "\nwarnings:\n  column `id` has no values: left out of the features\n"
         );
     }
 }

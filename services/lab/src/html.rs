@@ -38,7 +38,7 @@ pub fn render(report: &Report) -> String {
             "<p>Best model stored in the registry as model <b>{best}</b>.</p>"
         );
     }
-    page.push_str(&table(&board.metric, &board.entries));
+    page.push_str(&table(&board.metric, &board.entries, &board.warnings));
     for (title, plot) in &report.plots {
         let _ = writeln!(page, "<section><h2>{}</h2>", escape(title));
         match plot.format {
@@ -64,7 +64,9 @@ table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 10px;border-bottom
 text-align:right}th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left}\
 tr.best{background:#eef6ee}section svg{max-width:100%;height:auto}ul.warnings{color:#8a5a00}";
 
-fn table(metric: &str, entries: &[LeaderboardEntry]) -> String {
+/// The leaderboard, then its warnings: the comparison's own (a column left out of the
+/// features), then each model's under its label.
+fn table(metric: &str, entries: &[LeaderboardEntry], warnings: &[String]) -> String {
     let mut names: Vec<&String> = entries
         .iter()
         .flat_map(|entry| entry.metrics.keys())
@@ -118,8 +120,11 @@ fn table(metric: &str, entries: &[LeaderboardEntry]) -> String {
         .iter()
         .filter(|entry| !entry.warnings.is_empty())
         .collect();
-    if !warned.is_empty() {
+    if !warned.is_empty() || !warnings.is_empty() {
         out.push_str("<h2>Warnings</h2><ul class=\"warnings\">\n");
+        for warning in warnings {
+            let _ = writeln!(out, "<li>{}</li>", escape(warning));
+        }
         for entry in warned {
             for warning in &entry.warnings {
                 let _ = writeln!(
@@ -162,16 +167,29 @@ mod tests {
             error: None,
             warnings: vec!["fold 2: gradient 3e-4 > tol".to_owned()],
         };
-        let html = table("accuracy", std::slice::from_ref(&entry));
+        let html = table("accuracy", std::slice::from_ref(&entry), &[]);
         assert!(
             html.contains("<li><b>logistic_regression</b>: fold 2: gradient 3e-4 &gt; tol</li>"),
             "{html}"
         );
         let quiet = LeaderboardEntry {
             warnings: Vec::new(),
-            ..entry
+            ..entry.clone()
         };
-        assert!(!table("accuracy", &[quiet]).contains("Warnings"));
+        assert!(!table("accuracy", std::slice::from_ref(&quiet), &[]).contains("Warnings"));
+        // The comparison's own warnings come first, under no model.
+        let html = table(
+            "accuracy",
+            &[quiet, entry],
+            &["column `customer_id` looks like an identifier (9,998 distinct values in \
+               10,000 rows): left out of the features"
+                .to_owned()],
+        );
+        let own = html
+            .find("<li>column `customer_id` looks like an identifier (9,998 distinct values in 10,000 rows): left out of the features</li>")
+            .expect(&html);
+        let model = html.find("<li><b>logistic_regression</b>").expect(&html);
+        assert!(own < model, "{html}");
     }
 
     #[test]

@@ -9,10 +9,10 @@ use crate::metrics::Metric;
 use crate::task::{Targets, split_target};
 use mltools_core::models::{CompareRequest, ModelSpec, ParamValue, Task, TrainingData};
 use mltools_core::utils::{AlgorithmFamily, Fold, Matrix, PipelineSpec, SplitKind, SplitRequest};
-use mltools_core::{DatasetId, ErrorKind, Frame, ServiceError};
+use mltools_core::{Column, ColumnData, DatasetId, ErrorKind, Frame, MISSING_CODE, ServiceError};
 use mltools_transport::UtilsClient;
 use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tarpc::client::RpcError;
 use tarpc::context;
@@ -61,6 +61,9 @@ pub(crate) struct Plan {
     pub(crate) folds: usize,
     pub(crate) seed: u64,
     pub(crate) keep_best: bool,
+    /// The comparison's own warnings, for its leaderboard: the columns left out of the
+    /// features, and why.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Checks a comparison request whose rows are `frame`: the target, the metric, the models,
@@ -69,7 +72,10 @@ pub(crate) struct Plan {
 /// # Errors
 /// Every bad input the request can carry, as a typed error naming the culprit.
 pub(crate) fn plan(request: CompareRequest, frame: &Frame) -> Result<Plan, ModelsError> {
-    let data = prepare(request.data, frame)?;
+    let mut data = prepare(request.data, frame)?;
+    let (features, warnings) =
+        leave_out_unusable(std::mem::take(&mut data.features), &data.provenance.target)?;
+    data.features = features;
     let task = data.targets.task();
     let metric = match &request.metric {
         Some(name) => Metric::parse(name, task)?,
@@ -84,7 +90,109 @@ pub(crate) fn plan(request: CompareRequest, frame: &Frame) -> Result<Plan, Model
         folds: request.folds,
         seed: request.seed,
         keep_best: request.keep_best,
+        warnings,
     })
+}
+
+/// A categorical column with at least this many rows is an identifier when nearly every row
+/// has its own label ([`IDENTIFIER_SHARE`]).
+pub(crate) const IDENTIFIER_MIN_ROWS: usize = 20;
+
+/// The share of distinct labels, per row, from which a categorical column of at least
+/// [`IDENTIFIER_MIN_ROWS`] rows is an identifier: 0.9.
+const IDENTIFIER_SHARE: (usize, usize) = (9, 10);
+
+/// A categorical column of at least this many rows with a different label in every row is an
+/// identifier however few rows there are below [`IDENTIFIER_MIN_ROWS`].
+const ALL_DISTINCT_MIN_ROWS: usize = 10;
+
+/// `features` without the columns no model can learn from, and a warning naming each: a
+/// categorical column that looks like an identifier (nearly a label per row: a customer id,
+/// free text), which would only be memorised, and a column without a single value, which
+/// every imputer refuses. The target is not among `features`, so it is never left out.
+///
+/// # Errors
+/// [`ModelsError::NoUsableFeatures`] when every feature column is left out.
+pub(crate) fn leave_out_unusable(
+    features: Frame,
+    target: &str,
+) -> Result<(Frame, Vec<String>), ModelsError> {
+    let rows = features.rows();
+    let mut kept = Vec::with_capacity(features.columns.len());
+    let mut warnings = Vec::new();
+    for column in features.columns {
+        match unusable(&column, rows) {
+            None => kept.push(column),
+            Some(why) => warnings.push(format!(
+                "column `{}` {why}: left out of the features",
+                column.name
+            )),
+        }
+    }
+    if kept.is_empty() {
+        return Err(ModelsError::NoUsableFeatures {
+            target: target.to_owned(),
+            left_out: warnings.join("; "),
+        });
+    }
+    Ok((Frame { columns: kept }, warnings))
+}
+
+/// Why `column` cannot be a feature, or `None` when it can.
+fn unusable(column: &Column, rows: usize) -> Option<String> {
+    match &column.data {
+        ColumnData::Numeric(values) => values
+            .iter()
+            .all(|value| value.is_nan())
+            .then(|| "has no values".to_owned()),
+        ColumnData::Categorical { codes, categories } => {
+            if codes.iter().all(|&code| code == MISSING_CODE) {
+                return Some("has no values".to_owned());
+            }
+            let distinct = distinct_labels(codes, categories);
+            let (share, of) = IDENTIFIER_SHARE;
+            let identifier = (rows >= IDENTIFIER_MIN_ROWS && distinct * of >= rows * share)
+                || (rows >= ALL_DISTINCT_MIN_ROWS && distinct == rows);
+            identifier.then(|| {
+                format!(
+                    "looks like an identifier ({} distinct values in {} rows)",
+                    thousands(distinct),
+                    thousands(rows)
+                )
+            })
+        }
+    }
+}
+
+/// The number of distinct labels among the present values (a frame may list a label under
+/// two codes; a code past the list counts as nothing).
+fn distinct_labels(codes: &[u32], categories: &[String]) -> usize {
+    let mut used = vec![false; categories.len()];
+    for &code in codes {
+        if let Some(slot) = used.get_mut(code as usize) {
+            *slot = true;
+        }
+    }
+    categories
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| *used)
+        .map(|(label, _)| label.as_str())
+        .collect::<HashSet<&str>>()
+        .len()
+}
+
+/// `n` with a comma between thousands: `9,998`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The candidates for `task`: the specs given (each of that task), or every algorithm of
@@ -426,6 +534,112 @@ mod tests {
             error.to_string(),
             "parameters are set for `knn_classifier`, which is not among the candidates (gaussian_nb)"
         );
+    }
+
+    /// A frame with `columns` and a two-class target `y`.
+    fn frame_of(columns: Vec<Column>) -> Frame {
+        let rows = columns[0].data.len();
+        let mut columns = columns;
+        columns.push(Column::numeric(
+            "y",
+            (0..rows).map(|row| (row % 2) as f64).collect(),
+        ));
+        Frame { columns }
+    }
+
+    fn labels(name: &str, labels: impl IntoIterator<Item = String>) -> Column {
+        let categories: Vec<String> = labels.into_iter().collect();
+        Column::categorical(name, (0..categories.len() as u32).collect(), categories)
+    }
+
+    fn plan_of_frame(frame: Frame) -> Result<Plan, ModelsError> {
+        let mut request = request(Column::numeric("y", Vec::new()), 2);
+        request.data.rows = Rows::Inline(frame.clone());
+        plan(request, &frame)
+    }
+
+    #[test]
+    fn an_identifier_column_is_left_out_with_a_warning() {
+        // 10,000 rows, 9,998 distinct ids (two repeated), a 5,000-label city, a colour.
+        let rows = 10_000;
+        let frame = frame_of(vec![
+            labels(
+                "customer_id",
+                (0..rows).map(|row| format!("C{}", row.min(9_997))),
+            ),
+            labels("city", (0..rows).map(|row| format!("city {}", row % 5_000))),
+            labels("colour", (0..rows).map(|row| ["red", "blue"][row % 2].to_owned())),
+        ]);
+        let plan = plan_of_frame(frame).unwrap();
+        let names: Vec<&str> = plan.data.features.names().collect();
+        assert_eq!(names, ["city", "colour"]);
+        assert_eq!(
+            plan.warnings,
+            ["column `customer_id` looks like an identifier (9,998 distinct values in 10,000 \
+              rows): left out of the features"]
+        );
+    }
+
+    #[test]
+    fn the_identifier_threshold_is_nine_tenths_from_twenty_rows() {
+        let column = |distinct: usize, rows: usize| {
+            labels("id", (0..rows).map(move |row| format!("v{}", row % distinct)))
+        };
+        assert!(unusable(&column(18, 20), 20).is_some());
+        assert!(unusable(&column(17, 20), 20).is_none());
+        // Fewer rows: only a label in every row, and from 10 rows.
+        assert!(unusable(&column(10, 10), 10).is_some());
+        assert!(unusable(&column(9, 10), 10).is_none());
+        assert!(unusable(&column(5, 5), 5).is_none());
+        // A numeric column is never an identifier.
+        let numbers = Column::numeric("n", (0..100).map(f64::from).collect());
+        assert!(unusable(&numbers, 100).is_none());
+    }
+
+    #[test]
+    fn columns_without_values_are_left_out_and_constant_ones_kept() {
+        let rows = 30;
+        let frame = frame_of(vec![
+            Column::numeric("x", (0..rows).map(|row| row as f64).collect()),
+            Column::numeric("empty", vec![f64::NAN; rows]),
+            Column::categorical("blank", vec![MISSING_CODE; rows], Vec::new()),
+            Column::categorical("same", vec![0; rows], vec!["a".to_owned()]),
+        ]);
+        let plan = plan_of_frame(frame).unwrap();
+        let names: Vec<&str> = plan.data.features.names().collect();
+        assert_eq!(names, ["x", "same"]);
+        assert_eq!(
+            plan.warnings,
+            [
+                "column `empty` has no values: left out of the features",
+                "column `blank` has no values: left out of the features"
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_left_to_learn_from_is_refused_naming_every_column() {
+        let frame = frame_of(vec![
+            labels("id", (0..25).map(|row| format!("r{row}"))),
+            Column::numeric("empty", vec![f64::NAN; 25]),
+        ]);
+        let error = plan_of_frame(frame).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "no feature column is left besides the target `y`: column `id` looks like an \
+             identifier (25 distinct values in 25 rows): left out of the features; column \
+             `empty` has no values: left out of the features"
+        );
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(9_998), "9,998");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -349,6 +349,7 @@ pub fn cross_validate(
         best: None,
         out_of_fold,
         importances: None,
+        warnings: Vec::new(),
     })
 }
 

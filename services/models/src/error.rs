@@ -114,6 +114,15 @@ pub enum ModelsError {
         /// The target column.
         target: String,
     },
+    /// Every feature column was left out of a comparison (identifiers, columns without
+    /// values).
+    #[error("no feature column is left besides the target `{target}`: {left_out}")]
+    NoUsableFeatures {
+        /// The target column.
+        target: String,
+        /// Each column left out and why, `; `-separated.
+        left_out: String,
+    },
     /// A categorical target cannot be regressed on.
     #[error("target `{target}` is categorical: it cannot be a regression target")]
     CategoricalRegression {

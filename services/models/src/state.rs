@@ -253,6 +253,7 @@ impl ModelsState {
                 Ok((board, plan, preprocess))
             })
             .await?;
+        board.warnings.clone_from(&plan.warnings);
         // Only a winner by the board's metric is kept: a top entry without it (every model
         // lacking it) has not won anything.
         if plan.keep_best

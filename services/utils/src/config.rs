@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 pub const MIN_PLOT_SIDE: u32 = 200;
 /// The largest `max_plot_side` a configuration may set: a 16384² RGB buffer is 768 MiB.
 const MAX_PLOT_SIDE_LIMIT: u32 = 16_384;
+/// The default `max_matrix_bytes`: 2 GiB, 268 million values.
+pub const DEFAULT_MAX_MATRIX_BYTES: u64 = 2 << 30;
+/// The smallest `max_matrix_bytes` a configuration may set: below it, a typo (`2` meant as
+/// gigabytes) would refuse every pipeline.
+const MIN_MAX_MATRIX_BYTES: u64 = 1 << 20;
 
 /// Settings of the utils service.
 ///
@@ -17,6 +22,7 @@ const MAX_PLOT_SIDE_LIMIT: u32 = 16_384;
 /// max_plot_side = 4096
 /// render_concurrency = 2
 /// compute_concurrency = 4
+/// max_matrix_bytes = 2147483648
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,6 +40,13 @@ pub struct UtilsConfig {
     /// How many pipeline fits, transforms and splits run at once on blocking threads;
     /// further requests wait for a slot. Default 4.
     pub compute_concurrency: usize,
+    /// The largest output a pipeline fit or transform may build, in bytes: every step that
+    /// widens the data (one-hot encoding) and the output matrix are checked, rows ×
+    /// columns × 8, before they are allocated, and refused over it; so are a split's row
+    /// indices, folds × rows × 4. The peak memory of one fit or transform is about twice
+    /// this (the last step's columns and the matrix laid out from them), times
+    /// `compute_concurrency`. Default 2 GiB; at least 1 MiB.
+    pub max_matrix_bytes: u64,
 }
 
 impl Default for UtilsConfig {
@@ -44,6 +57,7 @@ impl Default for UtilsConfig {
             max_plot_side: 4096,
             render_concurrency: 2,
             compute_concurrency: 4,
+            max_matrix_bytes: DEFAULT_MAX_MATRIX_BYTES,
         }
     }
 }
@@ -54,7 +68,8 @@ impl UtilsConfig {
     /// # Errors
     /// [`UtilsError::BadConfig`] naming the field: a `max_plot_side` outside
     /// [`MIN_PLOT_SIDE`]..=16384, a default plot side outside
-    /// [`MIN_PLOT_SIDE`]..=`max_plot_side`, or a zero concurrency.
+    /// [`MIN_PLOT_SIDE`]..=`max_plot_side`, a zero concurrency, or a `max_matrix_bytes`
+    /// below 1 MiB.
     pub fn validate(&self) -> Result<(), UtilsError> {
         let bad =
             |field: &'static str, reason: String| Err(UtilsError::BadConfig { field, reason });
@@ -87,6 +102,15 @@ impl UtilsConfig {
         if self.compute_concurrency == 0 {
             return bad("compute_concurrency", "must be at least 1".to_owned());
         }
+        if self.max_matrix_bytes < MIN_MAX_MATRIX_BYTES {
+            return bad(
+                "max_matrix_bytes",
+                format!(
+                    "{} bytes is below the smallest budget, {MIN_MAX_MATRIX_BYTES} (1 MiB)",
+                    self.max_matrix_bytes
+                ),
+            );
+        }
         Ok(())
     }
 }
@@ -107,13 +131,21 @@ mod tests {
         assert!(error.to_string().contains("`plot_width`"), "{error}");
         let idle = UtilsConfig {
             render_concurrency: 0,
-            ..config
+            ..config.clone()
         };
         assert!(
             idle.validate()
                 .unwrap_err()
                 .to_string()
                 .contains("render_concurrency")
+        );
+        let tiny = UtilsConfig {
+            max_matrix_bytes: 2,
+            ..config
+        };
+        assert_eq!(
+            tiny.validate().unwrap_err().to_string(),
+            "utils config: `max_matrix_bytes`: 2 bytes is below the smallest budget, 1048576 (1 MiB)"
         );
     }
 
@@ -122,6 +154,7 @@ mod tests {
         let config: UtilsConfig = toml::from_str("plot_width = 1024").unwrap();
         assert_eq!(config.plot_width, 1024);
         assert_eq!(config.plot_height, 600);
+        assert_eq!(config.max_matrix_bytes, 2 * 1024 * 1024 * 1024);
         let error = toml::from_str::<UtilsConfig>("plot_widht = 1024").unwrap_err();
         assert!(error.to_string().contains("plot_widht"), "{error}");
     }

@@ -153,6 +153,54 @@ pub enum UtilsError {
         /// What does not fit.
         reason: String,
     },
+    /// A step's parameter is out of range.
+    #[error("step {step} ({step_name}): {reason}")]
+    BadStep {
+        /// The 0-based step index.
+        step: usize,
+        /// The step (`cap categories`).
+        step_name: &'static str,
+        /// What is wrong, naming the parameter.
+        reason: String,
+    },
+    /// A step's output, or the output matrix, would be larger than the configured budget;
+    /// refused before it is allocated.
+    #[error(
+        "{stage}: {rows} rows × {columns} columns of 8 bytes would be {}, over the {} budget (`max_matrix_bytes`){hint}",
+        human_bytes(*.bytes),
+        human_bytes(*.budget)
+    )]
+    OverBudget {
+        /// Where: `step 1 (one-hot)`, `the output matrix`.
+        stage: String,
+        /// The rows.
+        rows: usize,
+        /// The columns it would have.
+        columns: usize,
+        /// `rows × columns × 8`.
+        bytes: u64,
+        /// The budget.
+        budget: u64,
+        /// What to do about it, naming the widest column, starting with `; ` (or empty).
+        hint: String,
+    },
+    /// A split's row indices would be larger than the configured budget; refused before
+    /// they are allocated.
+    #[error(
+        "split: {folds} folds of {rows} row indices (4 bytes each) would be {}, over the {} budget (`max_matrix_bytes`); use fewer folds or rows",
+        human_bytes(*.bytes),
+        human_bytes(*.budget)
+    )]
+    SplitOverBudget {
+        /// The folds asked for.
+        folds: usize,
+        /// The rows.
+        rows: usize,
+        /// `folds × rows × 4`.
+        bytes: u64,
+        /// The budget.
+        budget: u64,
+    },
     /// A split parameter is out of range.
     #[error("split: {reason}")]
     BadSplit {
@@ -259,6 +307,9 @@ impl UtilsError {
             | E::ColumnCount { .. }
             | E::ColumnMismatch { .. }
             | E::BadPipeline { .. }
+            | E::BadStep { .. }
+            | E::OverBudget { .. }
+            | E::SplitOverBudget { .. }
             | E::BadSplit { .. }
             | E::TooManyFolds { .. }
             | E::SmallClass { .. }
@@ -267,6 +318,21 @@ impl UtilsError {
             | E::BadPlotSize { .. } => ErrorKind::InvalidInput,
         }
     }
+}
+
+/// `bytes` in the largest binary unit that keeps it at least 1 (`1.5 GiB`, `512 B`).
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 impl From<UtilsError> for ServiceError {
@@ -297,5 +363,14 @@ mod tests {
         });
         assert_eq!(error.kind, ErrorKind::Internal);
         assert!(error.message.contains("incident 3"), "{error}");
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(2 << 30), "2.0 GiB");
+        assert_eq!(human_bytes(80_000_000_000), "74.5 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
     }
 }

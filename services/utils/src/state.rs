@@ -65,11 +65,11 @@ impl UtilsState {
         &self.inner.config
     }
 
-    /// Learns `spec`'s statistics from `data` (the training rows' feature columns); see
-    /// [`preprocessing::fit`].
+    /// Learns `spec`'s statistics from `data` (the training rows' feature columns) within
+    /// the configured `max_matrix_bytes`; see [`preprocessing::fit_within`].
     ///
     /// # Errors
-    /// As [`preprocessing::fit`]; [`UtilsError::Panicked`] for a bug.
+    /// As [`preprocessing::fit_within`]; [`UtilsError::Panicked`] for a bug.
     ///
     /// # Cancel safety
     /// Dropping the future before the work starts skips it; once started it finishes on
@@ -81,16 +81,18 @@ impl UtilsState {
         data: Frame,
     ) -> Result<FittedPipeline, UtilsError> {
         let permits = Arc::clone(&self.inner.compute);
+        let budget = self.inner.config.max_matrix_bytes;
         self.run_blocking("fit_pipeline", permits, move || {
-            preprocessing::fit(&spec, data)
+            preprocessing::fit_within(&spec, data, budget)
         })
         .await
     }
 
-    /// Applies a fitted pipeline to `data`; see [`preprocessing::transform`].
+    /// Applies a fitted pipeline to `data` within the configured `max_matrix_bytes`; see
+    /// [`preprocessing::transform_within`].
     ///
     /// # Errors
-    /// As [`preprocessing::transform`]; [`UtilsError::Panicked`] for a bug.
+    /// As [`preprocessing::transform_within`]; [`UtilsError::Panicked`] for a bug.
     ///
     /// # Cancel safety
     /// As [`UtilsState::fit_pipeline`].
@@ -101,24 +103,29 @@ impl UtilsState {
         data: Frame,
     ) -> Result<Matrix, UtilsError> {
         let permits = Arc::clone(&self.inner.compute);
+        let budget = self.inner.config.max_matrix_bytes;
         self.run_blocking("transform", permits, move || {
-            preprocessing::transform(&pipeline, data)
+            preprocessing::transform_within(&pipeline, data, budget)
         })
         .await
     }
 
-    /// Train/test or k-fold indices; see [`preprocessing::split`].
+    /// Train/test or k-fold indices within the configured `max_matrix_bytes`; see
+    /// [`preprocessing::split_within`].
     ///
     /// # Errors
-    /// As [`preprocessing::split`]; [`UtilsError::Panicked`] for a bug.
+    /// As [`preprocessing::split_within`]; [`UtilsError::Panicked`] for a bug.
     ///
     /// # Cancel safety
     /// As [`UtilsState::fit_pipeline`].
     #[instrument(skip_all, fields(rows = request.rows, kind = ?request.kind, stratified = request.stratify.is_some()))]
     pub async fn split(&self, request: SplitRequest) -> Result<Vec<Fold>, UtilsError> {
         let permits = Arc::clone(&self.inner.compute);
-        self.run_blocking("split", permits, move || preprocessing::split(&request))
-            .await
+        let budget = self.inner.config.max_matrix_bytes;
+        self.run_blocking("split", permits, move || {
+            preprocessing::split_within(&request, budget)
+        })
+        .await
     }
 
     /// The default pipeline of `family`; see [`preprocessing::default_pipeline`].

@@ -2,26 +2,41 @@
 //!
 //! | family | steps |
 //! |---|---|
-//! | linear, SVM, k-NN | impute (median; most frequent category), one-hot (unknown → zeros), drop constant columns, standard scaling |
-//! | trees | impute (median; most frequent category), one-hot (unknown → zeros) |
-//! | naive Bayes | impute (median; most frequent category), one-hot (unknown → zeros) |
+//! | linear, SVM, k-NN | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros), drop constant columns, standard scaling |
+//! | trees | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros) |
+//! | naive Bayes | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros) |
 //!
 //! Distance- and gradient-based models (SVM, k-NN, linear and logistic regression) are
 //! sensitive to the scale of each feature, so they get standardised inputs; trees split on
 //! thresholds, which scaling does not move, and naive Bayes models each feature's own
 //! distribution, so neither needs it. Every family imputes (the models refuse missing
 //! values) and one-hot encodes categories (the models take numbers only); a category first
-//! seen at prediction time becomes all zeros rather than a failed prediction.
+//! seen at prediction time becomes all zeros rather than a failed prediction, or `(other)`
+//! in a capped column.
+//!
+//! Categories are capped at the [`DEFAULT_MAX_CATEGORIES`] most frequent labels of each
+//! column, the rest one `(other)` label, so a column with a label per row (an identifier,
+//! free text) gives 33 indicator columns, not one per row: one-hot encoding makes rows ×
+//! labels values, which for 100,000 distinct labels is 80 GB. 32 keeps every label of the
+//! usual categorical columns (states, product lines, weekdays) and is as many indicator
+//! columns as a dense model handles without the column dominating the features.
 
 use mltools_core::utils::{
     AlgorithmFamily, CategoricalImpute, Impute, PipelineSpec, Scale, Step, UnknownCategory,
 };
+
+/// The most labels a categorical column keeps in the default pipelines; the others become
+/// one `(other)` label.
+pub const DEFAULT_MAX_CATEGORIES: usize = 32;
 
 /// The default pipeline of `family` (see the module's table).
 pub fn default_pipeline(family: AlgorithmFamily) -> PipelineSpec {
     let impute = Step::Impute {
         numeric: Some(Impute::Median),
         categorical: Some(CategoricalImpute::MostFrequent),
+    };
+    let cap = Step::CapCategories {
+        max_categories: DEFAULT_MAX_CATEGORIES,
     };
     let one_hot = Step::OneHot {
         unknown: UnknownCategory::Ignore,
@@ -30,12 +45,13 @@ pub fn default_pipeline(family: AlgorithmFamily) -> PipelineSpec {
         AlgorithmFamily::Linear | AlgorithmFamily::Svm | AlgorithmFamily::Neighbors => {
             vec![
                 impute,
+                cap,
                 one_hot,
                 Step::DropConstant,
                 Step::Scale(Scale::Standard),
             ]
         }
-        AlgorithmFamily::Tree | AlgorithmFamily::NaiveBayes => vec![impute, one_hot],
+        AlgorithmFamily::Tree | AlgorithmFamily::NaiveBayes => vec![impute, cap, one_hot],
     };
     PipelineSpec { steps }
 }
@@ -57,5 +73,28 @@ mod tests {
         assert!(scales(AlgorithmFamily::Neighbors));
         assert!(!scales(AlgorithmFamily::Tree));
         assert!(!scales(AlgorithmFamily::NaiveBayes));
+    }
+
+    #[test]
+    fn every_family_caps_categories_before_encoding_them() {
+        for family in [
+            AlgorithmFamily::Linear,
+            AlgorithmFamily::Tree,
+            AlgorithmFamily::Svm,
+            AlgorithmFamily::Neighbors,
+            AlgorithmFamily::NaiveBayes,
+        ] {
+            let steps = default_pipeline(family).steps;
+            let cap = steps.iter().position(|step| {
+                *step
+                    == Step::CapCategories {
+                        max_categories: DEFAULT_MAX_CATEGORIES,
+                    }
+            });
+            let one_hot = steps
+                .iter()
+                .position(|step| matches!(step, Step::OneHot { .. }));
+            assert!(cap.is_some() && cap < one_hot, "{family:?}: {steps:?}");
+        }
     }
 }

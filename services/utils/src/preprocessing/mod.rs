@@ -3,12 +3,13 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | `pipeline` | [`fit`] and [`transform`]: runs the steps in order, checks the data |
+//! | `pipeline` | [`fit`] and [`transform`]: runs the steps in order, checks the data and the memory each output takes against a budget ([`fit_within`], [`transform_within`]) |
 //! | `impute` | fills missing values (scikit-learn's `SimpleImputer`) |
 //! | `scale` | standard, min-max and robust scaling (scikit-learn's scalers) |
+//! | `cap` | caps each categorical column at its most frequent labels, the rest one `(other)` label |
 //! | `onehot` | one-hot encoding (scikit-learn's `OneHotEncoder`) |
 //! | `drop_constant` | drops columns constant in the fitted rows |
-//! | `split` | [`split`]: seeded train/test and k-fold indices, optionally stratified |
+//! | `split` | [`split`]: seeded train/test and k-fold indices, optionally stratified, within a budget ([`split_within`]) |
 //! | `defaults` | [`default_pipeline`] per algorithm family |
 //! | `stats`, `rng` | numpy-compatible statistics; the platform-stable SplitMix64 generator |
 //!
@@ -27,6 +28,7 @@
 //! # Ok::<(), mltools_utils::UtilsError>(())
 //! ```
 
+mod cap;
 mod defaults;
 mod drop_constant;
 mod impute;
@@ -37,6 +39,6 @@ mod scale;
 mod split;
 mod stats;
 
-pub use defaults::default_pipeline;
-pub use pipeline::{fit, transform};
-pub use split::split;
+pub use defaults::{DEFAULT_MAX_CATEGORIES, default_pipeline};
+pub use pipeline::{fit, fit_within, transform, transform_within};
+pub use split::{split, split_within};

@@ -4,8 +4,14 @@
 //! statistics from the output of the steps before it, then transforms the working copy for
 //! the next. [`transform`] replays the learned steps only; nothing is learned from the rows
 //! it transforms, which is what keeps a held-out fold out of its own preprocessing.
+//!
+//! Both check the memory they are about to take against a budget before taking it: a
+//! one-hot step's output (rows × its output columns × 8 bytes, known from the learned
+//! categories before any indicator is built) and the output matrix. The other steps work
+//! in place or shrink the data.
 
-use super::{drop_constant, impute, onehot, scale};
+use super::{cap, drop_constant, impute, onehot, scale};
+use crate::config::DEFAULT_MAX_MATRIX_BYTES;
 use crate::error::UtilsError;
 use mltools_core::utils::{FittedPipeline, FittedStep, InputColumn, Matrix, PipelineSpec, Step};
 use mltools_core::{Column, ColumnData, Frame, MISSING_CODE};
@@ -18,9 +24,25 @@ use std::collections::HashSet;
 /// [`UtilsError::DuplicateColumn`], [`UtilsError::BadCategoryCode`]) and each step's own
 /// refusals ([`UtilsError::AllMissing`], [`UtilsError::NonFinite`],
 /// [`UtilsError::MissingCategory`], [`UtilsError::NoColumnsLeft`]);
-/// [`UtilsError::UnencodedCategorical`] when a categorical column reaches the output.
+/// [`UtilsError::UnencodedCategorical`] when a categorical column reaches the output;
+/// [`UtilsError::OverBudget`] past the default budget, 2 GiB (see [`fit_within`]).
 pub fn fit(spec: &PipelineSpec, data: Frame) -> Result<FittedPipeline, UtilsError> {
+    fit_within(spec, data, DEFAULT_MAX_MATRIX_BYTES)
+}
+
+/// [`fit`], refusing any step output or output matrix larger than `max_bytes` before it
+/// is allocated.
+///
+/// # Errors
+/// As [`fit`]; [`UtilsError::OverBudget`] naming the step, the size, the budget and the
+/// widest column; [`UtilsError::BadStep`] for a step parameter out of range.
+pub fn fit_within(
+    spec: &PipelineSpec,
+    data: Frame,
+    max_bytes: u64,
+) -> Result<FittedPipeline, UtilsError> {
     check_frame("fit_pipeline", &data)?;
+    let rows = data.rows();
     let input_columns = data
         .columns
         .iter()
@@ -33,10 +55,13 @@ pub fn fit(spec: &PipelineSpec, data: Frame) -> Result<FittedPipeline, UtilsErro
     let mut steps = Vec::with_capacity(spec.steps.len());
     for (index, step) in spec.steps.iter().enumerate() {
         let fitted = fit_step(index, step, &columns)?;
+        check_step_budget(index, &fitted, &columns, rows, max_bytes)?;
         columns = apply_step(index, &fitted, columns)?;
         steps.push(fitted);
     }
     let output_columns = output_names(&columns)?;
+    // Fitting builds no matrix, but the transforms of these rows will.
+    check_matrix_budget(rows, &columns, max_bytes)?;
     Ok(FittedPipeline {
         spec: spec.clone(),
         input_columns,
@@ -53,13 +78,29 @@ pub fn fit(spec: &PipelineSpec, data: Frame) -> Result<FittedPipeline, UtilsErro
 /// when the columns differ from the fitted ones; the steps' refusals of values they cannot
 /// take ([`UtilsError::NonFinite`], [`UtilsError::MissingCategory`],
 /// [`UtilsError::UnknownCategory`]); [`UtilsError::BadPipeline`] when the learned state
-/// does not fit together.
+/// does not fit together; [`UtilsError::OverBudget`] past the default budget, 2 GiB (see
+/// [`transform_within`]).
 pub fn transform(pipeline: &FittedPipeline, data: Frame) -> Result<Matrix, UtilsError> {
+    transform_within(pipeline, data, DEFAULT_MAX_MATRIX_BYTES)
+}
+
+/// [`transform`], refusing any step output or output matrix larger than `max_bytes` before
+/// it is allocated.
+///
+/// # Errors
+/// As [`transform`]; [`UtilsError::OverBudget`] naming the step, the size, the budget and
+/// the widest column.
+pub fn transform_within(
+    pipeline: &FittedPipeline,
+    data: Frame,
+    max_bytes: u64,
+) -> Result<Matrix, UtilsError> {
     check_frame("transform", &data)?;
     check_columns(&pipeline.input_columns, &data)?;
     let rows = data.rows();
     let mut columns = data.columns;
     for (index, step) in pipeline.steps.iter().enumerate() {
+        check_step_budget(index, step, &columns, rows, max_bytes)?;
         columns = apply_step(index, step, columns)?;
     }
     let names = output_names(&columns)?;
@@ -72,7 +113,75 @@ pub fn transform(pipeline: &FittedPipeline, data: Frame) -> Result<Matrix, Utils
             ),
         });
     }
+    check_matrix_budget(rows, &columns, max_bytes)?;
     Ok(to_matrix(rows, names, &columns))
+}
+
+/// Refuses a step whose output would be over `max_bytes`: only one-hot encoding widens the
+/// data, and its width is known from the learned categories before anything is built.
+fn check_step_budget(
+    index: usize,
+    step: &FittedStep,
+    columns: &[Column],
+    rows: usize,
+    max_bytes: u64,
+) -> Result<(), UtilsError> {
+    let FittedStep::OneHot { categories, .. } = step else {
+        return Ok(());
+    };
+    // Per column, its output width; a mismatch of lengths is refused by the step itself.
+    let widths = categories
+        .iter()
+        .zip(columns)
+        .map(|(learned, column)| (column, learned.as_ref().map_or(1, Vec::len)));
+    let width: usize = widths.clone().map(|(_, width)| width).sum();
+    let bytes = matrix_bytes(rows, width);
+    if bytes <= max_bytes {
+        return Ok(());
+    }
+    let hint = widths
+        .filter(|(column, _)| matches!(column.data, ColumnData::Categorical { .. }))
+        .max_by_key(|&(_, width)| width)
+        .map(|(column, width)| {
+            format!(
+                "; the widest column is `{}` with {width} categories: cap it with a \
+                 cap-categories step before the one-hot step (the default pipelines keep 32), \
+                 or leave it out",
+                column.name
+            )
+        })
+        .unwrap_or_default();
+    Err(UtilsError::OverBudget {
+        stage: format!("step {index} (one-hot)"),
+        rows,
+        columns: width,
+        bytes,
+        budget: max_bytes,
+        hint,
+    })
+}
+
+/// Refuses an output matrix of `columns` over `max_bytes`.
+fn check_matrix_budget(rows: usize, columns: &[Column], max_bytes: u64) -> Result<(), UtilsError> {
+    let bytes = matrix_bytes(rows, columns.len());
+    if bytes <= max_bytes {
+        return Ok(());
+    }
+    Err(UtilsError::OverBudget {
+        stage: "the output matrix".to_owned(),
+        rows,
+        columns: columns.len(),
+        bytes,
+        budget: max_bytes,
+        hint: "; use fewer rows or columns".to_owned(),
+    })
+}
+
+/// `rows × columns × 8`, saturating: a hostile size is over any budget, never a wrap.
+fn matrix_bytes(rows: usize, columns: usize) -> u64 {
+    (rows as u64)
+        .saturating_mul(columns as u64)
+        .saturating_mul(8)
 }
 
 fn fit_step(index: usize, step: &Step, columns: &[Column]) -> Result<FittedStep, UtilsError> {
@@ -95,6 +204,10 @@ fn fit_step(index: usize, step: &Step, columns: &[Column]) -> Result<FittedStep,
             let (keep, dropped) = drop_constant::fit(index, columns)?;
             FittedStep::DropConstant { keep, dropped }
         }
+        Step::CapCategories { max_categories } => FittedStep::CapCategories {
+            max_categories: *max_categories,
+            columns: cap::fit(index, columns, *max_categories)?,
+        },
     })
 }
 
@@ -108,6 +221,7 @@ fn apply_step(
         FittedStep::Scale { columns, .. } => Some(columns.len()),
         FittedStep::OneHot { categories, .. } => Some(categories.len()),
         FittedStep::DropConstant { .. } => None,
+        FittedStep::CapCategories { columns, .. } => Some(columns.len()),
     };
     if let Some(learned) = learned_for.filter(|&learned| learned != columns.len()) {
         return Err(UtilsError::BadPipeline {
@@ -129,6 +243,9 @@ fn apply_step(
             unknown,
         } => return onehot::apply(index, categories, *unknown, columns),
         FittedStep::DropConstant { keep, .. } => return drop_constant::apply(index, keep, columns),
+        FittedStep::CapCategories {
+            columns: learned, ..
+        } => cap::apply(index, learned, &mut columns)?,
     }
     Ok(columns)
 }

@@ -12,6 +12,7 @@
 //! training.
 
 use super::rng::SplitMix64;
+use crate::config::DEFAULT_MAX_MATRIX_BYTES;
 use crate::error::UtilsError;
 use mltools_core::MISSING_CODE;
 use mltools_core::utils::{Fold, SplitKind, SplitRequest};
@@ -24,9 +25,19 @@ use std::collections::BTreeMap;
 /// test fraction outside (0, 1) or one that leaves no train or no test rows, more than
 /// `u32::MAX` rows, a missing class label; [`UtilsError::TooManyFolds`] for `k` above the
 /// row count; [`UtilsError::LengthMismatch`] when the labels are not one per row;
-/// [`UtilsError::SmallClass`] for a class with fewer than k members (2 for train/test).
+/// [`UtilsError::SmallClass`] for a class with fewer than k members (2 for train/test);
+/// [`UtilsError::SplitOverBudget`] past the default budget, 2 GiB (see [`split_within`]).
 pub fn split(request: &SplitRequest) -> Result<Vec<Fold>, UtilsError> {
-    let rows = checked_rows(request)?;
+    split_within(request, DEFAULT_MAX_MATRIX_BYTES)
+}
+
+/// [`split`], refusing folds whose row indices (folds × rows × 4 bytes: each fold lists
+/// every row once) would take more than `max_bytes`, before they are allocated.
+///
+/// # Errors
+/// As [`split`]; [`UtilsError::SplitOverBudget`] naming the folds, rows and budget.
+pub fn split_within(request: &SplitRequest, max_bytes: u64) -> Result<Vec<Fold>, UtilsError> {
+    let rows = checked_rows(request, max_bytes)?;
     let mut rng = SplitMix64::new(request.seed);
     match (request.kind, &request.stratify) {
         (SplitKind::KFold { k }, None) => {
@@ -65,14 +76,30 @@ pub(crate) const MAX_SPLIT_ROWS: usize = 50_000_000;
 /// The most folds a k-fold split may have.
 pub(crate) const MAX_FOLDS: usize = 100;
 
-/// `0..rows` as `u32` row indices, after checking the request's shape.
-fn checked_rows(request: &SplitRequest) -> Result<Vec<u32>, UtilsError> {
+/// `0..rows` as `u32` row indices, after checking the request's shape and that its folds
+/// fit `max_bytes`.
+fn checked_rows(request: &SplitRequest, max_bytes: u64) -> Result<Vec<u32>, UtilsError> {
     if request.rows > MAX_SPLIT_ROWS {
         return Err(UtilsError::BadSplit {
             reason: format!(
                 "{} rows is more than a split handles ({MAX_SPLIT_ROWS})",
                 request.rows
             ),
+        });
+    }
+    let folds = match request.kind {
+        SplitKind::KFold { k } => k,
+        SplitKind::TrainTest { .. } => 1,
+    };
+    let bytes = (folds as u64)
+        .saturating_mul(request.rows as u64)
+        .saturating_mul(4);
+    if bytes > max_bytes {
+        return Err(UtilsError::SplitOverBudget {
+            folds,
+            rows: request.rows,
+            bytes,
+            budget: max_bytes,
         });
     }
     if request.rows == 0 {
@@ -268,6 +295,26 @@ mod tests {
         assert!(error.to_string().contains("4000000000 rows"), "{error}");
         let error = split(&k_fold_request(1_000, 500, None)).unwrap_err();
         assert!(error.to_string().contains("at most 100"), "{error}");
+    }
+
+    #[test]
+    fn folds_over_the_budget_are_refused_before_any_allocation() {
+        // 100 folds of 50 million rows would be 20 GB of indices.
+        let error = split(&k_fold_request(MAX_SPLIT_ROWS, MAX_FOLDS, None)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "split: 100 folds of 50000000 row indices (4 bytes each) would be 18.6 GiB, \
+             over the 2.0 GiB budget (`max_matrix_bytes`); use fewer folds or rows"
+        );
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        let error = split_within(&k_fold_request(1_000, 10, None), 39_999).unwrap_err();
+        assert!(matches!(error, UtilsError::SplitOverBudget { .. }), "{error}");
+        assert_eq!(
+            split_within(&k_fold_request(1_000, 10, None), 40_000)
+                .unwrap()
+                .len(),
+            10
+        );
     }
 
     #[test]

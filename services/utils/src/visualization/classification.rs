@@ -63,7 +63,13 @@ impl ConfusionMatrix {
                 labels.len()
             )));
         }
-        let total: u64 = counts.iter().flatten().sum();
+        // Checked: the counts come from the request, and a wrapped (or, with overflow checks,
+        // panicking) sum would misreport or fail the plot.
+        let total = counts
+            .iter()
+            .flatten()
+            .try_fold(0u64, |sum, &count| sum.checked_add(count))
+            .ok_or_else(|| bad("the counts add up to more than 2^64".to_owned()))?;
         if total == 0 {
             return Err(bad("every count is zero".to_owned()));
         }
@@ -152,6 +158,17 @@ mod tests {
                 .to_string()
                 .contains("counts row 1 (actual `dog`) has 1 values"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn counts_adding_past_u64_are_refused_not_wrapped() {
+        let labels = vec!["cat".to_owned(), "dog".to_owned()];
+        let error =
+            ConfusionMatrix::new(labels, vec![vec![u64::MAX, 1], vec![0, 0]]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "confusion-matrix plot: the counts add up to more than 2^64"
         );
     }
 }

@@ -8,6 +8,11 @@ use crate::error::UtilsError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+/// The most points a scatter draws: past it every k-th pair is drawn (the axes, n and R²
+/// still come from every pair), so an SVG's size stays bounded (a circle is about 100
+/// bytes) however many rows the request sends.
+const MAX_DRAWN_POINTS: usize = 20_000;
+
 /// Checked pairs of actual and predicted values.
 #[derive(Debug)]
 struct Pairs {
@@ -242,10 +247,12 @@ fn draw_points<DB: DrawingBackend>(
 ) -> DrawResult {
     let size = pairs.marker_size(theme);
     let style = PALETTE[0].mix(0.55).filled();
+    let every = xs.len().div_ceil(MAX_DRAWN_POINTS).max(1);
     chart
         .draw_series(
             xs.iter()
                 .zip(ys)
+                .step_by(every)
                 .map(|(&x, &y)| Circle::new((x, y), size, style)),
         )?
         .label(label)
