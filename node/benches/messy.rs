@@ -121,7 +121,9 @@ fn corpus() -> Vec<Table> {
             about: "5,000 rows; a date per row as a category, a free-text comment of 100–2,000 characters",
             write: |out, rng| {
                 writeln!(out, "day,comment,x1,target")?;
-                let words = ["late", "fine", "broken", "great", "refund", "again", "never", "ok"];
+                let words = [
+                    "late", "fine", "broken", "great", "refund", "again", "never", "ok",
+                ];
                 for row in 0..5_000u64 {
                     let x = rng.normal();
                     let length = 100 + rng.below(1_900) as usize;

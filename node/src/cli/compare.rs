@@ -176,16 +176,35 @@ pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Resu
         write_report(dir, &report)?;
     }
     if json {
-        return output::print_json(&report.leaderboard);
+        output::print_json(&report.leaderboard)?;
+    } else {
+        println!("{}", output::leaderboard_table(&report));
+        if let Some(best) = report.leaderboard.best {
+            println!("best model stored as model {best} (mltools predict {best} FILE.csv)");
+        }
+        if let Some(dir) = &args.report {
+            println!("report written to {}", dir.join("report.html").display());
+        }
     }
-    println!("{}", output::leaderboard_table(&report));
-    if let Some(best) = report.leaderboard.best {
-        println!("best model stored as model {best} (mltools predict {best} FILE.csv)");
+    every_model_failed(&report.leaderboard).map_or(Ok(()), |error| Err(error.into()))
+}
+
+/// A comparison in which no model could be evaluated has no result: the command fails
+/// (exit code 1) with the first model's error, after the leaderboard showed every one.
+fn every_model_failed(leaderboard: &mltools_core::models::Leaderboard) -> Option<ServiceError> {
+    let mut errors = leaderboard.entries.iter().map(|entry| entry.error.as_ref());
+    let first = errors.next()??;
+    if !errors.all(|error| error.is_some()) {
+        return None;
     }
-    if let Some(dir) = &args.report {
-        println!("report written to {}", dir.join("report.html").display());
-    }
-    Ok(())
+    Some(ServiceError {
+        kind: first.kind,
+        message: format!(
+            "all {} models failed; the first: {}",
+            leaderboard.entries.len(),
+            first.message
+        ),
+    })
 }
 
 /// Waits for a comparison's report, drawing a progress bar (unless `quiet`).
@@ -240,4 +259,57 @@ fn write_report(dir: &std::path::Path, report: &Report) -> Result<(), CliError> 
         .map_err(|error| {
             ServiceError::invalid_input(format!("cannot write {}: {error}", path.display())).into()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::models::{Leaderboard, LeaderboardEntry};
+
+    fn entry(algorithm: &str, error: Option<&str>) -> LeaderboardEntry {
+        LeaderboardEntry {
+            model: ModelSpec {
+                algorithm: algorithm.to_owned(),
+                params: BTreeMap::new(),
+                pipeline: None,
+            },
+            metrics: BTreeMap::new(),
+            fit_ms: 0.0,
+            predict_ms: 0.0,
+            error: error.map(ServiceError::invalid_input),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn board(entries: Vec<LeaderboardEntry>) -> Leaderboard {
+        Leaderboard {
+            task: Task::Classification,
+            metric: "accuracy".to_owned(),
+            entries,
+            best: None,
+            out_of_fold: None,
+            importances: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_comparison_fails_only_when_every_model_failed() {
+        let all_failed = board(vec![
+            entry("svc", Some("column `x` has only missing values")),
+            entry("gaussian_nb", Some("another reason")),
+        ]);
+        let error = every_model_failed(&all_failed).expect("no model evaluated");
+        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert_eq!(
+            error.message,
+            "all 2 models failed; the first: column `x` has only missing values"
+        );
+        let one_stood = board(vec![
+            entry("svc", Some("failed")),
+            entry("gaussian_nb", None),
+        ]);
+        assert!(every_model_failed(&one_stood).is_none());
+        assert!(every_model_failed(&board(Vec::new())).is_none());
+    }
 }

@@ -141,6 +141,12 @@ impl Daemon {
         }
     }
 
+    /// What it logged on standard error and was not read yet, until its pipe closes (once
+    /// it has exited) or for at most [`WAIT`].
+    pub(crate) fn remaining_log(&self) -> Vec<String> {
+        drain(&self.stderr)
+    }
+
     /// Kills it (SIGKILL on Unix) and reaps it.
     pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();

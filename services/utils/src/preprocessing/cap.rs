@@ -60,7 +60,11 @@ fn capped(codes: &[u32], categories: &[String], max_categories: usize) -> Option
         per_code[code as usize] += 1;
     }
     let mut per_label: HashMap<&str, usize> = HashMap::new();
-    for (label, &count) in categories.iter().zip(&per_code).filter(|(_, count)| **count > 0) {
+    for (label, &count) in categories
+        .iter()
+        .zip(&per_code)
+        .filter(|(_, count)| **count > 0)
+    {
         *per_label.entry(label.as_str()).or_default() += count;
     }
     if per_label.len() <= max_categories {
@@ -239,7 +243,10 @@ mod tests {
             other: "(other)".into(),
         })];
         let error = apply(2, &learned, &mut [column(&["a"])]).unwrap_err();
-        assert!(matches!(error, UtilsError::BadPipeline { step: 2, .. }), "{error}");
+        assert!(
+            matches!(error, UtilsError::BadPipeline { step: 2, .. }),
+            "{error}"
+        );
         let sorted = vec![Some(CappedLabels {
             kept: vec!["a".into(), "b".into()],
             other: "(other)".into(),
