@@ -216,10 +216,7 @@ pub(crate) fn leaderboard_table(report: &mltools_core::lab::Report) -> String {
 /// The leaderboard's warnings, one a line: the comparison's own (a column left out of the
 /// features) first, then each model's (a solver that stopped early, say) under its label;
 /// empty when there are none.
-fn warnings_text(
-    compare: &[String],
-    entries: &[mltools_core::models::LeaderboardEntry],
-) -> String {
+fn warnings_text(compare: &[String], entries: &[mltools_core::models::LeaderboardEntry]) -> String {
     let mut text = String::new();
     if !compare.is_empty() {
         text.push_str("\nwarnings:\n");

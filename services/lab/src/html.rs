@@ -181,9 +181,11 @@ mod tests {
         let html = table(
             "accuracy",
             &[quiet, entry],
-            &["column `customer_id` looks like an identifier (9,998 distinct values in \
+            &[
+                "column `customer_id` looks like an identifier (9,998 distinct values in \
                10,000 rows): left out of the features"
-                .to_owned()],
+                    .to_owned(),
+            ],
         );
         let own = html
             .find("<li>column `customer_id` looks like an identifier (9,998 distinct values in 10,000 rows): left out of the features</li>")

@@ -187,7 +187,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -568,22 +568,30 @@ mod tests {
                 (0..rows).map(|row| format!("C{}", row.min(9_997))),
             ),
             labels("city", (0..rows).map(|row| format!("city {}", row % 5_000))),
-            labels("colour", (0..rows).map(|row| ["red", "blue"][row % 2].to_owned())),
+            labels(
+                "colour",
+                (0..rows).map(|row| ["red", "blue"][row % 2].to_owned()),
+            ),
         ]);
         let plan = plan_of_frame(frame).unwrap();
         let names: Vec<&str> = plan.data.features.names().collect();
         assert_eq!(names, ["city", "colour"]);
         assert_eq!(
             plan.warnings,
-            ["column `customer_id` looks like an identifier (9,998 distinct values in 10,000 \
-              rows): left out of the features"]
+            [
+                "column `customer_id` looks like an identifier (9,998 distinct values in 10,000 \
+              rows): left out of the features"
+            ]
         );
     }
 
     #[test]
     fn the_identifier_threshold_is_nine_tenths_from_twenty_rows() {
         let column = |distinct: usize, rows: usize| {
-            labels("id", (0..rows).map(move |row| format!("v{}", row % distinct)))
+            labels(
+                "id",
+                (0..rows).map(move |row| format!("v{}", row % distinct)),
+            )
         };
         assert!(unusable(&column(18, 20), 20).is_some());
         assert!(unusable(&column(17, 20), 20).is_none());

@@ -34,7 +34,10 @@ impl Utils for RecordingUtils {
         spec: PipelineSpec,
         data: Frame,
     ) -> Result<FittedPipeline, ServiceError> {
-        let mut seen = self.seen.lock().map_err(|_| ServiceError::internal("poisoned"))?;
+        let mut seen = self
+            .seen
+            .lock()
+            .map_err(|_| ServiceError::internal("poisoned"))?;
         seen.extend(data.names().map(str::to_owned));
         Ok(FittedPipeline {
             spec,
@@ -150,7 +153,9 @@ fn customers() -> Frame {
         columns: vec![
             categorical("customer_id", rows, |row| format!("C{:05}", row.min(9_997))),
             categorical("city", rows, |row| format!("city {}", row % 5_000)),
-            categorical("colour", rows, |row| ["red", "green", "blue"][row % 3].to_owned()),
+            categorical("colour", rows, |row| {
+                ["red", "green", "blue"][row % 3].to_owned()
+            }),
             Column::categorical("notes", vec![MISSING_CODE; rows], Vec::new()),
             Column::numeric("plan", vec![1.0; rows]),
             Column::numeric("spend", (0..rows).map(|row| (row % 97) as f64).collect()),

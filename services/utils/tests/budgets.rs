@@ -18,13 +18,11 @@ fn service_with_small_budget() -> (UtilsClient, Supervisor) {
         ..UtilsConfig::default()
     };
     let state = UtilsState::new(config).expect("a 1 MiB budget is valid");
-    let service = mltools_transport::service!(
-        "utils",
-        Limits::default(),
-        UtilsServer::new(state).serve()
-    );
+    let service =
+        mltools_transport::service!("utils", Limits::default(), UtilsServer::new(state).serve());
     let supervisor = Supervisor::new();
-    let client = mltools_transport::channel::serve(&supervisor, RestartPolicy::default(), service).0;
+    let client =
+        mltools_transport::channel::serve(&supervisor, RestartPolicy::default(), service).0;
     (UtilsClient::from(client), supervisor)
 }
 
@@ -73,7 +71,11 @@ fn default_pipelines_cap_every_categorical_column() {
                 .filter(|name| name.starts_with(&format!("{column}=")))
                 .count()
         };
-        assert_eq!(width("customer_id"), DEFAULT_MAX_CATEGORIES + 1, "{family:?}");
+        assert_eq!(
+            width("customer_id"),
+            DEFAULT_MAX_CATEGORIES + 1,
+            "{family:?}"
+        );
         assert_eq!(width("city"), DEFAULT_MAX_CATEGORIES + 1, "{family:?}");
         assert_eq!(width("colour"), 3, "{family:?}");
         assert!(fitted.output_columns.contains(&"city=(other)".to_owned()));
@@ -104,10 +106,7 @@ fn a_capped_column_sends_rare_and_unseen_labels_to_other() {
     assert_eq!(fitted.output_columns, ["shop=(other)", "shop=a", "shop=b"]);
     // An unseen label goes to `(other)`, even under the one-hot step's `Error` policy.
     let matrix = transform(&fitted, frame(&["never seen", "c", "b"])).unwrap();
-    assert_eq!(
-        matrix.values,
-        [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
-    );
+    assert_eq!(matrix.values, [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
 }
 
 #[tokio::test]
@@ -255,8 +254,8 @@ fn a_scatter_of_many_rows_stays_a_bounded_svg() {
         actual,
         predicted,
     };
-    let plot = mltools_utils::visualization::render(kind, ImageFormat::Svg, (800, 600), None)
-        .unwrap();
+    let plot =
+        mltools_utils::visualization::render(kind, ImageFormat::Svg, (800, 600), None).unwrap();
     // 20,000 circles drawn of 200,000, about 100 bytes each.
     assert!(plot.bytes.len() < 4 << 20, "{} bytes", plot.bytes.len());
     let svg = String::from_utf8(plot.bytes).unwrap();

@@ -60,7 +60,11 @@ fn capped(codes: &[u32], categories: &[String], max_categories: usize) -> Option
         per_code[code as usize] += 1;
     }
     let mut per_label: HashMap<&str, usize> = HashMap::new();
-    for (label, &count) in categories.iter().zip(&per_code).filter(|(_, count)| **count > 0) {
+    for (label, &count) in categories
+        .iter()
+        .zip(&per_code)
+        .filter(|(_, count)| **count > 0)
+    {
         *per_label.entry(label.as_str()).or_default() += count;
     }
     if per_label.len() <= max_categories {
@@ -174,7 +178,7 @@ mod tests {
     #[test]
     fn the_most_frequent_are_kept_and_the_rest_become_other() {
         let city = column(&["b", "a", "c", "a", "b", "a", "d", "?"]);
-        let learned = fit(0, &[city.clone()], 2).unwrap();
+        let learned = fit(0, std::slice::from_ref(&city), 2).unwrap();
         assert_eq!(kept(&learned), ["a", "b"]);
         assert_eq!(learned[0].as_ref().unwrap().other, "(other)");
         let mut columns = vec![city];
@@ -239,7 +243,10 @@ mod tests {
             other: "(other)".into(),
         })];
         let error = apply(2, &learned, &mut [column(&["a"])]).unwrap_err();
-        assert!(matches!(error, UtilsError::BadPipeline { step: 2, .. }), "{error}");
+        assert!(
+            matches!(error, UtilsError::BadPipeline { step: 2, .. }),
+            "{error}"
+        );
         let sorted = vec![Some(CappedLabels {
             kept: vec!["a".into(), "b".into()],
             other: "(other)".into(),

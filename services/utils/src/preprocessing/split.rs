@@ -308,7 +308,10 @@ mod tests {
         );
         assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
         let error = split_within(&k_fold_request(1_000, 10, None), 39_999).unwrap_err();
-        assert!(matches!(error, UtilsError::SplitOverBudget { .. }), "{error}");
+        assert!(
+            matches!(error, UtilsError::SplitOverBudget { .. }),
+            "{error}"
+        );
         assert_eq!(
             split_within(&k_fold_request(1_000, 10, None), 40_000)
                 .unwrap()

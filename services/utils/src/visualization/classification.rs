@@ -164,8 +164,7 @@ mod tests {
     #[test]
     fn counts_adding_past_u64_are_refused_not_wrapped() {
         let labels = vec!["cat".to_owned(), "dog".to_owned()];
-        let error =
-            ConfusionMatrix::new(labels, vec![vec![u64::MAX, 1], vec![0, 0]]).unwrap_err();
+        let error = ConfusionMatrix::new(labels, vec![vec![u64::MAX, 1], vec![0, 0]]).unwrap_err();
         assert_eq!(
             error.to_string(),
             "confusion-matrix plot: the counts add up to more than 2^64"
