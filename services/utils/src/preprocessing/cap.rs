@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn the_most_frequent_are_kept_and_the_rest_become_other() {
         let city = column(&["b", "a", "c", "a", "b", "a", "d", "?"]);
-        let learned = fit(0, &[city.clone()], 2).unwrap();
+        let learned = fit(0, std::slice::from_ref(&city), 2).unwrap();
         assert_eq!(kept(&learned), ["a", "b"]);
         assert_eq!(learned[0].as_ref().unwrap().other, "(other)");
         let mut columns = vec![city];
