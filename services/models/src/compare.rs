@@ -82,7 +82,14 @@ pub(crate) fn plan(request: CompareRequest, frame: &Frame) -> Result<Plan, Model
         None => Metric::default_for(task),
     };
     check_fold_count(data.targets.len(), request.folds)?;
-    let candidates = with_overrides(candidates(task, request.models)?, request.overrides)?;
+    let (candidates, left_out) = if request.models.is_empty() {
+        default_candidates(task, data.targets.len(), &request.overrides)
+    } else {
+        (candidates(task, request.models)?, Vec::new())
+    };
+    let mut warnings = warnings;
+    warnings.extend(left_out);
+    let candidates = with_overrides(candidates, request.overrides)?;
     Ok(Plan {
         data,
         candidates,
@@ -210,6 +217,57 @@ pub(crate) fn candidates(task: Task, specs: Vec<ModelSpec>) -> Result<Vec<Candid
         .into_iter()
         .map(|spec| candidate(task, spec))
         .collect()
+}
+
+/// The most rows a default comparison fits `algorithm` on, for the algorithms whose cost
+/// outgrows the others' on large data: kernel SVMs (time grows with the square of the rows,
+/// and probabilities fit five more machines), k-NN (every held-out row is compared with
+/// every training row) and the forests built by smartcore (a hundred unpruned trees per
+/// fold). Above it the default candidates leave it out, with a warning; a comparison that
+/// names it, or sets one of its parameters, runs it whatever the rows.
+pub(crate) fn default_row_limit(algorithm: AlgorithmId) -> Option<usize> {
+    match algorithm {
+        AlgorithmId::Svc | AlgorithmId::Svr => Some(20_000),
+        AlgorithmId::KnnClassifier | AlgorithmId::KnnRegressor => Some(KNN_DEFAULT_MAX_ROWS),
+        AlgorithmId::RandomForestClassifier
+        | AlgorithmId::RandomForestRegressor
+        | AlgorithmId::ExtraTreesRegressor => Some(FOREST_DEFAULT_MAX_ROWS),
+        _ => None,
+    }
+}
+
+/// See [`default_row_limit`].
+const KNN_DEFAULT_MAX_ROWS: usize = 100_000;
+
+/// See [`default_row_limit`].
+const FOREST_DEFAULT_MAX_ROWS: usize = 50_000;
+
+/// Every algorithm of `task` with its defaults, but those whose [`default_row_limit`] is
+/// below `rows` (unless `overrides` sets one of their parameters), and a warning naming each
+/// one left out.
+pub(crate) fn default_candidates(
+    task: Task,
+    rows: usize,
+    overrides: &BTreeMap<String, BTreeMap<String, ParamValue>>,
+) -> (Vec<Candidate>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let candidates = AlgorithmId::of_task(task)
+        .filter(|&algorithm| match default_row_limit(algorithm) {
+            Some(limit) if rows > limit && !overrides.contains_key(algorithm.as_str()) => {
+                warnings.push(format!(
+                    "{algorithm} left out of the default candidates: {} rows is more than the \
+                     {} it is compared on by default (it would take far longer than the \
+                     others); name it with the models to compare it anyway",
+                    thousands(rows),
+                    thousands(limit)
+                ));
+                false
+            }
+            _ => true,
+        })
+        .map(Candidate::defaults)
+        .collect();
+    (candidates, warnings)
 }
 
 /// The candidates with `overrides` (parameters by algorithm id) merged into their specs and
@@ -550,6 +608,41 @@ mod tests {
     fn labels(name: &str, labels: impl IntoIterator<Item = String>) -> Column {
         let categories: Vec<String> = labels.into_iter().collect();
         Column::categorical(name, (0..categories.len() as u32).collect(), categories)
+    }
+
+    #[test]
+    fn large_data_leaves_the_slowest_defaults_out_with_a_warning_unless_asked_for() {
+        let none = BTreeMap::new();
+        let (small, warnings) = default_candidates(Task::Regression, 20_000, &none);
+        assert_eq!(small.len(), AlgorithmId::of_task(Task::Regression).count());
+        assert!(warnings.is_empty());
+
+        let (large, warnings) = default_candidates(Task::Classification, 200_000, &none);
+        let names: Vec<&str> = large.iter().map(|c| c.spec.algorithm.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "logistic_regression",
+                "decision_tree_classifier",
+                "gaussian_nb"
+            ]
+        );
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert_eq!(
+            warnings[1],
+            "svc left out of the default candidates: 200,000 rows is more than the 20,000 it \
+             is compared on by default (it would take far longer than the others); name it \
+             with the models to compare it anyway"
+        );
+
+        // Parameters set for a left-out default bring it back.
+        let svc = BTreeMap::from([(
+            "svc".to_owned(),
+            BTreeMap::from([("probability".to_owned(), ParamValue::Bool(false))]),
+        )]);
+        let (asked, warnings) = default_candidates(Task::Classification, 50_000, &svc);
+        assert!(asked.iter().any(|c| c.spec.algorithm == "svc"));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     fn plan_of_frame(frame: Frame) -> Result<Plan, ModelsError> {
