@@ -14,7 +14,7 @@ use crate::codec::Codec;
 use crate::remote::client::NoRuntime;
 use crate::remote::{LinkOptions, Token};
 use crate::tcp::config::{
-    Hardening, OutOfRange, at_least_one, check_frame_limit, check_token, default_auth_backoff_ms,
+    Hardening, OutOfRange, at_least_one, hardening_of, check_frame_limit, check_token, default_auth_backoff_ms,
     default_backoff_initial_ms, default_backoff_max_ms, default_connect_timeout_ms,
     default_frame_timeout_ms, default_handshake_timeout_ms, default_idle_timeout_ms,
     default_max_auth_failures, default_max_connections, default_max_deadline_ms,
@@ -194,18 +194,7 @@ impl QuicServerConfig {
     }
 
     pub(crate) fn hardening(&self) -> Hardening {
-        Hardening {
-            max_connections: self.max_connections,
-            max_pending_handshakes: self.max_pending_handshakes,
-            max_pending_per_ip: self.max_pending_per_ip,
-            idle_timeout_ms: self.idle_timeout_ms,
-            frame_timeout_ms: self.frame_timeout_ms,
-            max_in_flight_request_bytes: self.max_in_flight_request_bytes,
-            max_frame_bytes: self.max_frame_bytes,
-            max_deadline_ms: self.max_deadline_ms,
-            max_auth_failures: self.max_auth_failures,
-            auth_backoff_ms: self.auth_backoff_ms,
-        }
+        hardening_of!(self)
     }
 
     /// Checks the numbers, and that the TLS keys choose one identity.
@@ -213,13 +202,6 @@ impl QuicServerConfig {
     /// # Errors
     /// A [`QuicConfigError`] naming the field and its allowed range, or the TLS keys.
     pub fn check(&self) -> Result<(), QuicConfigError> {
-        check_frame_limit(self.max_frame_bytes)?;
-        at_least_one("max_connections", self.max_connections as u64)?;
-        at_least_one(
-            "max_requests_per_connection",
-            self.max_requests_per_connection as u64,
-        )?;
-        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         self.hardening().check()?;
         within(
             "max_concurrent_bidi_streams",
