@@ -14,12 +14,12 @@ use crate::codec::Codec;
 use crate::remote::client::NoRuntime;
 use crate::remote::{LinkOptions, Token};
 use crate::tcp::config::{
-    Hardening, OutOfRange, at_least_one, hardening_of, check_frame_limit, check_token, default_auth_backoff_ms,
+    Hardening, OutOfRange, at_least_one, check_frame_limit, check_token, default_auth_backoff_ms,
     default_backoff_initial_ms, default_backoff_max_ms, default_connect_timeout_ms,
     default_frame_timeout_ms, default_handshake_timeout_ms, default_idle_timeout_ms,
     default_max_auth_failures, default_max_connections, default_max_deadline_ms,
     default_max_frame_bytes, default_max_in_flight_request_bytes, default_max_pending_handshakes,
-    default_max_pending_per_ip, default_max_requests_per_connection, host_of, within,
+    default_max_pending_per_ip, default_max_requests_per_connection, hardening_of, host_of, within,
 };
 use crate::tcp::{TcpConfigError, TlsClientConfig, TlsServerConfig};
 
