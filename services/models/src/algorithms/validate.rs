@@ -116,19 +116,18 @@ pub(crate) fn class_codes(what: &str, codes: &[u32], classes: usize) -> Result<(
 /// fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct ClassTreeMirror {
     pub(crate) nodes: Vec<ClassNodeMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) parameters: Option<DecisionTreeClassifierParameters>,
     pub(crate) num_classes: usize,
     pub(crate) classes: Vec<u32>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) depth: u16,
     pub(crate) num_features: usize,
 }
@@ -138,22 +137,21 @@ pub(crate) struct ClassTreeMirror {
 /// when there is no value).
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct ClassNodeMirror {
     pub(crate) output: usize,
     pub(crate) n_node_samples: usize,
     pub(crate) split_feature: usize,
     pub(crate) split_value: Option<f64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_score: Option<f64>,
     pub(crate) true_child: Option<usize>,
     pub(crate) false_child: Option<usize>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) impurity: Option<f64>,
 }
 
@@ -196,53 +194,35 @@ impl ClassTreeMirror {
 /// four `PhantomData` fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct BaseTreeMirror {
     pub(crate) nodes: Vec<BaseNodeMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) parameters: Option<BaseTreeParametersMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) depth: u16,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) root_mass: f64,
 }
 
 /// smartcore 0.7's `BaseTreeParameters` (private to smartcore), field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct BaseTreeParametersMirror {
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) max_depth: Option<u16>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) min_samples_leaf: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) min_samples_split: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) seed: Option<u64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) splitter: SplitterMirror,
 }
 
@@ -257,18 +237,17 @@ pub(crate) enum SplitterMirror {
 /// smartcore 0.7's base tree `Node<f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct BaseNodeMirror {
     pub(crate) output: f64,
     pub(crate) split_feature: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_value: Option<f64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_score: Option<f64>,
     pub(crate) true_child: Option<usize>,
     pub(crate) false_child: Option<usize>,
@@ -326,13 +305,16 @@ pub(crate) struct RegressionForestMirror {
 /// smartcore 0.7's `BaseForest<_, _, _, _, f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the fields no check reads are there only to keep the layout aligned"
+    )
+)]
 pub(crate) struct BaseForestMirror {
     pub(crate) trees: Option<Vec<BaseTreeMirror>>,
     pub(crate) num_features: Option<usize>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) samples: Option<Vec<Vec<bool>>>,
 }
 
