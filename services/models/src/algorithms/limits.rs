@@ -114,11 +114,11 @@ mod tests {
     fn a_parameter_above_its_cap_is_refused_naming_value_cap_and_setting() {
         let limits = FitLimits::default();
         // Per parameter, the setting that caps it and the estimators over their cap.
-        let cases: [(&str, &str, &[(&str, ParamValue)]); 3] = [
+        let cases = [
             (
                 "n_trees",
                 "max_trees",
-                &[
+                vec![
                     ("random_forest_classifier", ParamValue::Integer(5000)),
                     ("extra_trees_regressor", ParamValue::Integer(1001)),
                 ],
@@ -126,7 +126,7 @@ mod tests {
             (
                 "max_iter",
                 "max_iterations",
-                &[
+                vec![
                     ("logistic_regression", ParamValue::Integer(1_000_000)),
                     ("lasso", ParamValue::Integer(100_001)),
                 ],
@@ -134,12 +134,12 @@ mod tests {
             (
                 "cache_size_mb",
                 "max_kernel_cache_mb",
-                &[("svc", ParamValue::Number(4096.0))],
+                vec![("svc", ParamValue::Number(4096.0))],
             ),
         ];
         for (param, setting, over_cap) in cases {
             for (algorithm, value) in over_cap {
-                let error = estimator(algorithm, param, value.clone())
+                let error = estimator(algorithm, param, value)
                     .check_limits(&limits)
                     .unwrap_err();
                 assert_eq!(error.kind(), ErrorKind::InvalidInput);

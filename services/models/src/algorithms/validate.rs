@@ -7,7 +7,9 @@
 //! A model file is attacker-controlled (`models import`): a tree whose node points back to
 //! itself would loop forever in prediction, pinning a fit thread with no panic to catch.
 //! smartcore keeps its trees' nodes private, so they are read through mirrors of their
-//! serialized form (`dense::mirror`).
+//! serialized form (`dense::mirror`). A mirror declares every field, field for field, so
+//! its layout matches; the fields no check reads are there only for that, hence each
+//! mirror's `expect(dead_code)` outside tests (tests serialize the mirrors, reading all).
 //!
 //! Length prefixes cannot drive a huge allocation while decoding: serde's `Vec` visitor
 //! preallocates at most 1 MiB whatever the prefix says, and every element we decode takes
@@ -116,13 +118,7 @@ pub(crate) fn class_codes(what: &str, codes: &[u32], classes: usize) -> Result<(
 /// fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct ClassTreeMirror {
     pub(crate) nodes: Vec<ClassNodeMirror>,
     pub(crate) parameters: Option<DecisionTreeClassifierParameters>,
@@ -137,13 +133,7 @@ pub(crate) struct ClassTreeMirror {
 /// when there is no value).
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct ClassNodeMirror {
     pub(crate) output: usize,
     pub(crate) n_node_samples: usize,
@@ -194,13 +184,7 @@ impl ClassTreeMirror {
 /// four `PhantomData` fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseTreeMirror {
     pub(crate) nodes: Vec<BaseNodeMirror>,
     pub(crate) parameters: Option<BaseTreeParametersMirror>,
@@ -211,13 +195,7 @@ pub(crate) struct BaseTreeMirror {
 /// smartcore 0.7's `BaseTreeParameters` (private to smartcore), field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseTreeParametersMirror {
     pub(crate) max_depth: Option<u16>,
     pub(crate) min_samples_leaf: usize,
@@ -237,13 +215,7 @@ pub(crate) enum SplitterMirror {
 /// smartcore 0.7's base tree `Node<f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseNodeMirror {
     pub(crate) output: f64,
     pub(crate) split_feature: usize,
@@ -305,13 +277,7 @@ pub(crate) struct RegressionForestMirror {
 /// smartcore 0.7's `BaseForest<_, _, _, _, f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the fields no check reads are there only to keep the layout aligned"
-    )
-)]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseForestMirror {
     pub(crate) trees: Option<Vec<BaseTreeMirror>>,
     pub(crate) num_features: Option<usize>,
