@@ -100,6 +100,19 @@ impl Harness {
         path
     }
 
+    /// Begins an upload labelled `label`, of `size` bytes when known.
+    async fn begin_upload(&self, label: &str, size: Option<u64>) -> UploadId {
+        let begin = BeginUpload {
+            label: label.into(),
+            size,
+        };
+        self.client
+            .begin_upload(context::current(), begin)
+            .await
+            .into_service("datasets")
+            .unwrap()
+    }
+
     fn upload_files(&self) -> usize {
         std::fs::read_dir(self.dir.path().join("data/uploads")).map_or(0, |dir| dir.count())
     }
@@ -123,6 +136,14 @@ async fn import(
         .import(context::current(), ImportRequest::new(source))
         .await
         .into_service("datasets")
+}
+
+/// Asserts that `error` is of `kind` and names each of `culprits` in its message.
+fn assert_refused(error: &ServiceError, kind: ErrorKind, culprits: &[&str]) {
+    assert_eq!(error.kind, kind, "{error}");
+    for culprit in culprits {
+        assert!(error.message.contains(culprit), "{culprit}: {error}");
+    }
 }
 
 async fn round_trip(transport: Transport) {
@@ -172,12 +193,10 @@ async fn a_bad_uploaded_csv_is_refused_naming_its_line_and_column_over_tcp() {
     let path = h.file("ragged.csv", "a,b\n1,2\n3\n");
     let source = upload_file(&h.client, &path, 4).await.unwrap();
     let error = import(&h.client, source).await.unwrap_err();
-    assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
-    assert!(
-        error
-            .message
-            .contains("ragged.csv: line 3: expected 2 fields, got 1"),
-        "{error}"
+    assert_refused(
+        &error,
+        ErrorKind::InvalidInput,
+        &["ragged.csv: line 3: expected 2 fields, got 1"],
     );
     let path = h.file("words.csv", "a,b\n1,2\n");
     let source = upload_file(&h.client, &path, 1024).await.unwrap();
@@ -198,23 +217,13 @@ async fn a_bad_uploaded_csv_is_refused_naming_its_line_and_column_over_tcp() {
     let error = upload_file(&h.client, h.dir.path().join("absent.csv"), 1024)
         .await
         .unwrap_err();
-    assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
-    assert!(error.message.contains("absent.csv"), "{error}");
+    assert_refused(&error, ErrorKind::NotFound, &["absent.csv"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_out_of_order_and_unknown_ids_are_refused_over_tcp() {
     let h = Harness::start(Transport::Tcp).await;
-    let begin = BeginUpload {
-        label: "x.csv".into(),
-        size: None,
-    };
-    let id = h
-        .client
-        .begin_upload(context::current(), begin)
-        .await
-        .into_service("datasets")
-        .unwrap();
+    let id = h.begin_upload("x.csv", None).await;
     let append = |upload, offset, data: &[u8]| AppendUpload {
         upload,
         offset,
@@ -232,17 +241,14 @@ async fn offsets_out_of_order_and_unknown_ids_are_refused_over_tcp() {
     assert_eq!(call(append(id, 0, b"a\n1\n")).await.unwrap(), 4);
     assert_eq!(call(append(id, 0, b"a\n1\n")).await.unwrap(), 4, "a retry");
     let error = call(append(id, 9, b"2\n")).await.unwrap_err();
-    assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
-    assert!(
-        error
-            .message
-            .contains("a chunk at offset 9, but 4 bytes were received"),
-        "{error}"
+    assert_refused(
+        &error,
+        ErrorKind::InvalidInput,
+        &["a chunk at offset 9, but 4 bytes were received"],
     );
     let unknown = UploadId([0x5a; 16]);
     let error = call(append(unknown, 0, b"x")).await.unwrap_err();
-    assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
-    assert!(error.message.contains(&unknown.to_string()), "{error}");
+    assert_refused(&error, ErrorKind::NotFound, &[&unknown.to_string()]);
     let error = h
         .client
         .abort_upload(context::current(), unknown)
@@ -264,16 +270,7 @@ async fn an_abandoned_upload_is_removed_after_its_idle_timeout() {
         config.datasets.upload_idle_timeout_ms = 200;
     })
     .await;
-    let begin = BeginUpload {
-        label: "left.csv".into(),
-        size: Some(100),
-    };
-    let id = h
-        .client
-        .begin_upload(context::current(), begin)
-        .await
-        .into_service("datasets")
-        .unwrap();
+    let id = h.begin_upload("left.csv", Some(100)).await;
     let request = AppendUpload {
         upload: id,
         offset: 0,
@@ -292,11 +289,7 @@ async fn an_abandoned_upload_is_removed_after_its_idle_timeout() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let error = import(&h.client, Source::Upload { id }).await.unwrap_err();
-    assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
-    assert!(
-        error.message.contains("200 ms without an append"),
-        "{error}"
-    );
+    assert_refused(&error, ErrorKind::NotFound, &["200 ms without an append"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,10 +314,11 @@ async fn a_listening_node_reads_server_side_files_only_under_its_roots() {
         let error = import(&h.client, Source::File { path: path.clone() })
             .await
             .unwrap_err();
-        assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
-        assert!(error.message.contains(&path), "{error}");
-        assert!(error.message.contains("import_roots"), "{error}");
-        assert!(error.message.contains("upload"), "{error}");
+        assert_refused(
+            &error,
+            ErrorKind::InvalidInput,
+            &[&path, "import_roots", "upload"],
+        );
     }
     // Even the node's own in-process client is confined.
     let local = h.server.datasets().unwrap();
@@ -361,8 +355,7 @@ async fn a_listening_node_reads_server_side_files_only_under_its_roots() {
         let error = import(&h.client, Source::File { path: path.clone() })
             .await
             .unwrap_err();
-        assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
-        assert!(error.message.contains(&path), "{error}");
+        assert_refused(&error, ErrorKind::InvalidInput, &[&path]);
     }
 }
 

@@ -19,7 +19,7 @@ use crate::tcp::config::{
     default_frame_timeout_ms, default_handshake_timeout_ms, default_idle_timeout_ms,
     default_max_auth_failures, default_max_connections, default_max_deadline_ms,
     default_max_frame_bytes, default_max_in_flight_request_bytes, default_max_pending_handshakes,
-    default_max_pending_per_ip, default_max_requests_per_connection, host_of, within,
+    default_max_pending_per_ip, default_max_requests_per_connection, hardening_of, host_of, within,
 };
 use crate::tcp::{TcpConfigError, TlsClientConfig, TlsServerConfig};
 
@@ -194,18 +194,7 @@ impl QuicServerConfig {
     }
 
     pub(crate) fn hardening(&self) -> Hardening {
-        Hardening {
-            max_connections: self.max_connections,
-            max_pending_handshakes: self.max_pending_handshakes,
-            max_pending_per_ip: self.max_pending_per_ip,
-            idle_timeout_ms: self.idle_timeout_ms,
-            frame_timeout_ms: self.frame_timeout_ms,
-            max_in_flight_request_bytes: self.max_in_flight_request_bytes,
-            max_frame_bytes: self.max_frame_bytes,
-            max_deadline_ms: self.max_deadline_ms,
-            max_auth_failures: self.max_auth_failures,
-            auth_backoff_ms: self.auth_backoff_ms,
-        }
+        hardening_of!(self)
     }
 
     /// Checks the numbers, and that the TLS keys choose one identity.
@@ -213,13 +202,6 @@ impl QuicServerConfig {
     /// # Errors
     /// A [`QuicConfigError`] naming the field and its allowed range, or the TLS keys.
     pub fn check(&self) -> Result<(), QuicConfigError> {
-        check_frame_limit(self.max_frame_bytes)?;
-        at_least_one("max_connections", self.max_connections as u64)?;
-        at_least_one(
-            "max_requests_per_connection",
-            self.max_requests_per_connection as u64,
-        )?;
-        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         self.hardening().check()?;
         within(
             "max_concurrent_bidi_streams",

@@ -295,13 +295,6 @@ impl TcpServerConfig {
     /// # Errors
     /// A [`TcpConfigError`] naming the field and its allowed range, or the TLS keys.
     pub fn check(&self) -> Result<(), TcpConfigError> {
-        check_frame_limit(self.max_frame_bytes)?;
-        at_least_one("max_connections", self.max_connections as u64)?;
-        at_least_one(
-            "max_requests_per_connection",
-            self.max_requests_per_connection as u64,
-        )?;
-        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         self.hardening().check()?;
         check_token("token", self.token.as_ref())?;
         #[cfg(feature = "tls")]
@@ -316,32 +309,45 @@ impl TcpServerConfig {
     }
 
     pub(crate) fn hardening(&self) -> Hardening {
-        Hardening {
-            max_connections: self.max_connections,
-            max_pending_handshakes: self.max_pending_handshakes,
-            max_pending_per_ip: self.max_pending_per_ip,
-            idle_timeout_ms: self.idle_timeout_ms,
-            frame_timeout_ms: self.frame_timeout_ms,
-            max_in_flight_request_bytes: self.max_in_flight_request_bytes,
-            max_frame_bytes: self.max_frame_bytes,
-            max_deadline_ms: self.max_deadline_ms,
-            max_auth_failures: self.max_auth_failures,
-            auth_backoff_ms: self.auth_backoff_ms,
-        }
+        hardening_of!(self)
     }
 }
+
+/// The [`Hardening`] of a listener config: TCP's and QUIC's name these keys alike, so one
+/// list gathers them for both.
+macro_rules! hardening_of {
+    ($config:expr) => {
+        $crate::tcp::config::Hardening {
+            max_frame_bytes: $config.max_frame_bytes,
+            max_connections: $config.max_connections,
+            max_requests_per_connection: $config.max_requests_per_connection,
+            handshake_timeout_ms: $config.handshake_timeout_ms,
+            max_pending_handshakes: $config.max_pending_handshakes,
+            max_pending_per_ip: $config.max_pending_per_ip,
+            idle_timeout_ms: $config.idle_timeout_ms,
+            frame_timeout_ms: $config.frame_timeout_ms,
+            max_in_flight_request_bytes: $config.max_in_flight_request_bytes,
+            max_deadline_ms: $config.max_deadline_ms,
+            max_auth_failures: $config.max_auth_failures,
+            auth_backoff_ms: $config.auth_backoff_ms,
+        }
+    };
+}
+pub(crate) use hardening_of;
 
 /// What both listeners (TCP and QUIC) configure alike against hostile peers, gathered so
 /// one check and one set of mechanisms serve both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hardening {
+    pub(crate) max_frame_bytes: u64,
     pub(crate) max_connections: usize,
+    pub(crate) max_requests_per_connection: usize,
+    pub(crate) handshake_timeout_ms: u64,
     pub(crate) max_pending_handshakes: usize,
     pub(crate) max_pending_per_ip: usize,
     pub(crate) idle_timeout_ms: u64,
     pub(crate) frame_timeout_ms: u64,
     pub(crate) max_in_flight_request_bytes: u64,
-    pub(crate) max_frame_bytes: u64,
     pub(crate) max_deadline_ms: u64,
     pub(crate) max_auth_failures: u32,
     pub(crate) auth_backoff_ms: u64,
@@ -351,8 +357,16 @@ pub(crate) struct Hardening {
 const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 
 impl Hardening {
-    /// Checks every number against its range, naming the key.
+    /// Checks every number against its range, naming the key; the listeners' own keys are
+    /// checked after these.
     pub(crate) fn check(&self) -> Result<(), OutOfRange> {
+        check_frame_limit(self.max_frame_bytes)?;
+        at_least_one("max_connections", self.max_connections as u64)?;
+        at_least_one(
+            "max_requests_per_connection",
+            self.max_requests_per_connection as u64,
+        )?;
+        at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)?;
         at_least_one("max_pending_handshakes", self.max_pending_handshakes as u64)?;
         within(
             "max_pending_per_ip",

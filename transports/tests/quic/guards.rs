@@ -1,40 +1,82 @@
 //! What bounds a QUIC peer past the handshake: extreme deadlines, failed authentications,
-//! a frame begun and not finished.
+//! a frame begun and not finished (the suite TCP shares, in `common/guard_suite.rs`), and
+//! QUIC's own: address validation under load, an idle stream then its empty connection.
 
 use crate::alpn::raw_client;
-use crate::common::{
-    Certs, EXTREME_DEADLINES, Logs, ctx, decode_double, down_reason, raw_double, within,
+use crate::common::{Certs, Logs, ctx, within};
+use crate::guard_suite::{
+    GuardHarness, Probe, RawClient, RawPeer, Settings, apply_settings, guard_suite, welcomed,
 };
-use crate::{client, endpoint, host, server_config};
-use mltools_transport::remote::hello::preamble_frame;
-use mltools_transport::remote::{Answer, Hello, PROTOCOL_VERSION};
-use mltools_transport::{Codec, Token};
-use std::collections::BTreeMap;
+use crate::{QuicHost, client, endpoint, host, server_config};
+use mltools_transport::remote::budget::RequestBudget;
 use std::net::SocketAddr;
 
-const TOKEN: &str = "a-token-of-twenty-bytes";
-
-async fn write_frame(send: &mut quinn::SendStream, payload: &[u8]) {
-    send.write_all(&(payload.len() as u32).to_be_bytes())
-        .await
-        .unwrap();
-    send.write_all(payload).await.unwrap();
+/// A probe on a QUIC listener, with the certificates its clients trust.
+struct Guarded {
+    certs: Certs,
+    host: QuicHost,
 }
 
-async fn read_frame(receive: &mut quinn::RecvStream) -> Option<Vec<u8>> {
-    let mut head = [0u8; 4];
-    receive.read_exact(&mut head).await.ok()?;
-    let mut payload = vec![0; u32::from_be_bytes(head) as usize];
-    receive.read_exact(&mut payload).await.ok()?;
-    Some(payload)
+impl GuardHarness for Guarded {
+    type Raw = RawStream;
+
+    async fn start(settings: Settings) -> Self {
+        let certs = Certs::generate();
+        let mut config = server_config(&certs, false);
+        apply_settings!(settings, config);
+        let host = host(config).await;
+        Guarded { certs, host }
+    }
+
+    async fn admitted_raw(&self) -> RawStream {
+        admitted_raw(&self.certs, self.host.server.local_addr()).await
+    }
+
+    fn client(&self, token: Option<&str>) -> (Probe, RawClient) {
+        let mut endpoint = endpoint(&self.host.server, self.certs.client(&self.certs.ca, false));
+        endpoint.token = token.map(mltools_transport::Token::new);
+        client(endpoint)
+    }
+
+    fn request_budget(&self) -> &RequestBudget {
+        self.host.server.request_budget()
+    }
+}
+
+/// A raw stream on a raw QUIC connection.
+struct RawStream {
+    connection: quinn::Connection,
+    send: quinn::SendStream,
+    receive: quinn::RecvStream,
+    peer: String,
+}
+
+impl RawPeer for RawStream {
+    fn peer(&self) -> String {
+        self.peer.clone()
+    }
+
+    async fn write_bytes(&mut self, bytes: &[u8]) {
+        self.send.write_all(bytes).await.unwrap();
+    }
+
+    async fn read_exact(&mut self, buf: &mut [u8]) -> bool {
+        self.receive.read_exact(buf).await.is_ok()
+    }
+
+    async fn closed(mut self) {
+        assert!(
+            within("the stream to end", self.read_frame())
+                .await
+                .is_none()
+        );
+    }
 }
 
 /// A raw stream on a raw connection that has said hello and been welcomed.
-async fn admitted_raw(
-    certs: &Certs,
-    address: SocketAddr,
-) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
+async fn admitted_raw(certs: &Certs, address: SocketAddr) -> RawStream {
     let local = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let peer = local.local_addr().unwrap().to_string();
     let connection = within(
         "a handshake",
         local
@@ -43,117 +85,22 @@ async fn admitted_raw(
     )
     .await
     .unwrap();
-    let (mut send, mut receive) = connection.open_bi().await.unwrap();
-    let hello = Hello {
-        protocol: PROTOCOL_VERSION,
-        service: "probe".into(),
-        token: None,
-        codec: Codec::Postcard,
-        max_frame_bytes: 1 << 20,
-    };
-    write_frame(&mut send, &preamble_frame(&hello).unwrap()).await;
-    let answer: Answer = Codec::Postcard
-        .decode(
-            &within("the welcome", read_frame(&mut receive))
-                .await
-                .unwrap(),
-        )
-        .unwrap();
-    assert!(matches!(answer, Answer::Welcome { .. }), "{answer:?}");
-    (connection, send, receive)
+    let (send, receive) = connection.open_bi().await.unwrap();
+    welcomed(RawStream {
+        connection,
+        send,
+        receive,
+        peer,
+    })
+    .await
 }
 
-#[tokio::test]
-async fn extreme_deadlines_are_clamped_not_a_panic() {
-    let logs = Logs::capture();
-    let certs = Certs::generate();
-    let host = host(server_config(&certs, false)).await;
-    let (_connection, mut send, mut receive) = admitted_raw(&certs, host.server.local_addr()).await;
-    for (id, secs, nanos) in EXTREME_DEADLINES {
-        write_frame(&mut send, &raw_double(id, id as u32, secs, nanos)).await;
-    }
-    let mut answers = BTreeMap::new();
-    while answers.keys().filter(|id| **id >= 2).count() < 4 {
-        let frame = within("an answer", read_frame(&mut receive)).await.unwrap();
-        let (id, answer) = decode_double(&frame);
-        answers.insert(id, answer);
-    }
-    for id in 2..=5u64 {
-        assert_eq!(answers[&id], Ok(2 * id as u32), "request {id}");
-    }
-    // A deadline no `Duration` holds: the stream is closed, nothing panics.
-    write_frame(&mut send, &raw_double(6, 6, u64::MAX, u32::MAX)).await;
-    assert!(
-        within("the stream to end", read_frame(&mut receive))
-            .await
-            .is_none()
-    );
-    logs.wait_for(&["closing the connection", "postcard could not decode"])
-        .await;
-    let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
-    assert_eq!(
-        within("a legitimate call", fresh.double(ctx(), 21))
-            .await
-            .unwrap(),
-        42
-    );
-}
-
-#[tokio::test]
-async fn a_frame_begun_and_not_finished_in_time_closes_its_stream() {
-    let logs = Logs::capture();
-    let certs = Certs::generate();
-    let mut config = server_config(&certs, false);
-    config.frame_timeout_ms = 200;
-    let host = host(config).await;
-    let (_connection, mut send, mut receive) = admitted_raw(&certs, host.server.local_addr()).await;
-    send.write_all(&[0, 0, 0, 100, 1, 2, 3]).await.unwrap();
-    assert!(
-        within("the stream to end", read_frame(&mut receive))
-            .await
-            .is_none()
-    );
-    logs.wait_for(&["a frame begun was not finished within 200 ms (3 bytes buffered)"])
-        .await;
-    let (fresh, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
-    assert_eq!(
-        within("a legitimate call", fresh.double(ctx(), 1))
-            .await
-            .unwrap(),
-        2
-    );
-}
-
-#[tokio::test]
-async fn failed_authentications_back_the_address_off() {
-    let logs = Logs::capture();
-    let certs = Certs::generate();
-    let mut config = server_config(&certs, false);
-    config.token = Some(Token::new(TOKEN));
-    config.max_auth_failures = 2;
-    let host = host(config).await;
-    for _ in 0..2 {
-        let mut endpoint = endpoint(&host.server, certs.client(&certs.ca, false));
-        endpoint.token = Some(Token::new("not-the-token-at-all"));
-        let (_probe, raw) = client(endpoint);
-        assert!(
-            down_reason(&raw)
-                .await
-                .contains("the token was not accepted")
-        );
-    }
-    logs.wait_for(&["too many failed authentications", "127.0.0.1"])
-        .await;
-    let mut good = endpoint(&host.server, certs.client(&certs.ca, false));
-    good.token = Some(Token::new(TOKEN));
-    let (_probe, raw) = client(good);
-    down_reason(&raw).await;
-    logs.wait_for(&[
-        "refused a connection at arrival",
-        "127.0.0.1 failed to authenticate 2 times",
-    ])
-    .await;
-}
+guard_suite!(Guarded:
+    extreme_deadlines_are_clamped_not_a_panic,
+    a_frame_begun_and_not_finished_in_time_costs_only_its_peer,
+    failed_authentications_back_the_address_off,
+    requests_in_flight_stay_within_the_byte_budget_and_are_all_answered,
+);
 
 #[tokio::test]
 async fn under_load_new_clients_validate_their_address_first_and_are_served() {
@@ -191,13 +138,13 @@ async fn an_idle_stream_is_closed_then_its_empty_connection_and_the_client_redia
     config.idle_timeout_ms = 200;
     let host = host(config).await;
     // A raw admitted stream that sends nothing more is closed, then its connection.
-    let (connection, _send, mut receive) = admitted_raw(&certs, host.server.local_addr()).await;
+    let mut raw = admitted_raw(&certs, host.server.local_addr()).await;
     assert!(
-        within("the idle stream to end", read_frame(&mut receive))
+        within("the idle stream to end", raw.read_frame())
             .await
             .is_none()
     );
-    let reason = within("the empty connection to close", connection.closed()).await;
+    let reason = within("the empty connection to close", raw.connection.closed()).await;
     assert!(
         matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
             if close.reason.as_ref() == b"no stream open"),
@@ -218,40 +165,4 @@ async fn an_idle_stream_is_closed_then_its_empty_connection_and_the_client_redia
             .unwrap(),
         4
     );
-}
-
-#[tokio::test]
-async fn requests_in_flight_stay_within_the_byte_budget_and_are_all_answered() {
-    const BUDGET: u64 = 100_000;
-    let certs = Certs::generate();
-    let mut config = server_config(&certs, false);
-    config.max_in_flight_request_bytes = BUDGET;
-    let host = host(config).await;
-    let payload = serde_bytes::ByteBuf::from(vec![7u8; 40_000]);
-    let mut calls = Vec::new();
-    for _ in 0..2 {
-        let (probe, _) = client(endpoint(&host.server, certs.client(&certs.ca, false)));
-        for _ in 0..6 {
-            let probe = probe.clone();
-            let payload = payload.clone();
-            calls.push(tokio::spawn(
-                async move { probe.echo(ctx(), payload).await },
-            ));
-        }
-    }
-    for call in calls {
-        let echoed = within("an echo under the budget", call)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed.len(), 40_000);
-    }
-    let budget = host.server.request_budget();
-    assert!(budget.peak() > 40_000, "peak {}", budget.peak());
-    assert!(
-        budget.peak() <= BUDGET,
-        "peak {} over the budget",
-        budget.peak()
-    );
-    assert_eq!(budget.in_use(), 0);
 }

@@ -4,6 +4,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/guard_suite.rs"]
+mod guard_suite;
 
 mod alpn;
 mod calls;

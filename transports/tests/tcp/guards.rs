@@ -1,83 +1,71 @@
 //! What bounds an admitted connection and a hostile peer: extreme deadlines, a frame begun
 //! and not finished, idleness, failed authentications, and the hosted services kept from
-//! peers that have not authenticated.
+//! peers that have not authenticated. The guards QUIC shares are the suite in
+//! `common/guard_suite.rs`, run here over [`ProbeHost`].
 
 use crate::common::{
-    EXTREME_DEADLINES, Logs, client, ctx, decode_double, down_reason, endpoint, host,
-    loopback_config, raw_double, within,
+    Logs, ProbeHost, client, ctx, down_reason, endpoint, host, loopback_config, within,
 };
-use crate::hostile::{admitted_raw, closed_by_the_server, read_frame, still_serving, write_frame};
-use mltools_core::{ErrorKind, RpcResultExt};
+use crate::guard_suite::{
+    GuardHarness, Probe, RawClient, RawPeer, Settings, TOKEN, apply_settings, guard_suite,
+};
+use crate::hostile::{admitted_raw, closed_by_the_server, read_frame, write_frame};
+use mltools_transport::remote::budget::RequestBudget;
 use mltools_transport::remote::hello::preamble_frame;
 use mltools_transport::remote::{Answer, Hello, PROTOCOL_VERSION, Refusal};
 use mltools_transport::tcp::{TcpConfigError, TcpEndpoint, TcpServerConfig};
 use mltools_transport::{Codec, Limits, LinkStatus, Token};
-use std::collections::BTreeMap;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const TOKEN: &str = "a-token-of-twenty-bytes";
+impl GuardHarness for ProbeHost {
+    type Raw = TcpStream;
 
-#[tokio::test]
-async fn extreme_deadlines_are_clamped_not_a_panic() {
-    let logs = Logs::capture();
-    let host = host(loopback_config(), Limits::default()).await;
-    let mut raw = admitted_raw(host.server.local_addr()).await;
-    for (id, secs, nanos) in EXTREME_DEADLINES {
-        write_frame(&mut raw, &raw_double(id, id as u32, secs, nanos)).await;
+    async fn start(settings: Settings) -> Self {
+        let mut config = loopback_config();
+        apply_settings!(settings, config);
+        host(config, Limits::default()).await
     }
-    // Every call but the one whose deadline is already past is answered; that one may be
-    // answered or dropped at its deadline.
-    let mut answers = BTreeMap::new();
-    while answers.keys().filter(|id| **id >= 2).count() < 4 {
-        let (id, answer) = decode_double(&within("an answer", read_frame(&mut raw)).await);
-        answers.insert(id, answer);
+
+    async fn admitted_raw(&self) -> TcpStream {
+        admitted_raw(self.server.local_addr()).await
     }
-    for id in 2..=5u64 {
-        assert_eq!(answers[&id], Ok(2 * id as u32), "request {id}");
+
+    fn client(&self, token: Option<&str>) -> (Probe, RawClient) {
+        let mut endpoint = endpoint(&self.server);
+        endpoint.token = token.map(Token::new);
+        client(endpoint)
     }
-    // A deadline no `Duration` holds is a malformed request: the connection is closed,
-    // naming the peer, and nothing panics.
-    let peer = raw.local_addr().unwrap().to_string();
-    write_frame(&mut raw, &raw_double(6, 6, u64::MAX, u32::MAX)).await;
-    closed_by_the_server(raw).await;
-    logs.wait_for(&["closing the connection", &peer, "postcard could not decode"])
-        .await;
-    let (fresh, _) = client(endpoint(&host.server));
-    assert_eq!(
-        within("a legitimate call", fresh.double(ctx(), 21))
-            .await
-            .unwrap(),
-        42
-    );
+
+    fn request_budget(&self) -> &RequestBudget {
+        self.server.request_budget()
+    }
 }
 
-#[tokio::test]
-async fn a_frame_begun_and_not_finished_in_time_closes_only_its_connection() {
-    let logs = Logs::capture();
-    let mut config = loopback_config();
-    config.frame_timeout_ms = 200;
-    let host = host(config, Limits::default()).await;
-    let (before, _) = client(endpoint(&host.server));
-    assert_eq!(
-        within("a first call", before.double(ctx(), 1))
-            .await
-            .unwrap(),
-        2
-    );
-    let mut raw = admitted_raw(host.server.local_addr()).await;
-    let peer = raw.local_addr().unwrap().to_string();
-    raw.write_all(&[0, 0, 0, 100, 1, 2, 3]).await.unwrap();
-    let started = std::time::Instant::now();
-    closed_by_the_server(raw).await;
-    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
-    logs.wait_for(&[
-        &peer,
-        "a frame begun was not finished within 200 ms (3 bytes buffered)",
-    ])
-    .await;
-    still_serving(&host, &before).await;
+impl RawPeer for TcpStream {
+    fn peer(&self) -> String {
+        self.local_addr().unwrap().to_string()
+    }
+
+    async fn write_bytes(&mut self, bytes: &[u8]) {
+        self.write_all(bytes).await.unwrap();
+    }
+
+    async fn read_exact(&mut self, buf: &mut [u8]) -> bool {
+        AsyncReadExt::read_exact(self, buf).await.is_ok()
+    }
+
+    async fn closed(self) {
+        closed_by_the_server(self).await;
+    }
 }
+
+guard_suite!(ProbeHost:
+    extreme_deadlines_are_clamped_not_a_panic,
+    a_frame_begun_and_not_finished_in_time_costs_only_its_peer,
+    failed_authentications_back_the_address_off,
+    requests_in_flight_stay_within_the_byte_budget_and_are_all_answered,
+);
 
 #[tokio::test]
 async fn an_idle_connection_is_closed_and_its_client_redials_on_its_next_call() {
@@ -125,42 +113,6 @@ async fn an_idle_connection_is_closed_and_its_client_redials_on_its_next_call() 
     );
     host.probe.release.notify_one();
     assert_eq!(within("the held answer", held).await.unwrap().unwrap(), 7);
-}
-
-#[tokio::test]
-async fn failed_authentications_back_the_address_off() {
-    let logs = Logs::capture();
-    let mut config = loopback_config();
-    config.token = Some(Token::new(TOKEN));
-    config.max_auth_failures = 2;
-    let host = host(config, Limits::default()).await;
-    for _ in 0..2 {
-        let mut endpoint = endpoint(&host.server);
-        endpoint.token = Some(Token::new("not-the-token-at-all"));
-        let (_probe, raw) = client(endpoint);
-        assert!(
-            down_reason(&raw)
-                .await
-                .contains("the token was not accepted")
-        );
-    }
-    logs.wait_for(&["too many failed authentications", "127.0.0.1"])
-        .await;
-    // The right token, from the same address, is refused at arrival for a while.
-    let mut good = endpoint(&host.server);
-    good.token = Some(Token::new(TOKEN));
-    let (probe, _) = client(good);
-    let error = within("a call while backing off", probe.double(ctx(), 1))
-        .await
-        .map(Ok)
-        .into_service("probe")
-        .unwrap_err();
-    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
-    logs.wait_for(&[
-        "refused a connection at arrival",
-        "127.0.0.1 failed to authenticate 2 times",
-    ])
-    .await;
 }
 
 #[tokio::test]
@@ -270,63 +222,5 @@ fn hardening_settings_are_range_checked_naming_the_key() {
             parsed.max_deadline_ms
         ),
         (30_000, 256 << 20, 3_600_000)
-    );
-}
-
-#[tokio::test]
-async fn requests_in_flight_stay_within_the_byte_budget_and_are_all_answered() {
-    const BUDGET: u64 = 100_000;
-    let logs = Logs::capture();
-    let mut config = loopback_config();
-    config.max_in_flight_request_bytes = BUDGET;
-    let host = host(config, Limits::default()).await;
-    let payload = serde_bytes::ByteBuf::from(vec![7u8; 40_000]);
-    let mut calls = Vec::new();
-    for _ in 0..2 {
-        let (probe, _) = client(endpoint(&host.server));
-        for _ in 0..6 {
-            let probe = probe.clone();
-            let payload = payload.clone();
-            calls.push(tokio::spawn(
-                async move { probe.echo(ctx(), payload).await },
-            ));
-        }
-    }
-    for call in calls {
-        let echoed = within("an echo under the budget", call)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed.len(), 40_000);
-    }
-    let budget = host.server.request_budget();
-    assert!(budget.peak() > 40_000, "peak {}", budget.peak());
-    assert!(
-        budget.peak() <= BUDGET,
-        "peak {} over the budget",
-        budget.peak()
-    );
-    // Everything answered gives its bytes back.
-    assert_eq!(budget.in_use(), 0);
-    // A single request larger than the whole budget is refused as an oversized frame,
-    // costing only its connection.
-    let (probe, _) = client(endpoint(&host.server));
-    let error = within(
-        "an echo over the budget",
-        probe.echo(ctx(), serde_bytes::ByteBuf::from(vec![7u8; 150_000])),
-    )
-    .await
-    .map(Ok)
-    .into_service("probe")
-    .unwrap_err();
-    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
-    logs.wait_for(&["exceeds the frame limit of 100000 bytes"])
-        .await;
-    let (fresh, _) = client(endpoint(&host.server));
-    assert_eq!(
-        within("a call after", fresh.double(ctx(), 2))
-            .await
-            .unwrap(),
-        4
     );
 }

@@ -2,14 +2,13 @@
 //! connection that sent them (with a log line naming the peer), never the server or the
 //! other clients.
 
-use crate::common::{
-    Logs, ProbeHost, client, ctx, down_reason, endpoint, host, loopback_config, within,
-};
+use crate::common::{Logs, client, ctx, down_reason, endpoint, host, loopback_config, within};
+use crate::guard_suite::{RawPeer, still_serving, welcomed};
 use mltools_core::{ErrorKind, RpcResultExt};
+use mltools_transport::Limits;
+use mltools_transport::remote::Answer;
 use mltools_transport::remote::hello::preamble_frame;
-use mltools_transport::remote::{Answer, Hello, PROTOCOL_VERSION};
 use mltools_transport::tcp::TcpEndpoint;
-use mltools_transport::{Codec, Limits};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,63 +27,19 @@ pub(crate) async fn closed_by_the_server(mut stream: TcpStream) {
     .await;
 }
 
+/// Writes one length-prefixed frame.
 pub(crate) async fn write_frame(stream: &mut TcpStream, payload: &[u8]) {
-    stream
-        .write_all(&(payload.len() as u32).to_be_bytes())
-        .await
-        .unwrap();
-    stream.write_all(payload).await.unwrap();
+    RawPeer::write_frame(stream, payload).await;
 }
 
+/// Reads one length-prefixed frame, failing the test if the connection ends first.
 pub(crate) async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
-    let mut head = [0u8; 4];
-    stream.read_exact(&mut head).await.unwrap();
-    let mut payload = vec![0; u32::from_be_bytes(head) as usize];
-    stream.read_exact(&mut payload).await.unwrap();
-    payload
+    RawPeer::read_frame(stream).await.expect("a frame")
 }
 
 /// A raw connection that has said hello and been welcomed, as a real client would be.
 pub(crate) async fn admitted_raw(address: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let hello = Hello {
-        protocol: PROTOCOL_VERSION,
-        service: "probe".into(),
-        token: None,
-        codec: Codec::Postcard,
-        max_frame_bytes: 1 << 20,
-    };
-    write_frame(&mut stream, &preamble_frame(&hello).unwrap()).await;
-    let answer: Answer = Codec::Postcard
-        .decode(&within("the welcome", read_frame(&mut stream)).await)
-        .unwrap();
-    assert!(matches!(answer, Answer::Welcome { .. }), "{answer:?}");
-    stream
-}
-
-/// The server still serves a client connected before, and a new one.
-pub(crate) async fn still_serving(
-    host: &ProbeHost,
-    before: &mltools_transport::test_probe::ProbeClient<
-        mltools_transport::Client<
-            mltools_transport::test_probe::ProbeRequest,
-            mltools_transport::test_probe::ProbeResponse,
-        >,
-    >,
-) {
-    assert_eq!(
-        within("the earlier client", before.double(ctx(), 1))
-            .await
-            .unwrap(),
-        2
-    );
-    let (fresh, _) = client(endpoint(&host.server));
-    assert_eq!(
-        within("a new client", fresh.double(ctx(), 2))
-            .await
-            .unwrap(),
-        4
-    );
+    welcomed(TcpStream::connect(address).await.unwrap()).await
 }
 
 #[tokio::test]

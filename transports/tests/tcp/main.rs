@@ -3,6 +3,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/guard_suite.rs"]
+mod guard_suite;
 
 mod auth;
 mod calls;

@@ -113,52 +113,46 @@ mod tests {
     #[test]
     fn a_parameter_above_its_cap_is_refused_naming_value_cap_and_setting() {
         let limits = FitLimits::default();
+        // Per parameter, the setting that caps it and the estimators over their cap.
         let cases = [
             (
-                "random_forest_classifier",
                 "n_trees",
-                ParamValue::Integer(5000),
                 "max_trees",
+                vec![
+                    ("random_forest_classifier", ParamValue::Integer(5000)),
+                    ("extra_trees_regressor", ParamValue::Integer(1001)),
+                ],
             ),
             (
-                "extra_trees_regressor",
-                "n_trees",
-                ParamValue::Integer(1001),
-                "max_trees",
-            ),
-            (
-                "logistic_regression",
                 "max_iter",
-                ParamValue::Integer(1_000_000),
                 "max_iterations",
+                vec![
+                    ("logistic_regression", ParamValue::Integer(1_000_000)),
+                    ("lasso", ParamValue::Integer(100_001)),
+                ],
             ),
             (
-                "lasso",
-                "max_iter",
-                ParamValue::Integer(100_001),
-                "max_iterations",
-            ),
-            (
-                "svc",
                 "cache_size_mb",
-                ParamValue::Number(4096.0),
                 "max_kernel_cache_mb",
+                vec![("svc", ParamValue::Number(4096.0))],
             ),
         ];
-        for (algorithm, param, value, setting) in cases {
-            let error = estimator(algorithm, param, value.clone())
-                .check_limits(&limits)
-                .unwrap_err();
-            assert_eq!(error.kind(), ErrorKind::InvalidInput);
-            let text = error.to_string();
-            assert!(
-                text.starts_with(&format!("{algorithm}: parameter `{param}` = ")),
-                "{text}"
-            );
-            assert!(
-                text.contains(&format!("(models setting `{setting}`)")),
-                "{text}"
-            );
+        for (param, setting, over_cap) in cases {
+            for (algorithm, value) in over_cap {
+                let error = estimator(algorithm, param, value)
+                    .check_limits(&limits)
+                    .unwrap_err();
+                assert_eq!(error.kind(), ErrorKind::InvalidInput);
+                let text = error.to_string();
+                assert!(
+                    text.starts_with(&format!("{algorithm}: parameter `{param}` = ")),
+                    "{text}"
+                );
+                assert!(
+                    text.contains(&format!("(models setting `{setting}`)")),
+                    "{text}"
+                );
+            }
         }
         let error = estimator(
             "random_forest_regressor",

@@ -7,7 +7,9 @@
 //! A model file is attacker-controlled (`models import`): a tree whose node points back to
 //! itself would loop forever in prediction, pinning a fit thread with no panic to catch.
 //! smartcore keeps its trees' nodes private, so they are read through mirrors of their
-//! serialized form (`dense::mirror`).
+//! serialized form (`dense::mirror`). A mirror declares every field, field for field, so
+//! its layout matches; the fields no check reads are there only for that, hence each
+//! mirror's `expect(dead_code)` outside tests (tests serialize the mirrors, reading all).
 //!
 //! Length prefixes cannot drive a huge allocation while decoding: serde's `Vec` visitor
 //! preallocates at most 1 MiB whatever the prefix says, and every element we decode takes
@@ -116,19 +118,12 @@ pub(crate) fn class_codes(what: &str, codes: &[u32], classes: usize) -> Result<(
 /// fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct ClassTreeMirror {
     pub(crate) nodes: Vec<ClassNodeMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) parameters: Option<DecisionTreeClassifierParameters>,
     pub(crate) num_classes: usize,
     pub(crate) classes: Vec<u32>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) depth: u16,
     pub(crate) num_features: usize,
 }
@@ -138,22 +133,15 @@ pub(crate) struct ClassTreeMirror {
 /// when there is no value).
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct ClassNodeMirror {
     pub(crate) output: usize,
     pub(crate) n_node_samples: usize,
     pub(crate) split_feature: usize,
     pub(crate) split_value: Option<f64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_score: Option<f64>,
     pub(crate) true_child: Option<usize>,
     pub(crate) false_child: Option<usize>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) impurity: Option<f64>,
 }
 
@@ -196,53 +184,23 @@ impl ClassTreeMirror {
 /// four `PhantomData` fields come last and take no bytes.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseTreeMirror {
     pub(crate) nodes: Vec<BaseNodeMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) parameters: Option<BaseTreeParametersMirror>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) depth: u16,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) root_mass: f64,
 }
 
 /// smartcore 0.7's `BaseTreeParameters` (private to smartcore), field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseTreeParametersMirror {
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) max_depth: Option<u16>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) min_samples_leaf: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) min_samples_split: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) seed: Option<u64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) splitter: SplitterMirror,
 }
 
@@ -257,18 +215,11 @@ pub(crate) enum SplitterMirror {
 /// smartcore 0.7's base tree `Node<f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseNodeMirror {
     pub(crate) output: f64,
     pub(crate) split_feature: usize,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_value: Option<f64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) split_score: Option<f64>,
     pub(crate) true_child: Option<usize>,
     pub(crate) false_child: Option<usize>,
@@ -326,13 +277,10 @@ pub(crate) struct RegressionForestMirror {
 /// smartcore 0.7's `BaseForest<_, _, _, _, f64>`, field for field.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
 pub(crate) struct BaseForestMirror {
     pub(crate) trees: Option<Vec<BaseTreeMirror>>,
     pub(crate) num_features: Option<usize>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read only to keep the fields aligned")
-    )]
     pub(crate) samples: Option<Vec<Vec<bool>>>,
 }
 
