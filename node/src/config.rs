@@ -84,6 +84,10 @@ pub struct Listen {
 /// A TCP listener: an address alone, or its full settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "read once at start-up; boxing the settings would only make them harder to build"
+)]
 pub enum TcpListen {
     /// `"host:port"` with every default (plaintext, loopback only, no token).
     Address(String),
