@@ -547,13 +547,18 @@ fn main() -> std::process::ExitCode {
                 format!("**FAILED**: {}", why.replace('|', "\\|"))
             }
         };
+        // A run that ends before the first sample has no figure.
+        let peak = if run.peak_mb > 0.0 {
+            format!("{:.0}", run.peak_mb)
+        } else {
+            "–".to_owned()
+        };
         let row = format!(
-            "| {} | {} | {} | {:.1} | {:.0} |\n",
+            "| {} | {} | {} | {:.1} | {peak} |\n",
             entry.name,
             entry.about,
             outcome,
             run.elapsed.as_secs_f64(),
-            run.peak_mb
         );
         eprint!("{row}");
         table.push_str(&row);
