@@ -372,3 +372,21 @@ impl Security {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keepalive_is_turned_on_for_a_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (dialled, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
+        let (dialled, (accepted, peer)) = (dialled.unwrap(), accepted.unwrap());
+        for stream in [&dialled, &accepted] {
+            assert!(!socket2::SockRef::from(stream).keepalive().unwrap());
+            set_keepalive(stream, &peer);
+            assert!(socket2::SockRef::from(stream).keepalive().unwrap());
+        }
+    }
+}
