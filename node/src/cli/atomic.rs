@@ -3,10 +3,13 @@
 //! mix or a truncated file.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `bytes` to `path` through a temporary file in the same directory: write, fsync,
-/// rename over `path`, then fsync the directory so the rename itself is durable.
+/// rename over `path`, then fsync the directory so the rename itself is durable. The file
+/// is created as any other (mode 0666 less the umask), not private to its owner as
+/// temporary files usually are: it is the user's report or export.
 ///
 /// # Errors
 /// Whatever the file system refuses: the directory missing or not writable, the disk full,
@@ -16,14 +19,59 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".mltools-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|error| error.error)?;
+    let temporary = Temporary::create(dir)?;
+    let mut file = &temporary.file;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary.path, path)?;
+    temporary.persisted();
     sync_dir(dir)
+}
+
+/// A temporary file beside the target, removed when dropped unless it was renamed.
+struct Temporary {
+    path: PathBuf,
+    file: std::fs::File,
+    keep: bool,
+}
+
+impl Temporary {
+    /// A new file `.mltools-PID-N.tmp` in `dir`; `N` counts up past names already taken.
+    fn create(dir: &Path) -> std::io::Result<Temporary> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".mltools-{}-{n}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => {
+                    return Ok(Temporary {
+                        path,
+                        file,
+                        keep: false,
+                    });
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The file now has its final name: nothing to remove.
+    fn persisted(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Makes a rename in `dir` durable. Only Unix can open a directory to fsync it.
@@ -72,5 +120,18 @@ mod tests {
 
         let missing = dir.path().join("no/such/dir/out.csv");
         assert!(write(&missing, b"x").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_gets_the_permissions_of_any_new_file_not_a_private_temporary_s() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.html");
+        std::fs::write(&plain, b"x").unwrap();
+        let written = dir.path().join("report.html");
+        write(&written, b"<html>").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&written), mode(&plain));
     }
 }
