@@ -265,41 +265,14 @@ async fn a_frame_stalled_after_the_hello_is_cut_at_its_deadline() {
 
 /// A `datasets.list` request as a hostile tarpc client writes it: any deadline, even one no
 /// `Duration` holds.
-#[derive(serde::Serialize)]
-enum RawMessage {
-    Request(RawRequest),
-}
-
-#[derive(serde::Serialize)]
-struct RawRequest {
-    context: RawContext,
-    id: u64,
-    message: DatasetsRequest,
-}
-
-#[derive(serde::Serialize)]
-struct RawContext {
-    deadline: RawDuration,
-    trace_context: tarpc::trace::Context,
-}
-
-#[derive(serde::Serialize)]
-struct RawDuration {
-    secs: u64,
-    nanos: u32,
-}
-
 fn raw_list(id: u64, secs: u64, nanos: u32) -> Vec<u8> {
-    Codec::Postcard
-        .encode(&RawMessage::Request(RawRequest {
-            context: RawContext {
-                deadline: RawDuration { secs, nanos },
-                trace_context: tarpc::trace::Context::default(),
-            },
-            id,
-            message: DatasetsRequest::List {},
-        }))
-        .unwrap()
+    mltools_transport::test_probe::raw_request(
+        Codec::Postcard,
+        id,
+        (secs, nanos),
+        DatasetsRequest::List {},
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

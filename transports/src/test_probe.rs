@@ -69,3 +69,46 @@ pub fn probe() -> Service<ProbeRequest, ProbeResponse> {
 pub fn probe_with(server: ProbeServer, limits: Limits) -> Service<ProbeRequest, ProbeResponse> {
     crate::service!("probe", limits, server.serve())
 }
+/// The bytes of request `id` carrying `message` as a tarpc client writes it, in `codec`, with
+/// a deadline of the caller's choosing, even one no `Duration` can hold (`nanos` past a
+/// second): what a hostile client sends, for tests of the server's guards.
+///
+/// # Errors
+/// The codec's, when `message` cannot be encoded.
+#[cfg(feature = "remote")]
+pub fn raw_request<M: serde::Serialize>(
+    codec: crate::Codec,
+    id: u64,
+    deadline: (u64, u32),
+    message: M,
+) -> Result<Vec<u8>, crate::codec::CodecError> {
+    #[derive(serde::Serialize)]
+    enum RawMessage<M> {
+        Request(RawRequest<M>),
+    }
+    #[derive(serde::Serialize)]
+    struct RawRequest<M> {
+        context: RawContext,
+        id: u64,
+        message: M,
+    }
+    #[derive(serde::Serialize)]
+    struct RawContext {
+        deadline: RawDuration,
+        trace_context: tarpc::trace::Context,
+    }
+    #[derive(serde::Serialize)]
+    struct RawDuration {
+        secs: u64,
+        nanos: u32,
+    }
+    let (secs, nanos) = deadline;
+    codec.encode(&RawMessage::Request(RawRequest {
+        context: RawContext {
+            deadline: RawDuration { secs, nanos },
+            trace_context: tarpc::trace::Context::default(),
+        },
+        id,
+        message,
+    }))
+}

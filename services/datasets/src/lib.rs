@@ -96,6 +96,7 @@ mod fetchers;
 mod gate;
 mod incident;
 mod layout;
+mod leftovers;
 mod operations;
 mod server;
 mod state;

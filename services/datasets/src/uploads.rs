@@ -501,14 +501,7 @@ impl Drop for UploadLease {
 /// Removes the upload files a previous process left in `data_dir/uploads/`; answers how
 /// many. (Its uploads died with it: their ids were only in its memory.)
 pub(crate) fn remove_stale_uploads(config: &DatasetsConfig) -> usize {
-    let Ok(entries) = std::fs::read_dir(config.data_dir.join("uploads")) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with(PREFIX))
-        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
-        .count()
+    crate::leftovers::remove(&config.data_dir.join("uploads"), PREFIX)
 }
 
 /// Checks an upload's label: not empty, at most [`MAX_LABEL_BYTES`], no control

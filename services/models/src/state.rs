@@ -459,7 +459,7 @@ impl ModelsState {
         let cancel = Cancel::new(cancel);
         let prediction = self
             .run_pooled("predict", move || {
-                FittedModel::from_bytes(&bytes)?.predict_until(&matrix, &cancel)
+                FittedModel::from_stored(&bytes)?.predict_until(&matrix, &cancel)
             })
             .await?;
         let values = match prediction {

@@ -254,46 +254,16 @@ impl Logs {
     }
 }
 
-/// A request as a tarpc client writes it, with a deadline of our choosing, even one no
-/// `Duration` can hold (`nanos` past a second), to play a hostile client.
-#[derive(serde::Serialize)]
-enum RawMessage {
-    Request(RawRequest),
-}
-
-#[derive(serde::Serialize)]
-struct RawRequest {
-    context: RawContext,
-    id: u64,
-    message: ProbeRequest,
-}
-
-#[derive(serde::Serialize)]
-struct RawContext {
-    deadline: RawDuration,
-    trace_context: tarpc::trace::Context,
-}
-
-#[derive(serde::Serialize)]
-struct RawDuration {
-    secs: u64,
-    nanos: u32,
-}
-
 /// The postcard bytes of a `double(value)` request `id` whose deadline is `secs` and `nanos`
 /// from now.
 pub fn raw_double(id: u64, value: u32, secs: u64, nanos: u32) -> Vec<u8> {
-    let message = RawMessage::Request(RawRequest {
-        context: RawContext {
-            deadline: RawDuration { secs, nanos },
-            trace_context: tarpc::trace::Context::default(),
-        },
+    mltools_transport::test_probe::raw_request(
+        mltools_transport::Codec::Postcard,
         id,
-        message: ProbeRequest::Double { value },
-    });
-    mltools_transport::Codec::Postcard
-        .encode(&message)
-        .expect("postcard encodes")
+        (secs, nanos),
+        ProbeRequest::Double { value },
+    )
+    .expect("postcard encodes")
 }
 
 /// The deadlines a hostile client may send that a `Duration` holds: none, one second, and

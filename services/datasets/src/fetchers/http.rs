@@ -156,18 +156,9 @@ impl Resolver for CheckedResolver {
 }
 
 /// Removes downloads left behind by a process that was killed mid-import; returns how
-/// many. Safe while another process downloads into the same directory: on Unix its open
-/// file stays readable after the unlink (and elsewhere the removal of a file in use fails
-/// and is ignored).
+/// many (see [`crate::leftovers::remove`]).
 pub(crate) fn remove_stale_downloads(config: &DatasetsConfig) -> usize {
-    let Ok(entries) = std::fs::read_dir(config.data_dir.join("tmp")) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with(PREFIX))
-        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
-        .count()
+    crate::leftovers::remove(&config.data_dir.join("tmp"), PREFIX)
 }
 
 fn temp_file(config: &DatasetsConfig) -> Result<NamedTempFile, DatasetsError> {

@@ -197,9 +197,26 @@ impl FittedModel {
         FittedModel::decode(bytes).map_err(|reason| ModelsError::Corrupt { reason })
     }
 
+    /// A model the registry holds: it was checked when it entered (imported through
+    /// [`FittedModel::from_bytes`], or fitted here), so reading it back only decodes it and
+    /// prediction does not pay for a second walk of every tree.
+    ///
+    /// # Errors
+    /// [`ModelsError::Corrupt`] for bytes that do not decode as a model of this format.
+    pub(crate) fn from_stored(bytes: &[u8]) -> Result<FittedModel, ModelsError> {
+        FittedModel::decode_unchecked(bytes).map_err(|reason| ModelsError::Corrupt { reason })
+    }
+
     /// A model from [`FittedModel::to_bytes`]: the magic number and format version, then
     /// the model, then its shape (see [`FittedModel::check`]); what is wrong otherwise.
     pub(crate) fn decode(bytes: &[u8]) -> Result<FittedModel, String> {
+        let model = FittedModel::decode_unchecked(bytes)?;
+        model.check()?;
+        Ok(model)
+    }
+
+    /// The magic number, the format version and the model, without the shape check.
+    fn decode_unchecked(bytes: &[u8]) -> Result<FittedModel, String> {
         let body = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or_else(|| "not a mltools model (bad magic number)".to_owned())?;
@@ -214,7 +231,6 @@ impl FittedModel {
             }
             None => return Err("the model is truncated".to_owned()),
         };
-        model.check()?;
         Ok(model)
     }
 
