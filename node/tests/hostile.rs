@@ -37,6 +37,11 @@ struct Exposed {
 
 impl Exposed {
     fn start(listen_extra: &str, extra: &str) -> Exposed {
+        Exposed::start_with_models(listen_extra, extra, "")
+    }
+
+    /// As [`Exposed::start`], with `models_extra` appended to the `[models]` table.
+    fn start_with_models(listen_extra: &str, extra: &str, models_extra: &str) -> Exposed {
         let dir = tempfile::tempdir().unwrap();
         let roots = dir.path().join("roots");
         std::fs::create_dir(&roots).unwrap();
@@ -48,7 +53,7 @@ impl Exposed {
                  [node.listen.tcp]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
                  handshake_timeout_ms = 1000\nframe_timeout_ms = 1000\n{listen_extra}\n\
                  [datasets]\ndata_dir = \"{data}\"\nimport_roots = [\"{roots}\"]\n{extra}\n\
-                 [models]\ndata_dir = \"{data}\"\n",
+                 [models]\ndata_dir = \"{data}\"\n{models_extra}\n",
                 data = dir.path().join("data").display(),
                 roots = roots.display(),
             ),
@@ -651,6 +656,140 @@ async fn a_compare_with_an_identifier_column_leaves_it_out_with_a_warning() {
             .all(|entry| entry.error.is_none())
     );
     assert!(report.leaderboard.entries[0].metrics["accuracy"].mean > 0.8);
+    exposed.stop_without_a_panic();
+}
+
+/// `rows` rows of 12 pseudo-random features, a class and a number unrelated to them: fits
+/// that take tens of seconds, so every one of them outlives its deadline.
+fn noisy_csv(rows: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut csv = (0..12)
+        .map(|column| format!("x{column},"))
+        .collect::<String>();
+    csv.push_str("class,value\n");
+    for _ in 0..rows {
+        for _ in 0..12 {
+            csv.push_str(&format!("{:.4},", next()));
+        }
+        let class = if next() < 0.5 { "a" } else { "b" };
+        csv.push_str(&format!("{class},{:.4}\n", next() * 100.0));
+    }
+    csv.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fits_past_their_deadline_free_the_only_fit_thread_within_seconds() {
+    let exposed = Exposed::start_with_models("", "", "fit_threads = 1\nmax_running_fits = 1\n");
+    let client = exposed.client().await;
+    let noisy = import(
+        &client,
+        Source::Bytes {
+            label: "noisy.csv".into(),
+            data: noisy_csv(40_000),
+        },
+    )
+    .await
+    .unwrap();
+    let iris = import(
+        &client,
+        Source::Builtin {
+            name: mltools_core::datasets::Builtin::Iris,
+        },
+    )
+    .await
+    .unwrap();
+    let models = client.models().unwrap();
+    let request =
+        |info: &mltools_core::datasets::DatasetInfo,
+         target: &str,
+         algorithm: &str,
+         params: &[(&str, mltools_core::models::ParamValue)]| FitRequest {
+            data: TrainingData {
+                dataset: info.id,
+                version: info.version,
+                rows: Rows::Stored,
+                target: target.into(),
+                task: None,
+            },
+            model: ModelSpec {
+                algorithm: algorithm.into(),
+                params: params
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                    .collect(),
+                pipeline: None,
+            },
+            seed: 0,
+        };
+    use mltools_core::models::ParamValue::{Integer, Number};
+    // Each fit runs for tens of seconds uncancelled; a tree builder, a forest, a solver
+    // must see its deadline inside its loops and give the node's only fit thread back.
+    let slow = [
+        ("random_forest_classifier", "class", vec![]),
+        ("random_forest_regressor", "value", vec![]),
+        ("extra_trees_regressor", "value", vec![]),
+        ("svc", "class", vec![]),
+        (
+            "lasso",
+            "value",
+            vec![
+                ("alpha", Number(1e-9)),
+                ("tol", Number(1e-300)),
+                ("max_iter", Integer(100_000)),
+            ],
+        ),
+    ];
+    const DEADLINE: Duration = Duration::from_millis(1500);
+    for (algorithm, target, params) in slow {
+        let mut short = context::current();
+        let started = Instant::now();
+        short.deadline = started + DEADLINE;
+        let outcome = within(
+            "a fit past its deadline",
+            models.fit(short, request(&noisy, target, algorithm, &params)),
+        )
+        .await
+        .into_service("models");
+        let error = refused(outcome, ErrorKind::Timeout);
+        assert!(
+            started.elapsed() < DEADLINE + Duration::from_secs(2),
+            "{algorithm}: answered after {:?}: {error}",
+            started.elapsed()
+        );
+        // The only fit thread is free again once the fit saw its deadline: a small fit
+        // runs (the slot may still be taken for a moment: Overloaded is retried).
+        let quick = loop {
+            let answer = within(
+                "a small fit",
+                models.fit(ctx(), request(&iris, "species", "gaussian_nb", &[])),
+            )
+            .await
+            .into_service("models");
+            match answer {
+                Err(error) if error.kind == ErrorKind::Overloaded => {
+                    assert!(
+                        started.elapsed() < DEADLINE + Duration::from_secs(10),
+                        "{algorithm}: the fit still holds its slot: {error}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => break other,
+            }
+        };
+        quick.unwrap();
+        let freed = started.elapsed().saturating_sub(DEADLINE);
+        println!("{algorithm}: the next fit ended {freed:?} after the deadline");
+        assert!(
+            freed < Duration::from_secs(4),
+            "{algorithm}: the next fit waited {freed:?} past the deadline for the thread"
+        );
+    }
     exposed.stop_without_a_panic();
 }
 
