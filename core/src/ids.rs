@@ -44,7 +44,7 @@ numeric_id!(
     "model"
 );
 numeric_id!(
-    /// A job's id on the models service (a long compare or fit).
+    /// A job's id: a models job (a long compare or fit) or a lab comparison.
     JobId,
     "job"
 );

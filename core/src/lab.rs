@@ -3,7 +3,10 @@
 //!
 //! A comparison outlasts any sensible RPC deadline, so [`Lab::compare`] starts a job and
 //! returns its id at once; [`Lab::status`] reports progress and [`Lab::report`] waits for
-//! the result.
+//! the result. A comparison outlives its caller too: any other client may follow, cancel or
+//! collect it by id, and [`Lab::jobs`] lists them. Ended comparisons are kept in the lab
+//! node's database, so their reports survive a restart; one that was running when its node
+//! stopped ends as [`LabStage::Interrupted`].
 
 use crate::ServiceError;
 use crate::ids::{DatasetId, DatasetRef, JobId};
@@ -24,6 +27,8 @@ pub trait Lab {
     async fn report(job: JobId, timeout_ms: u64) -> Result<Option<Report>, ServiceError>;
     /// Cancels a comparison.
     async fn cancel(job: JobId) -> Result<LabStatus, ServiceError>;
+    /// The comparisons the lab knows, running and kept, newest first.
+    async fn jobs() -> Result<Vec<LabJob>, ServiceError>;
 }
 
 /// What to compare.
@@ -86,6 +91,9 @@ pub enum LabStage {
     Failed(ServiceError),
     /// Cancelled by a caller.
     Cancelled,
+    /// The lab's node stopped while the comparison ran: it did not finish, and starting
+    /// it again is the caller's choice.
+    Interrupted,
 }
 
 /// A comparison's state.
@@ -98,13 +106,49 @@ pub struct LabStatus {
 }
 
 impl LabStatus {
-    /// Whether the comparison has ended (finished, failed or cancelled).
+    /// Whether the comparison has ended (see [`LabStage::is_done`]).
+    pub fn is_done(&self) -> bool {
+        self.stage.is_done()
+    }
+}
+
+impl LabStage {
+    /// Whether the comparison has ended: finished, failed, cancelled or interrupted.
     pub fn is_done(&self) -> bool {
         matches!(
-            self.stage,
-            LabStage::Finished | LabStage::Failed(_) | LabStage::Cancelled
+            self,
+            LabStage::Finished | LabStage::Failed(_) | LabStage::Cancelled | LabStage::Interrupted
         )
     }
+}
+
+impl std::fmt::Display for LabStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabStage::Preparing => f.write_str("preparing"),
+            LabStage::Fitting { done, total } => write!(f, "fitting ({done}/{total} fits)"),
+            LabStage::Reporting => f.write_str("reporting"),
+            LabStage::Finished => f.write_str("finished"),
+            LabStage::Failed(error) => write!(f, "failed: {error}"),
+            LabStage::Cancelled => f.write_str("cancelled"),
+            LabStage::Interrupted => f.write_str("interrupted (its node stopped while it ran)"),
+        }
+    }
+}
+
+/// A comparison as [`Lab::jobs`] lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabJob {
+    /// The comparison.
+    pub job: JobId,
+    /// Where it is.
+    pub stage: LabStage,
+    /// The dataset it compares on, as the request named it.
+    pub dataset: DatasetRef,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    /// When it ended, in milliseconds since the Unix epoch; `None` while it runs.
+    pub ended_at_ms: Option<u64>,
 }
 
 /// The dataset a report is about.

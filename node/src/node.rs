@@ -83,10 +83,11 @@ impl NodeBuilder {
         NodeBuilder { config }
     }
 
-    /// Sets the directory where services keep their data (the datasets database and the
-    /// models registry).
+    /// Sets the directory where services keep their data (the datasets database, the
+    /// models registry and the lab's comparisons).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
+        self.config.lab.data_dir = Some(dir.clone());
         self.config.models.data_dir = dir.clone();
         self.config.datasets.data_dir = dir;
         self
@@ -407,7 +408,12 @@ impl Node {
             utils: self.utils()?,
             models: self.models()?,
         };
-        let state = LabState::new(clients, self.config.lab.clone());
+        let mut config = self.config.lab.clone();
+        if config.data_dir.is_none() {
+            config.data_dir = Some(self.config.models.data_dir.clone());
+        }
+        let state = LabState::open(clients, config)
+            .map_err(|error| self.start_error(ServiceName::Lab, error))?;
         let service = mltools_transport::service!(
             "lab",
             section.limits(),

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mltools_core::datasets::{ImportRequest, Source, UpdateMode, UpdateRequest};
 use mltools_core::lab::{LabCompareRequest, LabStage, Report};
 use mltools_core::models::{ModelSpec, ParamValue, Task};
-use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError};
+use mltools_core::{DatasetRef, ErrorKind, RpcResultExt, ServiceError, ServiceName};
 use mltools_transport::DatasetsClient;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +44,11 @@ pub struct CompareArgs {
     /// Write DIR/report.html: the leaderboard and every plot, in one self-contained page.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Start the comparison on the lab's node and exit at once, printing its job id; follow
+    /// it from any process with `mltools jobs wait|status|cancel|report ID`. Needs a lab on
+    /// a node daemon (`[services.lab] at = ...`): a lab in this process ends with it.
+    #[arg(long, conflicts_with = "report")]
+    pub detach: bool,
 }
 
 /// The task named on the command line (clap has checked it is one of the two).
@@ -140,6 +145,13 @@ async fn import_or_replace(
 
 pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Result<(), CliError> {
     let lab = node.lab()?;
+    if args.detach && node.config().remote(ServiceName::Lab).is_none() {
+        return Err(ServiceError::invalid_input(
+            "--detach needs a lab on a node daemon (`[services.lab] at = ...` in the config): \
+             the lab of this process would end with it",
+        )
+        .into());
+    }
     let dataset = resolve(&node.datasets()?, SourcePlace::of(node), &args.dataset).await?;
     let request = LabCompareRequest {
         target: args.target.clone(),
@@ -171,18 +183,36 @@ pub(super) async fn compare(node: &Node, args: &CompareArgs, json: bool) -> Resu
         .compare(context::current(), request)
         .await
         .into_service("lab")?;
+    if args.detach {
+        if json {
+            output::print_json(&serde_json::json!({ "job": job }))?;
+        } else {
+            println!("comparison {job} started; follow it with `mltools jobs wait {job}`");
+        }
+        return Ok(());
+    }
     let report = follow(node, job, json).await?;
-    if let Some(dir) = &args.report {
-        write_report(dir, &report)?;
+    present(&report, args.report.as_deref(), json)
+}
+
+/// Shows a comparison's report: the leaderboard (a table, or JSON), the stored best model,
+/// and `report_dir/report.html` when asked for. Fails (exit code 1) when every model failed.
+pub(super) fn present(
+    report: &Report,
+    report_dir: Option<&std::path::Path>,
+    json: bool,
+) -> Result<(), CliError> {
+    if let Some(dir) = report_dir {
+        write_report(dir, report)?;
     }
     if json {
         output::print_json(&report.leaderboard)?;
     } else {
-        println!("{}", output::leaderboard_table(&report));
+        println!("{}", output::leaderboard_table(report));
         if let Some(best) = report.leaderboard.best {
             println!("best model stored as model {best} (mltools predict {best} FILE.csv)");
         }
-        if let Some(dir) = &args.report {
+        if let Some(dir) = report_dir {
             println!("report written to {}", dir.join("report.html").display());
         }
     }
@@ -208,7 +238,11 @@ fn every_model_failed(leaderboard: &mltools_core::models::Leaderboard) -> Option
 }
 
 /// Waits for a comparison's report, drawing a progress bar (unless `quiet`).
-async fn follow(node: &Node, job: mltools_core::JobId, quiet: bool) -> Result<Report, CliError> {
+pub(super) async fn follow(
+    node: &Node,
+    job: mltools_core::JobId,
+    quiet: bool,
+) -> Result<Report, CliError> {
     let lab = node.lab()?;
     let bar = if quiet {
         ProgressBar::hidden()
@@ -242,7 +276,10 @@ async fn follow(node: &Node, job: mltools_core::JobId, quiet: bool) -> Result<Re
             }
             LabStage::Reporting => bar.set_message("plotting"),
             LabStage::Preparing => bar.set_message("reading the dataset"),
-            LabStage::Finished | LabStage::Failed(_) | LabStage::Cancelled => {}
+            LabStage::Finished
+            | LabStage::Failed(_)
+            | LabStage::Cancelled
+            | LabStage::Interrupted => {}
         }
         bar.tick();
         tracing::debug!(

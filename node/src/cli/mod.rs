@@ -7,6 +7,7 @@ mod atomic;
 mod compare;
 mod daemon;
 mod datasets;
+mod jobs;
 mod output;
 mod predict;
 
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 pub use compare::CompareArgs;
 pub use datasets::DatasetsCommand;
+pub use jobs::JobsCommand;
 pub use predict::ModelsCommand;
 
 /// Why a command failed; its message names the culprit.
@@ -51,7 +53,8 @@ pub struct Cli {
     /// A TOML node configuration (see the README's config reference).
     #[arg(long, global = true, env = "MLTOOLS_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Where services keep their data; overrides the config's `datasets.data_dir`.
+    /// Where services keep their data; overrides the config's `data_dir` of the datasets,
+    /// models and lab services.
     #[arg(long, global = true, env = "MLTOOLS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Print results as JSON, for scripts.
@@ -70,6 +73,9 @@ pub enum Command {
     Datasets(DatasetsCommand),
     /// Compare every candidate model on a dataset with cross-validation; keep the best.
     Compare(CompareArgs),
+    /// List, follow, cancel and collect the lab's comparisons by job id.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Predict with a stored model: reads its input columns from a CSV file and writes
     /// `row,<target>` as CSV.
     Predict {
@@ -133,6 +139,7 @@ impl Cli {
         if let Some(dir) = &self.data_dir {
             config.datasets.data_dir = dir.clone();
             config.models.data_dir = dir.clone();
+            config.lab.data_dir = Some(dir.clone());
         }
         Ok(config)
     }
@@ -156,6 +163,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let outcome = match &cli.command {
         Command::Datasets(command) => datasets::run(&node, command, cli.json).await,
         Command::Compare(args) => compare::compare(&node, args, cli.json).await,
+        Command::Jobs(command) => jobs::run(&node, command, cli.json).await,
         Command::Predict {
             model,
             file,

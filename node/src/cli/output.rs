@@ -10,7 +10,8 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), super::Cl
     Ok(())
 }
 
-fn table(header: &[&str]) -> Table {
+/// A table with `header`, in the style of every table the CLI prints.
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)

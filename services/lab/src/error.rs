@@ -15,6 +15,9 @@ pub enum LabError {
     /// The request is unusable.
     #[error("{0}")]
     Invalid(String),
+    /// The lab's database failed (the message names the file).
+    #[error("the lab's database: {0}")]
+    Database(String),
     /// Too many comparisons are running.
     #[error("{running} comparisons are already running (lab.max_running); retry later")]
     Busy {
@@ -29,6 +32,7 @@ impl From<LabError> for ServiceError {
             LabError::Service(error) => error,
             LabError::UnknownJob(_) => ServiceError::not_found(error.to_string()),
             LabError::Invalid(_) => ServiceError::invalid_input(error.to_string()),
+            LabError::Database(_) => ServiceError::internal(error.to_string()),
             LabError::Busy { .. } => ServiceError::new(ErrorKind::Overloaded, error.to_string()),
         }
     }

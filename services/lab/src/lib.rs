@@ -11,6 +11,7 @@
 //! | [`html`] | the report as one self-contained HTML page |
 //! | [`follow`] | [`compare_and_wait`]: start a comparison from a client and wait for it |
 //! | [`state`] | [`LabState`]: the comparisons in flight and their results |
+//! | `store` | the lab's database, `lab.db`: every comparison started, ended ones' reports |
 //! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
 //!
 //! A comparison is a job of the lab's own: [`LabState::compare`] returns its id at once;
@@ -24,6 +25,7 @@ pub mod html;
 pub mod report;
 pub mod server;
 pub mod state;
+mod store;
 
 pub use config::LabConfig;
 pub use error::LabError;

@@ -1,7 +1,7 @@
 //! [`LabServer`]: the `Lab` interface over [`LabState`].
 
 use crate::state::LabState;
-use mltools_core::lab::{Lab, LabCompareRequest, LabStatus, Report};
+use mltools_core::lab::{Lab, LabCompareRequest, LabJob, LabStatus, Report};
 use mltools_core::{JobId, ServiceError};
 use std::time::Duration;
 use tarpc::context;
@@ -34,11 +34,11 @@ impl Lab for LabServer {
         _: context::Context,
         request: LabCompareRequest,
     ) -> Result<JobId, ServiceError> {
-        Ok(self.state.compare(request)?)
+        Ok(self.state.compare(request).await?)
     }
 
     async fn status(self, _: context::Context, job: JobId) -> Result<LabStatus, ServiceError> {
-        Ok(self.state.status(job)?)
+        Ok(self.state.status(job).await?)
     }
 
     async fn report(
@@ -59,6 +59,10 @@ impl Lab for LabServer {
     }
 
     async fn cancel(self, _: context::Context, job: JobId) -> Result<LabStatus, ServiceError> {
-        Ok(self.state.cancel(job)?)
+        Ok(self.state.cancel(job).await?)
+    }
+
+    async fn jobs(self, _: context::Context) -> Result<Vec<LabJob>, ServiceError> {
+        Ok(self.state.jobs().await?)
     }
 }

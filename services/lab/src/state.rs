@@ -1,9 +1,11 @@
-//! [`LabState`]: the comparisons in flight and the reports of finished ones.
+//! [`LabState`]: the comparisons in flight, and the database of every one started (see
+//! [`store`](crate::store)) for those that ended, here or before a restart.
 
 use crate::compare;
 use crate::config::LabConfig;
 use crate::error::LabError;
-use mltools_core::lab::{LabCompareRequest, LabStage, LabStatus, Report};
+use crate::store::Store;
+use mltools_core::lab::{LabCompareRequest, LabJob, LabStage, LabStatus, Report};
 use mltools_core::{ErrorKind, JobId, ServiceError};
 use mltools_transport::{DatasetsClient, ModelsClient, UtilsClient};
 use std::collections::{HashMap, VecDeque};
@@ -34,18 +36,20 @@ pub struct LabState {
 struct Inner {
     clients: LabClients,
     config: LabConfig,
+    store: Arc<Store>,
     // A std mutex: it guards a map for microseconds and is never held across an await.
     jobs: Mutex<Jobs>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
+/// The comparisons in memory: the running ones, and ended ones whose end could not be
+/// written to the database (the newest `keep_finished` of them).
 #[derive(Debug, Default)]
 struct Jobs {
-    next_id: u64,
     running: usize,
     by_id: HashMap<JobId, Job>,
-    finished: VecDeque<JobId>,
+    unsaved: VecDeque<JobId>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,62 +57,108 @@ struct Job {
     stage: watch::Receiver<LabStage>,
     report: Arc<OnceLock<Report>>,
     cancel: CancellationToken,
+    dataset: mltools_core::DatasetRef,
+    started_at_ms: u64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// Runs a blocking database call on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, LabError> + Send + 'static,
+) -> Result<T, LabError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| LabError::Database(format!("a database call did not end: {error}")))?
 }
 
 impl LabState {
-    /// A lab that reaches the other services through `clients`.
-    pub fn new(clients: LabClients, config: LabConfig) -> Self {
-        LabState {
+    /// A lab that reaches the other services through `clients` and keeps its comparisons
+    /// in `<data_dir>/lab.db` (`./.mltools` when `data_dir` is `None`). Comparisons the database shows as running were cut short
+    /// when the last process stopped: they are marked [`LabStage::Interrupted`].
+    ///
+    /// # Errors
+    /// [`LabError::Database`]: the directory or the database cannot be opened.
+    pub fn open(clients: LabClients, config: LabConfig) -> Result<Self, LabError> {
+        let dir = config
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("./.mltools"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|error| LabError::Database(format!("{}: {error}", dir.display())))?;
+        let (store, interrupted) = Store::open(&dir.join("lab.db"))?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "comparisons were running when the lab last stopped; marked interrupted"
+            );
+        }
+        Ok(LabState {
             inner: Arc::new(Inner {
                 clients,
                 config,
-                jobs: Mutex::new(Jobs {
-                    next_id: 1,
-                    ..Jobs::default()
-                }),
+                store: Arc::new(store),
+                jobs: Mutex::new(Jobs::default()),
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
-        }
+        })
     }
 
-    /// Starts a comparison on a tracked task and returns its id at once.
+    /// Starts a comparison on a tracked task and returns its id at once; the comparison
+    /// is recorded in the database before this returns.
     ///
     /// # Errors
     /// A bad request; `Overloaded` when `max_running` comparisons run already;
-    /// `Unavailable` after shutdown.
-    pub fn compare(&self, request: LabCompareRequest) -> Result<JobId, LabError> {
+    /// `Unavailable` after shutdown; a database failure.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a comparison recorded but not yet started when the future is
+    /// dropped ends as interrupted.
+    pub async fn compare(&self, request: LabCompareRequest) -> Result<JobId, LabError> {
         compare::validate(&request)?;
         if self.inner.shutdown.is_cancelled() {
             return Err(ServiceError::unavailable("the lab is shutting down").into());
         }
-        let (stage_tx, stage) = watch::channel(LabStage::Preparing);
-        let job = Job {
-            stage,
-            report: Arc::default(),
-            cancel: self.inner.shutdown.child_token(),
-        };
-        let id = {
-            let mut jobs = self.jobs();
+        {
+            let mut jobs = self.table();
             if jobs.running >= self.inner.config.max_running {
                 return Err(LabError::Busy {
                     running: jobs.running,
                 });
             }
-            let id = JobId(jobs.next_id);
-            jobs.next_id += 1;
             jobs.running += 1;
-            jobs.by_id.insert(id, job.clone());
-            id
+        }
+        // The slot is held from here: given back however this ends.
+        let mut retire = Retire {
+            state: self.clone(),
+            id: None,
+            saved: false,
         };
+        let started_at_ms = now_ms();
+        let store = self.inner.store.clone();
+        let recorded = request.clone();
+        let id = blocking(move || store.start(&recorded, started_at_ms)).await?;
+        retire.id = Some(id);
+        let (stage_tx, stage) = watch::channel(LabStage::Preparing);
+        let job = Job {
+            stage,
+            report: Arc::default(),
+            cancel: self.inner.shutdown.child_token(),
+            dataset: request.dataset.clone(),
+            started_at_ms,
+        };
+        self.table().by_id.insert(id, job.clone());
         let state = self.clone();
         self.inner.tasks.spawn(async move {
             // Retires the job however the task ends, a panic included, so a slot is never
             // lost.
-            let retire = Retire {
-                state: state.clone(),
-                id,
-            };
+            let mut retire = retire;
             let inner = &state.inner;
             let outcome = compare::run(
                 &inner.clients,
@@ -125,7 +175,9 @@ impl LabState {
                 }
                 Err(error) => {
                     let error = ServiceError::from(error);
-                    if error.kind == ErrorKind::Cancelled {
+                    if error.kind == ErrorKind::Cancelled && inner.shutdown.is_cancelled() {
+                        LabStage::Interrupted
+                    } else if error.kind == ErrorKind::Cancelled {
                         LabStage::Cancelled
                     } else {
                         tracing::warn!(%id, %error, "comparison failed");
@@ -133,8 +185,20 @@ impl LabState {
                     }
                 }
             };
+            // Recorded before the end is published, so whoever sees it ended can read it
+            // back from the database, here or after a restart.
+            let store = inner.store.clone();
+            let (ended, report) = (stage.clone(), job.report.get().cloned());
+            let keep = inner.config.keep_finished;
+            let saved = blocking(move || store.end(id, &ended, report.as_ref(), now_ms(), keep))
+                .await
+                .inspect_err(|error| {
+                    tracing::error!(%id, %error, "could not record the end of a comparison");
+                })
+                .is_ok();
             // Free the slot before the end is published: a caller that saw the end may
             // start the next comparison at once.
+            retire.saved = saved;
             drop(retire);
             stage_tx.send_replace(stage);
         });
@@ -145,11 +209,51 @@ impl LabState {
     /// A comparison's state.
     ///
     /// # Errors
-    /// An unknown id.
-    pub fn status(&self, id: JobId) -> Result<LabStatus, LabError> {
-        let job = self.job(id)?;
-        let stage = job.stage.borrow().clone();
-        Ok(LabStatus { job: id, stage })
+    /// An unknown id; a database failure.
+    pub async fn status(&self, id: JobId) -> Result<LabStatus, LabError> {
+        if let Some(job) = self.live(id) {
+            let stage = job.stage.borrow().clone();
+            return Ok(LabStatus { job: id, stage });
+        }
+        let (job, _) = self.recorded(id).await?;
+        Ok(LabStatus {
+            job: id,
+            stage: job.stage,
+        })
+    }
+
+    /// Every comparison known: the running ones with their live stage, and the ended ones
+    /// in the database; newest first.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn jobs(&self) -> Result<Vec<LabJob>, LabError> {
+        let store = self.inner.store.clone();
+        let mut recorded = blocking(move || store.list()).await?;
+        let live: HashMap<JobId, Job> = self.table().by_id.clone();
+        for (job, ended) in &mut recorded {
+            if let Some(running) = live.get(&job.job) {
+                job.stage = running.stage.borrow().clone();
+            } else if !*ended {
+                // Recorded a moment ago and not yet in memory, or ending right now.
+                job.stage = LabStage::Preparing;
+            }
+        }
+        let mut jobs: Vec<LabJob> = recorded.into_iter().map(|(job, _)| job).collect();
+        // Ended comparisons whose end could not be recorded are still known here.
+        for (&id, job) in &live {
+            if !jobs.iter().any(|known| known.job == id) {
+                jobs.push(LabJob {
+                    job: id,
+                    stage: job.stage.borrow().clone(),
+                    dataset: job.dataset.clone(),
+                    started_at_ms: job.started_at_ms,
+                    ended_at_ms: None,
+                });
+            }
+        }
+        jobs.sort_by_key(|job| std::cmp::Reverse(job.job));
+        Ok(jobs)
     }
 
     /// Waits up to `timeout` for a comparison's report; `None` if it is still running.
@@ -160,7 +264,9 @@ impl LabState {
     /// # Cancel safety
     /// Cancel safe: the comparison goes on.
     pub async fn report(&self, id: JobId, timeout: Duration) -> Result<Option<Report>, LabError> {
-        let job = self.job(id)?;
+        let Some(job) = self.live(id) else {
+            return self.recorded_report(id).await.map(Some);
+        };
         let mut stage = job.stage.clone();
         let ended = tokio::time::timeout(timeout, stage.wait_for(is_done)).await;
         let stage = match ended {
@@ -176,23 +282,46 @@ impl LabState {
         };
         match stage {
             LabStage::Finished => Ok(job.report.get().cloned()),
-            LabStage::Failed(error) => Err(error.into()),
-            _ => Err(ServiceError::new(
-                ErrorKind::Cancelled,
-                format!("comparison {id} was cancelled"),
-            )
-            .into()),
+            other => Err(ended_without_a_report(id, other)),
         }
+    }
+
+    /// The report of a comparison that ended, from the database.
+    async fn recorded_report(&self, id: JobId) -> Result<Report, LabError> {
+        let (job, ended) = self.recorded(id).await?;
+        if !ended {
+            // Recorded, and its task about to be tracked: a caller's next wait finds it.
+            return Err(ServiceError::unavailable(format!(
+                "comparison {id} is starting; ask again"
+            ))
+            .into());
+        }
+        if job.stage != LabStage::Finished {
+            return Err(ended_without_a_report(id, job.stage));
+        }
+        let store = self.inner.store.clone();
+        blocking(move || store.report(id))
+            .await?
+            .ok_or_else(|| LabError::Database(format!("comparison {id} finished without a report")))
+    }
+
+    /// A comparison in the database, and whether it ended.
+    async fn recorded(&self, id: JobId) -> Result<(LabJob, bool), LabError> {
+        let store = self.inner.store.clone();
+        blocking(move || store.job(id))
+            .await?
+            .ok_or(LabError::UnknownJob(id))
     }
 
     /// Cancels a comparison (and the models job it runs); returns its state.
     ///
     /// # Errors
     /// An unknown id.
-    pub fn cancel(&self, id: JobId) -> Result<LabStatus, LabError> {
-        let job = self.job(id)?;
-        job.cancel.cancel();
-        self.status(id)
+    pub async fn cancel(&self, id: JobId) -> Result<LabStatus, LabError> {
+        if let Some(job) = self.live(id) {
+            job.cancel.cancel();
+        }
+        self.status(id).await
     }
 
     /// Cancels every comparison and waits up to `grace` for their tasks to end.
@@ -204,26 +333,30 @@ impl LabState {
             .is_ok()
     }
 
-    fn job(&self, id: JobId) -> Result<Job, LabError> {
-        self.jobs()
-            .by_id
-            .get(&id)
-            .cloned()
-            .ok_or(LabError::UnknownJob(id))
+    /// A comparison held in memory: running, or ended without being recorded.
+    fn live(&self, id: JobId) -> Option<Job> {
+        self.table().by_id.get(&id).cloned()
     }
 
-    fn retire(&self, id: JobId) {
-        let mut jobs = self.jobs();
+    /// Gives a comparison's slot back; forgets it from memory when its end is recorded
+    /// (or it never started), else keeps it among the newest `keep_finished` unsaved.
+    fn retire(&self, id: Option<JobId>, saved: bool) {
+        let mut jobs = self.table();
         jobs.running = jobs.running.saturating_sub(1);
-        jobs.finished.push_back(id);
-        while jobs.finished.len() > self.inner.config.keep_finished {
-            if let Some(old) = jobs.finished.pop_front() {
+        let Some(id) = id else { return };
+        if saved {
+            jobs.by_id.remove(&id);
+            return;
+        }
+        jobs.unsaved.push_back(id);
+        while jobs.unsaved.len() > self.inner.config.keep_finished {
+            if let Some(old) = jobs.unsaved.pop_front() {
                 jobs.by_id.remove(&old);
             }
         }
     }
 
-    fn jobs(&self) -> std::sync::MutexGuard<'_, Jobs> {
+    fn table(&self) -> std::sync::MutexGuard<'_, Jobs> {
         // The map stays consistent even if a holder panicked: every update is one insert
         // or remove.
         self.inner
@@ -233,20 +366,37 @@ impl LabState {
     }
 }
 
+/// Gives a comparison's slot back when dropped, a panic included.
 struct Retire {
     state: LabState,
-    id: JobId,
+    /// The comparison, once recorded.
+    id: Option<JobId>,
+    /// Whether its end reached the database; until then it stays in memory.
+    saved: bool,
 }
 
 impl Drop for Retire {
     fn drop(&mut self) {
-        self.state.retire(self.id);
+        self.state.retire(self.id, self.saved);
     }
 }
 
 fn is_done(stage: &LabStage) -> bool {
-    matches!(
-        stage,
-        LabStage::Finished | LabStage::Failed(_) | LabStage::Cancelled
-    )
+    stage.is_done()
+}
+
+/// The error `report` answers for a comparison that ended without a report.
+fn ended_without_a_report(id: JobId, stage: LabStage) -> LabError {
+    match stage {
+        LabStage::Failed(error) => error.into(),
+        LabStage::Interrupted => ServiceError::unavailable(format!(
+            "comparison {id} was interrupted: its lab node stopped while it ran; start it again"
+        ))
+        .into(),
+        _ => ServiceError::new(
+            ErrorKind::Cancelled,
+            format!("comparison {id} was cancelled"),
+        )
+        .into(),
+    }
 }
