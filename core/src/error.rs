@@ -63,6 +63,9 @@ pub struct ServiceError {
     pub kind: ErrorKind,
     /// What happened, naming the culprit.
     pub message: String,
+    /// For an [`ErrorKind::Overloaded`] answer: how long the service expects to stay busy,
+    /// in milliseconds; a caller that retries waits this long first. `None` otherwise.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ServiceError {
@@ -71,7 +74,22 @@ impl ServiceError {
         ServiceError {
             kind,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// [`ErrorKind::Overloaded`], with the service's estimate of when to retry.
+    pub fn overloaded(message: impl Into<String>, retry_after: Option<std::time::Duration>) -> Self {
+        ServiceError {
+            retry_after_ms: retry_after.map(|wait| wait.as_millis() as u64),
+            ..Self::new(ErrorKind::Overloaded, message)
+        }
+    }
+
+    /// How long to wait before retrying, when the service said (see
+    /// [`ServiceError::retry_after_ms`]).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after_ms.map(std::time::Duration::from_millis)
     }
 
     /// [`ErrorKind::InvalidInput`].

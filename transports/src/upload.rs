@@ -61,8 +61,8 @@ pub async fn upload_file(
 ) -> Result<Source, ServiceError> {
     let path = path.as_ref().to_owned();
     let named = |error: ServiceError| ServiceError {
-        kind: error.kind,
         message: format!("uploading {}: {}", path.display(), error.message),
+        ..error
     };
     if !(1..=MAX_UPLOAD_CHUNK_BYTES).contains(&chunk_bytes) {
         return Err(named(ServiceError::invalid_input(format!(

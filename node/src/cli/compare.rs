@@ -227,14 +227,14 @@ fn every_model_failed(leaderboard: &mltools_core::models::Leaderboard) -> Option
     if !errors.all(|error| error.is_some()) {
         return None;
     }
-    Some(ServiceError {
-        kind: first.kind,
-        message: format!(
+    Some(ServiceError::new(
+        first.kind,
+        format!(
             "all {} models failed; the first: {}",
             leaderboard.entries.len(),
             first.message
         ),
-    })
+    ))
 }
 
 /// Waits for a comparison's report, drawing a progress bar (unless `quiet`).
