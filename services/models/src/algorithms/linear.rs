@@ -237,6 +237,9 @@ impl CentredDesign {
 }
 
 #[cfg(test)]
+mod scikit_learn;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::algorithms::dense::testing;
