@@ -67,7 +67,9 @@ fn diabetes() -> (Matrix, Vec<f64>) {
     let rows = columns[0].len();
     let matrix = Matrix {
         rows,
-        columns: (0..columns.len()).map(|index| format!("x{index}")).collect(),
+        columns: (0..columns.len())
+            .map(|index| format!("x{index}"))
+            .collect(),
         values: (0..rows)
             .flat_map(|row| columns.iter().map(move |column| column[row]))
             .collect(),

@@ -95,7 +95,8 @@ impl ElasticNetValidParams {
     /// Fits on `x` and `y`, giving up once `cancel` fires.
     ///
     /// # Errors
-    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Cancelled`].
+    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] for features too large
+    /// to square; [`ModelsError::Cancelled`].
     pub(crate) fn fit(
         &self,
         x: &Matrix,
@@ -114,7 +115,7 @@ impl ElasticNetValidParams {
             tol,
             max_iter,
         };
-        fit_by_descent(x, y, descent, cancel)
+        fit_by_descent(ID, x, y, descent, cancel)
     }
 }
 
@@ -138,7 +139,10 @@ mod tests {
             .unwrap()
             .fit(&x, &[1.0, 2.0, 4.0], &Cancel::never())
             .unwrap();
-        assert!((model.coefficients[0] - 9.0 / 11.0).abs() < 1e-12, "{model:?}");
+        assert!(
+            (model.coefficients[0] - 9.0 / 11.0).abs() < 1e-12,
+            "{model:?}"
+        );
         assert_eq!(model.coefficients[1], 0.0);
         assert!(
             (model.intercept - (7.0 / 3.0 - 9.0 / 11.0)).abs() < 1e-12,

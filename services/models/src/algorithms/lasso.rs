@@ -105,7 +105,8 @@ impl LassoValidParams {
     /// Fits on `x` and `y`, giving up once `cancel` fires.
     ///
     /// # Errors
-    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Cancelled`].
+    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] for features too large
+    /// to square; [`ModelsError::Cancelled`].
     pub(crate) fn fit(
         &self,
         x: &Matrix,
@@ -123,7 +124,7 @@ impl LassoValidParams {
             tol,
             max_iter,
         };
-        fit_by_descent(x, y, descent, cancel)
+        fit_by_descent(ID, x, y, descent, cancel)
     }
 }
 
@@ -131,8 +132,10 @@ impl LassoValidParams {
 /// net), the convergence kept on the model.
 ///
 /// # Errors
-/// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Cancelled`].
+/// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] for features too large to
+/// square; [`ModelsError::Cancelled`].
 pub(crate) fn fit_by_descent(
+    algorithm: &'static str,
     x: &Matrix,
     y: &[f64],
     descent: Descent,
@@ -149,7 +152,7 @@ pub(crate) fn fit_by_descent(
         y: design.y(),
     };
     let (weights, stop) = descend(&columns, descent, cancel)?;
-    Ok(design.model(&weights, Some(stop)))
+    design.model(&weights, Some(stop)).finite(algorithm)
 }
 
 #[cfg(test)]
@@ -168,7 +171,11 @@ mod tests {
             tol: 1e-10,
             ..LassoParams::default()
         };
-        let model = params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap();
+        let model = params
+            .check()
+            .unwrap()
+            .fit(&x, &y, &Cancel::never())
+            .unwrap();
         assert!((model.coefficients[0] - 0.75).abs() < 1e-6, "{model:?}");
         assert!(
             (model.intercept - (7.0 / 3.0 - 0.75)).abs() < 1e-6,
@@ -183,7 +190,11 @@ mod tests {
             alpha: 1e6,
             ..LassoParams::default()
         };
-        let model = params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap();
+        let model = params
+            .check()
+            .unwrap()
+            .fit(&x, &y, &Cancel::never())
+            .unwrap();
         let mean = y.iter().sum::<f64>() / y.len() as f64;
         assert!(
             model.coefficients.iter().all(|w| w.abs() < 1e-3),
@@ -213,7 +224,11 @@ mod tests {
                 max_iter,
                 ..LassoParams::default()
             };
-            params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap()
+            params
+                .check()
+                .unwrap()
+                .fit(&x, &y, &Cancel::never())
+                .unwrap()
         };
         let close = |model: &LinearModel, expected: [f64; 2]| {
             let near = model

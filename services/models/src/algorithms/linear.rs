@@ -10,7 +10,7 @@
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::dense::rows;
-use crate::algorithms::solvers::ROW_BLOCK;
+use crate::algorithms::solvers::block_rows;
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,24 @@ impl LinearModel {
             .collect()
     }
 
+    /// The model, unless a coefficient or the intercept is not finite: features so large
+    /// that their squares overflow `f64` leave the solvers nothing to work with.
+    ///
+    /// # Errors
+    /// [`ModelsError::Fit`] for `algorithm`, saying to scale the features.
+    pub(crate) fn finite(self, algorithm: &'static str) -> Result<LinearModel, ModelsError> {
+        let finite = self.intercept.is_finite() && self.coefficients.iter().all(|w| w.is_finite());
+        if finite {
+            return Ok(self);
+        }
+        Err(ModelsError::Fit {
+            algorithm,
+            reason: "the coefficients are not finite numbers: the features are too large for \
+                     their products to fit in f64; scale them"
+                .to_owned(),
+        })
+    }
+
     /// What a user should know about the fit: a coordinate descent that stopped at
     /// `max_iter` before its duality gap reached `tol`. `None` otherwise.
     pub fn warning(&self) -> Option<String> {
@@ -132,7 +150,7 @@ impl CentredDesign {
         let first = &x.values[..columns];
         let mut sums = vec![0.0; columns];
         let mut varies = vec![false; columns];
-        for block in x.values.chunks(ROW_BLOCK * columns) {
+        for block in x.values.chunks(block_rows(columns) * columns) {
             cancel.check()?;
             for row in block.chunks_exact(columns) {
                 for (((sum, differs), &value), &start) in
@@ -184,7 +202,11 @@ impl CentredDesign {
         let columns = x.columns.len();
         block.clear();
         for row in x.values[start * columns..end * columns].chunks_exact(columns) {
-            block.extend(self.kept.iter().map(|&column| row[column] - self.means[column]));
+            block.extend(
+                self.kept
+                    .iter()
+                    .map(|&column| row[column] - self.means[column]),
+            );
         }
     }
 
@@ -196,9 +218,10 @@ impl CentredDesign {
     pub(crate) fn columns(&self, x: &Matrix, cancel: &Cancel) -> Result<Vec<f64>, ModelsError> {
         let (rows, columns) = (self.rows, x.columns.len());
         let mut values = vec![0.0; rows * self.kept.len()];
-        for (block_index, block) in x.values.chunks(ROW_BLOCK * columns).enumerate() {
+        let block_rows = block_rows(columns);
+        for (block_index, block) in x.values.chunks(block_rows * columns).enumerate() {
             cancel.check()?;
-            let first_row = block_index * ROW_BLOCK;
+            let first_row = block_index * block_rows;
             for (offset, row) in block.chunks_exact(columns).enumerate() {
                 for (index, &column) in self.kept.iter().enumerate() {
                     values[index * rows + first_row + offset] = row[column] - self.means[column];
@@ -274,7 +297,10 @@ mod tests {
     fn a_bad_shape_is_refused() {
         let x = testing::matrix(&[&[1.0], &[2.0]]);
         let error = CentredDesign::new(&x, &[1.0], &Cancel::never()).unwrap_err();
-        assert_eq!(error.to_string(), "shape mismatch: 2 feature rows but 1 targets");
+        assert_eq!(
+            error.to_string(),
+            "shape mismatch: 2 feature rows but 1 targets"
+        );
         let empty = Matrix {
             rows: 0,
             columns: vec!["x0".into()],

@@ -82,7 +82,8 @@ impl LinearRegressionValidParams {
     ///
     /// # Errors
     /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] naming a column that
-    /// is a combination of the others (solver `qr`); [`ModelsError::Cancelled`].
+    /// is a combination of the others (solver `qr`), or for features too large to square;
+    /// [`ModelsError::Cancelled`].
     pub(crate) fn fit(
         &self,
         x: &Matrix,
@@ -111,7 +112,7 @@ impl LinearRegressionValidParams {
                 }
             })?,
         };
-        Ok(design.model(&weights, None))
+        design.model(&weights, None).finite(ID)
     }
 }
 
@@ -212,10 +213,11 @@ mod tests {
         let (x, y) = testing::linear();
         let token = tokio_util::sync::CancellationToken::new();
         token.cancel();
-        let outcome = LinearRegressionParams::default()
-            .check()
-            .unwrap()
-            .fit(&x, &y, &Cancel::new(token));
+        let outcome =
+            LinearRegressionParams::default()
+                .check()
+                .unwrap()
+                .fit(&x, &y, &Cancel::new(token));
         assert_eq!(outcome.unwrap_err(), ModelsError::Cancelled);
     }
 }

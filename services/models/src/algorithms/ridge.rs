@@ -87,7 +87,8 @@ impl RidgeValidParams {
     /// Fits on `x` and `y`, giving up once `cancel` fires.
     ///
     /// # Errors
-    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Cancelled`].
+    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] for features too large
+    /// to square; [`ModelsError::Cancelled`].
     pub(crate) fn fit(
         &self,
         x: &Matrix,
@@ -108,13 +109,13 @@ impl RidgeValidParams {
             }
             if let Some(lower) = cholesky::factor(&penalised, width, cancel)? {
                 let weights = cholesky::solve(&lower, width, &normal.xty);
-                return Ok(design.model(&weights, None));
+                return design.model(&weights, None).finite(ID);
             }
         }
         let columns = design.columns(x, cancel)?;
         let qr = householder::factor(columns, design.rows(), width, design.y(), cancel)?;
         let weights = qr.solve_spectral(Spectral::Ridge(alpha), cancel)?;
-        Ok(design.model(&weights, None))
+        design.model(&weights, None).finite(ID)
     }
 }
 
@@ -154,10 +155,16 @@ mod tests {
                 .unwrap()
                 .fit(&x, &[1.0, 2.0, 3.0], &Cancel::never())
                 .unwrap();
-            assert!((model.coefficients[0] - 5.0 / 12.0).abs() < 1e-12, "{model:?}");
+            assert!(
+                (model.coefficients[0] - 5.0 / 12.0).abs() < 1e-12,
+                "{model:?}"
+            );
             assert!((model.coefficients[1] - 0.25).abs() < 1e-12, "{model:?}");
             // b = ȳ − x̄·w = 2 − (1·5/12 + 2·1/4).
-            assert!((model.intercept - (2.0 - 5.0 / 12.0 - 0.5)).abs() < 1e-12, "{model:?}");
+            assert!(
+                (model.intercept - (2.0 - 5.0 / 12.0 - 0.5)).abs() < 1e-12,
+                "{model:?}"
+            );
         }
     }
 
@@ -177,6 +184,28 @@ mod tests {
             .collect();
         for (a, b) in fits[0].coefficients.iter().zip(&fits[1].coefficients) {
             assert!((a - b).abs() < 1e-12, "{fits:?}");
+        }
+    }
+
+    #[test]
+    fn features_too_large_to_square_are_refused_with_both_solvers() {
+        let x = testing::matrix(&[&[0.0], &[1e200], &[-1e200]]);
+        for svd in [false, true] {
+            let params = RidgeParams {
+                svd,
+                ..RidgeParams::default()
+            };
+            let error = params
+                .check()
+                .unwrap()
+                .fit(&x, &[1.0, 2.0, 3.0], &Cancel::never())
+                .unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("ridge: fit failed: the coefficients are not finite"),
+                "{error}"
+            );
         }
     }
 

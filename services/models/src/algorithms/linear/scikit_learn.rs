@@ -19,7 +19,10 @@ fn diabetes() -> (Matrix, Vec<f64>) {
         columns: (0..set.num_features).map(|c| format!("x{c}")).collect(),
         values: set.data.iter().map(|&value| f64::from(value)).collect(),
     };
-    (x, set.target.iter().map(|&value| f64::from(value)).collect())
+    (
+        x,
+        set.target.iter().map(|&value| f64::from(value)).collect(),
+    )
 }
 
 /// Every coefficient and the intercept within `tolerance` of scikit-learn's.
@@ -84,7 +87,11 @@ fn ridge_matches_with_either_solver() {
         alpha: 0.01,
         svd: false,
     };
-    let model = params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap();
+    let model = params
+        .check()
+        .unwrap()
+        .fit(&x, &y, &Cancel::never())
+        .unwrap();
     let coefficients = [
         -7.199454637997251,
         -234.55292856204306,
@@ -144,10 +151,17 @@ fn lasso_matches_coefficients_and_epochs() {
             alpha,
             ..LassoParams::default()
         };
-        let model = params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap();
+        let model = params
+            .check()
+            .unwrap()
+            .fit(&x, &y, &Cancel::never())
+            .unwrap();
         assert_close(&model, coefficients, intercept, 1e-7);
         let stop = model.convergence.unwrap();
-        assert!(stop.converged && stop.epochs == epochs, "alpha {alpha}: {stop:?}");
+        assert!(
+            stop.converged && stop.epochs == epochs,
+            "alpha {alpha}: {stop:?}"
+        );
     }
 }
 
@@ -177,7 +191,11 @@ fn elastic_net_matches_coefficients_and_epochs() {
         alpha: 0.01,
         ..ElasticNetParams::default()
     };
-    let model = params.check().unwrap().fit(&x, &y, &Cancel::never()).unwrap();
+    let model = params
+        .check()
+        .unwrap()
+        .fit(&x, &y, &Cancel::never())
+        .unwrap();
     let coefficients = [
         33.14720227665732,
         -35.245609114562235,

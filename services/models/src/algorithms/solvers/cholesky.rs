@@ -27,7 +27,10 @@ pub(crate) fn factor(
                 - if column == row {
                     dot(&current[..column], &current[..column])
                 } else {
-                    dot(&current[..column], &earlier[column * size..column * size + column])
+                    dot(
+                        &current[..column],
+                        &earlier[column * size..column * size + column],
+                    )
                 };
             if column == row {
                 if !(reduced.is_finite() && reduced > 0.0) {
@@ -74,7 +77,10 @@ mod tests {
         assert_eq!(lower[..3], [2.0, 0.0, 1.0]);
         assert!((lower[3] - 2f64.sqrt()).abs() < 1e-15);
         let w = solve(&lower, 2, &[2.0, 5.0]);
-        assert!((w[0] + 0.5).abs() < 1e-14 && (w[1] - 2.0).abs() < 1e-14, "{w:?}");
+        assert!(
+            (w[0] + 0.5).abs() < 1e-14 && (w[1] - 2.0).abs() < 1e-14,
+            "{w:?}"
+        );
     }
 
     #[test]

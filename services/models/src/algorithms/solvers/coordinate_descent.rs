@@ -12,7 +12,7 @@
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::linear::DescentStop;
-use crate::algorithms::solvers::{ROW_BLOCK, axpy, dot};
+use crate::algorithms::solvers::{BLOCK_COST, axpy, dot};
 use crate::error::ModelsError;
 
 /// The penalty and the stopping rule, as the user gave them.
@@ -49,7 +49,7 @@ impl Columns<'_> {
 }
 
 /// Fits the weights of the centred columns; returns them and how the descent ended. Looks
-/// at `cancel` every epoch, and every coordinate when a column is long.
+/// at `cancel` every epoch, and within an epoch every [`BLOCK_COST`] values read.
 ///
 /// # Errors
 /// [`ModelsError::Cancelled`].
@@ -62,9 +62,11 @@ pub(crate) fn descend(
     let scale = rows as f64;
     let l1 = descent.alpha * descent.l1_ratio * scale;
     let l2 = descent.alpha * (1.0 - descent.l1_ratio) * scale;
-    let norms: Vec<f64> = (0..width).map(|j| dot(design.column(j), design.column(j))).collect();
+    let norms: Vec<f64> = (0..width)
+        .map(|j| dot(design.column(j), design.column(j)))
+        .collect();
     let tolerance = descent.tol * dot(design.y, design.y);
-    let long_columns = rows >= ROW_BLOCK;
+    let mut work = 0;
     let mut w = vec![0.0; width];
     let mut residual = design.y.to_vec();
     let mut gap = duality_gap(design, &w, &residual, l1, l2);
@@ -84,8 +86,10 @@ pub(crate) fn descend(
             if norms[j] == 0.0 {
                 continue;
             }
-            if long_columns {
+            work += 2 * rows;
+            if work >= BLOCK_COST {
                 cancel.check()?;
+                work = 0;
             }
             let column = design.column(j);
             let old = w[j];
@@ -248,7 +252,10 @@ mod tests {
         };
         let (w, stop) = descend(&design, short, &Cancel::never()).unwrap();
         close(&w, [1.9709559319922179, 0.01269232179540294]);
-        assert!(!stop.converged && stop.epochs == 3 && stop.gap > stop.tolerance, "{stop:?}");
+        assert!(
+            !stop.converged && stop.epochs == 3 && stop.gap > stop.tolerance,
+            "{stop:?}"
+        );
         let long = Descent {
             max_iter: 100_000,
             ..settings(0.001, 0.5)

@@ -1,10 +1,11 @@
 //! The centred normal equations: `XᵀX` and `Xᵀy` of the centred design, summed over
-//! blocks of [`ROW_BLOCK`] rows by matrix products, so `X` is never copied whole and the
-//! cancel is seen every block.
+//! blocks of rows by matrix products (a block costs about [`BLOCK_COST`](super::BLOCK_COST) multiply-adds, so
+//! a wide design has short blocks), so `X` is never copied whole and the cancel is seen
+//! every block.
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::linear::CentredDesign;
-use crate::algorithms::solvers::ROW_BLOCK;
+use crate::algorithms::solvers::block_rows;
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
@@ -30,12 +31,13 @@ pub(crate) fn normal_equations(
     let width = design.width();
     let mut gram = Array2::<f64>::zeros((width, width));
     let mut xty = Array1::<f64>::zeros(width);
-    let mut block = Vec::with_capacity(ROW_BLOCK * width);
+    let step = block_rows(width * width);
+    let mut block = Vec::with_capacity(step * width);
     let y = design.y();
     let mut start = 0;
     while start < design.rows() {
         cancel.check()?;
-        let end = (start + ROW_BLOCK).min(design.rows());
+        let end = (start + step).min(design.rows());
         design.block(x, start, end, &mut block);
         let rows = ArrayView2::from_shape((end - start, width), &block).map_err(shape)?;
         general_mat_mul(1.0, &rows.t(), &rows, 1.0, &mut gram);

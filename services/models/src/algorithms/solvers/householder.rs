@@ -9,7 +9,7 @@
 //! [`jacobi`]: super::jacobi
 
 use crate::algorithms::cancel::Cancel;
-use crate::algorithms::solvers::{axpy, dot, rank_cutoff};
+use crate::algorithms::solvers::{BLOCK_COST, axpy, dot, rank_cutoff};
 use crate::error::ModelsError;
 
 /// `X·P = Q·R` and `Qᵀy`.
@@ -31,7 +31,8 @@ pub(crate) struct PivotedQr {
 }
 
 /// Factors `x` (`rows × columns`, column-major, consumed) with column pivoting, applying
-/// each reflection to `y` too; looks at `cancel` every column.
+/// each reflection to `y` too; looks at `cancel` every step, and within a step every
+/// [`BLOCK_COST`] values updated.
 ///
 /// # Errors
 /// [`ModelsError::Cancelled`].
@@ -51,7 +52,10 @@ pub(crate) fn factor(
     while steps < rows.min(columns) {
         cancel.check()?;
         let step = steps;
-        let pivot = (step..columns).fold(step, |best, j| if norms[j] > norms[best] { j } else { best });
+        let pivot = (step..columns).fold(
+            step,
+            |best, j| if norms[j] > norms[best] { j } else { best },
+        );
         if norms[pivot] <= 0.0 {
             break;
         }
@@ -68,7 +72,13 @@ pub(crate) fn factor(
         let tau = reflector(column);
         let v = &column[1..];
         apply(tau, v, &mut qty[step..]);
+        let mut work = 0;
         for (offset, other) in rest.chunks_exact_mut(rows).enumerate() {
+            work += rows - step;
+            if work >= BLOCK_COST {
+                cancel.check()?;
+                work = 0;
+            }
             let below = &mut other[step..];
             apply(tau, v, below);
             // Downdate the partial norm; recompute it once cancellation eats its digits.
@@ -152,7 +162,11 @@ impl PivotedQr {
         for j in (0..columns).rev() {
             z[j] /= self.r[j * self.steps + j];
             let value = z[j];
-            axpy(-value, &self.r[j * self.steps..j * self.steps + j], &mut z[..j]);
+            axpy(
+                -value,
+                &self.r[j * self.steps..j * self.steps + j],
+                &mut z[..j],
+            );
         }
         let mut w = vec![0.0; columns];
         for (position, &column) in self.order.iter().enumerate() {
@@ -175,7 +189,10 @@ mod tests {
         // The pivot takes the longer column x1 first.
         assert_eq!(qr.order, [1, 0]);
         let w = qr.solve_full_rank().unwrap();
-        assert!((w[0] - 2.0).abs() < 1e-14 && (w[1] + 3.0).abs() < 1e-14, "{w:?}");
+        assert!(
+            (w[0] - 2.0).abs() < 1e-14 && (w[1] + 3.0).abs() < 1e-14,
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -32,7 +32,12 @@ struct Rotated {
 
 /// Rotates the columns of `g` (`rows × columns`, column-major) pairwise until they are
 /// orthogonal, accumulating the rotations in `V`; looks at `cancel` every column of a sweep.
-fn rotate(mut g: Vec<f64>, rows: usize, columns: usize, cancel: &Cancel) -> Result<Rotated, ModelsError> {
+fn rotate(
+    mut g: Vec<f64>,
+    rows: usize,
+    columns: usize,
+    cancel: &Cancel,
+) -> Result<Rotated, ModelsError> {
     let mut v = vec![0.0; columns * columns];
     for j in 0..columns {
         v[j * columns + j] = 1.0;
@@ -95,10 +100,18 @@ impl PivotedQr {
     ///
     /// # Errors
     /// [`ModelsError::Cancelled`].
-    pub(crate) fn solve_spectral(&self, spectral: Spectral, cancel: &Cancel) -> Result<Vec<f64>, ModelsError> {
+    pub(crate) fn solve_spectral(
+        &self,
+        spectral: Spectral,
+        cancel: &Cancel,
+    ) -> Result<Vec<f64>, ModelsError> {
         let columns = self.columns;
         let Rotated { w, v, rows } = rotate(self.r.clone(), self.steps, columns, cancel)?;
-        let squares: Vec<f64> = w.chunks_exact(rows.max(1)).map(|c| dot(c, c)).take(columns).collect();
+        let squares: Vec<f64> = w
+            .chunks_exact(rows.max(1))
+            .map(|c| dot(c, c))
+            .take(columns)
+            .collect();
         let largest = squares.iter().copied().fold(0.0, f64::max);
         let cutoff = rank_cutoff(self.rows, columns).powi(2) * largest;
         let mut z = vec![0.0; columns];
@@ -147,10 +160,20 @@ mod tests {
         // x0 = x1 = (−1, 0, 1), y = (−2, 0, 2): every w0 + w1 = 2 fits; the shortest is (1, 1).
         let x = vec![-1.0, 0.0, 1.0, -1.0, 0.0, 1.0];
         let qr = householder::factor(x, 3, 2, &[-2.0, 0.0, 2.0], &Cancel::never()).unwrap();
-        let w = qr.solve_spectral(Spectral::MinimumNorm, &Cancel::never()).unwrap();
-        assert!((w[0] - 1.0).abs() < 1e-12 && (w[1] - 1.0).abs() < 1e-12, "{w:?}");
+        let w = qr
+            .solve_spectral(Spectral::MinimumNorm, &Cancel::never())
+            .unwrap();
+        assert!(
+            (w[0] - 1.0).abs() < 1e-12 && (w[1] - 1.0).abs() < 1e-12,
+            "{w:?}"
+        );
         // Ridge on the same: w0 = w1 = Σxy / (2·Σx² + α) = 4 / (4 + 1).
-        let w = qr.solve_spectral(Spectral::Ridge(1.0), &Cancel::never()).unwrap();
-        assert!((w[0] - 0.8).abs() < 1e-12 && (w[1] - 0.8).abs() < 1e-12, "{w:?}");
+        let w = qr
+            .solve_spectral(Spectral::Ridge(1.0), &Cancel::never())
+            .unwrap();
+        assert!(
+            (w[0] - 0.8).abs() < 1e-12 && (w[1] - 0.8).abs() < 1e-12,
+            "{w:?}"
+        );
     }
 }

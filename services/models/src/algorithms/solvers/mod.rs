@@ -17,8 +17,18 @@ pub(crate) mod gram;
 pub(crate) mod householder;
 pub(crate) mod jacobi;
 
-/// Rows read between two looks at the cancel when a solver walks the design row by row.
+/// Rows read between two looks at the cancel when a solver walks the design row by row,
+/// at most (fewer when a row costs much: see [`block_rows`]).
 pub(crate) const ROW_BLOCK: usize = 4096;
+
+/// Multiply-adds (or values touched) between two looks at the cancel: some milliseconds in
+/// a release build, well under a second in a debug one.
+pub(crate) const BLOCK_COST: usize = 1 << 24;
+
+/// The rows of a block when each row costs `cost_per_row` (1 to [`ROW_BLOCK`]).
+pub(crate) fn block_rows(cost_per_row: usize) -> usize {
+    (BLOCK_COST / cost_per_row.max(1)).clamp(1, ROW_BLOCK)
+}
 
 /// `a·b`, in four running sums (which the compiler vectorises, unlike one sum).
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
