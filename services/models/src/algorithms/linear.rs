@@ -24,8 +24,10 @@ pub struct LinearModel {
     /// The intercept.
     pub intercept: f64,
     /// How coordinate descent ended (lasso, elastic net); `None` for the direct solvers
-    /// (least squares, ridge).
-    #[serde(default)]
+    /// (least squares, ridge). Not serialized: it is reported when the model is fitted
+    /// (the leaderboard's warnings), and leaving it out keeps the stored form of every
+    /// linear model unchanged; a model read back has `None`.
+    #[serde(skip)]
     pub convergence: Option<DescentStop>,
 }
 
