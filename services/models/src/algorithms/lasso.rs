@@ -7,7 +7,10 @@
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
-use crate::algorithms::solvers::coordinate_descent::{Columns, Descent, descend};
+use crate::algorithms::solvers::coordinate_descent::{
+    Columns, Descent, Gram, descend_columns, descend_gram,
+};
+use crate::algorithms::solvers::{dot, gram};
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
 
@@ -145,13 +148,17 @@ pub(crate) fn fit_by_descent(
     if design.width() == 0 {
         return Ok(design.constant_model());
     }
-    let values = design.columns(x, cancel)?;
-    let columns = Columns {
-        values: &values,
-        rows: design.rows(),
-        y: design.y(),
+    // With more rows than columns, scikit-learn's Gram form: one O(n·p²) product, then
+    // O(p) updates (scikit-learn's `precompute=True`; its `'auto'` picks it when n > p).
+    let (weights, stop) = if design.rows() > design.width() {
+        let normal = gram::normal_equations(&design, x, cancel)?;
+        let y_norm2 = dot(design.y(), design.y());
+        descend_gram(Gram::new(&normal, y_norm2), design.rows(), descent, cancel)?
+    } else {
+        let values = design.columns(x, cancel)?;
+        let columns = Columns::new(&values, design.rows(), design.y());
+        descend_columns(columns, descent, cancel)?
     };
-    let (weights, stop) = descend(&columns, descent, cancel)?;
     design.model(&weights, Some(stop)).finite(algorithm)
 }
 
