@@ -211,7 +211,6 @@ fn descend(
     descent: Descent,
     cancel: &Cancel,
 ) -> Result<(Vec<f64>, DescentStop), ModelsError> {
-    let width = design.width();
     let scale = rows as f64;
     let penalty = Penalty {
         l1: descent.alpha * descent.l1_ratio * scale,
@@ -219,7 +218,7 @@ fn descend(
     };
     let tolerance = descent.tol * design.y_norm2();
     let cost = design.cost();
-    let mut w = vec![0.0; width];
+    let mut w = vec![0.0; design.width()];
     let stop = |converged, epochs, gap| DescentStop {
         converged,
         epochs,
@@ -234,7 +233,7 @@ fn descend(
     for epoch in 1..=descent.max_iter {
         cancel.check()?;
         let (mut largest_weight, mut largest_change) = (0.0_f64, 0.0_f64);
-        for j in 0..width {
+        for (j, weight) in w.iter_mut().enumerate() {
             let norm = design.norm(j);
             if norm == 0.0 {
                 continue;
@@ -244,13 +243,13 @@ fn descend(
                 cancel.check()?;
                 work = 0;
             }
-            let old = w[j];
+            let old = *weight;
             let correlation = design.correlation(j) + old * norm;
             let new = soft_threshold(correlation, penalty.l1) / (norm + penalty.l2);
             if new != old {
                 design.moved(j, new - old);
             }
-            w[j] = new;
+            *weight = new;
             largest_change = largest_change.max((new - old).abs());
             largest_weight = largest_weight.max(new.abs());
         }
