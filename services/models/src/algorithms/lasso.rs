@@ -1,6 +1,6 @@
 //! Lasso, scikit-learn's `Lasso`: minimises `‖y − Xw − b‖² / (2n) + alpha·‖w‖₁` by
 //! scikit-learn's cyclic coordinate descent
-//! ([`coordinate_descent`](super::solvers::coordinate_descent)) on the centred design, so
+//! (`solvers::coordinate_descent`) on the centred design, so
 //! `alpha`, `tol` (the duality gap's, relative to `‖y − ȳ‖²`) and `max_iter` (epochs)
 //! mean what they mean there. A fit that stops at `max_iter` carries a warning.
 

@@ -1,11 +1,8 @@
 //! Ordinary least squares, scikit-learn's `LinearRegression`: minimises `‖y − Xw − b‖²`
-//! on the centred design by a pivoted Householder QR ([`householder`]), then either a
+//! on the centred design by a pivoted Householder QR (`solvers::householder`), then either a
 //! back substitution (`qr`: full column rank only) or the one-sided Jacobi SVD of `R`
-//! ([`jacobi`]: `svd`, the minimum-norm solution with `gelsd`'s rank cutoff, as
+//! (`solvers::jacobi`; `svd`, the minimum-norm solution with `gelsd`'s rank cutoff, as
 //! scikit-learn's). The cancel is seen every block of rows, QR column and Jacobi sweep.
-//!
-//! [`householder`]: super::solvers::householder
-//! [`jacobi`]: super::solvers::jacobi
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::linear::{CentredDesign, LinearModel};

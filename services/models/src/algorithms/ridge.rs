@@ -2,7 +2,7 @@
 //! the centred design (see [`linear`](super::linear)).
 //!
 //! `cholesky` (the default) sums the centred `XᵀX` and `Xᵀy` over blocks of rows
-//! ([`gram`](super::solvers::gram)) and solves `(XᵀX + αI)w = Xᵀy` by our Cholesky; were
+//! (`solvers::gram`) and solves `(XᵀX + αI)w = Xᵀy` by our Cholesky; were
 //! that matrix not numerically positive definite (with α > 0 it is, short of overflow) it
 //! falls back to the SVD. `svd` is scikit-learn's SVD route,
 //! `w = V·diag(σ/(σ² + α))·Uᵀy`, through a pivoted QR and the Jacobi SVD of `R`.
