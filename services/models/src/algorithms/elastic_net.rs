@@ -1,20 +1,15 @@
-//! Elastic net (smartcore's `ElasticNet` on a centred design), scikit-learn's `ElasticNet`:
-//! minimises `‖y − Xw − b‖² / (2n) + alpha·l1_ratio·‖w‖₁ + alpha·(1 − l1_ratio)/2·‖w‖²`.
-//!
-//! smartcore weighs the penalties differently (`‖y − Xw‖² + α_s·ρ_s·n·‖w‖₁ +
-//! α_s·(1 − ρ_s)·n·‖w‖²`); equating the two gives `α_s = alpha·(1 + l1_ratio)` and
-//! `ρ_s = 2·l1_ratio / (1 + l1_ratio)`: scikit-learn's (1, 0.5) is smartcore's (1.5, 2/3).
-//! Its solver also subtracts the mean of a zero-padded target, a wrong intercept unless `y`
-//! is centred first (ML-BASELINE.md) — which the centred design does.
+//! Elastic net, scikit-learn's `ElasticNet`: minimises
+//! `‖y − Xw − b‖² / (2n) + alpha·l1_ratio·‖w‖₁ + alpha·(1 − l1_ratio)/2·‖w‖²` by
+//! scikit-learn's coordinate descent on the centred design, as the
+//! [`lasso`](super::lasso) (which is `l1_ratio = 1`).
 
-use crate::algorithms::dense::fit_failed;
-use crate::algorithms::lasso::{SOLVER_DOCS, check_solver};
-use crate::algorithms::linear::{CentredDesign, LinearModel, column};
+use crate::algorithms::cancel::Cancel;
+use crate::algorithms::lasso::{SOLVER_DOCS, check_solver, fit_by_descent};
+use crate::algorithms::linear::LinearModel;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
+use crate::algorithms::solvers::coordinate_descent::Descent;
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
-use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::linear::elastic_net::{ElasticNet, ElasticNetParameters};
 
 const ID: &str = "elastic_net";
 
@@ -25,9 +20,9 @@ pub struct ElasticNetParams {
     pub alpha: f64,
     /// The L1 share of the penalty, in [0, 1]; 0.5.
     pub l1_ratio: f64,
-    /// The solver's tolerance; 1e-4.
+    /// Coordinate descent's tolerance (as the lasso's); 1e-4.
     pub tol: f64,
-    /// The solver's iteration limit; 1000.
+    /// Coordinate descent's epoch limit; 1000.
     pub max_iter: usize,
 }
 
@@ -97,29 +92,30 @@ impl ElasticNetValidParams {
         &self.0
     }
 
-    /// smartcore's (alpha, l1_ratio) for ours.
-    fn smartcore_penalty(&self) -> (f64, f64) {
+    /// Fits on `x` and `y`, giving up once `cancel` fires.
+    ///
+    /// # Errors
+    /// [`ModelsError::Shape`] for a bad matrix; [`ModelsError::Fit`] for features too large
+    /// to square; [`ModelsError::Cancelled`].
+    pub(crate) fn fit(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        cancel: &Cancel,
+    ) -> Result<LinearModel, ModelsError> {
         let ElasticNetParams {
-            alpha, l1_ratio, ..
+            alpha,
+            l1_ratio,
+            tol,
+            max_iter,
         } = self.0;
-        (alpha * (1.0 + l1_ratio), 2.0 * l1_ratio / (1.0 + l1_ratio))
-    }
-
-    pub(crate) fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LinearModel, ModelsError> {
-        let design = CentredDesign::new(x, y)?;
-        let Some(centred) = &design.x else {
-            return Ok(design.constant_model());
+        let descent = Descent {
+            alpha,
+            l1_ratio,
+            tol,
+            max_iter,
         };
-        let (alpha, l1_ratio) = self.smartcore_penalty();
-        let parameters = ElasticNetParameters::default()
-            .with_alpha(alpha)
-            .with_l1_ratio(l1_ratio)
-            .with_tol(self.0.tol)
-            .with_max_iter(self.0.max_iter)
-            .with_normalize(false);
-        let model: ElasticNet<f64, f64, DenseMatrix<f64>, Vec<f64>> =
-            ElasticNet::fit(centred, &design.y, parameters).map_err(fit_failed(ID))?;
-        Ok(design.model(&column(model.coefficients())))
+        fit_by_descent(ID, x, y, descent, cancel)
     }
 }
 
@@ -129,11 +125,43 @@ mod tests {
     use crate::algorithms::dense::testing;
 
     #[test]
-    fn scikit_learn_defaults_map_to_smartcore_penalties() {
-        let params = ElasticNetParams::default().check().unwrap();
-        let (alpha, l1_ratio) = params.smartcore_penalty();
-        assert!((alpha - 1.5).abs() < 1e-12);
-        assert!((l1_ratio - 2.0 / 3.0).abs() < 1e-12);
+    fn matches_the_closed_form_on_one_feature() {
+        // Centred x = (−1, 0, 1), y = (1, 2, 4): w = S(Σxy/n, α·ρ) / (Σx²/n + α·(1 − ρ))
+        // = (1 − 0.25) / (2/3 + 0.25) = 9/11 for α = 0.5, ρ = 0.5.
+        let x = testing::matrix(&[&[0.0, 7.0], &[1.0, 7.0], &[2.0, 7.0]]);
+        let params = ElasticNetParams {
+            alpha: 0.5,
+            tol: 1e-12,
+            ..ElasticNetParams::default()
+        };
+        let model = params
+            .check()
+            .unwrap()
+            .fit(&x, &[1.0, 2.0, 4.0], &Cancel::never())
+            .unwrap();
+        assert!(
+            (model.coefficients[0] - 9.0 / 11.0).abs() < 1e-12,
+            "{model:?}"
+        );
+        assert_eq!(model.coefficients[1], 0.0);
+        assert!(
+            (model.intercept - (7.0 / 3.0 - 9.0 / 11.0)).abs() < 1e-12,
+            "{model:?}"
+        );
+    }
+
+    #[test]
+    fn an_l1_ratio_outside_0_to_1_is_refused() {
+        let error = ElasticNetParams {
+            l1_ratio: 1.5,
+            ..ElasticNetParams::default()
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "elastic_net: parameter `l1_ratio` = 1.5: expected a number from 0 to 1"
+        );
     }
 
     #[test]
@@ -147,8 +175,8 @@ mod tests {
             ..ElasticNetParams::default()
         };
         let fitted = params.check().unwrap();
-        let base = fitted.fit(&x, &y).unwrap();
-        let moved = fitted.fit(&x, &shifted).unwrap();
+        let base = fitted.fit(&x, &y, &Cancel::never()).unwrap();
+        let moved = fitted.fit(&x, &shifted, &Cancel::never()).unwrap();
         assert!((moved.intercept - base.intercept - 1000.0).abs() < 1e-6);
         let predicted = base.predict(&x);
         let error: f64 = predicted.iter().zip(&y).map(|(p, t)| (p - t).abs()).sum();

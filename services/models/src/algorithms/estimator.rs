@@ -172,9 +172,10 @@ impl Estimator {
 
     /// As [`Estimator::fit`], giving up once `cancel` fires: the SVM solvers (every 64
     /// iterations, between machines and Platt folds), L-BFGS (every iteration), Gaussian
-    /// naive Bayes (every class) and the random forest classifier's leaf replay (every
-    /// tree) look at it; smartcore's trees, forests and linear models fit in one call that
-    /// cannot be interrupted, so the cancel is seen before it starts.
+    /// naive Bayes (every class), the random forest classifier's leaf replay (every
+    /// tree) and the linear models (every block of rows, QR column, Jacobi sweep and
+    /// coordinate-descent epoch) look at it; smartcore's trees and forests fit in one call
+    /// that cannot be interrupted, so the cancel is seen before it starts.
     ///
     /// # Errors
     /// As [`Estimator::fit`]; [`ModelsError::Cancelled`] once `cancel` fires.
@@ -240,10 +241,10 @@ impl Estimator {
         cancel: &Cancel,
     ) -> Result<Fitted, ModelsError> {
         Ok(match self {
-            Estimator::LinearRegression(p) => Fitted::Linear(p.fit(x, y)?),
-            Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y)?),
-            Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y)?),
-            Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y)?),
+            Estimator::LinearRegression(p) => Fitted::Linear(p.fit(x, y, cancel)?),
+            Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y, cancel)?),
+            Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y, cancel)?),
+            Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y, cancel)?),
             Estimator::DecisionTreeRegressor(p) => {
                 Fitted::TreeRegressor(p.fit(&dense(x)?, y, seed)?)
             }

@@ -1,14 +1,15 @@
 //! The algorithms: one module per algorithm, over smartcore 0.7 or written here on
 //! ndarray 0.17 (the version smartcore binds), with scikit-learn's defaults, behind one
 //! registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
-//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share.
+//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share;
+//! `solvers` the linear regressors' QR, Jacobi SVD, Cholesky and coordinate descent.
 //!
 //! | id | task | model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
 //! |---|---|---|---|
-//! | `linear_regression` | regression | `LinearRegression` | — |
-//! | `ridge` | regression | `RidgeRegression` | centred design, constant columns dropped, `alpha = 1` |
-//! | `lasso` | regression | `Lasso` | `alpha` on scikit-learn's scale (smartcore gets 2α), centred design |
-//! | `elastic_net` | regression | `ElasticNet` | scikit-learn's (α, l1_ratio) mapped; `y` centred (intercept bug) |
+//! | `linear_regression` | regression | ours (`solvers`: pivoted Householder QR, then back substitution or the Jacobi SVD of `R`) | `solver = svd`: minimum-norm solution with `gelsd`'s rank cutoff; `qr` refuses a rank-deficient design naming the column |
+//! | `ridge` | regression | ours: blocked centred Gram + Cholesky (`solver = svd`: QR + Jacobi SVD) | `alpha = 1`; centred design, constant columns dropped |
+//! | `lasso` | regression | ours: scikit-learn's cyclic coordinate descent | `alpha = 1`, `tol = 1e-4` (duality gap ≤ tol·‖y − ȳ‖²), `max_iter = 1000` epochs; non-convergence warns |
+//! | `elastic_net` | regression | ours, as `lasso` | `alpha = 1`, `l1_ratio = 0.5`, `tol = 1e-4`, `max_iter = 1000` |
 //! | `decision_tree_regressor` | regression | `DecisionTreeRegressor` | seeded |
 //! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
 //! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
@@ -64,6 +65,7 @@ pub mod random_forest_classifier;
 pub mod random_forest_regressor;
 mod registry;
 pub mod ridge;
+mod solvers;
 pub mod svc;
 pub mod svm;
 pub mod svr;
