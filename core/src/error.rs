@@ -79,7 +79,10 @@ impl ServiceError {
     }
 
     /// [`ErrorKind::Overloaded`], with the service's estimate of when to retry.
-    pub fn overloaded(message: impl Into<String>, retry_after: Option<std::time::Duration>) -> Self {
+    pub fn overloaded(
+        message: impl Into<String>,
+        retry_after: Option<std::time::Duration>,
+    ) -> Self {
         ServiceError {
             retry_after_ms: retry_after.map(|wait| wait.as_millis() as u64),
             ..Self::new(ErrorKind::Overloaded, message)

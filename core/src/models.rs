@@ -39,6 +39,27 @@ pub trait Models {
     async fn export(model: ModelId) -> Result<ModelFile, ServiceError>;
     /// Stores a model from an exported file.
     async fn import(file: ModelFile) -> Result<ModelInfo, ServiceError>;
+    /// What the node is doing now: fits running, work waiting, memory reserved.
+    async fn load() -> Result<ModelsLoad, ServiceError>;
+}
+
+/// A models node's load, for operators and for callers choosing where to send work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelsLoad {
+    /// Fits running now.
+    pub fits_running: u64,
+    /// The most fits seen running at once since the node started.
+    pub fits_peak: u64,
+    /// The fit threads: the cap on fits running at once.
+    pub fit_threads: u64,
+    /// Comparison jobs running.
+    pub jobs_running: u64,
+    /// Comparisons and fits waiting for memory.
+    pub queued: u64,
+    /// MiB of the memory budget reserved by admitted work, by its estimates.
+    pub memory_reserved_mb: u64,
+    /// The memory budget, in MiB.
+    pub memory_budget_mb: u64,
 }
 
 /// Regression or classification.

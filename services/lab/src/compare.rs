@@ -64,11 +64,7 @@ pub(crate) async fn run(
         metric: request.metric.clone(),
         keep_best: true,
     };
-    let job = clients
-        .models
-        .submit(deadline(DATA_CALL), compare)
-        .await
-        .into_service("models")?;
+    let job = submit(clients, compare, cancel).await?;
     let leaderboard = follow(clients, config, job, stage, cancel).await?;
     stage.send_replace(LabStage::Reporting);
     let (plots, skipped_plots) =
@@ -82,6 +78,55 @@ pub(crate) async fn run(
         plots,
         skipped_plots,
     })
+}
+
+/// The longest the lab keeps retrying a submission the models node refuses as
+/// overloaded.
+const OVERLOADED_PATIENCE: Duration = Duration::from_secs(30 * 60);
+/// The wait between retries when an overloaded answer gives no hint.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The longest single wait, whatever the hint.
+const MAX_RETRY: Duration = Duration::from_secs(60);
+
+/// Submits the comparison to the models node; while it answers overloaded, waits as long
+/// as it says (its retry-after hint) and tries again, for up to [`OVERLOADED_PATIENCE`].
+///
+/// # Errors
+/// The node's refusal, once patience runs out or for any other error; `Cancelled` when
+/// `cancel` fires meanwhile.
+async fn submit(
+    clients: &LabClients,
+    compare: CompareRequest,
+    cancel: &CancellationToken,
+) -> Result<JobId, LabError> {
+    let started = Instant::now();
+    loop {
+        let answer = clients
+            .models
+            .submit(deadline(DATA_CALL), compare.clone())
+            .await
+            .into_service("models");
+        let error = match answer {
+            Ok(job) => return Ok(job),
+            Err(error) if error.kind == mltools_core::ErrorKind::Overloaded => error,
+            Err(error) => return Err(error.into()),
+        };
+        let wait = error.retry_after().unwrap_or(DEFAULT_RETRY).min(MAX_RETRY);
+        if started.elapsed() + wait > OVERLOADED_PATIENCE {
+            return Err(error.into());
+        }
+        tracing::info!(wait_ms = wait.as_millis() as u64, %error, "models node overloaded; retrying");
+        tokio::select! {
+            () = cancel.cancelled() => {
+                return Err(ServiceError::new(
+                    mltools_core::ErrorKind::Cancelled,
+                    "the comparison was cancelled",
+                )
+                .into());
+            }
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// Rows of the features drawn in a report's overview plots: every row up to this many,

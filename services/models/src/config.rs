@@ -20,6 +20,8 @@ use std::path::PathBuf;
 /// max_iterations = 100000
 /// max_kernel_cache_mb = 1024
 /// max_models_per_comparison = 64
+/// memory_budget_mb = 8192
+/// max_queued = 32
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -37,7 +39,7 @@ pub struct ModelsConfig {
     /// job, or is refused as overloaded when all are still running or queued. Default 100.
     pub max_kept_jobs: usize,
     /// Single-model fits (the `fit` call) running at once, each holding a copy of its
-    /// data; a `fit` beyond it is refused as overloaded rather than queued. They share the
+    /// data; a `fit` beyond it waits (within its deadline) for one to end. They share the
     /// fit threads with the comparisons. Default 2.
     pub max_running_fits: usize,
     /// The deadline of each call to the utils service (fit a fold's pipeline, transform a
@@ -65,6 +67,15 @@ pub struct ModelsConfig {
     /// The most models one comparison may evaluate (each is fitted once per fold); more is
     /// refused as invalid input before the job starts. At least 1; default 64.
     pub max_models_per_comparison: usize,
+    /// The memory, in MiB, that admitted comparisons and fits may take together, by their
+    /// estimates (the rows, a copy per fold, and per fit running at once its matrices and
+    /// what its algorithm builds). Work that does not fit waits in the queue; work whose
+    /// estimate alone is larger is refused as invalid input. `None` (the default): half of
+    /// the machine's memory.
+    pub memory_budget_mb: Option<u64>,
+    /// Comparisons and fits that may wait for memory at once; one more is refused as
+    /// overloaded, with a retry-after hint. At least 1; default 32.
+    pub max_queued: usize,
 }
 
 /// The longest `utils_call_timeout_ms` accepted: one day.
@@ -84,6 +95,8 @@ impl Default for ModelsConfig {
             max_iterations: 100_000,
             max_kernel_cache_mb: 1024,
             max_models_per_comparison: 64,
+            memory_budget_mb: None,
+            max_queued: 32,
         }
     }
 }
@@ -103,8 +116,9 @@ impl ModelsConfig {
     /// [`ModelsError::BadConfig`] naming the field: a zero `fit_threads` (or above 1024),
     /// `max_running_jobs`, `max_kept_jobs` or `max_running_fits`; a `utils_call_timeout_ms`
     /// of 0 or above a day; a `datasets_page_bytes` outside 64 KiB..=1 GiB; a `max_trees`
-    /// outside 1..=65535; a zero `max_iterations`, `max_kernel_cache_mb` or
-    /// `max_models_per_comparison`.
+    /// outside 1..=65535; a zero `max_iterations`, `max_kernel_cache_mb`,
+    /// `max_models_per_comparison` or `max_queued`; a `memory_budget_mb` of 0 or past
+    /// 2³² − 1.
     pub fn validate(&self) -> Result<(), ModelsError> {
         let bad = |field: &'static str, reason: &str| {
             Err(ModelsError::BadConfig {
@@ -123,6 +137,12 @@ impl ModelsConfig {
         }
         if self.max_running_fits == 0 {
             return bad("max_running_fits", "must be at least 1");
+        }
+        if self.max_queued == 0 {
+            return bad("max_queued", "must be at least 1");
+        }
+        if matches!(self.memory_budget_mb, Some(mib) if mib == 0 || mib > u64::from(u32::MAX)) {
+            return bad("memory_budget_mb", "must be between 1 and 4294967295");
         }
         if self.utils_call_timeout_ms == 0 || self.utils_call_timeout_ms > MAX_UTILS_CALL_TIMEOUT_MS
         {
@@ -159,6 +179,14 @@ impl ModelsConfig {
             max_iterations: self.max_iterations,
             max_kernel_cache_mb: self.max_kernel_cache_mb,
         }
+    }
+
+    /// The memory budget in MiB: `memory_budget_mb`, or half the machine's memory.
+    pub fn memory_budget_mib(&self) -> u32 {
+        self.memory_budget_mb
+            .map_or_else(crate::admission::default_budget_mib, |mib| {
+                u32::try_from(mib).unwrap_or(u32::MAX)
+            })
     }
 
     /// The deadline of each call to the utils service.

@@ -62,6 +62,7 @@ use mltools_core::utils::{AlgorithmFamily, Fold, Matrix};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -162,6 +163,8 @@ pub struct CvControl {
     total: AtomicU64,
     // A token rather than a flag: async waiters (a queued job, a utils call) can await it.
     cancelled: CancellationToken,
+    /// Counts the fits running, when the node keeps a gauge.
+    gauge: Option<Arc<crate::admission::FitGauge>>,
 }
 
 impl CvControl {
@@ -170,6 +173,12 @@ impl CvControl {
         let control = CvControl::default();
         control.total.store(total, Ordering::Relaxed);
         control
+    }
+
+    /// This control with its fits counted by `gauge`.
+    pub(crate) fn counted_by(mut self, gauge: Arc<crate::admission::FitGauge>) -> CvControl {
+        self.gauge = Some(gauge);
+        self
     }
 
     /// Asks the work to stop: fits not yet started are skipped (and not counted done) and
@@ -311,6 +320,7 @@ pub fn cross_validate(
         jobs.par_iter()
             .with_max_len(1)
             .map(|&(candidate, fold)| {
+                let _counted = control.gauge.as_ref().map(|gauge| gauge.enter());
                 let outcome = run_guarded(
                     request,
                     preprocess,

@@ -279,6 +279,8 @@ pub enum ModelsError {
     Overloaded {
         /// Which limit was reached.
         reason: String,
+        /// How long the node expects to stay this busy, when it can tell.
+        retry_after: Option<std::time::Duration>,
     },
     /// Another service failed (utils, for folds and preprocessing).
     #[error("{0}")]
@@ -327,6 +329,9 @@ impl From<ModelsError> for ServiceError {
     fn from(error: ModelsError) -> Self {
         match error {
             ModelsError::Upstream(error) => error,
+            ModelsError::Overloaded { retry_after, .. } => {
+                ServiceError::overloaded(error.to_string(), retry_after)
+            }
             error => ServiceError::new(error.kind(), error.to_string()),
         }
     }

@@ -13,6 +13,7 @@
 //! | [`cv`] | cross-validation of many models over given folds, in parallel on a bounded pool, into a leaderboard |
 //! | [`registry`] | the SQLite store of fitted models; export and import files |
 //! | `jobs`, `compare` | the job table; a comparison's plan and its preprocessing through the utils service |
+//! | `admission` | the memory budget and queue every comparison and fit passes before it reads a row; the gauge of fits running |
 //!
 //! The pure parts ([`algorithms`], [`task`], [`metrics`], [`cv`]) are synchronous and free
 //! of any runtime; the state runs them on a bounded rayon pool (a comparison entered from
@@ -30,6 +31,7 @@
 //! assert_eq!(algorithms().len(), 15);
 //! ```
 
+mod admission;
 pub mod algorithms;
 mod compare;
 pub mod config;

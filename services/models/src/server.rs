@@ -2,7 +2,8 @@
 
 use crate::state::ModelsState;
 use mltools_core::models::{
-    AlgorithmInfo, CompareRequest, FitRequest, JobStatus, ModelFile, ModelInfo, Models, Predictions,
+    AlgorithmInfo, CompareRequest, FitRequest, JobStatus, ModelFile, ModelInfo, Models, ModelsLoad,
+    Predictions,
 };
 use mltools_core::{Frame, JobId, ModelId, ServiceError};
 use std::time::Duration;
@@ -89,6 +90,10 @@ impl Models for ModelsServer {
 
     async fn import(self, _: Context, file: ModelFile) -> Result<ModelInfo, ServiceError> {
         Ok(self.state.import(file).await?)
+    }
+
+    async fn load(self, _: Context) -> Result<ModelsLoad, ServiceError> {
+        Ok(self.state.load())
     }
 }
 

@@ -1,5 +1,6 @@
 //! [`ModelsState`]: the service's state and its async operations, usable without RPC.
 
+use crate::admission::{Admission, DataShape, FitGauge, Waiting, estimate};
 use crate::algorithms::{Cancel, FittedModel, algorithms};
 use crate::compare::{self, Plan, Prepared, UtilsCalls, UtilsPreprocess};
 use crate::config::ModelsConfig;
@@ -11,11 +12,11 @@ use crate::registry::{self, Store};
 use mltools_core::datasets::GetRequest;
 use mltools_core::models::{
     AlgorithmInfo, CompareRequest, FitRequest, JobState, JobStatus, Leaderboard, MetricValue,
-    ModelFile, ModelInfo, Predictions,
+    ModelFile, ModelInfo, ModelSpec, ModelsLoad, Predictions,
 };
 use mltools_core::models::{Rows, TrainingData};
 use mltools_core::utils::PipelineSpec;
-use mltools_core::{ErrorKind, Frame, JobId, ModelId};
+use mltools_core::{ErrorKind, Frame, JobId, ModelId, ServiceError};
 use mltools_transport::paging;
 use mltools_transport::{DatasetsClient, UtilsClient};
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -50,8 +51,12 @@ struct Inner {
     datasets: Option<DatasetsClient>,
     /// Comparisons running; a submitted job queues for a permit.
     running: Arc<Semaphore>,
-    /// Single fits running; a `fit` finding none free is refused as overloaded.
+    /// Single fits running; a `fit` finding none free waits for one.
     fits: Arc<Semaphore>,
+    /// The memory budget and queue every comparison and fit passes first.
+    admission: Arc<Admission>,
+    /// Fits running on the pool.
+    gauge: Arc<FitGauge>,
     tracker: TaskTracker,
 }
 
@@ -89,10 +94,13 @@ impl ModelsState {
             reason: error.to_string(),
         })?;
         let store = Store::open(&config.data_dir.join("models.db"))?;
+        let gauge = Arc::new(FitGauge::default());
         Ok(ModelsState {
             inner: Arc::new(Inner {
                 pool: fit_pool(config.fit_threads)?,
-                jobs: Jobs::new(config.max_kept_jobs),
+                jobs: Jobs::new(config.max_kept_jobs, Arc::clone(&gauge)),
+                admission: Admission::new(config.memory_budget_mib(), config.max_queued),
+                gauge,
                 running: Arc::new(Semaphore::new(config.max_running_jobs)),
                 fits: Arc::new(Semaphore::new(config.max_running_fits)),
                 tracker: TaskTracker::new(),
@@ -114,47 +122,195 @@ impl ModelsState {
         algorithms()
     }
 
-    /// Checks a comparison and starts it as a job; returns once it is checked.
+    /// What the node is doing now.
+    pub fn load(&self) -> ModelsLoad {
+        let inner = &self.inner;
+        ModelsLoad {
+            fits_running: inner.gauge.running() as u64,
+            fits_peak: inner.gauge.peak() as u64,
+            fit_threads: inner.pool.current_num_threads() as u64,
+            jobs_running: (inner.config.max_running_jobs - inner.running.available_permits())
+                as u64,
+            queued: inner.admission.queued() as u64,
+            memory_reserved_mb: u64::from(inner.admission.reserved_mib()),
+            memory_budget_mb: u64::from(inner.admission.budget_mib()),
+        }
+    }
+
+    /// Checks a comparison and starts it as a job, returning its id at once; the job waits
+    /// for memory (see [`Admission`]) before it reads a row. Inline rows are checked here
+    /// whole; of a stored dataset only what its description tells (the target is a
+    /// column) is checked here, the rest (the target's values, the task, enough rows for
+    /// the folds) by the job once it has read the rows, failing with the same errors.
     ///
     /// # Errors
-    /// Bad input (target, metric, models, too few rows for the folds) before any job
-    /// exists; [`ModelsError::OverLimit`] for more models than `max_models_per_comparison`
-    /// or a parameter above its cap (`max_trees`, `max_iterations`, `max_kernel_cache_mb`); [`ModelsError::Overloaded`] when the job table is full of live jobs.
+    /// A model, parameter or metric that is unknown or bad, a target that is not a column,
+    /// bad inline rows, before any job exists; [`ModelsError::OverLimit`] for more models
+    /// than `max_models_per_comparison`, a parameter above its cap (`max_trees`,
+    /// `max_iterations`, `max_kernel_cache_mb`), or an estimated memory above the node's
+    /// whole budget; [`ModelsError::Overloaded`], with a retry-after hint, when
+    /// `max_queued` requests wait already or the job table is full of live jobs.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
     pub async fn submit(&self, mut request: CompareRequest) -> Result<JobId, ModelsError> {
-        let frame = self.rows(&mut request.data).await?;
-        // Splitting the frame copies every column: off the runtime threads.
-        let plan = self
-            .run_blocking("submit", move |_| compare::plan(request, &frame))
-            .await?;
-        self.check_limits(&plan.candidates)?;
-        let total = (plan.candidates.len() * plan.folds) as u64;
-        let (id, control) = self.inner.jobs.create(total)?;
-        tracing::info!(job = %id, models = plan.candidates.len(), "comparison submitted");
+        let explicit = request
+            .models
+            .iter()
+            .cloned()
+            .map(Candidate::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_limits(&explicit)?;
+        crate::cv::check_fold_count(usize::MAX, request.folds)?;
+        let shape = self.shape(&request.data).await?;
+        let pending = if matches!(request.data.rows, Rows::Inline(_)) {
+            let frame = self.rows(&mut request.data).await?;
+            // Splitting the frame copies every column: off the runtime threads.
+            let plan = self
+                .run_blocking("submit", move |_| compare::plan(request, &frame))
+                .await?;
+            self.check_limits(&plan.candidates)?;
+            Pending::Planned(plan)
+        } else {
+            Pending::Stored(request)
+        };
+        let (models, folds): (&[ModelSpec], usize) = match &pending {
+            Pending::Planned(plan) => (&[], plan.folds),
+            Pending::Stored(request) => (&request.models, request.folds),
+        };
+        let planned_models: Vec<ModelSpec> = match &pending {
+            Pending::Planned(plan) => plan.candidates.iter().map(|c| c.spec.clone()).collect(),
+            Pending::Stored(_) => models.to_vec(),
+        };
+        let units = (planned_models.len().max(1) * folds) as u64;
+        let concurrent = (self.inner.pool.current_num_threads() as u64).min(units);
+        let bytes = estimate(shape, &planned_models, folds as u64, concurrent);
+        let waiting = self.inner.admission.enqueue("this comparison", bytes)?;
+        let (id, control) = self.inner.jobs.create(units)?;
+        tracing::info!(job = %id, estimated_mb = bytes >> 20, "comparison submitted");
         let state = self.clone();
         self.inner
             .tracker
-            .spawn(async move { state.run_job(id, plan, control).await });
+            .spawn(async move { state.run_job(id, pending, waiting, control).await });
         Ok(id)
     }
 
-    async fn run_job(self, id: JobId, plan: Plan, control: Arc<CvControl>) {
+    /// The shape of the rows a request names, without reading them: the stored dataset's
+    /// description, or the inline frame; the target left out.
+    ///
+    /// # Errors
+    /// A target that is not a column (naming the columns); the datasets service's errors.
+    async fn shape(&self, data: &TrainingData) -> Result<DataShape, ModelsError> {
+        let (rows, columns): (u64, Vec<(String, bool)>) = match &data.rows {
+            Rows::Inline(frame) => (
+                frame.rows() as u64,
+                frame
+                    .columns
+                    .iter()
+                    .map(|column| {
+                        let numeric = matches!(column.data, mltools_core::ColumnData::Numeric(_));
+                        (column.name.clone(), numeric)
+                    })
+                    .collect(),
+            ),
+            Rows::Stored => {
+                let Some(datasets) = &self.inner.datasets else {
+                    return Err(ModelsError::NoDatasets {
+                        dataset: data.dataset,
+                    });
+                };
+                let mut ctx = tarpc::context::current();
+                ctx.deadline = std::time::Instant::now() + self.inner.config.utils_call_timeout();
+                let described = datasets
+                    .get(
+                        ctx,
+                        GetRequest {
+                            version: Some(data.version),
+                            limit: Some(0),
+                            ..GetRequest::all(data.dataset)
+                        },
+                    )
+                    .await
+                    .map_err(|error| {
+                        ModelsError::Upstream(ServiceError::from_rpc("datasets", error))
+                    })?
+                    .map_err(ModelsError::Upstream)?;
+                let info = described.info;
+                let columns = info
+                    .schema
+                    .columns
+                    .iter()
+                    .map(|column| {
+                        let numeric = column.kind == mltools_core::frame::ColumnKind::Numeric;
+                        (column.name.clone(), numeric)
+                    })
+                    .collect();
+                (info.rows, columns)
+            }
+        };
+        if !columns.iter().any(|(name, _)| *name == data.target) {
+            return Err(ModelsError::NoTarget {
+                target: data.target.clone(),
+                columns: columns
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let features = columns.iter().filter(|(name, _)| *name != data.target);
+        let (numeric, categorical) =
+            features.fold(
+                (0, 0),
+                |(n, c), (_, numeric)| {
+                    if *numeric { (n + 1, c) } else { (n, c + 1) }
+                },
+            );
+        Ok(DataShape {
+            rows,
+            numeric,
+            categorical,
+        })
+    }
+
+    async fn run_job(self, id: JobId, pending: Pending, waiting: Waiting, control: Arc<CvControl>) {
         let jobs = &self.inner.jobs;
-        // A queued job waits for a slot or for its cancel, whichever comes first: cancelled,
-        // it ends at once and lets go of its copy of the data.
+        // A queued job waits for a slot, then for its memory, or for its cancel, whichever
+        // comes first: cancelled, it ends at once. It reads no row before.
+        // Its place in the queue is held until both are had.
         let permit = tokio::select! {
             biased;
             () = control.token().cancelled() => None,
             permit = Arc::clone(&self.inner.running).acquire_owned() => permit.ok(),
         };
-        let Some(_permit) = permit else {
-            drop(plan);
+        let admitted = match permit {
+            None => None,
+            Some(_) => tokio::select! {
+                biased;
+                () = control.token().cancelled() => None,
+                admitted = waiting.admitted() => admitted.ok(),
+            },
+        };
+        let (Some(_admitted), Some(_permit)) = (admitted, permit) else {
             jobs.set(id, JobState::Cancelled);
             return;
         };
         jobs.set(id, JobState::Running);
         let started = std::time::Instant::now();
-        let outcome = self.compare(plan, Arc::clone(&control)).await;
+        let outcome = async {
+            let plan = match pending {
+                Pending::Planned(plan) => plan,
+                Pending::Stored(mut request) => {
+                    let frame = self.rows(&mut request.data).await?;
+                    // Splitting the frame copies every column: off the runtime threads.
+                    let plan = self
+                        .run_blocking("plan", move |_| compare::plan(request, &frame))
+                        .await?;
+                    self.check_limits(&plan.candidates)?;
+                    plan
+                }
+            };
+            self.compare(plan, Arc::clone(&control)).await
+        }
+        .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(board) => {
@@ -282,7 +438,7 @@ impl ModelsState {
         data: Prepared,
         refit: Refit<'_>,
         utils: &UtilsCalls,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<(crate::admission::Admitted, OwnedSemaphorePermit)>,
     ) -> Result<ModelInfo, ModelsError> {
         let Prepared {
             provenance,
@@ -315,9 +471,11 @@ impl ModelsState {
         };
         let (estimator, seed) = (refit.candidate.estimator.clone(), refit.seed);
         let cancel = Cancel::new(utils.cancel.clone());
+        let gauge = Arc::clone(&self.inner.gauge);
         let bytes = self
             .run_pooled("fit", move || {
                 let _permit = permit;
+                let _counted = gauge.enter();
                 estimator
                     .fit_until(&matrix, &targets, seed, &cancel)?
                     .to_bytes()
@@ -386,7 +544,10 @@ impl ModelsState {
     /// the fit itself runs on the fit threads.
     ///
     /// # Errors
-    /// [`ModelsError::Overloaded`] when `max_running_fits` fits are running; bad input
+    /// [`ModelsError::Overloaded`], with a retry-after hint, when `max_queued` requests
+    /// wait for memory already (a fit waits, within its deadline, for its memory and for
+    /// one of `max_running_fits`); [`ModelsError::OverLimit`] for an estimated memory over
+    /// the whole budget; bad input
     /// (target, model spec); [`ModelsError::OverLimit`] for a parameter above its cap; the utils service's errors, [`ModelsError::UtilsTimeout`]; a
     /// fit failure.
     ///
@@ -396,18 +557,16 @@ impl ModelsState {
     /// nothing is stored.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
     pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
-        let permit =
-            Arc::clone(&self.inner.fits)
-                .try_acquire_owned()
-                .map_err(|error| match error {
-                    TryAcquireError::Closed => ModelsError::Cancelled,
-                    TryAcquireError::NoPermits => ModelsError::Overloaded {
-                        reason: format!(
-                            "{} fits are running (models setting `max_running_fits`); retry later",
-                            self.inner.config.max_running_fits
-                        ),
-                    },
-                })?;
+        Candidate::new(request.model.clone())?;
+        let shape = self.shape(&request.data).await?;
+        let bytes = estimate(shape, std::slice::from_ref(&request.model), 1, 1);
+        // The place in the queue is held until both a fit slot and the memory are had.
+        let waiting = self.inner.admission.enqueue("this fit", bytes)?;
+        let permit = Arc::clone(&self.inner.fits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ModelsError::Cancelled)?;
+        let permit = (waiting.admitted().await?, permit);
         let mut request = request;
         let frame = self.rows(&mut request.data).await?;
         // Splitting the frame copies every column: off the runtime threads.
@@ -555,6 +714,7 @@ impl ModelsState {
     /// (their fits in flight finish first).
     pub async fn shutdown(&self) {
         self.inner.jobs.cancel_all();
+        self.inner.admission.close();
         self.inner.running.close();
         self.inner.fits.close();
         self.inner.tracker.close();
@@ -629,6 +789,13 @@ impl ModelsState {
         }
         result
     }
+}
+
+/// A submitted comparison, as its job finds it: planned already (its rows came inline),
+/// or still to read its stored rows and plan.
+enum Pending {
+    Planned(Plan),
+    Stored(CompareRequest),
 }
 
 /// What to fit on every row and store.

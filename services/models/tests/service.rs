@@ -825,11 +825,12 @@ async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fits_beyond_the_limit_are_refused_and_predict_runs_on_the_fit_threads() {
+async fn fits_beyond_the_limit_queue_then_are_refused_and_predict_runs_on_the_fit_threads() {
     let dir = tempfile::tempdir().unwrap();
-    let (_state, client, utils) = models_with(dir.path(), |config| {
+    let (state, client, utils) = models_with(dir.path(), |config| {
         config.max_running_fits = 1;
         config.fit_threads = Some(1);
+        config.max_queued = 1;
     });
     let fit = |model: &str| {
         let request = FitRequest {
@@ -847,18 +848,34 @@ async fn fits_beyond_the_limit_are_refused_and_predict_runs_on_the_fit_threads()
     };
     let stored = fit("gaussian_nb").await.unwrap();
 
-    // One fit held in its preprocessing: a second is refused, not queued.
+    // One fit held in its preprocessing: a second waits in the queue for its slot, and a
+    // third, finding the queue full, is refused at once with a hint of when to retry.
     utils.hold(0);
     let first = tokio::spawn(fit("logistic_regression"));
     utils.entered().await;
+    let second = tokio::spawn(fit("gaussian_nb"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.load().queued == 0 {
+        assert!(Instant::now() < deadline, "the second fit queues");
+        tokio::task::yield_now().await;
+    }
     let error = tokio::time::timeout(Duration::from_secs(10), fit("gaussian_nb"))
         .await
         .expect("refused at once")
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Overloaded);
-    assert!(error.message.contains("max_running_fits"), "{error}");
+    assert!(error.message.contains("max_queued"), "{error}");
+    assert!(error.retry_after().is_some(), "{error:?}");
+    assert!(!second.is_finished());
     utils.release();
     first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    let load = state.load();
+    assert_eq!(
+        (load.fits_running, load.queued, load.memory_reserved_mb),
+        (0, 0, 0)
+    );
+    assert_eq!(load.fits_peak, 1);
 
     // The only fit thread busy (a fold blocked in its preprocessing): a prediction waits
     // for it instead of running on tokio's blocking threads.

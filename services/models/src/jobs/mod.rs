@@ -4,6 +4,7 @@
 //! when the client that submitted it goes away. Jobs live in memory: a restart of the
 //! node forgets them (the models they stored stay in the registry).
 
+use crate::admission::FitGauge;
 use crate::cv::CvControl;
 use crate::error::ModelsError;
 use mltools_core::JobId;
@@ -28,6 +29,8 @@ pub(crate) struct Jobs {
     // A std mutex: held for map lookups only, never across an `.await`.
     table: Mutex<Table>,
     max_kept: usize,
+    /// Counts every job's fits.
+    gauge: Arc<FitGauge>,
 }
 
 #[derive(Default)]
@@ -37,14 +40,15 @@ struct Table {
 }
 
 impl Jobs {
-    /// A table remembering at most `max_kept` jobs.
-    pub(crate) fn new(max_kept: usize) -> Jobs {
+    /// A table remembering at most `max_kept` jobs, whose fits `gauge` counts.
+    pub(crate) fn new(max_kept: usize, gauge: Arc<FitGauge>) -> Jobs {
         Jobs {
             table: Mutex::new(Table {
                 next_id: 1,
                 jobs: BTreeMap::new(),
             }),
             max_kept,
+            gauge,
         }
     }
 
@@ -71,13 +75,14 @@ impl Jobs {
                 None => {
                     return Err(ModelsError::Overloaded {
                         reason: format!("{} comparisons are queued or running", table.jobs.len()),
+                        retry_after: None,
                     });
                 }
             }
         }
         let id = table.next_id;
         table.next_id += 1;
-        let control = Arc::new(CvControl::with_total(total));
+        let control = Arc::new(CvControl::with_total(total).counted_by(Arc::clone(&self.gauge)));
         let (state, _) = watch::channel(JobState::Queued);
         table.jobs.insert(
             id,
@@ -167,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_job_stays_cancelled_and_old_ended_jobs_are_forgotten() {
-        let jobs = Jobs::new(2);
+        let jobs = Jobs::new(2, Arc::default());
         let (first, control) = jobs.create(10).unwrap();
         assert_eq!(jobs.status(first).unwrap().total, 10);
         assert!(jobs.set(first, JobState::Running));
