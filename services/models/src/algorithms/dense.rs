@@ -1,10 +1,8 @@
-//! Glue between our row-major [`Matrix`] and smartcore: conversion, error mapping, class
-//! bookkeeping, and reading the fitted parameters smartcore keeps private.
+//! Glue between our row-major [`Matrix`] and smartcore: conversion, error mapping, and
+//! class bookkeeping.
 
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use smartcore::error::Failed;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
@@ -64,39 +62,8 @@ pub(crate) fn fit_failed(algorithm: &'static str) -> impl Fn(Failed) -> ModelsEr
     }
 }
 
-/// Maps smartcore's predict failure onto [`ModelsError::Predict`].
-pub(crate) fn predict_failed(algorithm: &'static str) -> impl Fn(Failed) -> ModelsError {
-    move |failed| ModelsError::Predict {
-        algorithm,
-        reason: failed.to_string(),
-    }
-}
-
-/// Reads a smartcore model's private fitted parameters by serializing it and reading the
-/// bytes back as `Mirror`, a struct with the same fields in the same order.
-///
-/// smartcore 0.7 keeps the support vectors of its SVMs and the trees of its random forest
-/// classifier private, yet serializes them. postcard encodes a struct as its fields in
-/// order, so the mirror must list them exactly as the pinned smartcore release declares them
-/// (a unit test per mirror guards this: predictions through the mirror equal smartcore's).
-///
-/// # Errors
-/// [`ModelsError::Fit`] when the bytes do not read as the mirror (a smartcore upgrade that
-/// changed the fields).
-pub(crate) fn mirror<T: Serialize, Mirror: DeserializeOwned>(
-    algorithm: &'static str,
-    model: &T,
-) -> Result<Mirror, ModelsError> {
-    let failed = |reason: String| ModelsError::Fit {
-        algorithm,
-        reason: format!("cannot read the fitted parameters: {reason}"),
-    };
-    let bytes = postcard::to_allocvec(model).map_err(|error| failed(error.to_string()))?;
-    postcard::from_bytes(&bytes).map_err(|error| failed(error.to_string()))
-}
-
-/// The distinct class codes of `y`, ascending (smartcore's `unique`, which orders the
-/// columns of its probabilities).
+/// The distinct class codes of `y`, ascending (the order of a model's probability
+/// columns over its present classes).
 pub(crate) fn present_classes(y: &[u32]) -> Vec<u32> {
     let mut classes = y.to_vec();
     classes.sort_unstable();

@@ -1,7 +1,7 @@
 //! [`Estimator`]: an algorithm with checked parameters, ready to fit.
 
 use crate::algorithms::cancel::Cancel;
-use crate::algorithms::dense::{check_matrix, dense};
+use crate::algorithms::dense::check_matrix;
 use crate::algorithms::fitted::{Fitted, FittedModel};
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
@@ -16,6 +16,7 @@ use crate::algorithms::{
     lasso::{LassoParams, LassoValidParams},
     linear_regression::{LinearRegressionParams, LinearRegressionValidParams},
     logistic_regression::{LogisticRegressionParams, LogisticRegressionValidParams},
+    extra_trees_classifier::{ExtraTreesClassifierParams, ExtraTreesClassifierValidParams},
     random_forest_classifier::{RandomForestClassifierParams, RandomForestClassifierValidParams},
     random_forest_regressor::{RandomForestRegressorParams, RandomForestRegressorValidParams},
     ridge::{RidgeParams, RidgeValidParams},
@@ -55,6 +56,7 @@ pub enum Estimator {
     LogisticRegression(LogisticRegressionValidParams),
     DecisionTreeClassifier(DecisionTreeClassifierValidParams),
     RandomForestClassifier(RandomForestClassifierValidParams),
+    ExtraTreesClassifier(ExtraTreesClassifierValidParams),
     Svc(SvcValidParams),
     KnnClassifier(KnnClassifierValidParams),
     GaussianNb(GaussianNbValidParams),
@@ -130,6 +132,9 @@ impl Estimator {
             A::RandomForestClassifier => Estimator::RandomForestClassifier(
                 RandomForestClassifierParams::from_params(p)?.check()?,
             ),
+            A::ExtraTreesClassifier => Estimator::ExtraTreesClassifier(
+                ExtraTreesClassifierParams::from_params(p)?.check()?,
+            ),
             A::Svc => Estimator::Svc(SvcParams::from_params(p)?.check()?),
             A::KnnClassifier => {
                 Estimator::KnnClassifier(KnnClassifierParams::from_params(p)?.check()?)
@@ -153,6 +158,7 @@ impl Estimator {
             Estimator::LogisticRegression(_) => AlgorithmId::LogisticRegression,
             Estimator::DecisionTreeClassifier(_) => AlgorithmId::DecisionTreeClassifier,
             Estimator::RandomForestClassifier(_) => AlgorithmId::RandomForestClassifier,
+            Estimator::ExtraTreesClassifier(_) => AlgorithmId::ExtraTreesClassifier,
             Estimator::Svc(_) => AlgorithmId::Svc,
             Estimator::KnnClassifier(_) => AlgorithmId::KnnClassifier,
             Estimator::GaussianNb(_) => AlgorithmId::GaussianNb,
@@ -172,9 +178,10 @@ impl Estimator {
 
     /// As [`Estimator::fit`], giving up once `cancel` fires: the SVM solvers (every 64
     /// iterations, between machines and Platt folds), L-BFGS (every iteration), Gaussian
-    /// naive Bayes (every class) and the random forest classifier's leaf replay (every
-    /// tree) look at it; smartcore's trees, forests and linear models fit in one call that
-    /// cannot be interrupted, so the cancel is seen before it starts.
+    /// naive Bayes (every class) and the trees and forests (every node, and every
+    /// candidate feature of a node of more than 10,000 rows) look at it; smartcore's
+    /// linear models fit in one call that cannot be interrupted, so the cancel is seen
+    /// before it starts.
     ///
     /// # Errors
     /// As [`Estimator::fit`]; [`ModelsError::Cancelled`] once `cancel` fires.
@@ -244,13 +251,9 @@ impl Estimator {
             Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y)?),
             Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y)?),
             Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y)?),
-            Estimator::DecisionTreeRegressor(p) => {
-                Fitted::TreeRegressor(p.fit(&dense(x)?, y, seed)?)
-            }
-            Estimator::RandomForestRegressor(p) => {
-                Fitted::ForestRegressor(p.fit(&dense(x)?, y, seed)?)
-            }
-            Estimator::ExtraTreesRegressor(p) => Fitted::ExtraTrees(p.fit(&dense(x)?, y, seed)?),
+            Estimator::DecisionTreeRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::RandomForestRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::ExtraTreesRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svr(p) => Fitted::Svr(p.fit_until(x, y, cancel)?),
             Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Regression)),
@@ -267,11 +270,12 @@ impl Estimator {
         Ok(match self {
             Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
             Estimator::DecisionTreeClassifier(p) => {
-                Fitted::TreeClassifier(p.fit(&dense(x)?, y, seed)?)
+                Fitted::Trees(p.fit_until(x, y, seed, cancel)?)
             }
             Estimator::RandomForestClassifier(p) => {
-                Fitted::ForestClassifier(p.fit_until(x, y, seed, cancel)?)
+                Fitted::Trees(p.fit_until(x, y, seed, cancel)?)
             }
+            Estimator::ExtraTreesClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
             Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
             Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit_until(x, y, cancel)?),

@@ -78,6 +78,7 @@ impl Estimator {
             Estimator::RandomForestRegressor(p) => trees(p.params().n_trees),
             Estimator::RandomForestClassifier(p) => trees(p.params().n_trees),
             Estimator::ExtraTreesRegressor(p) => trees(p.params().n_trees),
+            Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
             Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
             Estimator::Lasso(p) => iterations(p.params().max_iter),
             Estimator::ElasticNet(p) => iterations(p.params().max_iter),

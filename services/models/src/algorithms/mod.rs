@@ -40,11 +40,13 @@
 //! ```
 
 mod cancel;
+pub(crate) mod cart;
 pub mod decision_tree_classifier;
 pub mod decision_tree_regressor;
 mod dense;
 pub mod elastic_net;
 mod estimator;
+pub mod extra_trees_classifier;
 pub mod extra_trees_regressor;
 mod fitted;
 pub mod forest;
