@@ -264,7 +264,6 @@ impl<'a> Builder<'a> {
         let mut total_constants = known;
         let mut best: Option<Split> = None;
         let mut best_proxy = f64::NEG_INFINITY;
-        let mut last_partitioned = None;
         // scikit-learn's loop: draw features without replacement until `max_features`
         // non-constant ones were tried (going on while the drawn ones are constant).
         while f_i > total_constants
@@ -296,9 +295,6 @@ impl<'a> Builder<'a> {
             };
             f_i -= 1;
             self.features.swap(f_i, f_j);
-            if self.growth.splitter == Splitter::Random {
-                last_partitioned = Some(feature);
-            }
             if let Some((proxy, split)) = candidate
                 && proxy > best_proxy
             {
@@ -311,10 +307,8 @@ impl<'a> Builder<'a> {
         self.constant_features[known..known + found_constants]
             .copy_from_slice(&self.features[known..known + found_constants]);
         Ok(best.map(|split| {
-            if last_partitioned != Some(split.feature) || self.growth.splitter == Splitter::Best {
-                let pos = self.partition(split.feature, split.threshold, start, end);
-                debug_assert_eq!(pos, split.pos);
-            }
+            let pos = self.partition(split.feature, split.threshold, start, end);
+            debug_assert_eq!(pos, split.pos);
             (split, total_constants)
         }))
     }
@@ -394,9 +388,15 @@ impl<'a> Builder<'a> {
     }
 
     /// A uniform random cut on `feature` between its least and greatest value in
-    /// `samples[start..end]`, the rows partitioned on it: as [`Builder::best_on`].
+    /// `samples[start..end]`: as [`Builder::best_on`]. The rows are not moved: the node
+    /// is partitioned once, on the best cut.
     #[allow(clippy::option_option)]
-    fn random_on(&mut self, feature: usize, start: usize, end: usize) -> Option<Option<(f64, Split)>> {
+    fn random_on(
+        &mut self,
+        feature: usize,
+        start: usize,
+        end: usize,
+    ) -> Option<Option<(f64, Split)>> {
         let column = self.columns.column(feature);
         let (mut least, mut greatest) = (f64::INFINITY, f64::NEG_INFINITY);
         for &row in &self.samples[start..end] {
@@ -411,15 +411,18 @@ impl<'a> Builder<'a> {
         if threshold == greatest {
             threshold = least;
         }
-        let pos = self.partition(feature, threshold, start, end);
-        let min_leaf = self.growth.limits.min_samples_leaf;
-        if pos - start < min_leaf || end - pos < min_leaf {
-            return Some(None);
-        }
         let mut sweep = Sweep::new(self.growth.criterion, self.labels, self.node_weight);
         self.left_counts.fill(0.0);
-        for &row in &self.samples[start..pos] {
-            sweep.add(row as usize, self.weights, &mut self.left_counts);
+        let mut left_rows = 0;
+        for &row in &self.samples[start..end] {
+            if column[row as usize] <= threshold {
+                sweep.add(row as usize, self.weights, &mut self.left_counts);
+                left_rows += 1;
+            }
+        }
+        let min_leaf = self.growth.limits.min_samples_leaf;
+        if left_rows < min_leaf || end - start - left_rows < min_leaf {
+            return Some(None);
         }
         let proxy = sweep.proxy(&self.left_counts, &self.node_counts);
         Some(Some((
@@ -427,7 +430,7 @@ impl<'a> Builder<'a> {
             Split {
                 feature,
                 threshold,
-                pos,
+                pos: start + left_rows,
             },
         )))
     }

@@ -17,6 +17,7 @@ mod tree;
 mod tests;
 
 pub(crate) use ensemble::{Plan, TreeEnsemble};
+#[cfg(test)]
 pub(crate) use tree::{Node, Tree};
 
 use crate::algorithms::trees::TreeLimits;
