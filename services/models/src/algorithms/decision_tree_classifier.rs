@@ -1,7 +1,7 @@
 //! A classification tree, scikit-learn's `DecisionTreeClassifier`: every feature tried at
 //! each split (in an order drawn from the seed), Gini splits, grown until pure by default;
 //! its probabilities are the class fractions of the leaf a row falls in. Grown by our
-//! CART builder ([`cart`](super::cart)), which looks at the cancel at every node.
+//! CART builder (`cart`), which looks at the cancel at every node.
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::{self, Growth, Plan, Splitter, TreeEnsemble};

@@ -1,7 +1,7 @@
 //! A regression tree, scikit-learn's `DecisionTreeRegressor`: every feature tried at each
 //! split (in an order drawn from the seed), squared-error splits, grown until pure by
 //! default; a leaf predicts the mean of its rows. Grown by our CART builder
-//! ([`cart`](super::cart)), which looks at the cancel at every node.
+//! (`cart`), which looks at the cancel at every node.
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::{Criterion, Growth, Plan, Splitter, TreeEnsemble};

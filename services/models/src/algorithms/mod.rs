@@ -1,7 +1,8 @@
 //! The algorithms: one module per algorithm, over smartcore 0.7 or written here on
 //! ndarray 0.17 (the version smartcore binds), with scikit-learn's defaults, behind one
 //! registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
-//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share.
+//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share;
+//! `cart` the tree builder and fitted tree form the whole tree family shares.
 //!
 //! | id | task | model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
 //! |---|---|---|---|
@@ -9,14 +10,15 @@
 //! | `ridge` | regression | `RidgeRegression` | centred design, constant columns dropped, `alpha = 1` |
 //! | `lasso` | regression | `Lasso` | `alpha` on scikit-learn's scale (smartcore gets 2α), centred design |
 //! | `elastic_net` | regression | `ElasticNet` | scikit-learn's (α, l1_ratio) mapped; `y` centred (intercept bug) |
-//! | `decision_tree_regressor` | regression | `DecisionTreeRegressor` | seeded |
-//! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
-//! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
+//! | `decision_tree_regressor` | regression | ours (`cart`: scikit-learn's CART, best splitter, squared error) | seeded (the order features are tried in) |
+//! | `random_forest_regressor` | regression | ours (`cart`, trees grown in parallel) | 100 trees, all features per split, `bootstrap = true` |
+//! | `extra_trees_regressor` | regression | ours (`cart`, random splitter) | 100 trees, all features per split, `bootstrap = false` |
 //! | `svr` | regression | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
 //! | `knn_regressor` | regression | ours: brute force over blocks of a gemm distance matrix | `k = 5`; ties to the lower training row; `weights = distance` as scikit-learn's |
 //! | `logistic_regression` | classification | ours: L-BFGS on matrix products | `C = 1`, `tol = 1e-4`, `max_iter = 100`; the stop reason on the model, non-convergence on the leaderboard |
-//! | `decision_tree_classifier` | classification | `DecisionTreeClassifier` | seeded |
-//! | `random_forest_classifier` | classification | `RandomForestClassifier` | probabilities: mean of the trees' leaf class fractions (bootstrap replayed) |
+//! | `decision_tree_classifier` | classification | ours (`cart`: best splitter, Gini or entropy) | seeded; probabilities: the leaf's class fractions |
+//! | `random_forest_classifier` | classification | ours (`cart`, trees grown in parallel) | 100 trees, √p features per split, `bootstrap = true`; probabilities: mean of the trees' leaf class fractions |
+//! | `extra_trees_classifier` | classification | ours (`cart`, random splitter) | 100 trees, √p features per split, `bootstrap = false`; in the catalogue, not a default candidate |
 //! | `svc` | classification | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
 //! | `knn_classifier` | classification | ours, as `knn_regressor` | `k = 5`; (weighted) neighbour class shares as probabilities |
 //! | `gaussian_nb` | classification | ours | `var_smoothing = 1e-9` (× the largest feature variance); probabilities as scikit-learn's to 1e-9 |

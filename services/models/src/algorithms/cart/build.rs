@@ -398,11 +398,14 @@ impl<'a> Builder<'a> {
         end: usize,
     ) -> Option<Option<(f64, Split)>> {
         let column = self.columns.column(feature);
+        // The node's values gathered once, then read in order.
+        self.pairs.clear();
         let (mut least, mut greatest) = (f64::INFINITY, f64::NEG_INFINITY);
         for &row in &self.samples[start..end] {
             let value = column[row as usize];
             least = least.min(value);
             greatest = greatest.max(value);
+            self.pairs.push((value, row));
         }
         if greatest <= least + FEATURE_THRESHOLD {
             return None;
@@ -414,8 +417,8 @@ impl<'a> Builder<'a> {
         let mut sweep = Sweep::new(self.growth.criterion, self.labels, self.node_weight);
         self.left_counts.fill(0.0);
         let mut left_rows = 0;
-        for &row in &self.samples[start..end] {
-            if column[row as usize] <= threshold {
+        for &(value, row) in &self.pairs {
+            if value <= threshold {
                 sweep.add(row as usize, self.weights, &mut self.left_counts);
                 left_rows += 1;
             }

@@ -5,9 +5,9 @@ use crate::algorithms::validate::{Shape, check_tree, finite};
 use crate::error::ModelsError;
 use serde::{Deserialize, Serialize};
 
-/// The most nodes one tree may have: a tree grown on `n` rows has at most `2n − 1`, so
-/// this allows 2³¹ rows while keeping a crafted file from claiming more.
-pub(crate) const MAX_NODES: usize = 1 << 32;
+/// The most nodes one tree may have (its indices are `u32`): a tree grown on `n` rows has
+/// at most `2n − 1`, and a fit takes fewer than 2³¹ rows.
+pub(crate) const MAX_NODES: usize = u32::MAX as usize;
 
 /// A node of a [`Tree`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
