@@ -1,5 +1,5 @@
-//! Fit time of the tree family on one thread, with a held-out score (every fifth row held
-//! out), on digits (1797 × 64, 10 classes; the regressors predict the digit as a number)
+//! Fit time of the tree family on one thread (the best of three fits, the machine being
+//! shared), with a held-out score (every fifth row held out), on digits (1797 × 64, 10 classes; the regressors predict the digit as a number)
 //! and on 20,000 generated rows of 20 features. Run under `--release`:
 //!
 //! ```text
@@ -82,7 +82,9 @@ fn digits() -> (Matrix, Vec<f64>, Vec<u32>) {
 
 fn split(x: &Matrix, held_out: bool) -> Matrix {
     let width = x.columns.len();
-    let rows: Vec<usize> = (0..x.rows).filter(|row| (row % 5 == 0) == held_out).collect();
+    let rows: Vec<usize> = (0..x.rows)
+        .filter(|row| (row % 5 == 0) == held_out)
+        .collect();
     Matrix {
         rows: rows.len(),
         columns: x.columns.clone(),
@@ -109,6 +111,7 @@ fn time(name: &str, x: &Matrix, numbers: &[f64], codes: &[u32], classes: usize) 
         AlgorithmId::DecisionTreeRegressor,
         AlgorithmId::RandomForestRegressor,
         AlgorithmId::ExtraTreesRegressor,
+        AlgorithmId::ExtraTreesClassifier,
     ];
     for id in ids {
         let (targets, truth) = match id.task() {
@@ -127,11 +130,17 @@ fn time(name: &str, x: &Matrix, numbers: &[f64], codes: &[u32], classes: usize) 
                 Targets::Regression(pick(numbers, true)),
             ),
         };
-        let started = Instant::now();
-        let model = pool
-            .install(|| Estimator::defaults(id).fit(&train, &targets, 0))
-            .unwrap();
-        let fitted = started.elapsed();
+        let mut fitted = std::time::Duration::MAX;
+        let mut model = None;
+        for _ in 0..3 {
+            let started = Instant::now();
+            model = Some(
+                pool.install(|| Estimator::defaults(id).fit(&train, &targets, 0))
+                    .unwrap(),
+            );
+            fitted = fitted.min(started.elapsed());
+        }
+        let model = model.unwrap();
         let score = match (model.predict(&test).unwrap(), truth) {
             (Prediction::Classification(p), Targets::Classification { codes, .. }) => {
                 let right = p.labels.iter().zip(&codes).filter(|(a, b)| a == b).count();

@@ -9,6 +9,7 @@ use crate::algorithms::{
     decision_tree_classifier::{DecisionTreeClassifierParams, DecisionTreeClassifierValidParams},
     decision_tree_regressor::{DecisionTreeRegressorParams, DecisionTreeRegressorValidParams},
     elastic_net::{ElasticNetParams, ElasticNetValidParams},
+    extra_trees_classifier::{ExtraTreesClassifierParams, ExtraTreesClassifierValidParams},
     extra_trees_regressor::{ExtraTreesRegressorParams, ExtraTreesRegressorValidParams},
     gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
     knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
@@ -16,7 +17,6 @@ use crate::algorithms::{
     lasso::{LassoParams, LassoValidParams},
     linear_regression::{LinearRegressionParams, LinearRegressionValidParams},
     logistic_regression::{LogisticRegressionParams, LogisticRegressionValidParams},
-    extra_trees_classifier::{ExtraTreesClassifierParams, ExtraTreesClassifierValidParams},
     random_forest_classifier::{RandomForestClassifierParams, RandomForestClassifierValidParams},
     random_forest_regressor::{RandomForestRegressorParams, RandomForestRegressorValidParams},
     ridge::{RidgeParams, RidgeValidParams},
@@ -269,12 +269,8 @@ impl Estimator {
     ) -> Result<Fitted, ModelsError> {
         Ok(match self {
             Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
-            Estimator::DecisionTreeClassifier(p) => {
-                Fitted::Trees(p.fit_until(x, y, seed, cancel)?)
-            }
-            Estimator::RandomForestClassifier(p) => {
-                Fitted::Trees(p.fit_until(x, y, seed, cancel)?)
-            }
+            Estimator::DecisionTreeClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::RandomForestClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::ExtraTreesClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
             Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),

@@ -3,9 +3,8 @@
 use crate::algorithms::params::ParamDoc;
 use crate::algorithms::{
     decision_tree_classifier, decision_tree_regressor, elastic_net, extra_trees_classifier,
-    extra_trees_regressor,
-    gaussian_nb, knn_classifier, knn_regressor, lasso, linear_regression, logistic_regression,
-    random_forest_classifier, random_forest_regressor, ridge, svc, svr,
+    extra_trees_regressor, gaussian_nb, knn_classifier, knn_regressor, lasso, linear_regression,
+    logistic_regression, random_forest_classifier, random_forest_regressor, ridge, svc, svr,
 };
 use crate::error::ModelsError;
 use mltools_core::models::{AlgorithmInfo, Task};

@@ -13,6 +13,7 @@ use crate::algorithms::Cancel;
 use crate::error::ModelsError;
 use rand::RngExt;
 use rand::rngs::SmallRng;
+use std::cmp::Ordering;
 
 /// Values closer than this count as equal: no split falls between them (scikit-learn's
 /// `FEATURE_THRESHOLD`).
@@ -122,7 +123,9 @@ impl<'a> Builder<'a> {
     /// has a weight, or the leaf values outgrow the fitted form's offsets.
     pub(crate) fn grow(mut self) -> Result<Grown, ModelsError> {
         if self.samples.is_empty() {
-            return Err(fit_failed("no training row has a positive weight".to_owned()));
+            return Err(fit_failed(
+                "no training row has a positive weight".to_owned(),
+            ));
         }
         let mut stack = vec![Pending {
             start: 0,
@@ -196,9 +199,8 @@ impl<'a> Builder<'a> {
     /// Appends a leaf holding the node's class fractions or mean (from `node_counts`,
     /// filled by [`Builder::node_stats`]).
     fn leaf(&mut self, stats: &NodeStats) -> Result<(), ModelsError> {
-        let offset = u32::try_from(self.values.len()).map_err(|_| {
-            fit_failed("the tree's leaf values outgrow 2³² entries".to_owned())
-        })?;
+        let offset = u32::try_from(self.values.len())
+            .map_err(|_| fit_failed("the tree's leaf values outgrow 2³² entries".to_owned()))?;
         self.nodes.push(Node::Leaf { offset });
         let total = stats.weight;
         self.values
@@ -252,10 +254,7 @@ impl<'a> Builder<'a> {
     /// The best split of a node, with the number of features known constant in its
     /// children; `None` when no split keeps `min_samples_leaf` rows on both sides or
     /// every feature is constant in the node.
-    fn find_split(
-        &mut self,
-        pending: &Pending,
-    ) -> Result<Option<(Split, usize)>, ModelsError> {
+    fn find_split(&mut self, pending: &Pending) -> Result<Option<(Split, usize)>, ModelsError> {
         let (start, end) = (pending.start, pending.end);
         let features = self.columns.features;
         let max_features = self.growth.max_features;
@@ -331,7 +330,12 @@ impl<'a> Builder<'a> {
     /// The best cut on `feature` in `samples[start..end]`: `None` when the feature is
     /// constant there, `Some(None)` when no cut keeps `min_samples_leaf` rows a side.
     #[allow(clippy::option_option)]
-    fn best_on(&mut self, feature: usize, start: usize, end: usize) -> Option<Option<(f64, Split)>> {
+    fn best_on(
+        &mut self,
+        feature: usize,
+        start: usize,
+        end: usize,
+    ) -> Option<Option<(f64, Split)>> {
         let column = self.columns.column(feature);
         self.pairs.clear();
         self.pairs.extend(
@@ -339,7 +343,10 @@ impl<'a> Builder<'a> {
                 .iter()
                 .map(|&row| (column[row as usize], row)),
         );
-        self.pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        // No NaN reaches a fit (`check_matrix` refuses it), so the plain order is total
+        // (and cheaper to compare than `total_cmp`'s).
+        self.pairs
+            .sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
         let (first, last) = (self.pairs.first()?.0, self.pairs.last()?.0);
         if last <= first + FEATURE_THRESHOLD {
             return None;
@@ -403,8 +410,13 @@ impl<'a> Builder<'a> {
         let (mut least, mut greatest) = (f64::INFINITY, f64::NEG_INFINITY);
         for &row in &self.samples[start..end] {
             let value = column[row as usize];
-            least = least.min(value);
-            greatest = greatest.max(value);
+            // Plain comparisons: no NaN reaches a fit (`check_matrix` refuses it).
+            if value < least {
+                least = value;
+            }
+            if value > greatest {
+                greatest = value;
+            }
             self.pairs.push((value, row));
         }
         if greatest <= least + FEATURE_THRESHOLD {
@@ -462,6 +474,7 @@ impl<'a> Sweep<'a> {
     }
 
     /// Moves `row` to the left side.
+    #[inline]
     fn add(&mut self, row: usize, weights: &[f64], left_counts: &mut [f64]) {
         let w = weights[row];
         self.left_weight += w;
@@ -482,6 +495,7 @@ impl<'a> Sweep<'a> {
     /// scikit-learn's proxy of the impurity improvement (larger is better) with the
     /// current left side; `node_counts` the node's class weights (or its weighted target
     /// sum).
+    #[inline]
     fn proxy(&self, left_counts: &[f64], node_counts: &[f64]) -> f64 {
         let left = self.left_weight;
         let right = self.total_weight - left;
@@ -527,7 +541,12 @@ fn class_impurity(criterion: Criterion, counts: &[f64], weight: f64) -> f64 {
                 p * p.log2()
             })
             .sum::<f64>(),
-        _ => 1.0 - counts.iter().map(|&c| (c / weight) * (c / weight)).sum::<f64>(),
+        _ => {
+            1.0 - counts
+                .iter()
+                .map(|&c| (c / weight) * (c / weight))
+                .sum::<f64>()
+        }
     }
 }
 

@@ -168,10 +168,7 @@ impl TreeEnsemble {
         }
         let width = if classes == 0 {
             if !self.present.is_empty() {
-                return Err(format!(
-                    "a regressor lists {} classes",
-                    self.present.len()
-                ));
+                return Err(format!("a regressor lists {} classes", self.present.len()));
             }
             1
         } else {
@@ -227,7 +224,15 @@ fn grow(
             } else {
                 weights.fill(1.0);
             }
-            Builder::new(&columns, labels, &weights, &plan.growth, &mut random, cancel).grow()
+            Builder::new(
+                &columns,
+                labels,
+                &weights,
+                &plan.growth,
+                &mut random,
+                cancel,
+            )
+            .grow()
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| match error {

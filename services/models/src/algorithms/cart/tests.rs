@@ -39,7 +39,12 @@ fn depth(limit: u16) -> TreeLimits {
 }
 
 fn classify(x: &Matrix, y: &[u32], criterion: Criterion, limits: TreeLimits) -> TreeEnsemble {
-    let plan = plan(1, false, growth(criterion, Splitter::Best, limits), x.columns.len());
+    let plan = plan(
+        1,
+        false,
+        growth(criterion, Splitter::Best, limits),
+        x.columns.len(),
+    );
     TreeEnsemble::classifier(x, y, &plan, 0, &Cancel::never()).unwrap()
 }
 
@@ -76,7 +81,12 @@ fn the_best_gini_cut_and_its_leaf_fractions_are_the_hand_computed_ones() {
     let queries = column(&[3.0, 3.6]);
     assert_eq!(probabilities(&model, &queries, 2), [1.0, 0.0, 0.2, 0.8]);
     // Grown until pure, every training row is predicted with certainty.
-    let full = classify(&x, &[0, 0, 0, 1, 0, 1, 1, 1], Criterion::Gini, TreeLimits::default());
+    let full = classify(
+        &x,
+        &[0, 0, 0, 1, 0, 1, 1, 1],
+        Criterion::Gini,
+        TreeLimits::default(),
+    );
     let labels = full.predict_classes(&x, 2).unwrap().labels;
     assert_eq!(labels, [0, 0, 0, 1, 0, 1, 1, 1]);
 }
@@ -87,8 +97,14 @@ fn the_best_gini_cut_and_its_leaf_fractions_are_the_hand_computed_ones() {
 fn gini_and_entropy_choose_their_own_cuts() {
     let x = column(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     let y = [0, 0, 1, 2, 0, 2];
-    assert_eq!(root(classify(&x, &y, Criterion::Gini, depth(1)).tree(0)).1, 2.5);
-    assert_eq!(root(classify(&x, &y, Criterion::Entropy, depth(1)).tree(0)).1, 3.5);
+    assert_eq!(
+        root(classify(&x, &y, Criterion::Gini, depth(1)).tree(0)).1,
+        2.5
+    );
+    assert_eq!(
+        root(classify(&x, &y, Criterion::Entropy, depth(1)).tree(0)).1,
+        3.5
+    );
 }
 
 #[test]
@@ -99,12 +115,18 @@ fn a_step_is_cut_at_its_edge_with_the_side_means_as_leaves() {
     assert_eq!(root(model.tree(0)), (0, 5.5));
     // Both sides are constant: pure leaves, three nodes in all.
     assert_eq!(model.tree(0).len(), 3);
-    assert_eq!(model.predict_values(&column(&[5.4, 5.6])).unwrap(), [1.0, 5.0]);
+    assert_eq!(
+        model.predict_values(&column(&[5.4, 5.6])).unwrap(),
+        [1.0, 5.0]
+    );
     // A noisy side: its leaf is the mean.
     let y = [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 11.0];
     let model = regress(&x, &y, depth(1));
     assert_eq!(root(model.tree(0)), (0, 5.5));
-    assert_eq!(model.predict_values(&column(&[0.0, 9.0])).unwrap(), [2.0, 11.0]);
+    assert_eq!(
+        model.predict_values(&column(&[0.0, 9.0])).unwrap(),
+        [2.0, 11.0]
+    );
 }
 
 #[test]
@@ -133,7 +155,10 @@ fn min_samples_leaf_keeps_that_many_rows_a_side() {
         *rows_per_leaf.entry(leaf).or_insert(0) += 1;
     }
     assert!(rows_per_leaf.len() > 3, "{}", rows_per_leaf.len());
-    assert!(rows_per_leaf.values().all(|&rows| rows >= 7), "{rows_per_leaf:?}");
+    assert!(
+        rows_per_leaf.values().all(|&rows| rows >= 7),
+        "{rows_per_leaf:?}"
+    );
 }
 
 #[test]
@@ -201,9 +226,16 @@ fn a_row_of_zero_weight_is_left_out_and_weights_count_in_the_leaves() {
     let mut random = tree_random(0, 0);
     let columns = Columns::new(&x).unwrap();
     let cancel = Cancel::never();
-    let grown = build::Builder::new(&columns, &labels, &[1.0, 0.0, 1.0], &growth, &mut random, &cancel)
-        .grow()
-        .unwrap();
+    let grown = build::Builder::new(
+        &columns,
+        &labels,
+        &[1.0, 0.0, 1.0],
+        &growth,
+        &mut random,
+        &cancel,
+    )
+    .grow()
+    .unwrap();
     assert_eq!(grown.tree.nodes, [Node::Leaf { offset: 0 }]);
     assert_eq!(grown.tree.values, [1.0, 0.0]);
     let x = column(&[1.0, 1.0]);
@@ -212,22 +244,45 @@ fn a_row_of_zero_weight_is_left_out_and_weights_count_in_the_leaves() {
         codes: vec![0, 1],
         width: 2,
     };
-    let grown = build::Builder::new(&columns, &labels, &[3.0, 1.0], &growth, &mut random, &cancel)
-        .grow()
-        .unwrap();
+    let grown = build::Builder::new(
+        &columns,
+        &labels,
+        &[3.0, 1.0],
+        &growth,
+        &mut random,
+        &cancel,
+    )
+    .grow()
+    .unwrap();
     assert_eq!(grown.tree.values, [0.75, 0.25]);
-    let error = build::Builder::new(&columns, &labels, &[0.0, 0.0], &growth, &mut random, &cancel)
-        .grow()
-        .err()
-        .unwrap();
-    assert!(error.to_string().contains("no training row has a positive weight"), "{error}");
+    let error = build::Builder::new(
+        &columns,
+        &labels,
+        &[0.0, 0.0],
+        &growth,
+        &mut random,
+        &cancel,
+    )
+    .grow()
+    .err()
+    .unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("no training row has a positive weight"),
+        "{error}"
+    );
 }
 
 #[test]
 fn the_importances_follow_the_informative_feature() {
     // The label is column 2's sign; columns 0 and 1 are noise.
     let (x, _) = noisy(400, 3);
-    let y: Vec<u32> = x.values.chunks(3).map(|row| u32::from(row[2] > 0.5)).collect();
+    let y: Vec<u32> = x
+        .values
+        .chunks(3)
+        .map(|row| u32::from(row[2] > 0.5))
+        .collect();
     let model = classify(&x, &y, Criterion::Gini, depth(1));
     assert_eq!(model.importances(), [0.0, 0.0, 1.0]);
     let forest = forest_of(&x, &y, 10, Splitter::Best, 0);
@@ -285,7 +340,12 @@ fn a_cancelled_fit_gives_up() {
     let token = tokio_util::sync::CancellationToken::new();
     token.cancel();
     let (x, y) = noisy(50, 2);
-    let plan = plan(3, true, growth(Criterion::Gini, Splitter::Best, TreeLimits::default()), 2);
+    let plan = plan(
+        3,
+        true,
+        growth(Criterion::Gini, Splitter::Best, TreeLimits::default()),
+        2,
+    );
     let outcome = TreeEnsemble::classifier(&x, &y, &plan, 0, &Cancel::new(token));
     assert_eq!(outcome.unwrap_err(), ModelsError::Cancelled);
 }
@@ -298,25 +358,57 @@ fn a_tree_that_does_not_hold_together_is_refused_naming_the_fault() {
         left,
         right,
     };
-    let check = |nodes: Vec<Node>, values: Vec<f64>| {
-        Tree { nodes, values }.check("the tree", 2, 2)
-    };
+    let check = |nodes: Vec<Node>, values: Vec<f64>| Tree { nodes, values }.check("the tree", 2, 2);
     let leaves = vec![0.5; 4];
-    assert!(check(vec![split(1, 1, 2), Node::Leaf { offset: 0 }, Node::Leaf { offset: 2 }], leaves.clone()).is_ok());
+    assert!(
+        check(
+            vec![
+                split(1, 1, 2),
+                Node::Leaf { offset: 0 },
+                Node::Leaf { offset: 2 }
+            ],
+            leaves.clone()
+        )
+        .is_ok()
+    );
     assert_eq!(
-        check(vec![split(0, 0, 1), Node::Leaf { offset: 0 }], leaves.clone()).unwrap_err(),
+        check(
+            vec![split(0, 0, 1), Node::Leaf { offset: 0 }],
+            leaves.clone()
+        )
+        .unwrap_err(),
         "the tree node 0 is reached twice (a loop or a shared node)"
     );
     assert_eq!(
-        check(vec![split(0, 1, 9), Node::Leaf { offset: 0 }], leaves.clone()).unwrap_err(),
+        check(
+            vec![split(0, 1, 9), Node::Leaf { offset: 0 }],
+            leaves.clone()
+        )
+        .unwrap_err(),
         "the tree node 0 points to node 9, past its 2 nodes"
     );
     assert_eq!(
-        check(vec![split(2, 1, 2), Node::Leaf { offset: 0 }, Node::Leaf { offset: 2 }], leaves.clone()).unwrap_err(),
+        check(
+            vec![
+                split(2, 1, 2),
+                Node::Leaf { offset: 0 },
+                Node::Leaf { offset: 2 }
+            ],
+            leaves.clone()
+        )
+        .unwrap_err(),
         "the tree node 0 splits on feature 2; the model has 2 features"
     );
     assert_eq!(
-        check(vec![split(0, 1, 2), Node::Leaf { offset: 0 }, Node::Leaf { offset: 3 }], leaves.clone()).unwrap_err(),
+        check(
+            vec![
+                split(0, 1, 2),
+                Node::Leaf { offset: 0 },
+                Node::Leaf { offset: 3 }
+            ],
+            leaves.clone()
+        )
+        .unwrap_err(),
         "the tree node 2: leaf values at 3 are past the 4 values"
     );
     assert_eq!(
@@ -324,7 +416,15 @@ fn a_tree_that_does_not_hold_together_is_refused_naming_the_fault() {
         "the tree's leaf values[1] is NaN, not a finite number"
     );
     assert_eq!(
-        check(vec![Node::Leaf { offset: 0 }, split(0, 0, 2), Node::Leaf { offset: 0 }], leaves.clone()).unwrap_err(),
+        check(
+            vec![
+                Node::Leaf { offset: 0 },
+                split(0, 0, 2),
+                Node::Leaf { offset: 0 }
+            ],
+            leaves.clone()
+        )
+        .unwrap_err(),
         "the tree node 1 points back to a node before it"
     );
     let mut nan = split(0, 1, 2);
@@ -332,7 +432,11 @@ fn a_tree_that_does_not_hold_together_is_refused_naming_the_fault() {
         *threshold = f64::NAN;
     }
     assert_eq!(
-        check(vec![nan, Node::Leaf { offset: 0 }, Node::Leaf { offset: 2 }], leaves).unwrap_err(),
+        check(
+            vec![nan, Node::Leaf { offset: 0 }, Node::Leaf { offset: 2 }],
+            leaves
+        )
+        .unwrap_err(),
         "the tree node 0: the threshold is NaN"
     );
 }

@@ -57,7 +57,9 @@ impl Tree {
                     return self
                         .values
                         .get(start..start.saturating_add(width))
-                        .ok_or_else(|| corrupt(format!("tree leaf values at {start} are past the end")));
+                        .ok_or_else(|| {
+                            corrupt(format!("tree leaf values at {start} are past the end"))
+                        });
                 }
                 Some(Node::Split {
                     feature,
@@ -125,7 +127,9 @@ impl Tree {
             if let Node::Split { left, right, .. } = *node
                 && (left as usize <= index || right as usize <= index)
             {
-                return Err(format!("{label} node {index} points back to a node before it"));
+                return Err(format!(
+                    "{label} node {index} points back to a node before it"
+                ));
             }
         }
         Ok(())

@@ -3,7 +3,11 @@
 use super::*;
 use crate::algorithms::dense::testing;
 
-fn params(n_trees: usize, bootstrap: bool, limits: TreeLimits) -> RandomForestClassifierValidParams {
+fn params(
+    n_trees: usize,
+    bootstrap: bool,
+    limits: TreeLimits,
+) -> RandomForestClassifierValidParams {
     RandomForestClassifierParams {
         n_trees,
         bootstrap,
@@ -14,7 +18,12 @@ fn params(n_trees: usize, bootstrap: bool, limits: TreeLimits) -> RandomForestCl
     .unwrap()
 }
 
-fn fit(params: &RandomForestClassifierValidParams, x: &Matrix, y: &[u32], seed: u64) -> TreeEnsemble {
+fn fit(
+    params: &RandomForestClassifierValidParams,
+    x: &Matrix,
+    y: &[u32],
+    seed: u64,
+) -> TreeEnsemble {
     params.fit_until(x, y, seed, &Cancel::never()).unwrap()
 }
 
@@ -32,7 +41,11 @@ fn an_impure_leaf_gives_its_class_fractions() {
     assert_eq!(prediction.probabilities.unwrap(), [0.75, 0.25, 0.75, 0.25]);
     assert_eq!(prediction.labels, [0, 0]);
     let model = fit(&params(5, true, TreeLimits::default()), &x, &y, 3);
-    let probabilities = model.predict_classes(&queries, 2).unwrap().probabilities.unwrap();
+    let probabilities = model
+        .predict_classes(&queries, 2)
+        .unwrap()
+        .probabilities
+        .unwrap();
     assert!((probabilities[0] + probabilities[1] - 1.0).abs() < 1e-12);
 }
 
