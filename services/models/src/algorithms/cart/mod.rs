@@ -5,11 +5,14 @@
 //!
 //! - [`build`]: the builder, depth first from an explicit stack, buffers reused across
 //!   nodes;
+//! - [`criterion`]: Gini, entropy and squared error, and the sweep that ranks a node's
+//!   cuts;
 //! - [`tree`]: the fitted [`Tree`] every algorithm shares, its walk and its check;
 //! - [`ensemble`]: [`TreeEnsemble`], one tree or a forest grown in parallel on the fit's
 //!   rayon pool, its prediction and feature importances.
 
 mod build;
+mod criterion;
 mod ensemble;
 mod tree;
 
