@@ -6,7 +6,7 @@
 //!
 //! A model file is attacker-controlled (`models import`): a tree whose node points back to
 //! itself would loop forever in prediction, pinning a fit thread with no panic to catch.
-//! Our trees (`cart::Tree`) are walked by [`check_tree`] when a model is decoded.
+//! Our trees (`cart::Tree`) are walked by `check_tree` when a model is decoded.
 //!
 //! Length prefixes cannot drive a huge allocation while decoding: serde's `Vec` visitor
 //! preallocates at most 1 MiB whatever the prefix says, and every element we decode takes
