@@ -7,7 +7,7 @@
 //! looks at the cancel, and so does each candidate feature of a node with many rows, so a
 //! cancel is seen within a few milliseconds even at the root of a large fit.
 
-use super::criterion::{Sweep, class_impurity};
+use super::criterion::{NodeRows, Sweep, class_impurity};
 use super::tree::{Node, Tree};
 use super::{Columns, Growth, Labels, Splitter};
 use crate::algorithms::Cancel;
@@ -68,7 +68,11 @@ pub(crate) struct Builder<'a> {
     cancel: &'a Cancel,
     random: &'a mut SmallRng,
     samples: Vec<u32>,
+    /// A feature's values for a node's rows with each row's position in the node.
     pairs: Vec<(f64, u32)>,
+    /// A feature's values for a node's rows, in order (random splitter).
+    node_values: Vec<f64>,
+    node_rows: NodeRows,
     features: Vec<usize>,
     constant_features: Vec<usize>,
     /// Class weight sums of a node, then of the left side while sweeping.
@@ -104,7 +108,9 @@ impl<'a> Builder<'a> {
             growth,
             cancel,
             random,
-            pairs: Vec::with_capacity(samples.len()),
+            pairs: Vec::new(),
+            node_values: Vec::new(),
+            node_rows: NodeRows::default(),
             samples,
             features: (0..columns.features).collect(),
             constant_features: vec![0; columns.features],
@@ -264,6 +270,8 @@ impl<'a> Builder<'a> {
         let mut total_constants = known;
         let mut best: Option<Split> = None;
         let mut best_proxy = f64::NEG_INFINITY;
+        self.node_rows
+            .gather(&self.samples[start..end], self.labels, self.weights);
         // scikit-learn's loop: draw features without replacement until `max_features`
         // non-constant ones were tried (going on while the drawn ones are constant).
         while f_i > total_constants
@@ -339,10 +347,12 @@ impl<'a> Builder<'a> {
     ) -> Option<Option<(f64, Split)>> {
         let column = self.columns.column(feature);
         self.pairs.clear();
+        // Positions in the node fit a u32: rows are fewer than 2³¹ (Columns::new).
         self.pairs.extend(
             self.samples[start..end]
                 .iter()
-                .map(|&row| (column[row as usize], row)),
+                .enumerate()
+                .map(|(at, &row)| (column[row as usize], at as u32)),
         );
         // No NaN reaches a fit (`check_matrix` refuses it), so the plain order is total
         // (and cheaper to compare than `total_cmp`'s).
@@ -355,17 +365,18 @@ impl<'a> Builder<'a> {
         let min_leaf = self.growth.limits.min_samples_leaf;
         let n = self.pairs.len();
         let mut best: Option<(f64, usize)> = None;
-        let mut sweep = Sweep::new(self.growth.criterion, self.labels, self.node_weight);
+        let mut sweep = Sweep::new(self.growth.criterion, self.node_weight);
+        let rows = &self.node_rows;
         let left_counts = &mut self.left_counts;
         left_counts.fill(0.0);
         let mut p = 0;
         while p < n {
             // The run of values equal (within FEATURE_THRESHOLD) to pairs[p] goes left.
             while p + 1 < n && self.pairs[p + 1].0 <= self.pairs[p].0 + FEATURE_THRESHOLD {
-                sweep.add(self.pairs[p].1 as usize, self.weights, left_counts);
+                sweep.add(rows, self.pairs[p].1 as usize, left_counts);
                 p += 1;
             }
-            sweep.add(self.pairs[p].1 as usize, self.weights, left_counts);
+            sweep.add(rows, self.pairs[p].1 as usize, left_counts);
             p += 1;
             if p >= n {
                 break;
@@ -407,7 +418,7 @@ impl<'a> Builder<'a> {
     ) -> Option<Option<(f64, Split)>> {
         let column = self.columns.column(feature);
         // The node's values gathered once, then read in order.
-        self.pairs.clear();
+        self.node_values.clear();
         let (mut least, mut greatest) = (f64::INFINITY, f64::NEG_INFINITY);
         for &row in &self.samples[start..end] {
             let value = column[row as usize];
@@ -418,7 +429,7 @@ impl<'a> Builder<'a> {
             if value > greatest {
                 greatest = value;
             }
-            self.pairs.push((value, row));
+            self.node_values.push(value);
         }
         if greatest <= least + FEATURE_THRESHOLD {
             return None;
@@ -427,12 +438,12 @@ impl<'a> Builder<'a> {
         if threshold == greatest {
             threshold = least;
         }
-        let mut sweep = Sweep::new(self.growth.criterion, self.labels, self.node_weight);
+        let mut sweep = Sweep::new(self.growth.criterion, self.node_weight);
         self.left_counts.fill(0.0);
         let mut left_rows = 0;
-        for &(value, row) in &self.pairs {
+        for (at, &value) in self.node_values.iter().enumerate() {
             if value <= threshold {
-                sweep.add(row as usize, self.weights, &mut self.left_counts);
+                sweep.add(&self.node_rows, at, &mut self.left_counts);
                 left_rows += 1;
             }
         }

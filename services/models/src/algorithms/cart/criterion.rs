@@ -4,48 +4,76 @@
 
 use super::{Criterion, Labels};
 
+/// The weights and targets of a node's rows, gathered once per node in the order of its
+/// rows, so a split search reads them in order (or from a small array) rather than from
+/// the whole training set.
+#[derive(Default)]
+pub(super) struct NodeRows {
+    weight: Vec<f64>,
+    /// Regression: weight × target.
+    weighted_value: Vec<f64>,
+    /// Classification: the class position.
+    class: Vec<u32>,
+}
+
+impl NodeRows {
+    /// Gathers `rows` (indices into the training set).
+    pub(super) fn gather(&mut self, rows: &[u32], labels: &Labels<'_>, weights: &[f64]) {
+        self.weight.clear();
+        self.weight
+            .extend(rows.iter().map(|&row| weights[row as usize]));
+        match labels {
+            Labels::Classes { codes, .. } => {
+                self.class.clear();
+                self.class
+                    .extend(rows.iter().map(|&row| codes[row as usize]));
+            }
+            Labels::Values(y) => {
+                self.weighted_value.clear();
+                self.weighted_value.extend(
+                    rows.iter()
+                        .map(|&row| weights[row as usize] * y[row as usize]),
+                );
+            }
+        }
+    }
+}
+
 /// The running sums of a sweep that moves rows from the right side to the left.
-pub(super) struct Sweep<'a> {
+pub(super) struct Sweep {
     criterion: Criterion,
-    labels: &'a Labels<'a>,
     left_weight: f64,
     total_weight: f64,
     /// Gini: Σ left class weight² (exact for whole weights).
     left_squares: f64,
 }
 
-impl<'a> Sweep<'a> {
+impl Sweep {
     /// A sweep with every row of a node of `total_weight` on the right.
-    pub(super) fn new(
-        criterion: Criterion,
-        labels: &'a Labels<'a>,
-        total_weight: f64,
-    ) -> Sweep<'a> {
+    pub(super) fn new(criterion: Criterion, total_weight: f64) -> Sweep {
         Sweep {
             criterion,
-            labels,
             left_weight: 0.0,
             total_weight,
             left_squares: 0.0,
         }
     }
 
-    /// Moves `row` to the left side.
-    #[inline]
-    pub(super) fn add(&mut self, row: usize, weights: &[f64], left_counts: &mut [f64]) {
-        let w = weights[row];
+    /// Moves the node's row at position `at` (of `rows`) to the left side.
+    #[inline(always)]
+    pub(super) fn add(&mut self, rows: &NodeRows, at: usize, left_counts: &mut [f64]) {
+        let w = rows.weight[at];
         self.left_weight += w;
-        match self.labels {
-            Labels::Classes { codes, .. } => {
-                let class = codes[row] as usize;
-                let before = left_counts[class];
-                if self.criterion == Criterion::Gini {
-                    // (c + w)² − c² on the left; the right loses the same weight.
-                    self.left_squares += w * (2.0 * before + w);
-                }
-                left_counts[class] = before + w;
+        if self.criterion == Criterion::SquaredError {
+            left_counts[0] += rows.weighted_value[at];
+        } else {
+            let class = rows.class[at] as usize;
+            let before = left_counts[class];
+            if self.criterion == Criterion::Gini {
+                // (c + w)² − c² on the left; the right loses the same weight.
+                self.left_squares += w * (2.0 * before + w);
             }
-            Labels::Values(y) => left_counts[0] += w * y[row],
+            left_counts[class] = before + w;
         }
     }
 
