@@ -434,8 +434,16 @@ impl<'a> Builder<'a> {
         if greatest <= least + FEATURE_THRESHOLD {
             return None;
         }
-        let mut threshold = self.random.random_range(least..greatest);
-        if threshold == greatest {
+        // scikit-learn's `rand_uniform`; a range past f64's (values near ±1.8e308) is
+        // spanned as a weighted mean instead of overflowing.
+        let u: f64 = self.random.random();
+        let span = greatest - least;
+        let mut threshold = if span.is_finite() {
+            least + u * span
+        } else {
+            (1.0 - u) * least + u * greatest
+        };
+        if threshold >= greatest || threshold < least {
             threshold = least;
         }
         let mut sweep = Sweep::new(self.growth.criterion, self.node_weight);

@@ -504,3 +504,20 @@ fn noisy(rows: usize, features: usize) -> (Matrix, Vec<u32>) {
     };
     (matrix, labels)
 }
+
+#[test]
+fn values_at_the_ends_of_f64_are_cut_without_overflow() {
+    let x = column(&[-1.7e308, -1.0, 1.0, 1.7e308]);
+    let y = [0, 0, 1, 1];
+    for splitter in [Splitter::Best, Splitter::Random] {
+        let growth = growth(Criterion::Gini, splitter, TreeLimits::default());
+        let plan = plan(5, false, growth, 1);
+        let model = TreeEnsemble::classifier(&x, &y, &plan, 0, &Cancel::never()).unwrap();
+        assert_eq!(
+            model.predict_classes(&x, 2).unwrap().labels,
+            y,
+            "{splitter:?}"
+        );
+        assert!(model.tree(0).check("the tree", 1, 2).is_ok());
+    }
+}
