@@ -450,10 +450,9 @@ impl<'a> Builder<'a> {
         self.left_counts.fill(0.0);
         let mut left_rows = 0;
         for (at, &value) in self.node_values.iter().enumerate() {
-            if value <= threshold {
-                sweep.add(&self.node_rows, at, &mut self.left_counts);
-                left_rows += 1;
-            }
+            let left = value <= threshold;
+            sweep.add_if(&self.node_rows, at, left, &mut self.left_counts);
+            left_rows += usize::from(left);
         }
         let min_leaf = self.growth.limits.min_samples_leaf;
         if left_rows < min_leaf || end - start - left_rows < min_leaf {

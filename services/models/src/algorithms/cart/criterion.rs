@@ -62,10 +62,24 @@ impl Sweep {
     /// Moves the node's row at position `at` (of `rows`) to the left side.
     #[inline(always)]
     pub(super) fn add(&mut self, rows: &NodeRows, at: usize, left_counts: &mut [f64]) {
-        let w = rows.weight[at];
+        self.add_if(rows, at, true, left_counts);
+    }
+
+    /// Moves the row at `at` to the left side when `left`, without a branch on it (a
+    /// random cut's sides are unpredictable).
+    #[inline(always)]
+    pub(super) fn add_if(
+        &mut self,
+        rows: &NodeRows,
+        at: usize,
+        left: bool,
+        left_counts: &mut [f64],
+    ) {
+        let share = f64::from(u8::from(left));
+        let w = rows.weight[at] * share;
         self.left_weight += w;
         if self.criterion == Criterion::SquaredError {
-            left_counts[0] += rows.weighted_value[at];
+            left_counts[0] += rows.weighted_value[at] * share;
         } else {
             let class = rows.class[at] as usize;
             let before = left_counts[class];
