@@ -1,22 +1,16 @@
-//! A classification tree (smartcore's `DecisionTreeClassifier`), scikit-learn's
-//! `DecisionTreeClassifier`: Gini splits, grown until pure by default.
+//! A classification tree, scikit-learn's `DecisionTreeClassifier`: every feature tried at
+//! each split (in an order drawn from the seed), Gini splits, grown until pure by default;
+//! its probabilities are the class fractions of the leaf a row falls in. Grown by our
+//! CART builder (`cart`), which looks at the cancel at every node.
 
-use crate::algorithms::dense::{Dense, fit_failed, predict_failed, present_classes, spread};
+use crate::algorithms::Cancel;
+use crate::algorithms::cart::{self, Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
-use crate::algorithms::validate::ClassTreeMirror;
 use crate::error::ModelsError;
-use crate::prediction::ClassPrediction;
-use serde::{Deserialize, Serialize};
-use smartcore::linalg::basic::arrays::Array;
-use smartcore::tree::decision_tree_classifier::{
-    DecisionTreeClassifier, DecisionTreeClassifierParameters, SplitCriterion,
-};
+use mltools_core::utils::Matrix;
 
 const ID: &str = "decision_tree_classifier";
-
-/// A fitted smartcore classification tree.
-pub type ClassificationTree = DecisionTreeClassifier<f64, u32, Dense, Vec<u32>>;
 
 /// How a classification tree measures a split's quality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +39,11 @@ impl Criterion {
         )
     }
 
-    pub(crate) fn smartcore(self) -> SplitCriterion {
+    /// The builder's criterion.
+    pub(crate) fn cart(self) -> cart::Criterion {
         match self {
-            Criterion::Gini => SplitCriterion::Gini,
-            Criterion::Entropy => SplitCriterion::Entropy,
+            Criterion::Gini => cart::Criterion::Gini,
+            Criterion::Entropy => cart::Criterion::Entropy,
         }
     }
 }
@@ -100,74 +95,31 @@ impl DecisionTreeClassifierParams {
     }
 }
 
-/// A fitted classification tree with the classes it saw.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TreeClassifierModel {
-    tree: ClassificationTree,
-    present: Vec<u32>,
-}
-
 impl DecisionTreeClassifierValidParams {
     /// The parameters.
     pub fn params(&self) -> &DecisionTreeClassifierParams {
         &self.0
     }
 
-    pub(crate) fn fit(
+    /// Grows the tree on `x` and the class codes `y`, giving up once `cancel` fires.
+    pub(crate) fn fit_until(
         &self,
-        x: &Dense,
+        x: &Matrix,
         y: &[u32],
         seed: u64,
-    ) -> Result<TreeClassifierModel, ModelsError> {
-        let limits = self.0.limits;
-        let parameters = DecisionTreeClassifierParameters {
-            criterion: self.0.criterion.smartcore(),
-            max_depth: limits.max_depth,
-            min_samples_leaf: limits.min_samples_leaf,
-            min_samples_split: limits.min_samples_split,
-            seed: Some(seed),
+        cancel: &Cancel,
+    ) -> Result<TreeEnsemble, ModelsError> {
+        let plan = Plan {
+            trees: 1,
+            bootstrap: false,
+            growth: Growth {
+                algorithm: ID,
+                criterion: self.0.criterion.cart(),
+                splitter: Splitter::Best,
+                max_features: x.columns.len(),
+                limits: self.0.limits,
+            },
         };
-        let tree =
-            DecisionTreeClassifier::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))?;
-        Ok(TreeClassifierModel {
-            tree,
-            present: present_classes(y),
-        })
-    }
-}
-
-impl TreeClassifierModel {
-    /// Checks a decoded model: the tree (see [`ClassTreeMirror::check`]) and its classes,
-    /// one per present class code, ascending below `classes`.
-    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
-        let tree: ClassTreeMirror =
-            crate::algorithms::dense::mirror(ID, &self.tree).map_err(|error| error.to_string())?;
-        tree.check("the tree", features)?;
-        crate::algorithms::validate::class_codes("the class list", &self.present, classes)?;
-        if tree.classes != self.present {
-            return Err(format!(
-                "the tree's {} classes are not the model's {}",
-                tree.classes.len(),
-                self.present.len()
-            ));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn predict(
-        &self,
-        x: &Dense,
-        classes: usize,
-    ) -> Result<ClassPrediction, ModelsError> {
-        let probabilities = self.tree.predict_proba(x).map_err(predict_failed(ID))?;
-        let (rows, columns) = probabilities.shape();
-        let mut present = Vec::with_capacity(rows * columns);
-        for row in 0..rows {
-            present.extend((0..columns).map(|column| *probabilities.get((row, column))));
-        }
-        Ok(ClassPrediction::from_probabilities(
-            spread(&present, &self.present, classes)?,
-            classes,
-        ))
+        TreeEnsemble::classifier(x, y, &plan, seed, cancel)
     }
 }

@@ -1,18 +1,16 @@
-//! A regression tree (smartcore's `DecisionTreeRegressor`), scikit-learn's
-//! `DecisionTreeRegressor`: squared-error splits, grown until pure by default.
+//! A regression tree, scikit-learn's `DecisionTreeRegressor`: every feature tried at each
+//! split (in an order drawn from the seed), squared-error splits, grown until pure by
+//! default; a leaf predicts the mean of its rows. Grown by our CART builder
+//! (`cart`), which looks at the cancel at every node.
 
-use crate::algorithms::dense::{Dense, fit_failed, predict_failed};
+use crate::algorithms::Cancel;
+use crate::algorithms::cart::{Criterion, Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::trees::{self, TreeLimits};
 use crate::error::ModelsError;
-use smartcore::tree::decision_tree_regressor::{
-    DecisionTreeRegressor, DecisionTreeRegressorParameters,
-};
+use mltools_core::utils::Matrix;
 
 const ID: &str = "decision_tree_regressor";
-
-/// The fitted tree.
-pub type RegressionTree = DecisionTreeRegressor<f64, f64, Dense, Vec<f64>>;
 
 /// Parameters of a regression tree.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,27 +48,25 @@ impl DecisionTreeRegressorValidParams {
         &self.0
     }
 
-    pub(crate) fn fit(
+    /// Grows the tree on `x` and `y`, giving up once `cancel` fires.
+    pub(crate) fn fit_until(
         &self,
-        x: &Dense,
+        x: &Matrix,
         y: &[f64],
         seed: u64,
-    ) -> Result<RegressionTree, ModelsError> {
-        let limits = self.0.limits;
-        let parameters = DecisionTreeRegressorParameters {
-            max_depth: limits.max_depth,
-            min_samples_leaf: limits.min_samples_leaf,
-            min_samples_split: limits.min_samples_split,
-            seed: Some(seed),
+        cancel: &Cancel,
+    ) -> Result<TreeEnsemble, ModelsError> {
+        let plan = Plan {
+            trees: 1,
+            bootstrap: false,
+            growth: Growth {
+                algorithm: ID,
+                criterion: Criterion::SquaredError,
+                splitter: Splitter::Best,
+                max_features: x.columns.len(),
+                limits: self.0.limits,
+            },
         };
-        DecisionTreeRegressor::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))
+        TreeEnsemble::regressor(x, y, &plan, seed, cancel)
     }
-}
-
-/// Predicts with a fitted tree.
-///
-/// # Errors
-/// What smartcore reports.
-pub(crate) fn predict(tree: &RegressionTree, x: &Dense) -> Result<Vec<f64>, ModelsError> {
-    tree.predict(x).map_err(predict_failed(ID))
 }

@@ -1,15 +1,8 @@
-//! Glue between our row-major [`Matrix`] and smartcore: conversion, error mapping, class
-//! bookkeeping, and reading the fitted parameters smartcore keeps private.
+//! What the algorithms share about our row-major [`Matrix`]: its check, its rows, and class
+//! bookkeeping.
 
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use smartcore::error::Failed;
-use smartcore::linalg::basic::matrix::DenseMatrix;
-
-/// The matrix type every smartcore model here is fitted on.
-pub(crate) type Dense = DenseMatrix<f64>;
 
 /// Checks that `x` is rectangular and every value finite.
 ///
@@ -36,67 +29,8 @@ pub(crate) fn check_matrix(x: &Matrix) -> Result<(), ModelsError> {
     Ok(())
 }
 
-/// `x` as a smartcore matrix (column-major, smartcore's native layout).
-///
-/// # Errors
-/// An empty matrix (no rows or no columns).
-pub(crate) fn dense(x: &Matrix) -> Result<Dense, ModelsError> {
-    let columns = x.columns.len();
-    if x.rows == 0 || columns == 0 {
-        return Err(ModelsError::Shape {
-            reason: format!("the matrix is empty ({} rows, {columns} columns)", x.rows),
-        });
-    }
-    let mut values = Vec::with_capacity(x.values.len());
-    for column in 0..columns {
-        values.extend(x.values.iter().skip(column).step_by(columns));
-    }
-    DenseMatrix::new(x.rows, columns, values, true).map_err(|failed| ModelsError::Shape {
-        reason: failed.to_string(),
-    })
-}
-
-/// Maps smartcore's fit failure onto [`ModelsError::Fit`].
-pub(crate) fn fit_failed(algorithm: &'static str) -> impl Fn(Failed) -> ModelsError {
-    move |failed| ModelsError::Fit {
-        algorithm,
-        reason: failed.to_string(),
-    }
-}
-
-/// Maps smartcore's predict failure onto [`ModelsError::Predict`].
-pub(crate) fn predict_failed(algorithm: &'static str) -> impl Fn(Failed) -> ModelsError {
-    move |failed| ModelsError::Predict {
-        algorithm,
-        reason: failed.to_string(),
-    }
-}
-
-/// Reads a smartcore model's private fitted parameters by serializing it and reading the
-/// bytes back as `Mirror`, a struct with the same fields in the same order.
-///
-/// smartcore 0.7 keeps the support vectors of its SVMs and the trees of its random forest
-/// classifier private, yet serializes them. postcard encodes a struct as its fields in
-/// order, so the mirror must list them exactly as the pinned smartcore release declares them
-/// (a unit test per mirror guards this: predictions through the mirror equal smartcore's).
-///
-/// # Errors
-/// [`ModelsError::Fit`] when the bytes do not read as the mirror (a smartcore upgrade that
-/// changed the fields).
-pub(crate) fn mirror<T: Serialize, Mirror: DeserializeOwned>(
-    algorithm: &'static str,
-    model: &T,
-) -> Result<Mirror, ModelsError> {
-    let failed = |reason: String| ModelsError::Fit {
-        algorithm,
-        reason: format!("cannot read the fitted parameters: {reason}"),
-    };
-    let bytes = postcard::to_allocvec(model).map_err(|error| failed(error.to_string()))?;
-    postcard::from_bytes(&bytes).map_err(|error| failed(error.to_string()))
-}
-
-/// The distinct class codes of `y`, ascending (smartcore's `unique`, which orders the
-/// columns of its probabilities).
+/// The distinct class codes of `y`, ascending (the order of a model's probability
+/// columns over its present classes).
 pub(crate) fn present_classes(y: &[u32]) -> Vec<u32> {
     let mut classes = y.to_vec();
     classes.sort_unstable();
@@ -224,16 +158,6 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smartcore::linalg::basic::arrays::Array;
-
-    #[test]
-    fn dense_keeps_rows_and_columns() {
-        let x = testing::matrix(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]]);
-        let dense = dense(&x).unwrap();
-        assert_eq!(dense.shape(), (2, 3));
-        assert_eq!(*dense.get((1, 0)), 4.0);
-        assert_eq!(*dense.get((0, 2)), 3.0);
-    }
 
     #[test]
     fn a_missing_value_names_its_column_and_row() {

@@ -1,7 +1,7 @@
 //! [`Estimator`]: an algorithm with checked parameters, ready to fit.
 
 use crate::algorithms::cancel::Cancel;
-use crate::algorithms::dense::{check_matrix, dense};
+use crate::algorithms::dense::check_matrix;
 use crate::algorithms::fitted::{Fitted, FittedModel};
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
@@ -9,6 +9,7 @@ use crate::algorithms::{
     decision_tree_classifier::{DecisionTreeClassifierParams, DecisionTreeClassifierValidParams},
     decision_tree_regressor::{DecisionTreeRegressorParams, DecisionTreeRegressorValidParams},
     elastic_net::{ElasticNetParams, ElasticNetValidParams},
+    extra_trees_classifier::{ExtraTreesClassifierParams, ExtraTreesClassifierValidParams},
     extra_trees_regressor::{ExtraTreesRegressorParams, ExtraTreesRegressorValidParams},
     gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
     knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
@@ -55,6 +56,7 @@ pub enum Estimator {
     LogisticRegression(LogisticRegressionValidParams),
     DecisionTreeClassifier(DecisionTreeClassifierValidParams),
     RandomForestClassifier(RandomForestClassifierValidParams),
+    ExtraTreesClassifier(ExtraTreesClassifierValidParams),
     Svc(SvcValidParams),
     KnnClassifier(KnnClassifierValidParams),
     GaussianNb(GaussianNbValidParams),
@@ -130,6 +132,9 @@ impl Estimator {
             A::RandomForestClassifier => Estimator::RandomForestClassifier(
                 RandomForestClassifierParams::from_params(p)?.check()?,
             ),
+            A::ExtraTreesClassifier => Estimator::ExtraTreesClassifier(
+                ExtraTreesClassifierParams::from_params(p)?.check()?,
+            ),
             A::Svc => Estimator::Svc(SvcParams::from_params(p)?.check()?),
             A::KnnClassifier => {
                 Estimator::KnnClassifier(KnnClassifierParams::from_params(p)?.check()?)
@@ -153,6 +158,7 @@ impl Estimator {
             Estimator::LogisticRegression(_) => AlgorithmId::LogisticRegression,
             Estimator::DecisionTreeClassifier(_) => AlgorithmId::DecisionTreeClassifier,
             Estimator::RandomForestClassifier(_) => AlgorithmId::RandomForestClassifier,
+            Estimator::ExtraTreesClassifier(_) => AlgorithmId::ExtraTreesClassifier,
             Estimator::Svc(_) => AlgorithmId::Svc,
             Estimator::KnnClassifier(_) => AlgorithmId::KnnClassifier,
             Estimator::GaussianNb(_) => AlgorithmId::GaussianNb,
@@ -172,10 +178,9 @@ impl Estimator {
 
     /// As [`Estimator::fit`], giving up once `cancel` fires: the SVM solvers (every 64
     /// iterations, between machines and Platt folds), L-BFGS (every iteration), Gaussian
-    /// naive Bayes (every class), the random forest classifier's leaf replay (every
-    /// tree) and the linear models (every block of rows, QR column, Jacobi sweep and
-    /// coordinate-descent epoch) look at it; smartcore's trees and forests fit in one call
-    /// that cannot be interrupted, so the cancel is seen before it starts.
+    /// naive Bayes (every class), the trees and forests (every node, and every candidate
+    /// feature of a node of more than 10,000 rows) and the linear models (every block of
+    /// rows, QR column, Jacobi sweep and coordinate-descent epoch) look at it.
     ///
     /// # Errors
     /// As [`Estimator::fit`]; [`ModelsError::Cancelled`] once `cancel` fires.
@@ -245,13 +250,9 @@ impl Estimator {
             Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y, cancel)?),
             Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y, cancel)?),
             Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::DecisionTreeRegressor(p) => {
-                Fitted::TreeRegressor(p.fit(&dense(x)?, y, seed)?)
-            }
-            Estimator::RandomForestRegressor(p) => {
-                Fitted::ForestRegressor(p.fit(&dense(x)?, y, seed)?)
-            }
-            Estimator::ExtraTreesRegressor(p) => Fitted::ExtraTrees(p.fit(&dense(x)?, y, seed)?),
+            Estimator::DecisionTreeRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::RandomForestRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::ExtraTreesRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svr(p) => Fitted::Svr(p.fit_until(x, y, cancel)?),
             Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Regression)),
@@ -267,12 +268,9 @@ impl Estimator {
     ) -> Result<Fitted, ModelsError> {
         Ok(match self {
             Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
-            Estimator::DecisionTreeClassifier(p) => {
-                Fitted::TreeClassifier(p.fit(&dense(x)?, y, seed)?)
-            }
-            Estimator::RandomForestClassifier(p) => {
-                Fitted::ForestClassifier(p.fit_until(x, y, seed, cancel)?)
-            }
+            Estimator::DecisionTreeClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::RandomForestClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            Estimator::ExtraTreesClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
             Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
             Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit_until(x, y, cancel)?),

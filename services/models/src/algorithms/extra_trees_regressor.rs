@@ -1,30 +1,27 @@
-//! Extremely randomised trees (smartcore's `ExtraTreesRegressor`), scikit-learn's
-//! `ExtraTreesRegressor`: 100 trees on all rows (no bootstrap), random cut points, every
-//! feature tried at each split. smartcore defaults to 10 trees and √p features.
+//! Extremely randomised trees, scikit-learn's `ExtraTreesRegressor`: 100 squared-error
+//! trees on all rows (no bootstrap), one uniform random cut per candidate feature, every
+//! feature tried at each split; a row's prediction is the mean of its leaves'. Grown in
+//! parallel, each tree from its own seed, the cancel seen at every node.
 
-use crate::algorithms::dense::{Dense, fit_failed, predict_failed};
+use crate::algorithms::Cancel;
+use crate::algorithms::cart::{Criterion, Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::forest::{self, MaxFeatures};
 use crate::algorithms::params::{ParamDoc, Params};
-use crate::algorithms::random_forest_regressor::RandomForestRegressorParams;
-use crate::algorithms::trees::TreeLimits;
+use crate::algorithms::trees::{self, TreeLimits};
 use crate::error::ModelsError;
-use smartcore::ensemble::extra_trees_regressor::{
-    ExtraTreesRegressor, ExtraTreesRegressorParameters,
-};
-use smartcore::linalg::basic::arrays::Array;
+use mltools_core::utils::Matrix;
 
 const ID: &str = "extra_trees_regressor";
 
-/// The fitted forest.
-pub type ExtraTreesForest = ExtraTreesRegressor<f64, f64, Dense, Vec<f64>>;
-
-/// Parameters of extra trees: the random forest regressor's, with the same defaults.
+/// Parameters of extra trees: the random forest regressor's, with no bootstrap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtraTreesRegressorParams {
     /// Trees; 100.
     pub n_trees: usize,
     /// Features tried per split; all.
     pub max_features: MaxFeatures,
+    /// Each tree on a bootstrap of the rows; false.
+    pub bootstrap: bool,
     /// How far each tree may grow.
     pub limits: TreeLimits,
 }
@@ -34,6 +31,7 @@ impl Default for ExtraTreesRegressorParams {
         ExtraTreesRegressorParams {
             n_trees: 100,
             max_features: MaxFeatures::All,
+            bootstrap: false,
             limits: TreeLimits::default(),
         }
     }
@@ -44,12 +42,20 @@ impl Default for ExtraTreesRegressorParams {
 pub struct ExtraTreesRegressorValidParams(ExtraTreesRegressorParams);
 
 impl ExtraTreesRegressorParams {
-    pub(crate) const DOCS: &'static [ParamDoc] = RandomForestRegressorParams::DOCS;
+    pub(crate) const DOCS: &'static [ParamDoc] = &[
+        forest::N_TREES_DOC,
+        forest::max_features_doc("all"),
+        forest::bootstrap_doc(false),
+        trees::DOCS[0],
+        trees::DOCS[1],
+        trees::DOCS[2],
+    ];
 
     pub(crate) fn from_params(params: &Params<'_>) -> Result<Self, ModelsError> {
         Ok(ExtraTreesRegressorParams {
             n_trees: forest::n_trees(params)?,
             max_features: MaxFeatures::from_params(params, MaxFeatures::All)?,
+            bootstrap: forest::bootstrap(params, false)?,
             limits: TreeLimits::from_params(params)?,
         })
     }
@@ -71,34 +77,26 @@ impl ExtraTreesRegressorValidParams {
         &self.0
     }
 
-    pub(crate) fn fit(
+    /// Grows the forest on `x` and `y`, giving up once `cancel` fires.
+    pub(crate) fn fit_until(
         &self,
-        x: &Dense,
+        x: &Matrix,
         y: &[f64],
         seed: u64,
-    ) -> Result<ExtraTreesForest, ModelsError> {
-        let ExtraTreesRegressorParams {
-            n_trees,
-            max_features,
-            limits,
-        } = self.0;
-        let parameters = ExtraTreesRegressorParameters {
-            max_depth: limits.max_depth,
-            min_samples_leaf: limits.min_samples_leaf,
-            min_samples_split: limits.min_samples_split,
-            n_trees,
-            m: Some(max_features.resolve(x.shape().1)),
-            keep_samples: false,
-            seed,
+        cancel: &Cancel,
+    ) -> Result<TreeEnsemble, ModelsError> {
+        let params = &self.0;
+        let plan = Plan {
+            trees: params.n_trees,
+            bootstrap: params.bootstrap,
+            growth: Growth {
+                algorithm: ID,
+                criterion: Criterion::SquaredError,
+                splitter: Splitter::Random,
+                max_features: params.max_features.resolve(x.columns.len()),
+                limits: params.limits,
+            },
         };
-        ExtraTreesRegressor::fit(x, &y.to_vec(), parameters).map_err(fit_failed(ID))
+        TreeEnsemble::regressor(x, y, &plan, seed, cancel)
     }
-}
-
-/// Predicts with a fitted forest.
-///
-/// # Errors
-/// What smartcore reports.
-pub(crate) fn predict(forest: &ExtraTreesForest, x: &Dense) -> Result<Vec<f64>, ModelsError> {
-    forest.predict(x).map_err(predict_failed(ID))
 }

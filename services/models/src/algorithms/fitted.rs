@@ -1,25 +1,19 @@
 //! [`FittedModel`]: an owned, serializable fitted model that predicts.
 
 use crate::algorithms::Cancel;
-use crate::algorithms::decision_tree_classifier::TreeClassifierModel;
-use crate::algorithms::decision_tree_regressor::{self, RegressionTree};
-use crate::algorithms::dense::{check_matrix, dense, mirror};
-use crate::algorithms::extra_trees_regressor::{self, ExtraTreesForest};
+use crate::algorithms::cart::TreeEnsemble;
+use crate::algorithms::dense::check_matrix;
 use crate::algorithms::gaussian_nb::GaussianNbModel;
 use crate::algorithms::knn_classifier::KnnClassifierModel;
 use crate::algorithms::knn_regressor::NeighboursRegressor;
 use crate::algorithms::lbfgs::Convergence;
 use crate::algorithms::linear::LinearModel;
 use crate::algorithms::logistic_regression::LogisticModel;
-use crate::algorithms::random_forest_classifier::ForestClassifierModel;
-use crate::algorithms::random_forest_regressor::{self, RegressionForest};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svc::SvcModel;
 use crate::algorithms::svm::SupportVectors;
 use crate::algorithms::svr;
-use crate::algorithms::validate::{
-    MAX_CLASSES, MAX_FEATURES, RegressionForestMirror, RegressionTreeMirror, finite,
-};
+use crate::algorithms::validate::{MAX_CLASSES, MAX_FEATURES, finite};
 use crate::error::ModelsError;
 use crate::prediction::{ClassPrediction, Prediction};
 use mltools_core::models::Task;
@@ -29,19 +23,17 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of a serialized model, then a format version.
 const MAGIC: &[u8; 4] = b"MLTM";
 /// The version of the serialized form; bump it when [`Fitted`] changes shape (2: our own
-/// SVM, logistic regression, k-NN and forest leaf fractions).
-const FORMAT: u8 = 2;
+/// SVM, logistic regression, k-NN and forest leaf fractions; 3: our own trees and
+/// forests, one [`TreeEnsemble`] form for the five of them).
+const FORMAT: u8 = 3;
 
 /// The fitted state of each algorithm.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Fitted {
     Linear(LinearModel),
     Logistic(LogisticModel),
-    TreeRegressor(RegressionTree),
-    TreeClassifier(TreeClassifierModel),
-    ForestRegressor(RegressionForest),
-    ExtraTrees(ExtraTreesForest),
-    ForestClassifier(ForestClassifierModel),
+    /// Every algorithm of the tree family: one tree, or a forest.
+    Trees(TreeEnsemble),
     Svr(SupportVectors),
     Svc(SvcModel),
     KnnRegressor(NeighboursRegressor),
@@ -98,6 +90,17 @@ impl FittedModel {
         }
     }
 
+    /// How much each feature (in [`FittedModel::features`] order) reduced the impurity
+    /// over the model's splits, normalised to sum 1, as scikit-learn's
+    /// `feature_importances_` (all 0 for a tree that never split); `None` outside the tree
+    /// family.
+    pub fn feature_importances(&self) -> Option<&[f64]> {
+        match &self.model {
+            Fitted::Trees(model) => Some(model.importances()),
+            _ => None,
+        }
+    }
+
     /// What a user should know about the fit: a solver that did not converge, with the
     /// numbers and what to change. Empty when there is nothing to say.
     pub fn warnings(&self) -> Vec<String> {
@@ -107,6 +110,11 @@ impl FittedModel {
         match &self.model {
             Fitted::Svc(model) if !model.converged() => vec![format!("{} {smo}", self.algorithm)],
             Fitted::Svr(model) if !model.converged() => vec![format!("{} {smo}", self.algorithm)],
+            Fitted::Linear(model) => model
+                .warning()
+                .map(|warning| format!("{} {warning}", self.algorithm))
+                .into_iter()
+                .collect(),
             _ => match self.convergence() {
                 Some(convergence) if !convergence.converged() => {
                     vec![format!("{} {convergence}", self.algorithm)]
@@ -153,21 +161,12 @@ impl FittedModel {
         Ok(match &self.model {
             Fitted::Linear(model) => regression(model.predict(x)),
             Fitted::Svr(model) => regression(svr::predict(model, x)?),
-            Fitted::TreeRegressor(model) => {
-                regression(decision_tree_regressor::predict(model, &dense(x)?)?)
-            }
-            Fitted::ForestRegressor(model) => {
-                regression(random_forest_regressor::predict(model, &dense(x)?)?)
-            }
-            Fitted::ExtraTrees(model) => {
-                regression(extra_trees_regressor::predict(model, &dense(x)?)?)
-            }
+            Fitted::Trees(model) if classes == 0 => regression(model.predict_values(x)?),
+            Fitted::Trees(model) => classification(model.predict_classes(x, classes)?),
             Fitted::KnnRegressor(model) => regression(model.predict(x, cancel)?),
             Fitted::Logistic(model) => classification(model.predict(x, classes)?),
             Fitted::Svc(model) => classification(model.predict(x, classes)?),
             Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
-            Fitted::TreeClassifier(model) => classification(model.predict(&dense(x)?, classes)?),
-            Fitted::ForestClassifier(model) => classification(model.predict(x, classes)?),
             Fitted::KnnClassifier(model) => classification(model.predict(x, classes, cancel)?),
         })
     }
@@ -264,27 +263,16 @@ impl FittedModel {
                 check_linear(model, features)
             }
             (A::LogisticRegression, Fitted::Logistic(model)) => model.check(features, classes),
-            (A::DecisionTreeRegressor, Fitted::TreeRegressor(tree)) => {
-                mirror::<_, RegressionTreeMirror>(self.algorithm.as_str(), tree)
-                    .map_err(|error| error.to_string())?
-                    .check(features)
+            (A::DecisionTreeRegressor | A::DecisionTreeClassifier, Fitted::Trees(model)) => {
+                model.check(features, classes, true)
             }
-            (A::DecisionTreeClassifier, Fitted::TreeClassifier(model)) => {
-                model.check(features, classes)
-            }
-            (A::RandomForestRegressor, Fitted::ForestRegressor(forest)) => {
-                mirror::<_, RegressionForestMirror>(self.algorithm.as_str(), forest)
-                    .map_err(|error| error.to_string())?
-                    .check(features)
-            }
-            (A::ExtraTreesRegressor, Fitted::ExtraTrees(forest)) => {
-                mirror::<_, RegressionForestMirror>(self.algorithm.as_str(), forest)
-                    .map_err(|error| error.to_string())?
-                    .check(features)
-            }
-            (A::RandomForestClassifier, Fitted::ForestClassifier(model)) => {
-                model.check(features, classes)
-            }
+            (
+                A::RandomForestRegressor
+                | A::ExtraTreesRegressor
+                | A::RandomForestClassifier
+                | A::ExtraTreesClassifier,
+                Fitted::Trees(model),
+            ) => model.check(features, classes, false),
             (A::Svr, Fitted::Svr(model)) => model.check(features),
             (A::Svc, Fitted::Svc(model)) => model.check_model(features, classes),
             (A::KnnRegressor, Fitted::KnnRegressor(model)) => model.check(features),

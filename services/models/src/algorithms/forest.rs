@@ -69,7 +69,23 @@ pub(crate) const fn max_features_doc(default: &'static str) -> ParamDoc {
     }
 }
 
-/// Reads `n_trees`: 1 to 65535 (smartcore's classifier counts trees in a `u16`).
+/// The documentation of `bootstrap`, with its default.
+pub(crate) const fn bootstrap_doc(default: bool) -> ParamDoc {
+    ParamDoc {
+        name: "bootstrap",
+        default: DefaultValue::Bool(default),
+        accepts: "`true` or `false`",
+        doc: "Whether each tree is grown on a bootstrap sample of the rows (drawn with \
+              replacement) rather than on all of them.",
+    }
+}
+
+/// Reads `bootstrap`.
+pub(crate) fn bootstrap(params: &Params<'_>, default: bool) -> Result<bool, ModelsError> {
+    params.boolean("bootstrap", default)
+}
+
+/// Reads `n_trees`: 1 to 65535 (a model file holds at most that many trees).
 pub(crate) fn n_trees(params: &Params<'_>) -> Result<usize, ModelsError> {
     let trees = count(
         params.algorithm,

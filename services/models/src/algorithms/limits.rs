@@ -9,7 +9,7 @@ use std::fmt::Display;
 /// The caps a node puts on the parameters that size a fit (from its `[models]` settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FitLimits {
-    /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_regressor`).
+    /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_*`).
     pub max_trees: usize,
     /// Iterations of an iterative solver (`max_iter` of `logistic_regression`, `lasso`,
     /// `elastic_net`).
@@ -78,6 +78,7 @@ impl Estimator {
             Estimator::RandomForestRegressor(p) => trees(p.params().n_trees),
             Estimator::RandomForestClassifier(p) => trees(p.params().n_trees),
             Estimator::ExtraTreesRegressor(p) => trees(p.params().n_trees),
+            Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
             Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
             Estimator::Lasso(p) => iterations(p.params().max_iter),
             Estimator::ElasticNet(p) => iterations(p.params().max_iter),
@@ -121,6 +122,7 @@ mod tests {
                 vec![
                     ("random_forest_classifier", ParamValue::Integer(5000)),
                     ("extra_trees_regressor", ParamValue::Integer(1001)),
+                    ("extra_trees_classifier", ParamValue::Integer(1001)),
                 ],
             ),
             (

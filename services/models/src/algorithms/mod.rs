@@ -1,23 +1,24 @@
-//! The algorithms: one module per algorithm, over smartcore 0.7 or written here on
-//! ndarray 0.17 (the version smartcore binds), with scikit-learn's defaults, behind one
-//! registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
+//! The algorithms: one module per algorithm, all written here (on ndarray 0.17 where
+//! matrix products help), with scikit-learn's defaults, behind one registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
 //! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share;
-//! `solvers` the linear regressors' QR, Jacobi SVD, Cholesky and coordinate descent.
+//! `solvers` the linear regressors' QR, Jacobi SVD, Cholesky and coordinate descent;
+//! `cart` the tree builder and fitted tree form the whole tree family shares.
 //!
-//! | id | task | model | defaults that differ from smartcore's (why: ML-BASELINE.md) |
+//! | id | task | model | defaults and notes (the smartcore behaviour we left: ML-BASELINE.md) |
 //! |---|---|---|---|
 //! | `linear_regression` | regression | ours (`solvers`: pivoted Householder QR, then back substitution or the Jacobi SVD of `R`) | `solver = svd`: minimum-norm solution with `gelsd`'s rank cutoff; `qr` refuses a rank-deficient design naming the column |
 //! | `ridge` | regression | ours: blocked centred Gram + Cholesky (`solver = svd`: QR + Jacobi SVD) | `alpha = 1`; centred design, constant columns dropped |
 //! | `lasso` | regression | ours: scikit-learn's cyclic coordinate descent | `alpha = 1`, `tol = 1e-4` (duality gap ≤ tol·‖y − ȳ‖²), `max_iter = 1000` epochs; non-convergence warns |
 //! | `elastic_net` | regression | ours, as `lasso` | `alpha = 1`, `l1_ratio = 0.5`, `tol = 1e-4`, `max_iter = 1000` |
-//! | `decision_tree_regressor` | regression | `DecisionTreeRegressor` | seeded |
-//! | `random_forest_regressor` | regression | `RandomForestRegressor` | 100 trees, all features per split |
-//! | `extra_trees_regressor` | regression | `ExtraTreesRegressor` | 100 trees, all features per split |
+//! | `decision_tree_regressor` | regression | ours (`cart`: scikit-learn's CART, best splitter, squared error) | seeded (the order features are tried in) |
+//! | `random_forest_regressor` | regression | ours (`cart`, trees grown in parallel) | 100 trees, all features per split, `bootstrap = true` |
+//! | `extra_trees_regressor` | regression | ours (`cart`, random splitter) | 100 trees, all features per split, `bootstrap = false` |
 //! | `svr` | regression | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
 //! | `knn_regressor` | regression | ours: brute force over blocks of a gemm distance matrix | `k = 5`; ties to the lower training row; `weights = distance` as scikit-learn's |
 //! | `logistic_regression` | classification | ours: L-BFGS on matrix products | `C = 1`, `tol = 1e-4`, `max_iter = 100`; the stop reason on the model, non-convergence on the leaderboard |
-//! | `decision_tree_classifier` | classification | `DecisionTreeClassifier` | seeded |
-//! | `random_forest_classifier` | classification | `RandomForestClassifier` | probabilities: mean of the trees' leaf class fractions (bootstrap replayed) |
+//! | `decision_tree_classifier` | classification | ours (`cart`: best splitter, Gini or entropy) | seeded; probabilities: the leaf's class fractions |
+//! | `random_forest_classifier` | classification | ours (`cart`, trees grown in parallel) | 100 trees, √p features per split, `bootstrap = true`; probabilities: mean of the trees' leaf class fractions |
+//! | `extra_trees_classifier` | classification | ours (`cart`, random splitter) | 100 trees, √p features per split, `bootstrap = false`; in the catalogue, not a default candidate |
 //! | `svc` | classification | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
 //! | `knn_classifier` | classification | ours, as `knn_regressor` | `k = 5`; (weighted) neighbour class shares as probabilities |
 //! | `gaussian_nb` | classification | ours | `var_smoothing = 1e-9` (× the largest feature variance); probabilities as scikit-learn's to 1e-9 |
@@ -41,11 +42,13 @@
 //! ```
 
 mod cancel;
+pub(crate) mod cart;
 pub mod decision_tree_classifier;
 pub mod decision_tree_regressor;
 mod dense;
 pub mod elastic_net;
 mod estimator;
+pub mod extra_trees_classifier;
 pub mod extra_trees_regressor;
 mod fitted;
 pub mod forest;

@@ -2,9 +2,9 @@
 
 use crate::algorithms::params::ParamDoc;
 use crate::algorithms::{
-    decision_tree_classifier, decision_tree_regressor, elastic_net, extra_trees_regressor,
-    gaussian_nb, knn_classifier, knn_regressor, lasso, linear_regression, logistic_regression,
-    random_forest_classifier, random_forest_regressor, ridge, svc, svr,
+    decision_tree_classifier, decision_tree_regressor, elastic_net, extra_trees_classifier,
+    extra_trees_regressor, gaussian_nb, knn_classifier, knn_regressor, lasso, linear_regression,
+    logistic_regression, random_forest_classifier, random_forest_regressor, ridge, svc, svr,
 };
 use crate::error::ModelsError;
 use mltools_core::models::{AlgorithmInfo, Task};
@@ -46,6 +46,9 @@ pub enum AlgorithmId {
     KnnClassifier,
     /// Gaussian naive Bayes.
     GaussianNb,
+    /// Extremely randomised classification trees (in the catalogue, not among a
+    /// comparison's default candidates).
+    ExtraTreesClassifier,
 }
 
 /// What the registry knows of one algorithm.
@@ -56,11 +59,13 @@ struct Entry {
     probabilities: bool,
     doc: &'static str,
     params: &'static [ParamDoc],
+    /// Whether a comparison that names no models fits it.
+    default_candidate: bool,
 }
 
 impl AlgorithmId {
     /// Every algorithm, regression first, in leaderboard tie-break order.
-    pub const ALL: [AlgorithmId; 15] = [
+    pub const ALL: [AlgorithmId; 16] = [
         AlgorithmId::LinearRegression,
         AlgorithmId::Ridge,
         AlgorithmId::Lasso,
@@ -73,6 +78,7 @@ impl AlgorithmId {
         AlgorithmId::LogisticRegression,
         AlgorithmId::DecisionTreeClassifier,
         AlgorithmId::RandomForestClassifier,
+        AlgorithmId::ExtraTreesClassifier,
         AlgorithmId::Svc,
         AlgorithmId::KnnClassifier,
         AlgorithmId::GaussianNb,
@@ -178,6 +184,14 @@ impl AlgorithmId {
                 "A random forest of bootstrapped classification trees.",
                 random_forest_classifier::RandomForestClassifierParams::DOCS,
             ),
+            AlgorithmId::ExtraTreesClassifier => (
+                "extra_trees_classifier",
+                Classification,
+                Tree,
+                true,
+                "Extremely randomised classification trees (random cuts, no bootstrap).",
+                extra_trees_classifier::ExtraTreesClassifierParams::DOCS,
+            ),
             AlgorithmId::Svc => (
                 "svc",
                 Classification,
@@ -210,6 +224,7 @@ impl AlgorithmId {
             probabilities,
             doc,
             params,
+            default_candidate: self != AlgorithmId::ExtraTreesClassifier,
         }
     }
 
@@ -237,11 +252,14 @@ impl AlgorithmId {
         self.entry().params
     }
 
-    /// The algorithms of a task, in [`AlgorithmId::ALL`] order.
+    /// The algorithms a comparison of `task` that names no models fits, in
+    /// [`AlgorithmId::ALL`] order: every algorithm of the task but those only in the
+    /// catalogue (`extra_trees_classifier`), which [`AlgorithmId::ALL`] and
+    /// [`algorithms`] list too.
     pub fn of_task(task: Task) -> impl Iterator<Item = AlgorithmId> {
         AlgorithmId::ALL
             .into_iter()
-            .filter(move |id| id.task() == task)
+            .filter(move |id| id.task() == task && id.entry().default_candidate)
     }
 
     /// The algorithm called `name`.
@@ -321,5 +339,9 @@ mod tests {
         }
         assert_eq!(AlgorithmId::of_task(Task::Regression).count(), 9);
         assert_eq!(AlgorithmId::of_task(Task::Classification).count(), 6);
+        // In the catalogue, not among the default candidates.
+        let extra = AlgorithmId::parse("extra_trees_classifier").unwrap();
+        assert!(algorithms().iter().any(|info| info.id == extra.as_str()));
+        assert!(AlgorithmId::of_task(Task::Classification).all(|id| id != extra));
     }
 }

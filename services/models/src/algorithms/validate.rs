@@ -6,21 +6,15 @@
 //!
 //! A model file is attacker-controlled (`models import`): a tree whose node points back to
 //! itself would loop forever in prediction, pinning a fit thread with no panic to catch.
-//! smartcore keeps its trees' nodes private, so they are read through mirrors of their
-//! serialized form (`dense::mirror`). A mirror declares every field, field for field, so
-//! its layout matches; the fields no check reads are there only for that, hence each
-//! mirror's `expect(dead_code)` outside tests (tests serialize the mirrors, reading all).
+//! Our trees (`cart::Tree`) are walked by `check_tree` when a model is decoded.
 //!
 //! Length prefixes cannot drive a huge allocation while decoding: serde's `Vec` visitor
 //! preallocates at most 1 MiB whatever the prefix says, and every element we decode takes
 //! at least one byte, so a `Vec` grows only as far as the input lasts.
 
-use serde::Deserialize;
-use smartcore::tree::decision_tree_classifier::DecisionTreeClassifierParameters;
-
 /// The most classes a model may have (a class list beyond it is refused).
 pub const MAX_CLASSES: usize = 65_536;
-/// The most trees a forest may have (smartcore counts a classifier's trees in a `u16`).
+/// The most trees a forest may have (`n_trees` is at most 65535).
 pub const MAX_TREES: usize = 65_535;
 /// The most features a model may have.
 pub const MAX_FEATURES: usize = 1 << 20;
@@ -112,202 +106,6 @@ pub(crate) fn class_codes(what: &str, codes: &[u32], classes: usize) -> Result<(
         return Err(format!("{what} is not in strictly ascending order"));
     }
     Ok(())
-}
-
-/// smartcore 0.7's `DecisionTreeClassifier`, field for field; its three `PhantomData`
-/// fields come last and take no bytes.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct ClassTreeMirror {
-    pub(crate) nodes: Vec<ClassNodeMirror>,
-    pub(crate) parameters: Option<DecisionTreeClassifierParameters>,
-    pub(crate) num_classes: usize,
-    pub(crate) classes: Vec<u32>,
-    pub(crate) depth: u16,
-    pub(crate) num_features: usize,
-}
-
-/// smartcore 0.7's classification tree `Node`, field for field: a leaf has no children; a
-/// row goes to the true child when its `split_feature` value is `<= split_value` (never
-/// when there is no value).
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct ClassNodeMirror {
-    pub(crate) output: usize,
-    pub(crate) n_node_samples: usize,
-    pub(crate) split_feature: usize,
-    pub(crate) split_value: Option<f64>,
-    pub(crate) split_score: Option<f64>,
-    pub(crate) true_child: Option<usize>,
-    pub(crate) false_child: Option<usize>,
-    pub(crate) impurity: Option<f64>,
-}
-
-impl ClassTreeMirror {
-    /// Checks the tree against the model's `features`: its walk, and each leaf's output
-    /// within the tree's class list, itself consistent with its class count.
-    pub(crate) fn check(&self, label: &str, features: usize) -> Result<(), String> {
-        if self.num_features != features {
-            return Err(format!(
-                "{label} was fitted on {} features, the model on {features}",
-                self.num_features
-            ));
-        }
-        let classes = self.classes.len();
-        if classes == 0 || classes > MAX_CLASSES || self.num_classes != classes {
-            return Err(format!(
-                "{label} lists {classes} classes and counts {}",
-                self.num_classes
-            ));
-        }
-        check_tree(label, &self.nodes, features, |node| {
-            match (node.true_child, node.false_child) {
-                (Some(left), Some(right)) => Ok(Shape::Split {
-                    feature: node.split_feature,
-                    left,
-                    right,
-                }),
-                (None, None) if node.output < classes => Ok(Shape::Leaf),
-                (None, None) => Err(format!(
-                    "leaf output {} is past the tree's {classes} classes",
-                    node.output
-                )),
-                _ => Err("a split with one child".to_owned()),
-            }
-        })
-    }
-}
-
-/// smartcore 0.7's `BaseTree<_, _, _, _, f64>` (a regression tree), field for field; its
-/// four `PhantomData` fields come last and take no bytes.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct BaseTreeMirror {
-    pub(crate) nodes: Vec<BaseNodeMirror>,
-    pub(crate) parameters: Option<BaseTreeParametersMirror>,
-    pub(crate) depth: u16,
-    pub(crate) root_mass: f64,
-}
-
-/// smartcore 0.7's `BaseTreeParameters` (private to smartcore), field for field.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct BaseTreeParametersMirror {
-    pub(crate) max_depth: Option<u16>,
-    pub(crate) min_samples_leaf: usize,
-    pub(crate) min_samples_split: usize,
-    pub(crate) seed: Option<u64>,
-    pub(crate) splitter: SplitterMirror,
-}
-
-/// smartcore 0.7's `Splitter`.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-pub(crate) enum SplitterMirror {
-    Random,
-    Best,
-}
-
-/// smartcore 0.7's base tree `Node<f64>`, field for field.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct BaseNodeMirror {
-    pub(crate) output: f64,
-    pub(crate) split_feature: usize,
-    pub(crate) split_value: Option<f64>,
-    pub(crate) split_score: Option<f64>,
-    pub(crate) true_child: Option<usize>,
-    pub(crate) false_child: Option<usize>,
-}
-
-impl BaseTreeMirror {
-    fn check(&self, label: &str, features: usize) -> Result<(), String> {
-        check_tree(label, &self.nodes, features, |node| {
-            match (node.true_child, node.false_child) {
-                (Some(left), Some(right)) => Ok(Shape::Split {
-                    feature: node.split_feature,
-                    left,
-                    right,
-                }),
-                (None, None) if node.output.is_finite() => Ok(Shape::Leaf),
-                (None, None) => Err(format!("leaf output {} is not finite", node.output)),
-                _ => Err("a split with one child".to_owned()),
-            }
-        })
-    }
-}
-
-/// smartcore 0.7's `DecisionTreeRegressor`, field for field.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-pub(crate) struct RegressionTreeMirror {
-    pub(crate) tree_regressor: Option<BaseTreeMirror>,
-    pub(crate) num_features: Option<usize>,
-}
-
-impl RegressionTreeMirror {
-    /// Checks the tree against the model's `features`.
-    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
-        if self.num_features != Some(features) {
-            return Err(format!(
-                "the tree was fitted on {:?} features, the model on {features}",
-                self.num_features
-            ));
-        }
-        match &self.tree_regressor {
-            Some(tree) => tree.check("the tree", features),
-            None => Err("the tree is not fitted".to_owned()),
-        }
-    }
-}
-
-/// smartcore 0.7's `RandomForestRegressor` and `ExtraTreesRegressor` (both hold only a
-/// `BaseForest`), field for field.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-pub(crate) struct RegressionForestMirror {
-    pub(crate) forest_regressor: Option<BaseForestMirror>,
-}
-
-/// smartcore 0.7's `BaseForest<_, _, _, _, f64>`, field for field.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(not(test), expect(dead_code, reason = "fields kept for the layout"))]
-pub(crate) struct BaseForestMirror {
-    pub(crate) trees: Option<Vec<BaseTreeMirror>>,
-    pub(crate) num_features: Option<usize>,
-    pub(crate) samples: Option<Vec<Vec<bool>>>,
-}
-
-impl RegressionForestMirror {
-    /// Checks every tree against the model's `features`, and the tree count.
-    pub(crate) fn check(&self, features: usize) -> Result<(), String> {
-        let Some(forest) = &self.forest_regressor else {
-            return Err("the forest is not fitted".to_owned());
-        };
-        if forest.num_features != Some(features) {
-            return Err(format!(
-                "the forest was fitted on {:?} features, the model on {features}",
-                forest.num_features
-            ));
-        }
-        let trees = forest.trees.as_deref().unwrap_or_default();
-        if trees.is_empty() || trees.len() > MAX_TREES {
-            return Err(format!(
-                "the forest has {} trees; 1 to {MAX_TREES} are allowed",
-                trees.len()
-            ));
-        }
-        for (index, tree) in trees.iter().enumerate() {
-            tree.check(&format!("tree {index}"), features)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! form, corrupted, re-encoded and imported; each is refused as a bad file naming the fault.
 
 use super::*;
-use crate::algorithms::validate::{ClassTreeMirror, RegressionForestMirror, RegressionTreeMirror};
+use crate::algorithms::cart::Node;
 use crate::algorithms::{AlgorithmId, Estimator, ParamMap};
 use crate::task::Targets;
 use mltools_core::models::{ModelFile, ModelInfo, ModelSpec, ParamValue, Task};
@@ -23,11 +23,37 @@ struct FittedMirror<M> {
     model: M,
 }
 
-/// `TreeClassifierModel`, field for field.
+/// `cart::TreeEnsemble` (every tree and forest), field for field.
 #[derive(Serialize, Deserialize)]
-struct TreeClassifierMirror {
-    tree: ClassTreeMirror,
+struct TreesMirror {
+    trees: Vec<TreeMirror>,
     present: Vec<u32>,
+    importances: Vec<f64>,
+}
+
+/// `cart::Tree`, field for field.
+#[derive(Serialize, Deserialize)]
+struct TreeMirror {
+    nodes: Vec<Node>,
+    values: Vec<f64>,
+}
+
+/// The tree family.
+const TREES: [AlgorithmId; 6] = [
+    AlgorithmId::DecisionTreeClassifier,
+    AlgorithmId::DecisionTreeRegressor,
+    AlgorithmId::RandomForestClassifier,
+    AlgorithmId::RandomForestRegressor,
+    AlgorithmId::ExtraTreesRegressor,
+    AlgorithmId::ExtraTreesClassifier,
+];
+
+/// The first leaf of `tree`.
+fn leaf(tree: &TreeMirror) -> usize {
+    tree.nodes
+        .iter()
+        .position(|node| matches!(node, Node::Leaf { .. }))
+        .unwrap()
 }
 
 /// 24 rows of two features; classes 0 and 1 (or a number) from the first.
@@ -110,18 +136,19 @@ fn refused(file: &ModelFile) -> String {
 
 #[test]
 fn mirrors_re_encode_a_sound_model_unchanged() {
-    let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
-    assert_eq!(craft::<TreeClassifierMirror>(&file, |_, _| {}), file);
-    let file = exported(AlgorithmId::DecisionTreeRegressor, &[]);
-    assert_eq!(craft::<RegressionTreeMirror>(&file, |_, _| {}), file);
-    let file = exported(AlgorithmId::RandomForestRegressor, &[("n_trees", 3)]);
-    assert_eq!(craft::<RegressionForestMirror>(&file, |_, _| {}), file);
-    let file = exported(AlgorithmId::ExtraTreesRegressor, &[("n_trees", 3)]);
-    assert_eq!(craft::<RegressionForestMirror>(&file, |_, _| {}), file);
+    let params = |algorithm: AlgorithmId| -> &'static [(&'static str, i64)] {
+        if algorithm.params().iter().any(|doc| doc.name == "n_trees") {
+            &[("n_trees", 3)]
+        } else {
+            &[]
+        }
+    };
+    for algorithm in TREES {
+        let file = exported(algorithm, params(algorithm));
+        assert_eq!(craft::<TreesMirror>(&file, |_, _| {}), file, "{algorithm}");
+    }
     for algorithm in AlgorithmId::ALL {
-        let forest = algorithm.params().iter().any(|doc| doc.name == "n_trees");
-        let params: &[(&str, i64)] = if forest { &[("n_trees", 3)] } else { &[] };
-        let imported = import(&exported(algorithm, params));
+        let imported = import(&exported(algorithm, params(algorithm)));
         assert!(imported.is_ok(), "{algorithm}: {imported:?}");
     }
 }
@@ -129,8 +156,11 @@ fn mirrors_re_encode_a_sound_model_unchanged() {
 #[test]
 fn a_tree_node_pointing_to_itself_is_refused() {
     let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
-    let crafted = craft::<TreeClassifierMirror>(&file, |model, _| {
-        model.model.tree.nodes[0].true_child = Some(0);
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let Node::Split { left, .. } = &mut model.model.trees[0].nodes[0] else {
+            panic!("the root is a leaf")
+        };
+        *left = 0;
     });
     assert_eq!(
         refused(&crafted),
@@ -144,18 +174,13 @@ fn a_tree_node_pointing_to_itself_is_refused() {
 }
 
 #[test]
-fn a_child_past_the_nodes_is_refused() {
+fn a_child_past_the_nodes_or_before_its_parent_is_refused() {
     let file = exported(AlgorithmId::RandomForestRegressor, &[("n_trees", 3)]);
-    let crafted = craft::<RegressionForestMirror>(&file, |model, _| {
-        let trees = model
-            .model
-            .forest_regressor
-            .as_mut()
-            .unwrap()
-            .trees
-            .as_mut()
-            .unwrap();
-        trees[1].nodes[0].false_child = Some(9_999);
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let Node::Split { right, .. } = &mut model.model.trees[1].nodes[0] else {
+            panic!("the root is a leaf")
+        };
+        *right = 9_999;
     });
     let reason = refused(&crafted);
     assert!(
@@ -164,13 +189,33 @@ fn a_child_past_the_nodes_is_refused() {
         ),
         "{reason}"
     );
+    // A split whose child comes before it: each node is still reached once (0 → 2, 3;
+    // 2 → 1, 4), but prediction walks forward only.
+    let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let split = |left, right| Node::Split {
+            feature: 0,
+            threshold: 1.0,
+            left,
+            right,
+        };
+        let leaf = Node::Leaf { offset: 0 };
+        model.model.trees[0].nodes = vec![split(2, 3), leaf, split(1, 4), leaf, leaf];
+    });
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: decision_tree_classifier: the tree node 2 points back to a node before it"
+    );
 }
 
 #[test]
 fn a_split_on_a_feature_past_the_model_s_is_refused() {
     let file = exported(AlgorithmId::DecisionTreeRegressor, &[]);
-    let crafted = craft::<RegressionTreeMirror>(&file, |model, _| {
-        model.model.tree_regressor.as_mut().unwrap().nodes[0].split_feature = 7;
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let Node::Split { feature, .. } = &mut model.model.trees[0].nodes[0] else {
+            panic!("the root is a leaf")
+        };
+        *feature = 7;
     });
     assert_eq!(
         refused(&crafted),
@@ -179,34 +224,69 @@ fn a_split_on_a_feature_past_the_model_s_is_refused() {
 }
 
 #[test]
-fn a_leaf_past_the_classes_and_a_one_sided_split_are_refused() {
+fn leaf_values_past_the_end_or_not_finite_are_refused() {
     let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
-    let leaf = |tree: &ClassTreeMirror| {
-        tree.nodes
-            .iter()
-            .position(|node| node.true_child.is_none())
-            .unwrap()
-    };
-    let crafted = craft::<TreeClassifierMirror>(&file, |model, _| {
-        let index = leaf(&model.model.tree);
-        model.model.tree.nodes[index].output = 5;
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let tree = &mut model.model.trees[0];
+        let index = leaf(tree);
+        tree.nodes[index] = Node::Leaf { offset: 10_000 };
     });
     let reason = refused(&crafted);
     assert!(
-        reason.ends_with("leaf output 5 is past the tree's 2 classes"),
+        reason.starts_with("bad model file: decision_tree_classifier: the tree node ")
+            && reason.ends_with(": leaf values at 10000 are past the 4 values"),
         "{reason}"
     );
-    let crafted = craft::<TreeClassifierMirror>(&file, |model, _| {
-        model.model.tree.nodes[0].false_child = None;
+    let crafted = craft::<TreesMirror>(&file, |model, _| model.model.trees[0].values[1] = f64::NAN);
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: decision_tree_classifier: the tree's leaf values[1] is NaN, not a finite number"
+    );
+    // The last leaf's values cut short: the leaf's two fractions no longer fit.
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        model.model.trees[0].values.pop();
     });
-    assert!(refused(&crafted).ends_with("the tree node 0: a split with one child"));
+    assert!(refused(&crafted).ends_with("are past the 3 values"));
+}
+
+#[test]
+fn a_class_list_or_importances_that_disagree_with_the_model_are_refused() {
+    let file = exported(AlgorithmId::RandomForestClassifier, &[("n_trees", 3)]);
+    let crafted = craft::<TreesMirror>(&file, |model, _| model.model.present = vec![0, 5]);
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: random_forest_classifier: the class list names class 5, past the model's 2 classes"
+    );
+    let crafted = craft::<TreesMirror>(&file, |model, _| model.model.importances.push(0.0));
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: random_forest_classifier: 3 feature importances for 2 features"
+    );
+    let crafted = craft::<TreesMirror>(&file, |model, _| model.model.trees.clear());
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: random_forest_classifier: the model has 0 trees; 1 to 65535 are allowed"
+    );
+    // A single tree holds one tree.
+    let file = exported(AlgorithmId::DecisionTreeRegressor, &[]);
+    let crafted = craft::<TreesMirror>(&file, |model, _| {
+        let copy = TreeMirror {
+            nodes: model.model.trees[0].nodes.clone(),
+            values: model.model.trees[0].values.clone(),
+        };
+        model.model.trees.push(copy);
+    });
+    assert_eq!(
+        refused(&crafted),
+        "bad model file: decision_tree_regressor: the model has 2 trees; 1 to 1 are allowed"
+    );
 }
 
 #[test]
 fn a_huge_class_list_is_refused() {
     let file = exported(AlgorithmId::DecisionTreeClassifier, &[]);
     let many: Vec<String> = (0..70_000).map(|class| class.to_string()).collect();
-    let crafted = craft::<TreeClassifierMirror>(&file, |model, info| {
+    let crafted = craft::<TreesMirror>(&file, |model, info| {
         model.classes = many.len();
         info.classes = Some(many.clone());
     });
@@ -215,7 +295,7 @@ fn a_huge_class_list_is_refused() {
         "bad model file: the file lists 70000 classes; at most 65536 are allowed"
     );
     // The model alone claiming that many classes is refused as well.
-    let crafted = craft::<TreeClassifierMirror>(&file, |model, _| model.classes = usize::MAX);
+    let crafted = craft::<TreesMirror>(&file, |model, _| model.classes = usize::MAX);
     assert!(refused(&crafted).contains("classes; a classifier has 2 to 65536"));
 }
 
@@ -238,7 +318,7 @@ fn a_truncated_file_and_a_wrong_version_are_refused() {
     outer.model[4] = 7;
     assert_eq!(
         refused(&export(&outer.info, &outer.model).unwrap()),
-        "bad model file: model format 7; this build reads format 2"
+        "bad model file: model format 7; this build reads format 3"
     );
 }
 
@@ -266,7 +346,7 @@ fn a_nan_in_an_own_model_is_refused() {
 fn a_huge_length_prefix_allocates_nothing_and_is_refused() {
     // A model whose feature list claims 2⁶² names, then ends: decoding must not reserve
     // for the claim (serde preallocates at most 1 MiB) and must stop at the input's end.
-    let mut model = b"MLTM\x02".to_vec();
+    let mut model = b"MLTM\x03".to_vec();
     model.extend(postcard::to_allocvec(&(0u32, 1usize << 62)).unwrap());
     let error = FittedModel::from_bytes(&model).unwrap_err();
     assert!(matches!(error, ModelsError::Corrupt { .. }), "{error}");
@@ -291,6 +371,7 @@ static FUZZED: std::sync::LazyLock<Vec<ModelFile>> = std::sync::LazyLock::new(||
     [
         AlgorithmId::DecisionTreeClassifier,
         AlgorithmId::DecisionTreeRegressor,
+        AlgorithmId::RandomForestClassifier,
         AlgorithmId::GaussianNb,
         AlgorithmId::Svc,
         AlgorithmId::LogisticRegression,
