@@ -193,6 +193,7 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
         params: Default::default(),
         pipeline: None,
     };
+    // A forest of 1000 trees keeps its folds fitting for seconds after the others end.
     let long = LabCompareRequest {
         models: [
             "random_forest_classifier",
@@ -202,6 +203,15 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
         ]
         .map(spec)
         .to_vec(),
+        overrides: [(
+            "random_forest_classifier".to_owned(),
+            [(
+                "n_trees".to_owned(),
+                mltools_core::models::ParamValue::Integer(1000),
+            )]
+            .into(),
+        )]
+        .into(),
         ..LabCompareRequest::new(digits.id)
     };
     let job = lab
