@@ -94,8 +94,10 @@ fn algorithm_bytes(
     // the leaf values take about 40 bytes.
     let tree = rows.saturating_mul(2).saturating_mul(40);
     match algorithm {
+        // The kernel cache fills up to its size, or to the whole kernel matrix if smaller.
         "svc" | "svr" => integer("cache_size_mb", 200)
             .saturating_mul(MIB)
+            .min(rows.saturating_mul(rows).saturating_mul(8))
             .saturating_add(shape.matrix_bytes()),
         "random_forest_classifier"
         | "random_forest_regressor"
@@ -357,6 +359,22 @@ mod tests {
         assert_eq!(forest, data * 6 + 2 * (data + 100 * 10_000 * 80));
         // The default candidates count the hungriest (a forest or an SVM's cache).
         assert!(estimate(shape, &[], 5, 2) >= forest);
+        // An SVM's kernel cache counts up to its size, or the whole kernel if smaller, with
+        // its support vectors (up to a copy of the data).
+        let small = DataShape {
+            rows: 500,
+            numeric: 10,
+            categorical: 0,
+        };
+        let small_data = 500 * 10 * 8;
+        assert_eq!(
+            estimate(small, &[spec("svc")], 1, 1),
+            small_data * 2 + small_data * 2 + 500 * 500 * 8
+        );
+        assert_eq!(
+            estimate(shape, &[spec("svc")], 1, 1),
+            data * 2 + data * 2 + 200 * MIB
+        );
         // A categorical column counts as its capped one-hot columns.
         let wide = DataShape {
             categorical: 1,
