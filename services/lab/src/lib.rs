@@ -13,6 +13,7 @@
 //! | [`state`] | [`LabState`]: the comparisons in flight and their results |
 //! | `store` | the lab's database, `lab.db`: every comparison started, ended ones' reports |
 //! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
+//! | [`spread`] | units of work over several nodes: least busy first, lost nodes set aside, their units retried |
 //!
 //! A comparison is a job of the lab's own: [`LabState::compare`] returns its id at once;
 //! the work runs on a tracked task that survives the caller going away.
@@ -24,6 +25,7 @@ pub mod follow;
 pub mod html;
 pub mod report;
 pub mod server;
+pub mod spread;
 pub mod state;
 mod store;
 
