@@ -164,7 +164,7 @@ impl ServiceSection {
 }
 
 /// Where a service runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// In this process.
@@ -175,6 +175,76 @@ pub enum Placement {
     /// On another node, reached over QUIC: `{ quic = { address, tls = { ca, ... } } }`, or
     /// with a self-signed server `tls = { fingerprint = "sha256:..." }`.
     Quic(QuicEndpoint),
+    /// On several other nodes, each reached as above (its own connection or pool): a list
+    /// `[{ tcp = ... }, { quic = ... }]`. The models service only: a comparison's fits are
+    /// spread over them; other calls go to the first.
+    #[serde(untagged)]
+    Several(Vec<Placement>),
+}
+
+/// One placement as the TOML writes it (`Placement` without `Several`).
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum OnePlacement {
+    Local,
+    Tcp(TcpAt),
+    Quic(QuicEndpoint),
+}
+
+impl From<OnePlacement> for Placement {
+    fn from(one: OnePlacement) -> Placement {
+        match one {
+            OnePlacement::Local => Placement::Local,
+            OnePlacement::Tcp(at) => Placement::Tcp(at),
+            OnePlacement::Quic(endpoint) => Placement::Quic(endpoint),
+        }
+    }
+}
+
+/// A string, a table or a list, told apart by what the TOML holds, so that an error
+/// inside one (an unknown key, a bad value) is reported as such.
+impl<'de> Deserialize<'de> for Placement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer, StrDeserializer};
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Placement;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"local\", { tcp = ... }, { quic = ... }, or a list of those tables")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Placement, E> {
+                OnePlacement::deserialize(StrDeserializer::<E>::new(text)).map(Placement::from)
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<Placement, M::Error> {
+                OnePlacement::deserialize(MapAccessDeserializer::new(map)).map(Placement::from)
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                seq: S,
+            ) -> Result<Placement, S::Error> {
+                let list = Vec::<OnePlacement>::deserialize(SeqAccessDeserializer::new(seq))?;
+                Ok(Placement::Several(
+                    list.into_iter().map(Placement::from).collect(),
+                ))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl Placement {
+    /// How each node it names is reached; none for `local`.
+    fn remotes(&self) -> Vec<RemoteAt> {
+        match self {
+            Placement::Local => Vec::new(),
+            Placement::Tcp(at) => vec![RemoteAt::Tcp(at.endpoint())],
+            Placement::Quic(endpoint) => vec![RemoteAt::Quic(endpoint.clone())],
+            Placement::Several(list) => list.iter().flat_map(Placement::remotes).collect(),
+        }
+    }
 }
 
 /// How a service on another node is reached.
@@ -391,6 +461,44 @@ impl NodeConfig {
                     "services.{name}.max_in_flight must be at least 1"
                 )));
             }
+            if let Placement::Several(list) = &section.at {
+                if *name != ServiceName::Models {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.at lists several nodes; only the models service can be \
+                         spread over several"
+                    )));
+                }
+                if list.is_empty() || list.iter().any(|one| matches!(one, Placement::Local)) {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.at: a list names other nodes, one or more \
+                         {{ tcp = ... }} or {{ quic = ... }} tables, and never \"local\""
+                    )));
+                }
+                if self.node.serve.contains(name) {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.at places {name} on other nodes, but node.serve also \
+                         hosts it here"
+                    )));
+                }
+                for (index, one) in list.iter().enumerate() {
+                    let checked = match one {
+                        Placement::Tcp(at) => at.endpoint().check().map_err(|e| e.to_string()),
+                        Placement::Quic(endpoint) => endpoint.check().map_err(|e| e.to_string()),
+                        Placement::Local | Placement::Several(_) => Ok(()),
+                    };
+                    checked.map_err(|error| {
+                        ConfigError::Invalid(format!("services.{name}.at[{index}]: {error}"))
+                    })?;
+                }
+                if section.pool.is_some()
+                    && list.iter().any(|one| !matches!(one, Placement::Tcp(_)))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "services.{name}.pool applies to a service reached over tcp only"
+                    )));
+                }
+                continue;
+            }
             match &section.at {
                 Placement::Local if !self.node.serve.contains(name) => {
                     return Err(ConfigError::Invalid(format!(
@@ -414,7 +522,7 @@ impl NodeConfig {
                 Placement::Quic(endpoint) => endpoint.check().map_err(|error| {
                     ConfigError::Invalid(format!("services.{name}.at: {error}"))
                 })?,
-                Placement::Local => {}
+                Placement::Local | Placement::Several(_) => {}
             }
         }
         if let Some(listen) = &self.node.listen {
@@ -441,13 +549,18 @@ impl NodeConfig {
         self.node.serve.contains(&service) || self.remote(service).is_some()
     }
 
-    /// How a service placed on another node is reached.
+    /// How a service placed on another node is reached (the first node, for one placed on
+    /// several).
     pub fn remote(&self, service: ServiceName) -> Option<RemoteAt> {
-        match &self.services.get(&service)?.at {
-            Placement::Tcp(at) => Some(RemoteAt::Tcp(at.endpoint())),
-            Placement::Quic(endpoint) => Some(RemoteAt::Quic(endpoint.clone())),
-            Placement::Local => None,
-        }
+        self.remotes(service).into_iter().next()
+    }
+
+    /// How each node a service is placed on is reached: none when it is local, one, or
+    /// several (the models service).
+    pub fn remotes(&self, service: ServiceName) -> Vec<RemoteAt> {
+        self.services
+            .get(&service)
+            .map_or_else(Vec::new, |section| section.at.remotes())
     }
 
     /// The section of a service: its own, or the defaults.

@@ -123,6 +123,7 @@ impl NodeBuilder {
             datasets: None,
             utils: None,
             models: None,
+            models_nodes: Vec::new(),
             lab: None,
             datasets_state: None,
             models_state: None,
@@ -186,6 +187,8 @@ pub struct Node {
     datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
     models: Option<ModelsClient>,
+    /// Every models node, when the service is placed on several (the first is `models`).
+    models_nodes: Vec<ModelsClient>,
     lab: Option<LabClient>,
     datasets_state: Option<DatasetsState>,
     models_state: Option<ModelsState>,
@@ -233,6 +236,18 @@ impl Node {
         self.models
             .clone()
             .ok_or_else(|| self.not_hosted(ServiceName::Models))
+    }
+
+    /// A client of every models node: the one `models` reaches, or each node the service is
+    /// placed on when it is placed on several (`[services.models] at = [...]`).
+    ///
+    /// # Errors
+    /// [`NodeError::NotHosted`] when this node reaches no models service.
+    pub fn models_nodes(&self) -> Result<Vec<ModelsClient>, NodeError> {
+        if self.models_nodes.is_empty() {
+            return Ok(vec![self.models()?]);
+        }
+        Ok(self.models_nodes.clone())
     }
 
     /// A client of the lab.
@@ -407,6 +422,7 @@ impl Node {
             datasets: self.datasets()?,
             utils: self.utils()?,
             models: self.models()?,
+            models_nodes: self.models_nodes()?,
         };
         let mut config = self.config.lab.clone();
         if config.data_dir.is_none() {
@@ -430,6 +446,15 @@ impl Node {
     /// naming the service and the reason; later outages are redialled by the client.
     async fn connect_remote_services(&mut self) -> Result<(), NodeError> {
         for name in ServiceName::ALL {
+            if name == ServiceName::Models && self.config.remotes(name).len() > 1 {
+                let mut nodes = Vec::new();
+                for endpoint in self.config.remotes(name) {
+                    nodes.push(ModelsClient::from(self.dial(name, endpoint).await?));
+                }
+                self.models = nodes.first().cloned();
+                self.models_nodes = nodes;
+                continue;
+            }
             let Some(endpoint) = self.config.remote(name) else {
                 continue;
             };
@@ -456,6 +481,10 @@ impl Node {
         Resp: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
         let address = endpoint.address().to_owned();
+        let pooled = match (&endpoint, self.config.service(service).pool) {
+            (RemoteAt::Tcp(tcp), Some(pool)) => Some((tcp.clone(), pool)),
+            _ => None,
+        };
         let unreachable = |reason: String| NodeError::Unreachable {
             node: self.config.node.name.clone(),
             service,
@@ -469,7 +498,6 @@ impl Node {
             RemoteAt::Quic(endpoint) => Client::quic(service.as_str(), endpoint)
                 .map_err(|error| unreachable(error.to_string()))?,
         };
-        let pool = self.config.service(service).pool;
         if let Some(remote) = client.remote() {
             let first_dial = remote.wait_for(|status| !matches!(status, LinkStatus::Connecting));
             let _ = tokio::time::timeout(patience, first_dial).await;
@@ -485,7 +513,7 @@ impl Node {
             }
         }
         // Reachable: from now on, through a pool when one is configured.
-        if let (Some(pool), Some(RemoteAt::Tcp(endpoint))) = (pool, self.config.remote(service)) {
+        if let Some((endpoint, pool)) = pooled {
             return Client::tcp_pooled(service.as_str(), endpoint, pool)
                 .map_err(|error| unreachable(error.to_string()));
         }

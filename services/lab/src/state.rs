@@ -22,8 +22,10 @@ pub struct LabClients {
     pub datasets: DatasetsClient,
     /// The utils service.
     pub utils: UtilsClient,
-    /// The models service.
+    /// The models service (the first node, when there are several).
     pub models: ModelsClient,
+    /// Every models node a comparison's fits may be spread over; `models` is the first.
+    pub models_nodes: Vec<ModelsClient>,
 }
 
 /// The lab's state: a cheap `Clone` handle.
