@@ -258,11 +258,15 @@ pub fn check_fold_count(rows: usize, folds: usize) -> Result<(), ModelsError> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FoldData {
     /// The fold's position among the folds, 0-based (as errors name folds).
-    index: usize,
-    train: Frame,
-    test: Frame,
-    train_targets: Targets,
-    test_targets: Targets,
+    pub(crate) index: usize,
+    /// The training rows' features.
+    pub(crate) train: Frame,
+    /// The test rows' features.
+    pub(crate) test: Frame,
+    /// The training rows' targets.
+    pub(crate) train_targets: Targets,
+    /// The test rows' targets.
+    pub(crate) test_targets: Targets,
 }
 
 impl FoldData {
