@@ -287,7 +287,7 @@ impl FoldData {
 /// request's metric (best first; models without that metric, or with a non-finite mean,
 /// next; failed models last, each group in candidate order).
 ///
-/// Each (candidate, fold) is [`evaluate`]d, and the leaderboard is assembled from the
+/// Each (candidate, fold) is evaluated by one function, and the leaderboard is assembled from the
 /// outcomes by the same function a spread comparison's assembly uses, so one node and
 /// many give the same board.
 ///

@@ -183,9 +183,7 @@ pub(crate) fn classes(targets: &Targets) -> Option<Vec<String>> {
 ///
 /// # Errors
 /// The node's errors, as they are.
-pub(crate) fn outcome(
-    result: Result<UnitScores, ModelsError>,
-) -> Result<UnitOutcome, ModelsError> {
+pub(crate) fn outcome(result: Result<UnitScores, ModelsError>) -> Result<UnitOutcome, ModelsError> {
     match result {
         Ok(scores) => Ok(UnitOutcome::Scored(scores)),
         Err(error) if is_node_trouble(&error) => Err(error),

@@ -12,8 +12,8 @@ use mltools_core::datasets::{
     Description, GetRequest, ImportRequest, Schema, UpdateRequest, UploadId,
 };
 use mltools_core::models::{
-    CompareRequest, JobState, Leaderboard, ModelSpec, Models as _, ParamValue, Rows,
-    TrainingData, UnitOutcome, UnitResult, WorkUnit,
+    CompareRequest, JobState, Leaderboard, ModelSpec, Models as _, ParamValue, Rows, TrainingData,
+    UnitOutcome, UnitResult, WorkUnit,
 };
 use mltools_core::utils::{
     Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, InputColumn, Matrix, PipelineSpec,
@@ -212,7 +212,11 @@ fn not_here() -> ServiceError {
 }
 
 impl Datasets for StandInDatasets {
-    async fn import(self, _: context::Context, _: ImportRequest) -> Result<DatasetInfo, ServiceError> {
+    async fn import(
+        self,
+        _: context::Context,
+        _: ImportRequest,
+    ) -> Result<DatasetInfo, ServiceError> {
         Err(not_here())
     }
     async fn list(self, _: context::Context) -> Result<Vec<DatasetInfo>, ServiceError> {
@@ -225,12 +229,18 @@ impl Datasets for StandInDatasets {
     ) -> Result<Vec<DatasetInfo>, ServiceError> {
         Err(not_here())
     }
-    async fn get(self, _: context::Context, request: GetRequest) -> Result<DatasetPage, ServiceError> {
+    async fn get(
+        self,
+        _: context::Context,
+        request: GetRequest,
+    ) -> Result<DatasetPage, ServiceError> {
         let DatasetRef::Id(id) = request.dataset else {
             return Err(not_here());
         };
         let Some(frame) = self.frames.get(&id) else {
-            return Err(ServiceError::not_found(format!("dataset {id} does not exist")));
+            return Err(ServiceError::not_found(format!(
+                "dataset {id} does not exist"
+            )));
         };
         let limit = request.limit.map_or(usize::MAX, |limit| limit as usize);
         if request.offset == 0 && limit > 0 {
@@ -270,16 +280,28 @@ impl Datasets for StandInDatasets {
     ) -> Result<Description, ServiceError> {
         Err(not_here())
     }
-    async fn update(self, _: context::Context, _: UpdateRequest) -> Result<DatasetInfo, ServiceError> {
+    async fn update(
+        self,
+        _: context::Context,
+        _: UpdateRequest,
+    ) -> Result<DatasetInfo, ServiceError> {
         Err(not_here())
     }
     async fn delete(self, _: context::Context, _: DatasetRef) -> Result<Deleted, ServiceError> {
         Err(not_here())
     }
-    async fn begin_upload(self, _: context::Context, _: BeginUpload) -> Result<UploadId, ServiceError> {
+    async fn begin_upload(
+        self,
+        _: context::Context,
+        _: BeginUpload,
+    ) -> Result<UploadId, ServiceError> {
         Err(not_here())
     }
-    async fn append_upload(self, _: context::Context, _: AppendUpload) -> Result<u64, ServiceError> {
+    async fn append_upload(
+        self,
+        _: context::Context,
+        _: AppendUpload,
+    ) -> Result<u64, ServiceError> {
         Err(not_here())
     }
     async fn abort_upload(self, _: context::Context, _: UploadId) -> Result<(), ServiceError> {
@@ -453,7 +475,8 @@ async fn spread_equals_single(request: CompareRequest, candidates: usize) -> Lea
         .enumerate()
         .partition(|(index, _)| index % 2 == 0);
     let strip = |units: Vec<(usize, WorkUnit)>| units.into_iter().map(|(_, u)| u).collect();
-    let (from_a, from_b) = tokio::join!(evaluate_all(&a, strip(to_a)), evaluate_all(&b, strip(to_b)));
+    let (from_a, from_b) =
+        tokio::join!(evaluate_all(&a, strip(to_a)), evaluate_all(&b, strip(to_b)));
     let dataset = request.data.dataset.0;
     // Each node read the rows once for all its units (A once for the plan too).
     assert_eq!(data.reads(dataset), 2);
@@ -464,7 +487,11 @@ async fn spread_equals_single(request: CompareRequest, candidates: usize) -> Lea
         .into_service("models")
         .unwrap();
 
-    let job = a.submit(ctx(), request).await.into_service("models").unwrap();
+    let job = a
+        .submit(ctx(), request)
+        .await
+        .into_service("models")
+        .unwrap();
     let single = finished(&a, job).await;
     assert_eq!(order(&spread), order(&single));
     for (spread, single) in spread.entries.iter().zip(&single.entries) {
@@ -501,10 +528,9 @@ async fn a_classification_spread_over_two_nodes_gives_the_single_node_board_bit_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regression_of_the_default_candidates_spread_over_two_nodes_gives_the_same_board() {
     let request = compare(2, "y", Vec::new());
-    let candidates = mltools_models::algorithms::AlgorithmId::of_task(
-        mltools_core::models::Task::Regression,
-    )
-    .count();
+    let candidates =
+        mltools_models::algorithms::AlgorithmId::of_task(mltools_core::models::Task::Regression)
+            .count();
     let board = spread_equals_single(request, candidates).await;
     assert_eq!(board.metric, "r2");
     assert_eq!(board.out_of_fold.unwrap().predicted.len(), 442);
@@ -529,7 +555,9 @@ async fn a_model_s_failure_is_its_unit_s_outcome_and_its_board_row() {
     };
     assert_eq!(error.kind, ErrorKind::InvalidInput);
     assert!(
-        error.message.contains("knn_classifier with k = 1000 needs at least 1000 training rows"),
+        error
+            .message
+            .contains("knn_classifier with k = 1000 needs at least 1000 training rows"),
         "{error}"
     );
     results.reverse();
@@ -540,7 +568,11 @@ async fn a_model_s_failure_is_its_unit_s_outcome_and_its_board_row() {
         .unwrap();
     assert_eq!(order(&board), ["gaussian_nb", "knn_classifier"]);
     assert_eq!(board.entries[1].error.as_ref(), Some(&error));
-    let job = a.submit(ctx(), request).await.into_service("models").unwrap();
+    let job = a
+        .submit(ctx(), request)
+        .await
+        .into_service("models")
+        .unwrap();
     let single = finished(&a, job).await;
     assert_eq!(bits_without_timings(&board), bits_without_timings(&single));
 }
@@ -550,7 +582,11 @@ async fn assemble_refuses_a_missing_and_a_duplicated_unit_naming_it() {
     let data = StandInDatasets::with([(1, breast_cancer())]);
     let dir = tempfile::tempdir().unwrap();
     let (_state, a) = node(dir.path(), &data, StandInUtils::default());
-    let request = compare(1, "diagnosis", vec![spec("gaussian_nb"), spec("decision_tree_classifier")]);
+    let request = compare(
+        1,
+        "diagnosis",
+        vec![spec("gaussian_nb"), spec("decision_tree_classifier")],
+    );
     let plan = a.plan(ctx(), request).await.into_service("models").unwrap();
     let results = evaluate_all(&a, plan.units()).await;
 
@@ -637,11 +673,18 @@ async fn a_unit_past_its_deadline_is_cancelled_and_frees_its_slot() {
     let mut short = context::current();
     short.deadline = Instant::now() + Duration::from_millis(500);
     let answer = a.evaluate(short, plan.unit(0, 0).unwrap()).await;
-    assert!(matches!(answer, Err(RpcError::DeadlineExceeded)), "{answer:?}");
-    eventually("the unit lets go of its fit thread and memory", Duration::from_secs(10), || {
-        let load = state.load();
-        load.fits_running == 0 && load.memory_reserved_mb == 0
-    })
+    assert!(
+        matches!(answer, Err(RpcError::DeadlineExceeded)),
+        "{answer:?}"
+    );
+    eventually(
+        "the unit lets go of its fit thread and memory",
+        Duration::from_secs(10),
+        || {
+            let load = state.load();
+            load.fits_running == 0 && load.memory_reserved_mb == 0
+        },
+    )
     .await;
     delay.store(0, Ordering::SeqCst);
     let result = a
@@ -670,7 +713,10 @@ async fn the_frame_cache_holds_two_datasets_and_a_unit_after_eviction_still_work
         unit
     };
     for dataset in [1, 2, 3] {
-        let result = a.evaluate(ctx(), unit_of(dataset, 0)).await.into_service("models");
+        let result = a
+            .evaluate(ctx(), unit_of(dataset, 0))
+            .await
+            .into_service("models");
         assert!(matches!(result.unwrap().outcome, UnitOutcome::Scored(_)));
     }
     let held = |keys: &[u64]| -> Vec<(DatasetId, u32)> {
@@ -678,7 +724,10 @@ async fn the_frame_cache_holds_two_datasets_and_a_unit_after_eviction_still_work
     };
     assert_eq!(state.cached_frames(), held(&[2, 3]));
     // Dataset 3 is cached: its next unit reads nothing.
-    a.evaluate(ctx(), unit_of(3, 1)).await.into_service("models").unwrap();
+    a.evaluate(ctx(), unit_of(3, 1))
+        .await
+        .into_service("models")
+        .unwrap();
     assert_eq!(
         (data.reads(1), data.reads(2), data.reads(3)),
         (2, 1, 1),
@@ -707,7 +756,9 @@ async fn wire_size_of_a_plan_and_a_unit_for_100_000_rows() {
         .map(|feature| {
             Column::numeric(
                 format!("x{feature}"),
-                (0..rows).map(|row| ((row * (feature + 3)) % 101) as f64).collect(),
+                (0..rows)
+                    .map(|row| ((row * (feature + 3)) % 101) as f64)
+                    .collect(),
             )
         })
         .collect();
@@ -724,7 +775,9 @@ async fn wire_size_of_a_plan_and_a_unit_for_100_000_rows() {
         .into_service("models")
         .unwrap();
     let plan_bytes = postcard::to_allocvec(&plan).unwrap().len();
-    let unit_bytes = postcard::to_allocvec(&plan.unit(0, 0).unwrap()).unwrap().len();
+    let unit_bytes = postcard::to_allocvec(&plan.unit(0, 0).unwrap())
+        .unwrap()
+        .len();
     eprintln!(
         "100,000 rows, {} candidates, 5 folds: plan {plan_bytes} bytes, unit {unit_bytes} bytes",
         plan.candidates.len()

@@ -9,7 +9,7 @@ use crate::cv::{self, Candidate};
 use crate::error::ModelsError;
 use crate::units::{self, shape_of};
 use mltools_core::models::{
-    CompareRequest, ComparePlan, Leaderboard, Rows, TrainingData, UnitResult, WorkUnit,
+    ComparePlan, CompareRequest, Leaderboard, Rows, TrainingData, UnitResult, WorkUnit,
 };
 use mltools_core::{DatasetId, Frame};
 use std::sync::Arc;
@@ -147,7 +147,13 @@ impl ModelsState {
                 drop(frame);
                 let _counted = gauge.enter();
                 let cancel = Cancel::new(cancel);
-                Ok(cv::evaluate(unit.seed, &preprocess, &candidate, &data, &cancel))
+                Ok(cv::evaluate(
+                    unit.seed,
+                    &preprocess,
+                    &candidate,
+                    &data,
+                    &cancel,
+                ))
             })
             .await?;
         Ok(UnitResult {
@@ -174,7 +180,7 @@ impl ModelsState {
     }
 
     /// The (dataset, version) of every frame the unit cache holds, least recently used
-    /// first (at most [`FRAME_CACHE_ENTRIES`](crate::units::FRAME_CACHE_ENTRIES)).
+    /// first: at most 2, each dropped after a minute unused (at the next unit or plan).
     pub fn cached_frames(&self) -> Vec<(DatasetId, u32)> {
         self.inner.frames.keys()
     }

@@ -93,7 +93,10 @@ fn results_in_any_order_assemble_into_the_ranked_board_with_the_plan_s_warnings(
     assert_eq!(board.warnings, plan.warnings);
     let out_of_fold = board.out_of_fold.unwrap();
     assert_eq!(out_of_fold.actual, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-    assert_eq!(out_of_fold.predicted, [0.125, 1.125, 2.125, 3.125, 4.125, 5.125]);
+    assert_eq!(
+        out_of_fold.predicted,
+        [0.125, 1.125, 2.125, 3.125, 4.125, 5.125]
+    );
     assert_eq!(board.best, None);
 }
 
@@ -239,7 +242,10 @@ fn a_unit_s_fold_keeps_the_plan_s_columns_and_refuses_what_does_not_fit() {
     assert_eq!(fold.test_targets, Targets::Regression(vec![6.0, 8.0]));
 
     let error = fold_data(&frame(), &data, &["w".to_owned()], &split, 1).unwrap_err();
-    assert!(matches!(error, ModelsError::MissingColumns { .. }), "{error}");
+    assert!(
+        matches!(error, ModelsError::MissingColumns { .. }),
+        "{error}"
+    );
     let past = Fold {
         train: vec![0, 9],
         test: vec![2],
