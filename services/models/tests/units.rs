@@ -786,3 +786,133 @@ async fn wire_size_of_a_plan_and_a_unit_for_100_000_rows() {
     assert!(plan_bytes < 2_100_000, "{plan_bytes}");
     assert!(unit_bytes < 420_000, "{unit_bytes}");
 }
+
+/// Evaluates `units` on `nodes`, each node taking the next unit as soon as it is free (the
+/// lab's least-busy scheduling in miniature).
+async fn evaluate_pulled(nodes: &[ModelsClient], units: Vec<WorkUnit>) -> Vec<UnitResult> {
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(units)));
+    let mut workers = tokio::task::JoinSet::new();
+    for node in nodes {
+        let (node, queue) = (node.clone(), Arc::clone(&queue));
+        workers.spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let next = queue.lock().unwrap().pop_front();
+                let Some(unit) = next else {
+                    return results;
+                };
+                let result = node.evaluate(ctx(), unit).await.into_service("models");
+                results.push(result.unwrap());
+            }
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        results.extend(done.unwrap());
+    }
+    results
+}
+
+/// The digits comparison (1797 rows, 64 features, 10 classes, the default candidates, 5
+/// folds) on nodes of one fit thread each: a job on one node, its units on one node, its
+/// units on two. Prints the times; the boards are checked equal. Run it alone (it times):
+///
+/// ```text
+/// cargo test -p mltools-models --test units -- --ignored --nocapture digits_timing
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing, run by hand"]
+async fn digits_timing_one_job_one_node_of_units_two_nodes_of_units() {
+    let set = support::digits();
+    let Targets::Classification { codes, classes } = set.targets else {
+        unreachable!()
+    };
+    let mut frame = set.features;
+    frame
+        .columns
+        .push(Column::categorical("digit", codes, classes));
+    let data = StandInDatasets::with([(1, frame)]);
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let one_thread = |dir: &tempfile::TempDir| {
+        let config = ModelsConfig {
+            fit_threads: Some(1),
+            ..ModelsConfig::with_data_dir(dir.path())
+        };
+        let utils = UtilsClient::from(Client::direct(mltools_transport::service!(
+            "utils",
+            Limits::default(),
+            StandInUtils::default().serve()
+        )));
+        let datasets = DatasetsClient::from(Client::direct(mltools_transport::service!(
+            "datasets",
+            Limits::default(),
+            data.clone().serve()
+        )));
+        let state = ModelsState::open(config, utils, Some(datasets)).unwrap();
+        ModelsClient::from(Client::direct(mltools_transport::service!(
+            "models",
+            Limits::default(),
+            ModelsServer::new(state).serve()
+        )))
+    };
+    let nodes: Vec<ModelsClient> = dirs.iter().map(one_thread).collect();
+    let request = compare(1, "digit", Vec::new());
+
+    let started = Instant::now();
+    let job = nodes[0]
+        .submit(ctx(), request.clone())
+        .await
+        .into_service("models")
+        .unwrap();
+    let single = finished(&nodes[0], job).await;
+    let job_s = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let plan = nodes[1]
+        .plan(ctx(), request.clone())
+        .await
+        .into_service("models")
+        .unwrap();
+    let results = evaluate_pulled(&nodes[1..2], plan.units()).await;
+    let one = nodes[1]
+        .assemble(ctx(), plan, results)
+        .await
+        .into_service("models")
+        .unwrap();
+    let one_node_s = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let plan = nodes[1]
+        .plan(ctx(), request)
+        .await
+        .into_service("models")
+        .unwrap();
+    let units = plan.units().len();
+    let results = evaluate_pulled(&nodes[1..3], plan.units()).await;
+    let unit_ms: Vec<f64> = results
+        .iter()
+        .filter_map(|result| match &result.outcome {
+            UnitOutcome::Scored(scores) => Some(scores.fit_ms + scores.predict_ms),
+            UnitOutcome::Failed(_) => None,
+        })
+        .collect();
+    let (sum_ms, max_ms) = (
+        unit_ms.iter().sum::<f64>(),
+        unit_ms.iter().copied().fold(0.0, f64::max),
+    );
+    let two = nodes[2]
+        .assemble(ctx(), plan, results)
+        .await
+        .into_service("models")
+        .unwrap();
+    let two_nodes_s = started.elapsed().as_secs_f64();
+
+    assert_eq!(bits_without_timings(&one), bits_without_timings(&single));
+    assert_eq!(bits_without_timings(&two), bits_without_timings(&single));
+    eprintln!(
+        "digits, {units} units, one fit thread a node: one job {job_s:.2} s; units on one \
+         node {one_node_s:.2} s; units on two nodes {two_nodes_s:.2} s ({:.2}× one node); \
+         fit + predict {sum_ms:.0} ms in all, {max_ms:.0} ms the longest unit",
+        two_nodes_s / one_node_s
+    );
+}
