@@ -22,6 +22,7 @@ use mltools_core::models::{
 };
 use mltools_core::utils::Fold;
 use mltools_core::{ColumnData, DatasetId, ErrorKind, Frame, ServiceError};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -94,6 +95,13 @@ impl FrameCache {
             used: now,
         });
         slot
+    }
+
+    /// Forgets `key` if its frame was never read (its read failed), so that a failed read
+    /// does not hold a place a read frame could have.
+    pub(crate) fn forget_unread(&self, key: (DatasetId, u32)) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.retain(|entry| entry.key != key || entry.slot.initialized());
     }
 
     /// The frame of `key` when it is cached and read, without marking it used.
@@ -231,8 +239,10 @@ pub(crate) fn assemble(
     for (index, fold) in plan.folds.iter().enumerate() {
         check_fold_rows(index, fold, rows)?;
     }
-    let mut grid: Vec<Option<Result<UnitScores, ServiceError>>> = Vec::new();
-    grid.resize_with(candidates * folds, || None);
+    // Keyed by (candidate, fold) rather than a dense grid: the plan's counts come from the
+    // caller, and a grid of candidates × folds could be far larger than the message.
+    let mut given: HashMap<(usize, usize), Result<UnitScores, ServiceError>> =
+        HashMap::with_capacity(results.len());
     for result in results {
         let unit = Unit::of(plan, result.candidate, result.fold);
         let test_rows = plan
@@ -252,26 +262,28 @@ pub(crate) fn assemble(
             }
             UnitOutcome::Failed(error) => Err(error),
         };
-        let cell = grid
-            .get_mut(result.candidate * folds + result.fold)
-            .ok_or_else(|| ModelsError::BadUnits {
-                reason: format!("{unit} is not in the plan"),
-            })?;
-        if cell.replace(outcome).is_some() {
+        if given
+            .insert((result.candidate, result.fold), outcome)
+            .is_some()
+        {
             return Err(ModelsError::BadUnits {
                 reason: format!("{unit} has two results"),
             });
         }
     }
-    let mut outcomes = Vec::with_capacity(grid.len());
-    for (position, cell) in grid.into_iter().enumerate() {
-        let Some(outcome) = cell else {
-            let unit = Unit::of(plan, position / folds, position % folds);
-            return Err(ModelsError::BadUnits {
-                reason: format!("{unit} has no result"),
-            });
-        };
-        outcomes.push(outcome);
+    // Every unit given is in the plan and none twice: the first missing one, if any, comes
+    // within `given.len() + 1` steps of this walk.
+    let mut outcomes = Vec::with_capacity(given.len());
+    for candidate in 0..candidates {
+        for fold in 0..folds {
+            let Some(outcome) = given.remove(&(candidate, fold)) else {
+                let unit = Unit::of(plan, candidate, fold);
+                return Err(ModelsError::BadUnits {
+                    reason: format!("{unit} has no result"),
+                });
+            };
+            outcomes.push(outcome);
+        }
     }
     let board = BoardPlan {
         task,

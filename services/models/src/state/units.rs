@@ -46,11 +46,10 @@ impl ModelsState {
         cv::check_fold_count(usize::MAX, request.folds)?;
         let stored = matches!(request.data.rows, Rows::Stored);
         let frame = self.unit_frame(&mut request.data).await?;
-        let (dataset, version, target, task) = (
+        let (dataset, version, target) = (
             request.data.dataset,
             request.data.version,
             request.data.target.clone(),
-            request.data.task,
         );
         let for_plan = Arc::clone(&frame);
         let plan = self
@@ -61,7 +60,6 @@ impl ModelsState {
         let _cancel_on_drop = cancel.clone().drop_guard();
         let folds = compare::folds(&self.utils_calls(cancel), &plan).await?;
         let resolved = plan.data.targets.task();
-        debug_assert!(task.is_none_or(|task| task == resolved));
         let rows = if stored {
             Rows::Stored
         } else {
@@ -191,16 +189,20 @@ impl ModelsState {
         if let Rows::Inline(_) = &data.rows {
             return self.rows(data).await.map(Arc::new);
         }
-        let slot = self
-            .inner
-            .frames
-            .slot((data.dataset, data.version), Instant::now());
-        let frame = slot
+        let key = (data.dataset, data.version);
+        let slot = self.inner.frames.slot(key, Instant::now());
+        let read = slot
             .get_or_try_init(|| async {
                 let mut data = data.clone();
                 self.rows(&mut data).await.map(Arc::new)
             })
-            .await?;
-        Ok(Arc::clone(frame))
+            .await;
+        match read {
+            Ok(frame) => Ok(Arc::clone(frame)),
+            Err(error) => {
+                self.inner.frames.forget_unread(key);
+                Err(error)
+            }
+        }
     }
 }

@@ -279,6 +279,12 @@ fn the_frame_cache_keeps_two_frames_and_drops_the_least_recently_used_or_idle() 
     // A minute unused, and it goes at the next touch.
     assert!(!cache.slot((DatasetId(9), 1), at(64)).initialized());
     assert!(cache.keys().is_empty());
+    // A read that failed leaves no entry behind; a read frame stays.
+    fill((DatasetId(4), 1), at(65));
+    cache.forget_unread((DatasetId(9), 1));
+    cache.forget_unread((DatasetId(4), 1));
+    assert_eq!(cache.entries.lock().unwrap().len(), 1);
+    assert_eq!(cache.keys(), [(DatasetId(4), 1)]);
 }
 
 #[test]
