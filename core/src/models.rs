@@ -386,8 +386,12 @@ pub struct ComparePlan {
     pub features: Vec<String>,
     /// The candidates, defaults resolved and overrides merged, in leaderboard tie order.
     pub candidates: Vec<ModelSpec>,
-    /// The folds, as row indices (each row in one test set).
-    pub folds: Vec<crate::utils::Fold>,
+    /// The number of folds (2 to 100).
+    pub folds: usize,
+    /// The folds, compactly: each row's test fold, one byte a row. Fold `k` tests on the
+    /// rows marked `k` and trains on all the others, both in row order ([`ComparePlan::fold`]).
+    #[serde(with = "serde_bytes")]
+    pub test_fold: Vec<u8>,
     /// The metric the leaderboard is sorted by.
     pub metric: String,
     /// The seed of every randomised algorithm.
@@ -401,27 +405,51 @@ pub struct ComparePlan {
 impl ComparePlan {
     /// Every (candidate, fold) of the plan as a work unit, candidate by candidate.
     pub fn units(&self) -> Vec<WorkUnit> {
-        self.candidates
-            .iter()
-            .enumerate()
-            .flat_map(|(candidate, _)| {
-                (0..self.folds.len()).filter_map(move |fold| self.unit(candidate, fold))
+        (0..self.candidates.len())
+            .flat_map(|candidate| {
+                (0..self.folds).filter_map(move |fold| self.unit(candidate, fold))
             })
             .collect()
     }
 
     /// The work unit of one (candidate, fold), or `None` when the plan has no such pair.
     pub fn unit(&self, candidate: usize, fold: usize) -> Option<WorkUnit> {
+        if fold >= self.folds {
+            return None;
+        }
         Some(WorkUnit {
             data: self.data.clone(),
             features: self.features.clone(),
             candidate,
             model: self.candidates.get(candidate)?.clone(),
             fold,
-            split: self.folds.get(fold)?.clone(),
+            test_fold: self.test_fold.clone(),
             seed: self.seed,
         })
     }
+
+    /// Fold `fold`'s rows, from [`ComparePlan::test_fold`] (empty lists past the last
+    /// fold).
+    pub fn fold(&self, fold: usize) -> crate::utils::Fold {
+        fold_rows(&self.test_fold, fold)
+    }
+}
+
+/// The rows fold `fold` tests on (those `test_fold` marks with it) and trains on (all
+/// others), each list in row order.
+pub fn fold_rows(test_fold: &[u8], fold: usize) -> crate::utils::Fold {
+    let mut split = crate::utils::Fold {
+        train: Vec::with_capacity(test_fold.len()),
+        test: Vec::new(),
+    };
+    for (row, &marked) in (0u32..).zip(test_fold) {
+        if usize::from(marked) == fold {
+            split.test.push(row);
+        } else {
+            split.train.push(row);
+        }
+    }
+    split
 }
 
 /// One (candidate, fold) of a [`ComparePlan`]: fit the model on the fold's training rows,
@@ -436,12 +464,20 @@ pub struct WorkUnit {
     pub candidate: usize,
     /// The candidate.
     pub model: ModelSpec,
-    /// The fold's position in [`ComparePlan::folds`].
+    /// The fold held out, 0-based.
     pub fold: usize,
-    /// The fold's rows.
-    pub split: crate::utils::Fold,
+    /// The plan's folds, compactly ([`ComparePlan::test_fold`]).
+    #[serde(with = "serde_bytes")]
+    pub test_fold: Vec<u8>,
     /// The seed of randomised algorithms.
     pub seed: u64,
+}
+
+impl WorkUnit {
+    /// The unit's fold: the rows it trains and tests on.
+    pub fn split(&self) -> crate::utils::Fold {
+        fold_rows(&self.test_fold, self.fold)
+    }
 }
 
 /// What one work unit gave ([`Models::evaluate`]).
@@ -449,7 +485,7 @@ pub struct WorkUnit {
 pub struct UnitResult {
     /// The candidate's position in [`ComparePlan::candidates`].
     pub candidate: usize,
-    /// The fold's position in [`ComparePlan::folds`].
+    /// The fold held out, 0-based.
     pub fold: usize,
     /// The scores, or the model's own failure on this fold (as its leaderboard row shows
     /// it).

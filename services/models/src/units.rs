@@ -18,7 +18,7 @@ use crate::error::ModelsError;
 use crate::metrics::Metric;
 use crate::task::{Targets, split_target};
 use mltools_core::models::{
-    ComparePlan, Leaderboard, TrainingData, UnitOutcome, UnitResult, UnitScores,
+    ComparePlan, Leaderboard, TrainingData, UnitOutcome, UnitResult, UnitScores, fold_rows,
 };
 use mltools_core::utils::Fold;
 use mltools_core::{ColumnData, DatasetId, ErrorKind, Frame, ServiceError};
@@ -142,19 +142,76 @@ pub(crate) fn shape_of(frame: &Frame, target: &str) -> DataShape {
     }
 }
 
+/// The folds as a plan carries them: each row's test fold. `folds` must be a partition of
+/// the rows into test sets, each fold training on all the other rows (as a k-fold split
+/// is), so that [`fold_rows`] gives them back exactly.
+///
+/// # Errors
+/// [`ModelsError::BadFolds`] naming the row or fold that breaks this, or for more than
+/// [`MAX_FOLDS`] folds.
+pub(crate) fn test_fold(folds: &[Fold], rows: usize) -> Result<Vec<u8>, ModelsError> {
+    let bad = |reason: String| ModelsError::BadFolds { reason };
+    if folds.len() > MAX_FOLDS {
+        return Err(bad(format!(
+            "{} folds; at most {MAX_FOLDS} are allowed",
+            folds.len()
+        )));
+    }
+    let mut marks = vec![u8::MAX; rows];
+    for (index, fold) in (0u8..).zip(folds) {
+        for &row in &fold.test {
+            let slot = marks.get_mut(row as usize).ok_or_else(|| {
+                bad(format!(
+                    "fold {index}: row {row} is past the last row ({rows} rows)"
+                ))
+            })?;
+            if *slot != u8::MAX {
+                return Err(bad(format!(
+                    "row {row} is in the test sets of folds {} and {index}",
+                    *slot
+                )));
+            }
+            *slot = index;
+        }
+    }
+    if let Some(row) = marks.iter().position(|&mark| mark == u8::MAX) {
+        return Err(bad(format!("row {row} is in no fold's test set")));
+    }
+    if let Some(index) = folds
+        .iter()
+        .enumerate()
+        .position(|(index, fold)| fold_rows(&marks, index) != *fold)
+    {
+        return Err(bad(format!(
+            "fold {index} does not train on exactly the rows the others test on"
+        )));
+    }
+    Ok(marks)
+}
+
 /// A unit's fold of `frame`: the target split off as the plan resolved it, the plan's
-/// feature columns in its order, the fold's rows.
+/// feature columns in its order, fold `index`'s rows by `test_fold`.
 ///
 /// # Errors
 /// The target errors of [`split_target`]; [`ModelsError::MissingColumns`] for a feature
-/// the rows lack; [`ModelsError::BadFolds`] for a fold that does not fit the rows.
+/// the rows lack; [`ModelsError::BadFolds`] for folds that do not fit the rows.
 pub(crate) fn fold_data(
     frame: &Frame,
     data: &TrainingData,
     features: &[String],
-    split: &Fold,
+    test_fold: &[u8],
     index: usize,
 ) -> Result<FoldData, ModelsError> {
+    if test_fold.len() != frame.rows() {
+        return Err(ModelsError::BadFolds {
+            reason: format!(
+                "the folds mark {} rows, the data has {}",
+                test_fold.len(),
+                frame.rows()
+            ),
+        });
+    }
+    let split = fold_rows(test_fold, index);
     let (all, targets) = split_target(frame, &data.target, data.task)?;
     let mut columns = Vec::with_capacity(features.len());
     let mut missing = Vec::new();
@@ -170,9 +227,9 @@ pub(crate) fn fold_data(
             expected: features.join(", "),
         });
     }
-    check_fold_rows(index, split, targets.len())?;
+    check_fold_rows(index, &split, targets.len())?;
     let kept = Frame { columns };
-    Ok(FoldData::slice(&kept, &targets, split, index))
+    Ok(FoldData::slice(&kept, &targets, &split, index))
 }
 
 /// The classes of `targets`, for a plan.
@@ -224,7 +281,7 @@ pub(crate) fn assemble(
         reason: "the plan has no resolved task".to_owned(),
     })?;
     let metric = Metric::parse(&plan.metric, task)?;
-    let (candidates, folds) = (plan.candidates.len(), plan.folds.len());
+    let (candidates, folds) = (plan.candidates.len(), plan.folds);
     if candidates == 0 {
         return Err(ModelsError::NoModels {
             reason: "the plan has no candidates".to_owned(),
@@ -235,8 +292,26 @@ pub(crate) fn assemble(
             reason: format!("the plan has {folds} folds; 2 to {MAX_FOLDS} are allowed"),
         });
     }
-    let rows = usize::try_from(plan.rows).unwrap_or(usize::MAX);
-    for (index, fold) in plan.folds.iter().enumerate() {
+    let rows = plan.test_fold.len();
+    if u64::try_from(rows).ok() != Some(plan.rows) {
+        return Err(ModelsError::BadFolds {
+            reason: format!("the folds mark {rows} rows, the plan has {}", plan.rows),
+        });
+    }
+    if let Some(row) = plan
+        .test_fold
+        .iter()
+        .position(|&fold| usize::from(fold) >= folds)
+    {
+        return Err(ModelsError::BadFolds {
+            reason: format!(
+                "row {row} is in fold {}, the plan has {folds}",
+                plan.test_fold[row]
+            ),
+        });
+    }
+    let fold_list: Vec<Fold> = (0..folds).map(|fold| plan.fold(fold)).collect();
+    for (index, fold) in fold_list.iter().enumerate() {
         check_fold_rows(index, fold, rows)?;
     }
     // Keyed by (candidate, fold) rather than a dense grid: the plan's counts come from the
@@ -245,8 +320,7 @@ pub(crate) fn assemble(
         HashMap::with_capacity(results.len());
     for result in results {
         let unit = Unit::of(plan, result.candidate, result.fold);
-        let test_rows = plan
-            .folds
+        let test_rows = fold_list
             .get(result.fold)
             .map(|fold| fold.test.len())
             .filter(|_| result.candidate < candidates)
@@ -289,7 +363,7 @@ pub(crate) fn assemble(
         task,
         metric,
         candidates: &plan.candidates,
-        folds: &plan.folds,
+        folds: &fold_list,
         rows,
         classes: plan.classes.as_deref(),
     };

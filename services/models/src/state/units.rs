@@ -59,8 +59,12 @@ impl ModelsState {
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
         let folds = compare::folds(&self.utils_calls(cancel), &plan).await?;
+        let rows = plan.data.targets.len();
+        let test_fold = self
+            .run_blocking("folds", move |_| units::test_fold(&folds, rows))
+            .await?;
         let resolved = plan.data.targets.task();
-        let rows = if stored {
+        let source = if stored {
             Rows::Stored
         } else {
             Rows::Inline(Arc::unwrap_or_clone(frame))
@@ -69,15 +73,16 @@ impl ModelsState {
             data: TrainingData {
                 dataset,
                 version,
-                rows,
+                rows: source,
                 target,
                 task: Some(resolved),
             },
-            rows: plan.data.targets.len() as u64,
+            rows: rows as u64,
             classes: units::classes(&plan.data.targets),
             features: plan.data.features.names().map(str::to_owned).collect(),
             candidates: plan.candidates.into_iter().map(|c| c.spec).collect(),
-            folds,
+            folds: plan.folds,
+            test_fold,
             metric: plan.metric.as_str().to_owned(),
             seed: plan.seed,
             keep_best: plan.keep_best,
@@ -141,7 +146,8 @@ impl ModelsState {
         let scored = self
             .run_pooled("evaluate", move || {
                 let _permits = permits;
-                let data = units::fold_data(&frame, &unit.data, &unit.features, &unit.split, fold)?;
+                let data =
+                    units::fold_data(&frame, &unit.data, &unit.features, &unit.test_fold, fold)?;
                 drop(frame);
                 let _counted = gauge.enter();
                 let cancel = Cancel::new(cancel);

@@ -25,16 +25,8 @@ fn plan() -> ComparePlan {
         classes: None,
         features: vec!["x".to_owned()],
         candidates: vec![spec("linear_regression"), spec("ridge")],
-        folds: vec![
-            Fold {
-                train: vec![3, 4, 5],
-                test: vec![0, 1, 2],
-            },
-            Fold {
-                train: vec![0, 1, 2],
-                test: vec![3, 4, 5],
-            },
-        ],
+        folds: 2,
+        test_fold: vec![0, 0, 0, 1, 1, 1],
         metric: "r2".to_owned(),
         seed: 0,
         keep_best: false,
@@ -44,7 +36,7 @@ fn plan() -> ComparePlan {
 
 /// Scores whose R² is `r2`, predicting `row + error` for the fold's test rows.
 fn scored(plan: &ComparePlan, fold: usize, r2: f64, error: f64) -> UnitOutcome {
-    let test = &plan.folds[fold].test;
+    let test = &plan.fold(fold).test;
     UnitOutcome::Scored(UnitScores {
         metrics: BTreeMap::from([("r2".to_owned(), r2), ("rmse".to_owned(), error)]),
         fit_ms: 1.0,
@@ -176,11 +168,23 @@ fn a_plan_that_is_not_one_is_refused() {
         assemble(&wrong_metric, Vec::new()),
         Err(ModelsError::UnknownMetric { .. })
     ));
+    let mut longer = plan();
+    longer.test_fold.push(1);
+    assert_eq!(
+        assemble(&longer, Vec::new()).unwrap_err().to_string(),
+        "bad folds: the folds mark 7 rows, the plan has 6"
+    );
     let mut past = plan();
-    past.folds[0].test.push(6);
+    past.test_fold[4] = 2;
     assert_eq!(
         assemble(&past, Vec::new()).unwrap_err().to_string(),
-        "bad folds: fold 0: row 6 is past the last row (6 rows)"
+        "bad folds: row 4 is in fold 2, the plan has 2"
+    );
+    let mut empty = plan();
+    empty.test_fold = vec![0; 6];
+    assert_eq!(
+        assemble(&empty, Vec::new()).unwrap_err().to_string(),
+        "bad folds: fold 0: an empty training or test set"
     );
     let mut nobody = plan();
     nobody.candidates.clear();
@@ -230,30 +234,67 @@ fn frame() -> Frame {
 #[test]
 fn a_unit_s_fold_keeps_the_plan_s_columns_and_refuses_what_does_not_fit() {
     let data = plan().data;
-    let split = Fold {
-        train: vec![0, 1],
-        test: vec![2, 3],
-    };
+    let test_fold = [0, 0, 1, 1];
     let features = vec!["z".to_owned(), "x".to_owned()];
-    let fold = fold_data(&frame(), &data, &features, &split, 1).unwrap();
+    let fold = fold_data(&frame(), &data, &features, &test_fold, 1).unwrap();
     assert_eq!(fold.index, 1);
     let names: Vec<&str> = fold.test.names().collect();
     assert_eq!(names, ["z", "x"]);
     assert_eq!(fold.test_targets, Targets::Regression(vec![6.0, 8.0]));
+    assert_eq!(fold.train_targets, Targets::Regression(vec![2.0, 4.0]));
 
-    let error = fold_data(&frame(), &data, &["w".to_owned()], &split, 1).unwrap_err();
+    let error = fold_data(&frame(), &data, &["w".to_owned()], &test_fold, 1).unwrap_err();
     assert!(
         matches!(error, ModelsError::MissingColumns { .. }),
         "{error}"
     );
-    let past = Fold {
-        train: vec![0, 9],
-        test: vec![2],
-    };
-    let error = fold_data(&frame(), &data, &features, &past, 3).unwrap_err();
+    let error = fold_data(&frame(), &data, &features, &[0, 1, 0], 1).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "bad folds: fold 3: row 9 is past the last row (4 rows)"
+        "bad folds: the folds mark 3 rows, the data has 4"
+    );
+    let error = fold_data(&frame(), &data, &features, &test_fold, 3).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "bad folds: fold 3: an empty training or test set"
+    );
+}
+
+#[test]
+fn k_folds_become_one_byte_a_row_and_come_back_exactly() {
+    let folds = vec![
+        Fold {
+            train: vec![1, 3],
+            test: vec![0, 2],
+        },
+        Fold {
+            train: vec![0, 2],
+            test: vec![1, 3],
+        },
+    ];
+    let marks = test_fold(&folds, 4).unwrap();
+    assert_eq!(marks, [0, 1, 0, 1]);
+    assert_eq!(fold_rows(&marks, 0), folds[0]);
+    assert_eq!(fold_rows(&marks, 1), folds[1]);
+
+    let twice = vec![folds[0].clone(), folds[0].clone()];
+    assert_eq!(
+        test_fold(&twice, 4).unwrap_err().to_string(),
+        "bad folds: row 0 is in the test sets of folds 0 and 1"
+    );
+    assert_eq!(
+        test_fold(&folds[..1], 4).unwrap_err().to_string(),
+        "bad folds: row 1 is in no fold's test set"
+    );
+    let mut short_train = folds.clone();
+    short_train[1].train.pop();
+    assert_eq!(
+        test_fold(&short_train, 4).unwrap_err().to_string(),
+        "bad folds: fold 1 does not train on exactly the rows the others test on"
+    );
+    assert_eq!(
+        test_fold(&folds, 3).unwrap_err().to_string(),
+        "bad folds: fold 1: row 3 is past the last row (3 rows)"
     );
 }
 
