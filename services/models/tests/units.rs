@@ -916,3 +916,88 @@ async fn digits_timing_one_job_one_node_of_units_two_nodes_of_units() {
         two_nodes_s / one_node_s
     );
 }
+
+/// What `submit` says of `request`: refused at once, or its job failed.
+async fn submit_error(node: &ModelsClient, request: CompareRequest) -> ServiceError {
+    let job = match node.submit(ctx(), request).await.into_service("models") {
+        Err(error) => return error,
+        Ok(job) => job,
+    };
+    for _ in 0..60 {
+        let status = node
+            .wait(context::current(), job, 1000)
+            .await
+            .into_service("models")
+            .unwrap();
+        match status.state {
+            JobState::Failed(error) => return error,
+            JobState::Queued | JobState::Running => continue,
+            other => panic!("the job ended as {other:?}"),
+        }
+    }
+    panic!("the job did not end within a minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_refuses_bad_requests_with_submit_s_errors() {
+    let data = StandInDatasets::with([(1, breast_cancer())]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, a) = node(dir.path(), &data, StandInUtils::default());
+    let good = || compare(1, "diagnosis", vec![spec("gaussian_nb")]);
+    let mut bad_k = spec("knn_classifier");
+    bad_k.params.insert("k".to_owned(), ParamValue::Integer(0));
+    let cases: Vec<(CompareRequest, &str)> = vec![
+        (
+            CompareRequest {
+                metric: Some("r2".to_owned()),
+                ..good()
+            },
+            "unknown classification metric `r2`",
+        ),
+        (CompareRequest { folds: 1, ..good() }, "bad folds: 1 folds"),
+        (
+            CompareRequest {
+                models: vec![bad_k],
+                ..good()
+            },
+            "knn_classifier: parameter `k`",
+        ),
+        (
+            CompareRequest {
+                models: vec![spec("ridge")],
+                ..good()
+            },
+            "ridge is a regression algorithm",
+        ),
+        (
+            compare(1, "nope", Vec::new()),
+            "no target: the data has no column `nope`",
+        ),
+        (
+            CompareRequest {
+                overrides: BTreeMap::from([(
+                    "svc".to_owned(),
+                    BTreeMap::from([("c".to_owned(), ParamValue::Number(2.0))]),
+                )]),
+                ..good()
+            },
+            "parameters are set for `svc`",
+        ),
+    ];
+    for (request, says) in cases {
+        let planned = a
+            .plan(ctx(), request.clone())
+            .await
+            .into_service("models")
+            .unwrap_err();
+        assert_eq!(planned.kind, ErrorKind::InvalidInput, "{planned}");
+        assert!(planned.message.starts_with(says), "{planned}");
+        assert_eq!(planned, submit_error(&a, request).await);
+    }
+    let unknown = a
+        .plan(ctx(), compare(42, "diagnosis", Vec::new()))
+        .await
+        .into_service("models")
+        .unwrap_err();
+    assert_eq!(unknown.kind, ErrorKind::NotFound, "{unknown}");
+}
