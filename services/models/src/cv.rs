@@ -287,9 +287,9 @@ impl FoldData {
 /// request's metric (best first; models without that metric, or with a non-finite mean,
 /// next; failed models last, each group in candidate order).
 ///
-/// Each (candidate, fold) is evaluated by one function, and the leaderboard is assembled from the
-/// outcomes by the same function a spread comparison's assembly uses, so one node and
-/// many give the same board.
+/// Each (candidate, fold) is fitted and scored by the function a work unit sent to any
+/// node runs, and the leaderboard is assembled by the function that assembles a spread
+/// comparison's units, so one node and many give the same board.
 ///
 /// # Errors
 /// [`ModelsError::NoModels`], [`ModelsError::WrongTask`] for a candidate of the other

@@ -3,7 +3,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`ModelsState`] (`state`) | the state handle: async operations (submit, wait, fit, predict, registry), usable without RPC |
+//! | [`ModelsState`] (`state`) | the state handle: async operations (submit, wait, fit, predict, registry; plan, evaluate, assemble for a comparison spread over nodes), usable without RPC |
 //! | [`ModelsServer`] (`server`) | the [`Models`](mltools_core::models::Models) tarpc interface over the state |
 //! | [`ModelsConfig`] (`config`) | the `[models]` settings |
 //! | [`ModelsError`] (`error`) | every failure, naming its culprit, and its [`ServiceError`](mltools_core::ServiceError) kind |
