@@ -41,6 +41,18 @@ pub trait Models {
     async fn import(file: ModelFile) -> Result<ModelInfo, ServiceError>;
     /// What the node is doing now: fits running, work waiting, memory reserved.
     async fn load() -> Result<ModelsLoad, ServiceError>;
+    /// Checks a comparison and plans it for spreading over several nodes: the rows read,
+    /// the candidates resolved, the folds made (seeded). Nothing is fitted.
+    async fn plan(request: CompareRequest) -> Result<ComparePlan, ServiceError>;
+    /// Fits and scores one (candidate, fold) of a plan. A model's own failure is inside
+    /// the result; an `Err` means this node could not do the work (retry it elsewhere).
+    async fn evaluate(unit: WorkUnit) -> Result<UnitResult, ServiceError>;
+    /// The leaderboard of a plan from its units' results, in any order: the same as one
+    /// node's comparison with the same request and seed.
+    async fn assemble(
+        plan: ComparePlan,
+        results: Vec<UnitResult>,
+    ) -> Result<Leaderboard, ServiceError>;
 }
 
 /// A models node's load, for operators and for callers choosing where to send work.
@@ -354,4 +366,161 @@ pub struct ModelFile {
     /// The file's bytes.
     #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
+}
+
+/// A comparison planned for spreading over several models nodes ([`Models::plan`]): all a
+/// work unit and the assembly of the leaderboard need, and nothing that depends on which
+/// node runs a unit. The folds and the seed are fixed here, once, so the assembled
+/// leaderboard is the one a single node's [`Models::submit`] gives for the same request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparePlan {
+    /// The data, pinned: the dataset version, the target, the task resolved (never
+    /// `None`); the rows [`Rows::Stored`], or carried inline when the request's were.
+    pub data: TrainingData,
+    /// Rows in the data.
+    pub rows: u64,
+    /// The class labels in code order, for classification; `None` for regression.
+    pub classes: Option<Vec<String>>,
+    /// The feature columns kept, in the data's order (identifier-like and value-less
+    /// columns left out, each named in `warnings`).
+    pub features: Vec<String>,
+    /// The candidates, defaults resolved and overrides merged, in leaderboard tie order.
+    pub candidates: Vec<ModelSpec>,
+    /// The number of folds (2 to 100).
+    pub folds: usize,
+    /// The folds, compactly: each row's test fold, one byte a row. Fold `k` tests on the
+    /// rows marked `k` and trains on all the others, both in row order ([`ComparePlan::fold`]).
+    #[serde(with = "serde_bytes")]
+    pub test_fold: Vec<u8>,
+    /// The metric the leaderboard is sorted by.
+    pub metric: String,
+    /// The seed of every randomised algorithm.
+    pub seed: u64,
+    /// Whether the caller means to refit the best model on all rows ([`Models::fit`]).
+    pub keep_best: bool,
+    /// The comparison's own warnings, for its leaderboard.
+    pub warnings: Vec<String>,
+}
+
+impl ComparePlan {
+    /// Every (candidate, fold) of the plan as a work unit, candidate by candidate.
+    pub fn units(&self) -> Vec<WorkUnit> {
+        (0..self.candidates.len())
+            .flat_map(|candidate| {
+                (0..self.folds).filter_map(move |fold| self.unit(candidate, fold))
+            })
+            .collect()
+    }
+
+    /// The work unit of one (candidate, fold), or `None` when the plan has no such pair.
+    pub fn unit(&self, candidate: usize, fold: usize) -> Option<WorkUnit> {
+        if fold >= self.folds {
+            return None;
+        }
+        Some(WorkUnit {
+            data: self.data.clone(),
+            features: self.features.clone(),
+            candidate,
+            model: self.candidates.get(candidate)?.clone(),
+            fold,
+            test_fold: self.test_fold.clone(),
+            seed: self.seed,
+        })
+    }
+
+    /// Fold `fold`'s rows, from [`ComparePlan::test_fold`] (empty lists past the last
+    /// fold).
+    pub fn fold(&self, fold: usize) -> crate::utils::Fold {
+        fold_rows(&self.test_fold, fold)
+    }
+}
+
+/// The rows fold `fold` tests on (those `test_fold` marks with it) and trains on (all
+/// others), each list in row order.
+pub fn fold_rows(test_fold: &[u8], fold: usize) -> crate::utils::Fold {
+    let mut split = crate::utils::Fold {
+        train: Vec::with_capacity(test_fold.len()),
+        test: Vec::new(),
+    };
+    for (row, &marked) in (0u32..).zip(test_fold) {
+        if usize::from(marked) == fold {
+            split.test.push(row);
+        } else {
+            split.train.push(row);
+        }
+    }
+    split
+}
+
+/// One (candidate, fold) of a [`ComparePlan`]: fit the model on the fold's training rows,
+/// score it on its test rows ([`Models::evaluate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkUnit {
+    /// The data, as the plan pinned it.
+    pub data: TrainingData,
+    /// The feature columns, as the plan kept them.
+    pub features: Vec<String>,
+    /// The candidate's position in [`ComparePlan::candidates`].
+    pub candidate: usize,
+    /// The candidate.
+    pub model: ModelSpec,
+    /// The fold held out, 0-based.
+    pub fold: usize,
+    /// The plan's folds, compactly ([`ComparePlan::test_fold`]).
+    #[serde(with = "serde_bytes")]
+    pub test_fold: Vec<u8>,
+    /// The seed of randomised algorithms.
+    pub seed: u64,
+}
+
+impl WorkUnit {
+    /// The unit's fold: the rows it trains and tests on.
+    pub fn split(&self) -> crate::utils::Fold {
+        fold_rows(&self.test_fold, self.fold)
+    }
+}
+
+/// What one work unit gave ([`Models::evaluate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// The candidate's position in [`ComparePlan::candidates`].
+    pub candidate: usize,
+    /// The fold held out, 0-based.
+    pub fold: usize,
+    /// The scores, or the model's own failure on this fold (as its leaderboard row shows
+    /// it).
+    pub outcome: UnitOutcome,
+}
+
+/// A work unit's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UnitOutcome {
+    /// The model fitted and predicted.
+    Scored(UnitScores),
+    /// The model failed on this fold: bad parameters for this data, a solver error, a
+    /// panic, a pipeline that does not suit the rows.
+    Failed(ServiceError),
+}
+
+/// The scores of one model on one fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitScores {
+    /// Every metric of the task that this fold gives, by name.
+    pub metrics: BTreeMap<String, f64>,
+    /// Fit time, milliseconds.
+    pub fit_ms: f64,
+    /// Predict time, milliseconds.
+    pub predict_ms: f64,
+    /// The true values of the fold's test rows, in the fold's order: numbers, or class
+    /// codes.
+    #[serde(with = "crate::wire::f64_le")]
+    pub actual: Vec<f64>,
+    /// The predictions of the test rows, in the same form.
+    #[serde(with = "crate::wire::f64_le")]
+    pub predicted: Vec<f64>,
+    /// For a binary classifier with probabilities or decision scores: the score of class 1.
+    #[serde(with = "crate::wire::opt_f64_le")]
+    pub scores: Option<Vec<f64>>,
+    /// The fitted model's warnings, each naming the fold.
+    pub warnings: Vec<String>,
 }

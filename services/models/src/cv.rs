@@ -54,10 +54,10 @@ use crate::error::ModelsError;
 use crate::metrics::{Metric, classification_scores, regression_scores};
 use crate::prediction::Prediction;
 use crate::task::Targets;
-pub(crate) use board::best;
-use board::{entry, rank};
+pub(crate) use board::{BoardPlan, assemble, best};
+use mltools_core::ServiceError;
 use mltools_core::frame::{Column, ColumnData, Frame};
-use mltools_core::models::{Leaderboard, ModelSpec, OutOfFold};
+use mltools_core::models::{Leaderboard, ModelSpec, UnitScores};
 use mltools_core::utils::{AlgorithmFamily, Fold, Matrix};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -254,33 +254,42 @@ pub fn check_fold_count(rows: usize, folds: usize) -> Result<(), ModelsError> {
     Ok(())
 }
 
-/// The scores of one model on one fold.
+/// One fold's rows, sliced once for every candidate.
 #[derive(Debug, Clone, PartialEq)]
-struct FoldScore {
-    metrics: BTreeMap<Metric, f64>,
-    fit_ms: f64,
-    predict_ms: f64,
-    /// The fold's held-out rows, their predictions and (binary) positive-class scores.
-    predicted: Vec<f64>,
-    scores: Option<Vec<f64>>,
-    /// The fitted model's warnings, each naming the fold.
-    warnings: Vec<String>,
+pub(crate) struct FoldData {
+    /// The fold's position among the folds, 0-based (as errors name folds).
+    pub(crate) index: usize,
+    /// The training rows' features.
+    pub(crate) train: Frame,
+    /// The test rows' features.
+    pub(crate) test: Frame,
+    /// The training rows' targets.
+    pub(crate) train_targets: Targets,
+    /// The test rows' targets.
+    pub(crate) test_targets: Targets,
 }
 
-/// One fold's rows, sliced once for every candidate.
-struct FoldData {
-    /// The fold's position among the folds, 0-based (as errors name folds).
-    index: usize,
-    test_rows: Vec<u32>,
-    train: Frame,
-    test: Frame,
-    train_targets: Targets,
-    test_targets: Targets,
+impl FoldData {
+    /// The rows of fold `index` (`fold`) out of `features` and `targets`, whose rows the
+    /// caller checked the fold's indices against ([`check_fold_rows`]).
+    pub(crate) fn slice(features: &Frame, targets: &Targets, fold: &Fold, index: usize) -> Self {
+        FoldData {
+            index,
+            train: select_rows(features, &fold.train),
+            test: select_rows(features, &fold.test),
+            train_targets: targets.select(&fold.train),
+            test_targets: targets.select(&fold.test),
+        }
+    }
 }
 
 /// Cross-validates every candidate on every fold on `pool`, and ranks them by the
 /// request's metric (best first; models without that metric, or with a non-finite mean,
 /// next; failed models last, each group in candidate order).
+///
+/// Each (candidate, fold) is fitted and scored by the function a work unit sent to any
+/// node runs, and the leaderboard is assembled by the function that assembles a spread
+/// comparison's units, so one node and many give the same board.
 ///
 /// # Errors
 /// [`ModelsError::NoModels`], [`ModelsError::WrongTask`] for a candidate of the other
@@ -299,20 +308,13 @@ pub fn cross_validate(
         .folds
         .iter()
         .enumerate()
-        .map(|(index, fold)| FoldData {
-            index,
-            test_rows: fold.test.clone(),
-            train: select_rows(request.features, &fold.train),
-            test: select_rows(request.features, &fold.test),
-            train_targets: request.targets.select(&fold.train),
-            test_targets: request.targets.select(&fold.test),
-        })
+        .map(|(index, fold)| FoldData::slice(request.features, request.targets, fold, index))
         .collect();
     let jobs: Vec<(usize, usize)> = (0..request.candidates.len())
         .flat_map(|candidate| (0..folds.len()).map(move |fold| (candidate, fold)))
         .collect();
     control.total.store(jobs.len() as u64, Ordering::Relaxed);
-    let outcomes: Vec<Result<FoldScore, ModelsError>> = pool.install(|| {
+    let outcomes: Vec<Result<UnitScores, ModelsError>> = pool.install(|| {
         // One (model, fold) fit per task: fits differ in cost by 100× (a forest against
         // naive Bayes), and rayon's default splitting would hand one thread a run of a slow
         // model's folds while the other idles. The results keep the jobs' order, so the
@@ -320,13 +322,17 @@ pub fn cross_validate(
         jobs.par_iter()
             .with_max_len(1)
             .map(|&(candidate, fold)| {
+                if control.is_cancelled() {
+                    return Err(ModelsError::Cancelled);
+                }
                 let _counted = control.gauge.as_ref().map(|gauge| gauge.enter());
-                let outcome = run_guarded(
-                    request,
+                let cancel = Cancel::new(control.token().clone());
+                let outcome = evaluate(
+                    request.seed,
                     preprocess,
-                    control,
                     &request.candidates[candidate],
                     &folds[fold],
+                    &cancel,
                 );
                 // A fit skipped or interrupted by a cancel is not done.
                 if !matches!(outcome, Err(ModelsError::Cancelled)) {
@@ -339,66 +345,24 @@ pub fn cross_validate(
     if control.is_cancelled() {
         return Err(ModelsError::Cancelled);
     }
-    let per_candidate: Vec<&[Result<FoldScore, ModelsError>]> =
-        outcomes.chunks(folds.len()).collect();
-    let entries = per_candidate
-        .iter()
-        .zip(request.candidates)
-        .map(|(scores, candidate)| entry(candidate, scores))
+    let outcomes: Vec<Result<UnitScores, ServiceError>> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.map_err(ServiceError::from))
         .collect();
-    let entries = rank(entries, request.metric);
-    let out_of_fold = entries
-        .first()
-        .filter(|best| best.error.is_none())
-        .and_then(|best| request.candidates.iter().position(|c| c.spec == best.model))
-        .and_then(|index| out_of_fold(request.targets, &folds, per_candidate[index]));
-    Ok(Leaderboard {
-        task: request.targets.task(),
-        metric: request.metric.as_str().to_owned(),
-        entries,
-        best: None,
-        out_of_fold,
-        importances: None,
-        warnings: Vec::new(),
-    })
-}
-
-/// Every row's held-out prediction by one candidate, in row order.
-fn out_of_fold(
-    targets: &Targets,
-    folds: &[FoldData],
-    outcomes: &[Result<FoldScore, ModelsError>],
-) -> Option<OutOfFold> {
-    let rows = targets.len();
-    let mut predicted = vec![f64::NAN; rows];
-    let mut scores = Some(vec![f64::NAN; rows]);
-    for (fold, outcome) in folds.iter().zip(outcomes) {
-        let score = outcome.as_ref().ok()?;
-        for (position, &row) in fold.test_rows.iter().enumerate() {
-            predicted[row as usize] = score.predicted[position];
-        }
-        match (&mut scores, &score.scores) {
-            (Some(all), Some(fold_scores)) => {
-                for (position, &row) in fold.test_rows.iter().enumerate() {
-                    all[row as usize] = fold_scores[position];
-                }
-            }
-            _ => scores = None,
-        }
-    }
-    let (actual, classes) = match targets {
-        Targets::Regression(values) => (values.clone(), None),
-        Targets::Classification { codes, classes } => (
-            codes.iter().map(|&code| f64::from(code)).collect(),
-            Some(classes.clone()),
-        ),
+    let specs: Vec<ModelSpec> = request.candidates.iter().map(|c| c.spec.clone()).collect();
+    let classes = match request.targets {
+        Targets::Classification { classes, .. } => Some(classes.as_slice()),
+        Targets::Regression(_) => None,
     };
-    Some(OutOfFold {
-        actual,
-        predicted,
-        scores,
+    let plan = BoardPlan {
+        task: request.targets.task(),
+        metric: request.metric,
+        candidates: &specs,
+        folds: request.folds,
+        rows: request.targets.len(),
         classes,
-    })
+    };
+    Ok(assemble(&plan, &outcomes))
 }
 
 fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
@@ -431,37 +395,49 @@ fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
     }
     check_fold_count(rows, request.folds.len().max(2))?;
     for (index, fold) in request.folds.iter().enumerate() {
-        let bad = |reason: String| ModelsError::BadFolds {
-            reason: format!("fold {index}: {reason}"),
-        };
-        if fold.train.is_empty() || fold.test.is_empty() {
-            return Err(bad("an empty training or test set".to_owned()));
-        }
-        if let Some(row) = fold
-            .train
-            .iter()
-            .chain(&fold.test)
-            .find(|&&row| row as usize >= rows)
-        {
-            return Err(bad(format!("row {row} is past the last row ({rows} rows)")));
-        }
+        check_fold_rows(index, fold, rows)?;
     }
     Ok(())
 }
 
-/// Runs one (model, fold) job, turning a panic into [`ModelsError::Panicked`].
-fn run_guarded(
-    request: &CvRequest<'_>,
+/// Refuses fold `index` when its training or test set is empty or names a row past the
+/// last of `rows`.
+///
+/// # Errors
+/// [`ModelsError::BadFolds`] naming the fold and the row.
+pub(crate) fn check_fold_rows(index: usize, fold: &Fold, rows: usize) -> Result<(), ModelsError> {
+    let bad = |reason: String| ModelsError::BadFolds {
+        reason: format!("fold {index}: {reason}"),
+    };
+    if fold.train.is_empty() || fold.test.is_empty() {
+        return Err(bad("an empty training or test set".to_owned()));
+    }
+    if let Some(row) = fold
+        .train
+        .iter()
+        .chain(&fold.test)
+        .find(|&&row| row as usize >= rows)
+    {
+        return Err(bad(format!("row {row} is past the last row ({rows} rows)")));
+    }
+    Ok(())
+}
+
+/// Fits `candidate` on `fold`'s training rows and scores it on its test rows, turning a
+/// panic into [`ModelsError::Panicked`]: one work unit, as a comparison on one node and a
+/// unit sent to any node both run it.
+///
+/// # Errors
+/// The model's own failure (a fit, a prediction, a preprocessing that does not suit the
+/// rows, a panic), or [`ModelsError::Cancelled`] when `cancel` fired.
+pub(crate) fn evaluate(
+    seed: u64,
     preprocess: &dyn Preprocess,
-    control: &CvControl,
     candidate: &Candidate,
     fold: &FoldData,
-) -> Result<FoldScore, ModelsError> {
-    if control.is_cancelled() {
-        return Err(ModelsError::Cancelled);
-    }
-    let cancel = Cancel::new(control.token().clone());
-    let run = || run_fold(request.seed, preprocess, candidate, fold, &cancel);
+    cancel: &Cancel,
+) -> Result<UnitScores, ModelsError> {
+    let run = || run_fold(seed, preprocess, candidate, fold, cancel);
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
         let message = mltools_core::error::panic_message(panic.as_ref());
         tracing::error!(algorithm = %candidate.spec.algorithm, %message, "a fit panicked");
@@ -478,7 +454,10 @@ fn run_fold(
     candidate: &Candidate,
     fold: &FoldData,
     cancel: &Cancel,
-) -> Result<FoldScore, ModelsError> {
+) -> Result<UnitScores, ModelsError> {
+    if cancel.is_cancelled() {
+        return Err(ModelsError::Cancelled);
+    }
     let (train, test) = preprocess.prepare(candidate, &fold.train, &fold.test)?;
     let started = Instant::now();
     let model = candidate
@@ -516,10 +495,20 @@ fn run_fold(
             });
         }
     };
-    Ok(FoldScore {
-        metrics,
+    let actual = match &fold.test_targets {
+        Targets::Regression(values) => values.clone(),
+        Targets::Classification { codes, .. } => {
+            codes.iter().map(|&code| f64::from(code)).collect()
+        }
+    };
+    Ok(UnitScores {
+        metrics: metrics
+            .into_iter()
+            .map(|(metric, value)| (metric.as_str().to_owned(), value))
+            .collect(),
         fit_ms,
         predict_ms,
+        actual,
         predicted,
         scores,
         warnings,

@@ -207,6 +207,14 @@ pub enum ModelsError {
         /// What is wrong.
         reason: String,
     },
+    /// The results handed to the assembly of a spread comparison do not match its plan: a
+    /// (candidate, fold) missing or given twice, one the plan does not have, or a unit's
+    /// predictions that do not fit its fold.
+    #[error("work units: {reason}")]
+    BadUnits {
+        /// What is wrong, naming the (candidate, fold).
+        reason: String,
+    },
     /// The caller's preprocessing failed on a fold.
     #[error("preprocessing failed: {reason}")]
     Preprocess {

@@ -3,7 +3,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`ModelsState`] (`state`) | the state handle: async operations (submit, wait, fit, predict, registry), usable without RPC |
+//! | [`ModelsState`] (`state`) | the state handle: async operations (submit, wait, fit, predict, registry; plan, evaluate, assemble for a comparison spread over nodes), usable without RPC |
 //! | [`ModelsServer`] (`server`) | the [`Models`](mltools_core::models::Models) tarpc interface over the state |
 //! | [`ModelsConfig`] (`config`) | the `[models]` settings |
 //! | [`ModelsError`] (`error`) | every failure, naming its culprit, and its [`ServiceError`](mltools_core::ServiceError) kind |
@@ -13,6 +13,7 @@
 //! | [`cv`] | cross-validation of many models over given folds, in parallel on a bounded pool, into a leaderboard |
 //! | [`registry`] | the SQLite store of fitted models; export and import files |
 //! | `jobs`, `compare` | the job table; a comparison's plan and its preprocessing through the utils service |
+//! | `units` | a comparison as (candidate, fold) work units any node evaluates: the unit's rows, its outcome, the checked assembly, the bounded frame cache |
 //! | `admission` | the memory budget and queue every comparison and fit passes before it reads a row; the gauge of fits running |
 //!
 //! The pure parts ([`algorithms`], [`task`], [`metrics`], [`cv`]) are synchronous and free
@@ -45,6 +46,7 @@ pub mod registry;
 mod server;
 mod state;
 pub mod task;
+mod units;
 
 pub use config::ModelsConfig;
 pub use error::ModelsError;

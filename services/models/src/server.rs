@@ -2,8 +2,8 @@
 
 use crate::state::ModelsState;
 use mltools_core::models::{
-    AlgorithmInfo, CompareRequest, FitRequest, JobStatus, ModelFile, ModelInfo, Models, ModelsLoad,
-    Predictions,
+    AlgorithmInfo, ComparePlan, CompareRequest, FitRequest, JobStatus, Leaderboard, ModelFile,
+    ModelInfo, Models, ModelsLoad, Predictions, UnitResult, WorkUnit,
 };
 use mltools_core::{Frame, JobId, ModelId, ServiceError};
 use std::time::Duration;
@@ -94,6 +94,25 @@ impl Models for ModelsServer {
 
     async fn load(self, _: Context) -> Result<ModelsLoad, ServiceError> {
         Ok(self.state.load())
+    }
+
+    async fn plan(self, _: Context, request: CompareRequest) -> Result<ComparePlan, ServiceError> {
+        Ok(self.state.plan(request).await?)
+    }
+
+    /// tarpc drops this handler at the call's deadline or when the client goes away, which
+    /// cancels the unit ([`ModelsState::evaluate`]).
+    async fn evaluate(self, _: Context, unit: WorkUnit) -> Result<UnitResult, ServiceError> {
+        Ok(self.state.evaluate(unit).await?)
+    }
+
+    async fn assemble(
+        self,
+        _: Context,
+        plan: ComparePlan,
+        results: Vec<UnitResult>,
+    ) -> Result<Leaderboard, ServiceError> {
+        Ok(self.state.assemble(plan, results).await?)
     }
 }
 

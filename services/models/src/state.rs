@@ -9,6 +9,7 @@ use crate::error::ModelsError;
 use crate::jobs::{Jobs, ended};
 use crate::prediction::Prediction;
 use crate::registry::{self, Store};
+use crate::units::{FRAME_CACHE_ENTRIES, FRAME_CACHE_IDLE, FrameCache};
 use mltools_core::datasets::GetRequest;
 use mltools_core::models::{
     AlgorithmInfo, CompareRequest, FitRequest, JobState, JobStatus, Leaderboard, MetricValue,
@@ -57,6 +58,8 @@ struct Inner {
     admission: Arc<Admission>,
     /// Fits running on the pool.
     gauge: Arc<FitGauge>,
+    /// The frames read for work units, bounded (see [`FrameCache`]).
+    frames: FrameCache,
     tracker: TaskTracker,
 }
 
@@ -101,6 +104,7 @@ impl ModelsState {
                 jobs: Jobs::new(config.max_kept_jobs, Arc::clone(&gauge)),
                 admission: Admission::new(config.memory_budget_mib(), config.max_queued),
                 gauge,
+                frames: FrameCache::new(FRAME_CACHE_ENTRIES, FRAME_CACHE_IDLE),
                 running: Arc::new(Semaphore::new(config.max_running_jobs)),
                 fits: Arc::new(Semaphore::new(config.max_running_fits)),
                 tracker: TaskTracker::new(),
@@ -837,3 +841,5 @@ fn pipeline_columns(info: &ModelInfo, rows: Frame) -> Result<Frame, ModelsError>
         .collect();
     Ok(Frame { columns: picked })
 }
+
+mod units;

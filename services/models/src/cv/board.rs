@@ -1,19 +1,105 @@
-//! Fold scores into leaderboard rows, and their ranking.
+//! Fold scores into leaderboard rows, their ranking, and the whole leaderboard: the one
+//! assembly both a comparison on one node and a comparison spread over many use.
 
-use super::{Candidate, FoldScore};
-use crate::error::ModelsError;
 use crate::metrics::Metric;
 use mltools_core::ServiceError;
-use mltools_core::models::{LeaderboardEntry, MetricValue};
+use mltools_core::models::{
+    Leaderboard, LeaderboardEntry, MetricValue, ModelSpec, OutOfFold, Task, UnitScores,
+};
+use mltools_core::utils::Fold;
 use std::collections::BTreeMap;
 
+/// What the assembly of a leaderboard needs besides the units' outcomes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BoardPlan<'a> {
+    /// The task.
+    pub(crate) task: Task,
+    /// The metric the entries are ranked by.
+    pub(crate) metric: Metric,
+    /// The candidates, in tie order.
+    pub(crate) candidates: &'a [ModelSpec],
+    /// The folds (their test rows place the out-of-fold predictions).
+    pub(crate) folds: &'a [Fold],
+    /// Rows in the data.
+    pub(crate) rows: usize,
+    /// The class labels, for classification.
+    pub(crate) classes: Option<&'a [String]>,
+}
+
+/// The leaderboard from every (candidate, fold) outcome, candidate by candidate, each
+/// candidate's in fold order (`outcomes.len()` is candidates × folds; the caller checks
+/// it). Pure: the same outcomes give the same board, bit for bit, wherever they were
+/// computed. The comparison's warnings and kept model are the caller's to add.
+pub(crate) fn assemble(
+    plan: &BoardPlan<'_>,
+    outcomes: &[Result<UnitScores, ServiceError>],
+) -> Leaderboard {
+    let per_candidate: Vec<&[Result<UnitScores, ServiceError>]> =
+        outcomes.chunks(plan.folds.len().max(1)).collect();
+    let entries = per_candidate
+        .iter()
+        .zip(plan.candidates)
+        .map(|(scores, spec)| entry(spec, plan.task, scores))
+        .collect();
+    let entries = rank(entries, plan.metric);
+    let out_of_fold = entries
+        .first()
+        .filter(|best| best.error.is_none())
+        .and_then(|best| plan.candidates.iter().position(|spec| *spec == best.model))
+        .and_then(|index| per_candidate.get(index))
+        .and_then(|scores| out_of_fold(plan, scores));
+    Leaderboard {
+        task: plan.task,
+        metric: plan.metric.as_str().to_owned(),
+        entries,
+        best: None,
+        out_of_fold,
+        importances: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// Every row's held-out prediction by one candidate, in row order (a row in no test set
+/// is `NaN` throughout; a k-fold split leaves none).
+fn out_of_fold(
+    plan: &BoardPlan<'_>,
+    outcomes: &[Result<UnitScores, ServiceError>],
+) -> Option<OutOfFold> {
+    let mut actual = vec![f64::NAN; plan.rows];
+    let mut predicted = vec![f64::NAN; plan.rows];
+    let mut scores = Some(vec![f64::NAN; plan.rows]);
+    for (fold, outcome) in plan.folds.iter().zip(outcomes) {
+        let score = outcome.as_ref().ok()?;
+        let place = |all: &mut Vec<f64>, values: &[f64]| {
+            for (&row, &value) in fold.test.iter().zip(values) {
+                if let Some(slot) = all.get_mut(row as usize) {
+                    *slot = value;
+                }
+            }
+        };
+        place(&mut actual, &score.actual);
+        place(&mut predicted, &score.predicted);
+        match (&mut scores, &score.scores) {
+            (Some(all), Some(fold_scores)) => place(all, fold_scores),
+            _ => scores = None,
+        }
+    }
+    Some(OutOfFold {
+        actual,
+        predicted,
+        scores,
+        classes: plan.classes.map(<[String]>::to_vec),
+    })
+}
+
 /// One leaderboard row from a candidate's fold outcomes.
-pub(super) fn entry(
-    candidate: &Candidate,
-    outcomes: &[Result<FoldScore, ModelsError>],
+fn entry(
+    spec: &ModelSpec,
+    task: Task,
+    outcomes: &[Result<UnitScores, ServiceError>],
 ) -> LeaderboardEntry {
     let mut failed = LeaderboardEntry {
-        model: candidate.spec.clone(),
+        model: spec.clone(),
         metrics: BTreeMap::new(),
         fit_ms: 0.0,
         predict_ms: 0.0,
@@ -25,16 +111,16 @@ pub(super) fn entry(
         match outcome {
             Ok(score) => scores.push(score),
             Err(error) => {
-                failed.error = Some(ServiceError::from(error.clone()));
+                failed.error = Some(error.clone());
                 return failed;
             }
         }
     }
     let mut metrics = BTreeMap::new();
-    for metric in Metric::of_task(candidate.estimator.id().task()) {
+    for metric in Metric::of_task(task) {
         let values: Vec<f64> = scores
             .iter()
-            .filter_map(|s| s.metrics.get(metric).copied())
+            .filter_map(|s| s.metrics.get(metric.as_str()).copied())
             .collect();
         // A metric missing on some fold (ROC AUC on a fold with one class) is left out.
         if !values.is_empty() && values.len() == scores.len() {
@@ -42,7 +128,7 @@ pub(super) fn entry(
         }
     }
     LeaderboardEntry {
-        model: candidate.spec.clone(),
+        model: spec.clone(),
         metrics,
         fit_ms: mean_std(&scores.iter().map(|s| s.fit_ms).collect::<Vec<_>>()).mean,
         predict_ms: mean_std(&scores.iter().map(|s| s.predict_ms).collect::<Vec<_>>()).mean,
@@ -78,7 +164,7 @@ pub(crate) fn best(entries: &[LeaderboardEntry], metric: Metric) -> Option<&Lead
 
 /// Best first by `metric`; entries without it, or with a non-finite mean, next; failed ones
 /// last; stable otherwise.
-pub(super) fn rank(mut entries: Vec<LeaderboardEntry>, metric: Metric) -> Vec<LeaderboardEntry> {
+fn rank(mut entries: Vec<LeaderboardEntry>, metric: Metric) -> Vec<LeaderboardEntry> {
     // A NaN mean sorts before every number under `total_cmp` (and −NaN after), so a
     // non-finite mean is ranked as a missing metric, never as a score.
     let key = |entry: &LeaderboardEntry| -> (u8, f64) {
