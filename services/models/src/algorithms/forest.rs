@@ -13,10 +13,10 @@ use crate::algorithms::Cancel;
 use crate::algorithms::cart::{Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count};
 use crate::algorithms::registry::AlgorithmId;
-use crate::algorithms::trees::{self, CRITERION_DOC, Criterion, LIMIT_DOCS, TreeLimits};
+use crate::algorithms::trees::{CRITERION_DOC, Criterion, LIMIT_DOCS, TreeLimits, TreeParams};
 use crate::error::ModelsError;
 use crate::task::Targets;
-use mltools_core::models::ParamValue;
+use mltools_core::models::{ParamValue, Task};
 use mltools_core::utils::Matrix;
 
 /// How many features a split may choose from.
@@ -254,7 +254,30 @@ impl ForestValidParams {
         &self.0
     }
 
-    /// Grows the forest on `x` and `y`, giving up once `cancel` fires.
+    /// A single tree as a forest of one: grown on all rows, every feature tried at each
+    /// split, the best cut kept. `tree` was checked, and one tree is a valid count.
+    pub(crate) fn single_tree(tree: &TreeParams) -> ForestValidParams {
+        ForestValidParams(ForestParams {
+            kind: ForestKind {
+                algorithm: tree.kind.algorithm(),
+                splitter: Splitter::Best,
+                max_features: MaxFeatures::All,
+                bootstrap: false,
+            },
+            n_trees: 1,
+            max_features: MaxFeatures::All,
+            bootstrap: false,
+            criterion: tree.criterion,
+            limits: tree.limits,
+        })
+    }
+
+    /// Grows the forest on `x` and `y` (a regressor on values, a classifier on class
+    /// codes), giving up once `cancel` fires.
+    ///
+    /// # Errors
+    /// [`ModelsError::WrongTask`] when `y` is for the other task; as
+    /// [`TreeEnsemble::classifier`] and [`TreeEnsemble::regressor`].
     pub(crate) fn fit_until(
         &self,
         x: &Matrix,
@@ -275,6 +298,125 @@ impl ForestValidParams {
                 limits: params.limits,
             },
         };
-        trees::grow(algorithm, &plan, x, y, seed, cancel)
+        match (params.criterion.task(), y) {
+            (Task::Regression, Targets::Regression(values)) => {
+                TreeEnsemble::regressor(x, values, &plan, seed, cancel)
+            }
+            (Task::Classification, Targets::Classification { codes, .. }) => {
+                TreeEnsemble::classifier(x, codes, &plan, seed, cancel)
+            }
+            (algorithm_task, _) => Err(ModelsError::WrongTask {
+                algorithm: algorithm.as_str(),
+                algorithm_task,
+                task: y.task(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::{
+        extra_trees_classifier, extra_trees_regressor, random_forest_classifier,
+        random_forest_regressor,
+    };
+
+    #[test]
+    fn each_forest_has_its_own_defaults() {
+        let defaults = |kind: ForestKind| {
+            let params = ForestParams::new(kind);
+            assert_eq!(params.n_trees, 100);
+            assert_eq!(params.limits, TreeLimits::default());
+            (params.max_features, params.bootstrap, params.criterion)
+        };
+        use Criterion::{Gini, SquaredError};
+        use MaxFeatures::{All, Sqrt};
+        assert_eq!(
+            defaults(random_forest_classifier::FOREST),
+            (Sqrt, true, Gini)
+        );
+        assert_eq!(
+            defaults(extra_trees_classifier::FOREST),
+            (Sqrt, false, Gini)
+        );
+        assert_eq!(
+            defaults(random_forest_regressor::FOREST),
+            (All, true, SquaredError)
+        );
+        assert_eq!(
+            defaults(extra_trees_regressor::FOREST),
+            (All, false, SquaredError)
+        );
+        assert_eq!(
+            extra_trees_regressor::FOREST.algorithm(),
+            AlgorithmId::ExtraTreesRegressor
+        );
+    }
+
+    #[test]
+    fn a_bad_count_or_criterion_is_refused_naming_it() {
+        let none = ForestParams {
+            n_trees: 0,
+            ..ForestParams::new(random_forest_regressor::FOREST)
+        };
+        assert_eq!(
+            none.check().unwrap_err().to_string(),
+            "random_forest_regressor: parameter `n_trees` = 0: expected a whole number from 1 \
+             to 65535"
+        );
+        let gini = ForestParams {
+            criterion: Criterion::Gini,
+            ..ForestParams::new(extra_trees_regressor::FOREST)
+        };
+        assert_eq!(
+            gini.check().unwrap_err().to_string(),
+            "extra_trees_regressor: parameter `criterion` = `gini`: expected `squared_error` (a \
+             regressor's only criterion)"
+        );
+        let shallow = ForestParams {
+            limits: TreeLimits {
+                min_samples_leaf: 0,
+                ..TreeLimits::default()
+            },
+            ..ForestParams::new(extra_trees_classifier::FOREST)
+        };
+        assert_eq!(
+            shallow.check().unwrap_err().to_string(),
+            "extra_trees_classifier: parameter `min_samples_leaf` = 0: expected a whole number ≥ 1"
+        );
+    }
+
+    #[test]
+    fn targets_of_the_other_task_are_refused_naming_the_forest() {
+        let x = Matrix {
+            rows: 2,
+            columns: vec!["x".into()],
+            values: vec![0.0, 1.0],
+        };
+        let y = Targets::Classification {
+            codes: vec![0, 1],
+            classes: vec!["a".into(), "b".into()],
+        };
+        let forest = ForestParams::new(random_forest_regressor::FOREST)
+            .check()
+            .unwrap();
+        assert_eq!(
+            forest.fit_until(&x, &y, 0, &Cancel::never()).unwrap_err(),
+            ModelsError::WrongTask {
+                algorithm: "random_forest_regressor",
+                algorithm_task: Task::Regression,
+                task: Task::Classification,
+            }
+        );
+    }
+
+    #[test]
+    fn max_features_resolves_within_one_and_the_features() {
+        assert_eq!(MaxFeatures::Sqrt.resolve(64), 8);
+        assert_eq!(MaxFeatures::Log2.resolve(64), 6);
+        assert_eq!(MaxFeatures::Count(100).resolve(4), 4);
+        assert_eq!(MaxFeatures::Sqrt.resolve(1), 1);
+        assert_eq!(MaxFeatures::Log2.resolve(1), 1);
     }
 }

@@ -10,7 +10,8 @@
 //!   forests' are [`ForestParams`](super::forest::ForestParams).
 
 use crate::algorithms::Cancel;
-use crate::algorithms::cart::{Growth, Plan, Splitter, TreeEnsemble};
+use crate::algorithms::cart::TreeEnsemble;
+use crate::algorithms::forest::ForestValidParams;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, invalid};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
@@ -196,35 +197,6 @@ impl TreeLimits {
     }
 }
 
-/// Grows the ensemble `plan` describes on `y`, for `algorithm`: a regressor on values, a
-/// classifier on class codes, as the plan's criterion says.
-///
-/// # Errors
-/// [`ModelsError::WrongTask`] when `y` is for the other task than the criterion's; as
-/// [`TreeEnsemble::classifier`] and [`TreeEnsemble::regressor`].
-pub(crate) fn grow(
-    algorithm: AlgorithmId,
-    plan: &Plan,
-    x: &Matrix,
-    y: &Targets,
-    seed: u64,
-    cancel: &Cancel,
-) -> Result<TreeEnsemble, ModelsError> {
-    match (plan.growth.criterion.task(), y) {
-        (Task::Regression, Targets::Regression(values)) => {
-            TreeEnsemble::regressor(x, values, plan, seed, cancel)
-        }
-        (Task::Classification, Targets::Classification { codes, .. }) => {
-            TreeEnsemble::classifier(x, codes, plan, seed, cancel)
-        }
-        (algorithm_task, _) => Err(ModelsError::WrongTask {
-            algorithm: algorithm.as_str(),
-            algorithm_task,
-            task: y.task(),
-        }),
-    }
-}
-
 /// One of the single trees: which algorithm it is (its task follows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeKind {
@@ -303,7 +275,8 @@ impl TreeValidParams {
         &self.0
     }
 
-    /// Grows the tree on `x` and `y`, giving up once `cancel` fires.
+    /// Grows the tree on `x` and `y`, giving up once `cancel` fires: a forest of one tree,
+    /// grown on all rows, every feature tried at each split.
     pub(crate) fn fit_until(
         &self,
         x: &Matrix,
@@ -311,20 +284,7 @@ impl TreeValidParams {
         seed: u64,
         cancel: &Cancel,
     ) -> Result<TreeEnsemble, ModelsError> {
-        let params = &self.0;
-        let algorithm = params.kind.algorithm;
-        let plan = Plan {
-            trees: 1,
-            bootstrap: false,
-            growth: Growth {
-                algorithm: algorithm.as_str(),
-                criterion: params.criterion,
-                splitter: Splitter::Best,
-                max_features: x.columns.len(),
-                limits: params.limits,
-            },
-        };
-        grow(algorithm, &plan, x, y, seed, cancel)
+        ForestValidParams::single_tree(&self.0).fit_until(x, y, seed, cancel)
     }
 }
 
