@@ -1,6 +1,8 @@
 //! The tree family through the public interface: refused inputs, feature importances, the
 //! bootstrap switch, the same model per seed on any number of threads, and old model files.
 
+mod support;
+
 use mltools_core::models::{ParamValue, Task};
 use mltools_core::utils::Matrix;
 use mltools_models::ModelsError;
@@ -21,16 +23,9 @@ const TREES: [AlgorithmId; 6] = [
 /// 300 rows of 4 features (splitmix64); the target follows feature 1 (and a little of
 /// feature 3), features 0 and 2 are noise.
 fn data(task: Task) -> (Matrix, Targets) {
-    let mut state = 11u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
-    };
+    let mut random = support::SplitMix::new(11);
     let rows = 300;
-    let values: Vec<f64> = (0..rows * 4).map(|_| uniform()).collect();
+    let values: Vec<f64> = (0..rows * 4).map(|_| random.uniform()).collect();
     let score: Vec<f64> = values
         .chunks(4)
         .map(|row| 3.0 * row[1] + 0.5 * row[3])
