@@ -4,7 +4,7 @@
 
 mod support;
 
-use mltools_core::frame::{Column, Frame};
+use mltools_core::frame::Frame;
 use mltools_core::utils::Fold;
 use mltools_models::algorithms::AlgorithmId;
 use mltools_models::cv::{Candidate, fit_pool};
@@ -25,13 +25,7 @@ fn noise(rows: usize, features: usize) -> (Frame, Targets) {
         }
         codes.push(u32::from(random.uniform() < 0.5));
     }
-    let frame = Frame {
-        columns: columns
-            .into_iter()
-            .enumerate()
-            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-            .collect(),
-    };
+    let frame = support::frame(columns);
     let targets = Targets::Classification {
         codes,
         classes: vec!["a".into(), "b".into()],

@@ -6,7 +6,7 @@
 
 mod support;
 
-use mltools_core::frame::{Column, Frame};
+use mltools_core::frame::Frame;
 use mltools_core::models::{ModelSpec, ParamValue};
 use mltools_core::utils::Fold;
 use mltools_models::algorithms::AlgorithmId;
@@ -38,13 +38,7 @@ fn correlated(rows: usize, features: usize) -> (Frame, Targets) {
         }
         y.push(target);
     }
-    let frame = Frame {
-        columns: columns
-            .into_iter()
-            .enumerate()
-            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-            .collect(),
-    };
+    let frame = support::frame(columns);
     (frame, Targets::Regression(y))
 }
 

@@ -14,7 +14,6 @@ mod support;
 
 use mltools_core::ColumnData;
 use mltools_core::models::Leaderboard;
-use mltools_core::{Column, Frame};
 use mltools_models::algorithms::AlgorithmId;
 use mltools_models::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
 use mltools_models::metrics::Metric;
@@ -38,13 +37,7 @@ fn generated() -> Set {
         codes.push(u32::from(score + 2.0 * (random.uniform() - 0.5) > 0.0));
     }
     Set {
-        features: Frame {
-            columns: columns
-                .into_iter()
-                .enumerate()
-                .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-                .collect(),
-        },
+        features: support::frame(columns),
         targets: Targets::Classification {
             codes,
             classes: vec!["no".into(), "yes".into()],

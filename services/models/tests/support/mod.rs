@@ -184,6 +184,17 @@ fn numeric(frame: &Frame) -> Vec<&[f64]> {
         .collect()
 }
 
+/// A frame of numeric columns named `x0`, `x1`, …
+pub(crate) fn frame(columns: Vec<Vec<f64>>) -> Frame {
+    Frame {
+        columns: columns
+            .into_iter()
+            .enumerate()
+            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
+            .collect(),
+    }
+}
+
 /// A numeric frame as a row-major matrix, its columns named as the frame's.
 pub(crate) fn matrix(frame: &Frame) -> Matrix {
     let columns = numeric(frame);
@@ -211,11 +222,23 @@ pub(crate) fn as_matrices(
     Ok((matrix(train), matrix(test)))
 }
 
-/// The metric a cancel test scores with: R² or accuracy, by task.
-fn metric_of(targets: &Targets) -> Metric {
-    match targets.task() {
-        Task::Regression => Metric::R2,
-        Task::Classification => Metric::Accuracy,
+/// A comparison of `candidates` scored by R² or accuracy (by task), seed 0.
+fn request<'a>(
+    features: &'a Frame,
+    targets: &'a Targets,
+    folds: &'a [Fold],
+    candidates: &'a [Candidate],
+) -> CvRequest<'a> {
+    CvRequest {
+        features,
+        targets,
+        folds,
+        candidates,
+        metric: match targets.task() {
+            Task::Regression => Metric::R2,
+            Task::Classification => Metric::Accuracy,
+        },
+        seed: 0,
     }
 }
 
@@ -239,14 +262,7 @@ pub(crate) fn cancel_mid_fit(
         Ok(matrices)
     };
     let control = CvControl::default();
-    let request = CvRequest {
-        features,
-        targets,
-        folds,
-        candidates: &candidates,
-        metric: metric_of(targets),
-        seed: 0,
-    };
+    let request = request(features, targets, folds, &candidates);
     let (cancelled_at, ended_at, outcome) = std::thread::scope(|scope| {
         let run = scope.spawn(|| {
             let outcome = cross_validate(&request, &prepare, &control, pool);
@@ -282,14 +298,7 @@ pub(crate) fn runs_to_its_end(
     folds: &[Fold],
 ) {
     let candidates = vec![Candidate::defaults(algorithm)];
-    let request = CvRequest {
-        features,
-        targets,
-        folds,
-        candidates: &candidates,
-        metric: metric_of(targets),
-        seed: 0,
-    };
+    let request = request(features, targets, folds, &candidates);
     let board = cross_validate(&request, &as_matrices, &CvControl::default(), pool).unwrap();
     assert!(board.entries[0].error.is_none(), "{board:?}");
 }
