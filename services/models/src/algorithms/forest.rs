@@ -13,7 +13,9 @@ use crate::algorithms::Cancel;
 use crate::algorithms::cart::{Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count};
 use crate::algorithms::registry::AlgorithmId;
-use crate::algorithms::trees::{CRITERION_DOC, Criterion, LIMIT_DOCS, TreeLimits, TreeParams};
+use crate::algorithms::trees::{
+    CRITERION_DOC, Criterion, LIMIT_DOCS, TreeLimits, TreeParams, check_growth,
+};
 use crate::error::ModelsError;
 use crate::task::Targets;
 use mltools_core::models::{ParamValue, Task};
@@ -240,10 +242,8 @@ impl ForestParams {
     /// [`ModelsError::InvalidParam`] for a count or limit out of range, or a criterion of
     /// the other task.
     pub fn check(self) -> Result<ForestValidParams, ModelsError> {
-        let algorithm = self.kind.algorithm;
-        check_trees(algorithm.as_str(), self.n_trees)?;
-        self.criterion.check(algorithm)?;
-        self.limits.check(algorithm.as_str())?;
+        check_trees(self.kind.algorithm.as_str(), self.n_trees)?;
+        check_growth(self.kind.algorithm, self.criterion, &self.limits)?;
         Ok(ForestValidParams(self))
     }
 }

@@ -82,7 +82,7 @@ impl Criterion {
     }
 
     /// Refuses a criterion of the other task than `algorithm`'s.
-    pub(crate) fn check(self, algorithm: AlgorithmId) -> Result<(), ModelsError> {
+    fn check(self, algorithm: AlgorithmId) -> Result<(), ModelsError> {
         if self.task() == algorithm.task() {
             return Ok(());
         }
@@ -197,6 +197,20 @@ impl TreeLimits {
     }
 }
 
+/// Checks what every tree of `algorithm` grows by, in a single tree or a forest: a
+/// criterion of its task, limits in range.
+///
+/// # Errors
+/// [`ModelsError::InvalidParam`] naming the criterion or the limit.
+pub(crate) fn check_growth(
+    algorithm: AlgorithmId,
+    criterion: Criterion,
+    limits: &TreeLimits,
+) -> Result<(), ModelsError> {
+    criterion.check(algorithm)?;
+    limits.check(algorithm.as_str())
+}
+
 /// One of the single trees: which algorithm it is (its task follows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeKind {
@@ -262,9 +276,7 @@ impl TreeParams {
     /// [`ModelsError::InvalidParam`] for a limit out of range, or a criterion of the other
     /// task.
     pub fn check(self) -> Result<TreeValidParams, ModelsError> {
-        let algorithm = self.kind.algorithm;
-        self.criterion.check(algorithm)?;
-        self.limits.check(algorithm.as_str())?;
+        check_growth(self.kind.algorithm, self.criterion, &self.limits)?;
         Ok(TreeValidParams(self))
     }
 }
