@@ -2,67 +2,35 @@
 //! enough to take many seconds, cancelled once it started, ends as cancelled within a
 //! couple of seconds, and the pool's only thread then runs the next fit.
 
-use mltools_core::frame::{Column, Frame};
-use mltools_core::utils::{Fold, Matrix};
-use mltools_models::ModelsError;
+mod support;
+
+use mltools_core::frame::Frame;
+use mltools_core::utils::Fold;
 use mltools_models::algorithms::AlgorithmId;
-use mltools_models::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
-use mltools_models::metrics::Metric;
+use mltools_models::cv::{Candidate, fit_pool};
 use mltools_models::task::Targets;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::XorShift;
 
 /// `rows` rows of `features` pseudo-random features with labels unrelated to them: a hard
 /// problem, so the SMO solver runs many iterations (and Platt scaling five more fits), and
 /// trees grow until nearly every row has its own leaf.
 fn noise(rows: usize, features: usize) -> (Frame, Targets) {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut random = XorShift::new();
     let mut columns: Vec<Vec<f64>> = (0..features).map(|_| Vec::with_capacity(rows)).collect();
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {
         for column in &mut columns {
-            column.push(next());
+            column.push(random.uniform());
         }
-        codes.push(u32::from(next() < 0.5));
+        codes.push(u32::from(random.uniform() < 0.5));
     }
-    let frame = Frame {
-        columns: columns
-            .into_iter()
-            .enumerate()
-            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-            .collect(),
-    };
+    let frame = support::frame(columns);
     let targets = Targets::Classification {
         codes,
         classes: vec!["a".into(), "b".into()],
     };
     (frame, targets)
-}
-
-/// The numeric frame as a matrix, row-major.
-fn matrix(frame: &Frame) -> Matrix {
-    let columns: Vec<&[f64]> = frame
-        .columns
-        .iter()
-        .map(|column| match &column.data {
-            mltools_core::ColumnData::Numeric(values) => values.as_slice(),
-            mltools_core::ColumnData::Categorical { .. } => unreachable!(),
-        })
-        .collect();
-    let rows = columns.first().map_or(0, |column| column.len());
-    Matrix {
-        rows,
-        columns: frame.columns.iter().map(|c| c.name.clone()).collect(),
-        values: (0..rows)
-            .flat_map(|row| columns.iter().map(move |column| column[row]))
-            .collect(),
-    }
 }
 
 fn two_folds(rows: u32) -> Vec<Fold> {
@@ -89,7 +57,7 @@ fn noise_values(rows: usize, features: usize) -> (Frame, Targets) {
 }
 
 /// Cross-validates `algorithm` (2 folds) on `features` in a pool of one thread, cancels
-/// once the first fit started (after `pause`), and asserts the comparison ends as cancelled
+/// `pause` after the first fit started, and asserts the comparison ends as cancelled
 /// within `within` of the cancel and the thread then runs a small comparison to its end.
 fn a_cancel_frees_the_thread(
     algorithm: AlgorithmId,
@@ -99,68 +67,23 @@ fn a_cancel_frees_the_thread(
     within: Duration,
 ) {
     let pool = fit_pool(Some(1)).unwrap();
-    let rows = targets.len() as u32;
-    let folds = two_folds(rows);
-    let candidates = vec![Candidate::defaults(algorithm)];
-    let (started, starts) = mpsc::channel();
-    // The preprocessing runs right before each fit: it says the fit is starting.
-    let prepare = move |_: &Candidate, train: &Frame, test: &Frame| {
-        let _ = started.send(Instant::now());
-        Ok((matrix(train), matrix(test)))
-    };
-    let control = CvControl::default();
-    let request = CvRequest {
-        features,
-        targets,
-        folds: &folds,
-        candidates: &candidates,
-        metric: if targets.task() == mltools_core::models::Task::Regression {
-            Metric::R2
-        } else {
-            Metric::Accuracy
-        },
-        seed: 0,
-    };
-    let (cancelled_at, ended_at, outcome) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            let outcome = cross_validate(&request, &prepare, &control, &pool);
-            (Instant::now(), outcome)
-        });
-        starts
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the first fit starts");
-        // The cancel lands mid-fit: the pause is not synchronisation, the outcome is the
-        // same if it lands earlier.
-        std::thread::sleep(pause);
-        let cancelled_at = Instant::now();
-        control.cancel();
-        let (ended_at, outcome) = run.join().unwrap();
-        (cancelled_at, ended_at, outcome)
-    });
-    assert_eq!(outcome.unwrap_err(), ModelsError::Cancelled, "{algorithm}");
-    let stopped_within = ended_at - cancelled_at;
+    let folds = two_folds(targets.len() as u32);
+    let candidate = Candidate::defaults(algorithm);
+    let stopped_within =
+        support::cancel_mid_fit(&pool, features, targets, &folds, candidate, pause);
     assert!(
         stopped_within < within,
         "{algorithm}: the fit ran on for {stopped_within:?} after its cancel"
     );
     eprintln!("{algorithm}: stopped {stopped_within:?} after its cancel");
-    assert_eq!(control.progress().0, 0, "no fit counts as done");
-
-    // The pool's only thread is free: a small comparison runs to its end on it.
     let (small, small_targets) = noise(40, 2);
-    let small_folds = two_folds(40);
-    let quick = vec![Candidate::defaults(AlgorithmId::GaussianNb)];
-    let plain = |_: &Candidate, train: &Frame, test: &Frame| Ok((matrix(train), matrix(test)));
-    let request = CvRequest {
-        features: &small,
-        targets: &small_targets,
-        folds: &small_folds,
-        candidates: &quick,
-        metric: Metric::Accuracy,
-        seed: 0,
-    };
-    let board = cross_validate(&request, &plain, &CvControl::default(), &pool).unwrap();
-    assert!(board.entries[0].error.is_none());
+    support::runs_to_its_end(
+        &pool,
+        AlgorithmId::GaussianNb,
+        &small,
+        &small_targets,
+        &two_folds(40),
+    );
 }
 
 #[test]

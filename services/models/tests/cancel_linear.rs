@@ -4,79 +4,42 @@
 //! descent crawls (minutes), each cancelled a second into its fit, end as cancelled well
 //! within a second, and the pool's only thread then runs the next fit.
 
-use mltools_core::frame::{Column, Frame};
+mod support;
+
+use mltools_core::frame::Frame;
 use mltools_core::models::{ModelSpec, ParamValue};
-use mltools_core::utils::{Fold, Matrix};
-use mltools_models::ModelsError;
+use mltools_core::utils::Fold;
 use mltools_models::algorithms::AlgorithmId;
-use mltools_models::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
-use mltools_models::metrics::Metric;
+use mltools_models::cv::{Candidate, fit_pool};
 use mltools_models::task::Targets;
 use rayon::ThreadPool;
 use std::collections::BTreeMap;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::XorShift;
 
 /// `rows × features` pseudo-random features in [0, 1) (xorshift), each column from the
 /// third on nearly a copy of the one two before it (so coordinate descent crawls), and a
 /// noisy linear target.
 fn correlated(rows: usize, features: usize) -> (Frame, Targets) {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut random = XorShift::new();
     let mut columns: Vec<Vec<f64>> = (0..features).map(|_| Vec::with_capacity(rows)).collect();
     let mut y = Vec::with_capacity(rows);
     let mut row = vec![0.0; features];
     for _ in 0..rows {
-        let mut target = next() - 0.5;
+        let mut target = random.uniform() - 0.5;
         for feature in 0..features {
             row[feature] = if feature >= 2 {
-                row[feature - 2] + 0.01 * next()
+                row[feature - 2] + 0.01 * random.uniform()
             } else {
-                next()
+                random.uniform()
             };
             target += row[feature] * ((feature % 5) as f64 - 2.0);
             columns[feature].push(row[feature]);
         }
         y.push(target);
     }
-    let frame = Frame {
-        columns: columns
-            .into_iter()
-            .enumerate()
-            .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-            .collect(),
-    };
+    let frame = support::frame(columns);
     (frame, Targets::Regression(y))
-}
-
-/// The numeric frame as a matrix, row-major.
-fn matrix(frame: &Frame) -> Matrix {
-    let columns: Vec<&[f64]> = frame
-        .columns
-        .iter()
-        .map(|column| match &column.data {
-            mltools_core::ColumnData::Numeric(values) => values.as_slice(),
-            mltools_core::ColumnData::Categorical { .. } => unreachable!(),
-        })
-        .collect();
-    let rows = columns.first().map_or(0, |column| column.len());
-    let width = columns.len();
-    let mut values = vec![0.0; rows * width];
-    for (index, column) in columns.iter().enumerate() {
-        for (row, &value) in column.iter().enumerate() {
-            values[row * width + index] = value;
-        }
-    }
-    Matrix {
-        rows,
-        columns: frame.columns.iter().map(|c| c.name.clone()).collect(),
-        values,
-    }
 }
 
 /// One fold: train on all rows but the last tenth (at most 100).
@@ -100,9 +63,8 @@ fn candidate(algorithm: &str, params: &[(&str, ParamValue)]) -> Candidate {
     .unwrap()
 }
 
-/// Runs `candidate` on `features` on `pool`, cancels it `after` its fit started (the
-/// preprocessing signals once the matrices are built, right before the fit), and returns
-/// how long it ran on after the cancel.
+/// Runs `candidate` on `features` on `pool` (one fold), cancels it `after` its fit
+/// started, and returns how long it ran on after the cancel.
 fn cancel_mid_fit(
     pool: &ThreadPool,
     features: &Frame,
@@ -111,64 +73,19 @@ fn cancel_mid_fit(
     after: Duration,
 ) -> Duration {
     let folds = one_fold(targets.len() as u32);
-    let candidates = vec![candidate];
-    let (started, starts) = mpsc::channel();
-    let prepare = move |_: &Candidate, train: &Frame, test: &Frame| {
-        let matrices = (matrix(train), matrix(test));
-        let _ = started.send(Instant::now());
-        Ok(matrices)
-    };
-    let control = CvControl::default();
-    let request = CvRequest {
-        features,
-        targets,
-        folds: &folds,
-        candidates: &candidates,
-        metric: Metric::R2,
-        seed: 0,
-    };
-    let (cancelled_at, ended_at, outcome) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            let outcome = cross_validate(&request, &prepare, &control, pool);
-            (Instant::now(), outcome)
-        });
-        starts
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the fit starts");
-        // The pause lets the fit get into its loops; the outcome is the same if the
-        // cancel lands earlier.
-        std::thread::sleep(after);
-        let cancelled_at = Instant::now();
-        control.cancel();
-        let (ended_at, outcome) = run.join().unwrap();
-        (cancelled_at, ended_at, outcome)
-    });
-    let algorithm = &candidates[0].spec.algorithm;
-    assert_eq!(outcome.unwrap_err(), ModelsError::Cancelled, "{algorithm}");
-    assert_eq!(
-        control.progress().0,
-        0,
-        "{algorithm}: no fit counts as done"
-    );
-    ended_at - cancelled_at
+    support::cancel_mid_fit(pool, features, targets, &folds, candidate, after)
 }
 
 /// The pool's only thread is free: a small comparison runs to its end on it.
 fn next_fit_runs(pool: &ThreadPool) {
     let (small, small_targets) = correlated(60, 3);
-    let folds = one_fold(60);
-    let quick = vec![Candidate::defaults(AlgorithmId::LinearRegression)];
-    let plain = |_: &Candidate, train: &Frame, test: &Frame| Ok((matrix(train), matrix(test)));
-    let request = CvRequest {
-        features: &small,
-        targets: &small_targets,
-        folds: &folds,
-        candidates: &quick,
-        metric: Metric::R2,
-        seed: 0,
-    };
-    let board = cross_validate(&request, &plain, &CvControl::default(), pool).unwrap();
-    assert!(board.entries[0].error.is_none(), "{board:?}");
+    support::runs_to_its_end(
+        pool,
+        AlgorithmId::LinearRegression,
+        &small,
+        &small_targets,
+        &one_fold(60),
+    );
 }
 
 #[test]

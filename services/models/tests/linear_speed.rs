@@ -9,7 +9,6 @@
 
 mod support;
 
-use mltools_core::ColumnData;
 use mltools_core::models::ParamValue;
 use mltools_core::utils::Matrix;
 use mltools_models::algorithms::{Estimator, ParamMap};
@@ -20,14 +19,7 @@ use std::time::Instant;
 /// `rows × features` uniform features in [−2, 2] (splitmix64, seed 11) and a linear target
 /// with Gaussian-ish noise; a few columns are near-copies of others, as real data has.
 fn generated(rows: usize, features: usize) -> (Matrix, Vec<f64>) {
-    let mut state = 11u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
-    };
+    let mut random = support::SplitMix::new(11);
     let mut values = Vec::with_capacity(rows * features);
     let mut y = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -35,14 +27,14 @@ fn generated(rows: usize, features: usize) -> (Matrix, Vec<f64>) {
         let mut target = 3.0;
         for feature in 0..features {
             let value = if feature % 10 == 9 {
-                values[start + feature - 1] + 0.1 * (uniform() - 0.5)
+                values[start + feature - 1] + 0.1 * (random.uniform() - 0.5)
             } else {
-                4.0 * uniform() - 2.0
+                4.0 * random.uniform() - 2.0
             };
             target += value * ((feature % 7) as f64 - 3.0) / 3.0;
             values.push(value);
         }
-        let noise: f64 = (0..4).map(|_| uniform() - 0.5).sum();
+        let noise: f64 = (0..4).map(|_| random.uniform() - 0.5).sum();
         y.push(target + noise);
     }
     let matrix = Matrix {
@@ -55,29 +47,10 @@ fn generated(rows: usize, features: usize) -> (Matrix, Vec<f64>) {
 
 fn diabetes() -> (Matrix, Vec<f64>) {
     let set = support::diabetes();
-    let columns: Vec<&[f64]> = set
-        .features
-        .columns
-        .iter()
-        .filter_map(|column| match &column.data {
-            ColumnData::Numeric(values) => Some(values.as_slice()),
-            ColumnData::Categorical { .. } => None,
-        })
-        .collect();
-    let rows = columns[0].len();
-    let matrix = Matrix {
-        rows,
-        columns: (0..columns.len())
-            .map(|index| format!("x{index}"))
-            .collect(),
-        values: (0..rows)
-            .flat_map(|row| columns.iter().map(move |column| column[row]))
-            .collect(),
-    };
     let Targets::Regression(y) = set.targets else {
         unreachable!()
     };
-    (matrix, y)
+    (support::matrix(&set.features), y)
 }
 
 fn r2(predicted: &[f64], y: &[f64]) -> f64 {

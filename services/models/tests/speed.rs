@@ -14,7 +14,6 @@ mod support;
 
 use mltools_core::ColumnData;
 use mltools_core::models::Leaderboard;
-use mltools_core::{Column, Frame};
 use mltools_models::algorithms::AlgorithmId;
 use mltools_models::cv::{Candidate, CvControl, CvRequest, cross_validate, fit_pool};
 use mltools_models::metrics::Metric;
@@ -24,34 +23,21 @@ use support::Set;
 
 /// 20,000 rows of 20 features and a noisy linear binary target (splitmix64, seed 7).
 fn generated() -> Set {
-    let mut state = 7u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
-    };
+    let mut random = support::SplitMix::new(7);
     let (rows, features) = (20_000, 20);
     let mut columns = vec![Vec::with_capacity(rows); features];
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {
         let mut score = 0.0;
         for (feature, column) in columns.iter_mut().enumerate() {
-            let value = 4.0 * uniform() - 2.0;
+            let value = 4.0 * random.uniform() - 2.0;
             score += value * (feature as f64 - 9.5) / 10.0;
             column.push(value);
         }
-        codes.push(u32::from(score + 2.0 * (uniform() - 0.5) > 0.0));
+        codes.push(u32::from(score + 2.0 * (random.uniform() - 0.5) > 0.0));
     }
     Set {
-        features: Frame {
-            columns: columns
-                .into_iter()
-                .enumerate()
-                .map(|(index, values)| Column::numeric(format!("x{index}"), values))
-                .collect(),
-        },
+        features: support::frame(columns),
         targets: Targets::Classification {
             codes,
             classes: vec!["no".into(), "yes".into()],

@@ -8,7 +8,6 @@
 
 mod support;
 
-use mltools_core::ColumnData;
 use mltools_core::utils::Matrix;
 use mltools_models::algorithms::{AlgorithmId, Estimator};
 use mltools_models::cv::fit_pool;
@@ -20,25 +19,18 @@ use std::time::Instant;
 /// `rows` rows of `features` uniform features in [-2, 2), a noisy linear score, its sign
 /// as the class (splitmix64, seed 7).
 fn generated(rows: usize, features: usize) -> (Matrix, Vec<f64>, Vec<u32>) {
-    let mut state = 7u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
-    };
+    let mut random = support::SplitMix::new(7);
     let mut values = Vec::with_capacity(rows * features);
     let mut scores = Vec::with_capacity(rows);
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {
         let mut score = 0.0;
         for feature in 0..features {
-            let value = 4.0 * uniform() - 2.0;
+            let value = 4.0 * random.uniform() - 2.0;
             score += value * (feature as f64 - 9.5) / 10.0;
             values.push(value);
         }
-        let noisy = score + 2.0 * (uniform() - 0.5);
+        let noisy = score + 2.0 * (random.uniform() - 0.5);
         scores.push(noisy);
         codes.push(u32::from(noisy > 0.0));
     }
@@ -56,28 +48,11 @@ fn generated(rows: usize, features: usize) -> (Matrix, Vec<f64>, Vec<u32>) {
 
 fn digits() -> (Matrix, Vec<f64>, Vec<u32>) {
     let set = support::digits();
-    let columns: Vec<&[f64]> = set
-        .features
-        .columns
-        .iter()
-        .map(|column| match &column.data {
-            ColumnData::Numeric(values) => values.as_slice(),
-            ColumnData::Categorical { .. } => unreachable!(),
-        })
-        .collect();
-    let rows = columns[0].len();
     let Targets::Classification { codes, .. } = set.targets else {
         unreachable!()
     };
-    let matrix = Matrix {
-        rows,
-        columns: (0..columns.len()).map(|f| format!("x{f}")).collect(),
-        values: (0..rows)
-            .flat_map(|row| columns.iter().map(move |column| column[row]))
-            .collect(),
-    };
     let numbers = codes.iter().map(|&code| f64::from(code)).collect();
-    (matrix, numbers, codes)
+    (support::matrix(&set.features), numbers, codes)
 }
 
 fn split(x: &Matrix, held_out: bool) -> Matrix {

@@ -1,6 +1,8 @@
 //! The tree family through the public interface: refused inputs, feature importances, the
 //! bootstrap switch, the same model per seed on any number of threads, and old model files.
 
+mod support;
+
 use mltools_core::models::{ParamValue, Task};
 use mltools_core::utils::Matrix;
 use mltools_models::ModelsError;
@@ -21,16 +23,9 @@ const TREES: [AlgorithmId; 6] = [
 /// 300 rows of 4 features (splitmix64); the target follows feature 1 (and a little of
 /// feature 3), features 0 and 2 are noise.
 fn data(task: Task) -> (Matrix, Targets) {
-    let mut state = 11u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
-    };
+    let mut random = support::SplitMix::new(11);
     let rows = 300;
-    let values: Vec<f64> = (0..rows * 4).map(|_| uniform()).collect();
+    let values: Vec<f64> = (0..rows * 4).map(|_| random.uniform()).collect();
     let score: Vec<f64> = values
         .chunks(4)
         .map(|row| 3.0 * row[1] + 0.5 * row[3])
@@ -172,4 +167,131 @@ fn a_model_of_the_previous_format_is_refused_naming_both_formats() {
         error.to_string(),
         "stored model is damaged or from another version: model format 2; this build reads format 3"
     );
+}
+
+/// The catalogue entry of `id` as text: one line for the algorithm, one per parameter.
+fn catalogue_entry(id: AlgorithmId) -> String {
+    let info = id.info();
+    let mut text = format!(
+        "{} | {:?} | {:?} | {} | {}\n",
+        info.id, info.task, info.family, info.probabilities, info.doc
+    );
+    for param in &info.params {
+        text.push_str(&format!(
+            "  {} = {:?} | {} | {}\n",
+            param.name, param.default, param.accepts, param.doc
+        ));
+    }
+    text
+}
+
+/// FNV-1a of `bytes`: a short fingerprint of a model file.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The six algorithms' catalogue entries as they stood before their parameters were
+/// merged into one `TreeParams` and one `ForestParams`: `mltools models algorithms` shows
+/// these words.
+const CATALOGUE: &str = r#"decision_tree_regressor | Regression | Tree | false | One regression tree.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+random_forest_regressor | Regression | Tree | false | A random forest of bootstrapped regression trees.
+  n_trees = Integer(100) | a whole number from 1 to 65535 | The number of trees (scikit-learn's `n_estimators`).
+  max_features = Text("all") | `all`, `sqrt`, `log2` or a whole number ≥ 1 | How many randomly chosen features each split may try.
+  bootstrap = Bool(true) | `true` or `false` | Whether each tree is grown on a bootstrap sample of the rows (drawn with replacement) rather than on all of them.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+extra_trees_regressor | Regression | Tree | false | Extremely randomised regression trees.
+  n_trees = Integer(100) | a whole number from 1 to 65535 | The number of trees (scikit-learn's `n_estimators`).
+  max_features = Text("all") | `all`, `sqrt`, `log2` or a whole number ≥ 1 | How many randomly chosen features each split may try.
+  bootstrap = Bool(false) | `true` or `false` | Whether each tree is grown on a bootstrap sample of the rows (drawn with replacement) rather than on all of them.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+decision_tree_classifier | Classification | Tree | true | One classification tree.
+  criterion = Text("gini") | `gini` or `entropy` | How a split's quality is measured.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+random_forest_classifier | Classification | Tree | true | A random forest of bootstrapped classification trees.
+  n_trees = Integer(100) | a whole number from 1 to 65535 | The number of trees (scikit-learn's `n_estimators`).
+  max_features = Text("sqrt") | `all`, `sqrt`, `log2` or a whole number ≥ 1 | How many randomly chosen features each split may try.
+  bootstrap = Bool(true) | `true` or `false` | Whether each tree is grown on a bootstrap sample of the rows (drawn with replacement) rather than on all of them.
+  criterion = Text("gini") | `gini` or `entropy` | How a split's quality is measured.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+extra_trees_classifier | Classification | Tree | true | Extremely randomised classification trees (random cuts, no bootstrap).
+  n_trees = Integer(100) | a whole number from 1 to 65535 | The number of trees (scikit-learn's `n_estimators`).
+  max_features = Text("sqrt") | `all`, `sqrt`, `log2` or a whole number ≥ 1 | How many randomly chosen features each split may try.
+  bootstrap = Bool(false) | `true` or `false` | Whether each tree is grown on a bootstrap sample of the rows (drawn with replacement) rather than on all of them.
+  criterion = Text("gini") | `gini` or `entropy` | How a split's quality is measured.
+  max_depth = Text("none") | a whole number from 1 to 65535, or `none` | The deepest a tree may grow; `none` grows it until its leaves are pure.
+  min_samples_leaf = Integer(1) | a whole number ≥ 1 | The fewest training rows a leaf may hold.
+  min_samples_split = Integer(2) | a whole number ≥ 2 | The fewest training rows a node needs to be split.
+"#;
+
+#[test]
+fn the_catalogue_entries_of_the_tree_family_are_unchanged() {
+    let text: String = TREES.into_iter().map(catalogue_entry).collect();
+    assert_eq!(text, CATALOGUE);
+}
+
+/// The same data and seed give the same model file, to the byte, as before the
+/// parameters were merged: the defaults of each algorithm, and two forests with every
+/// parameter set.
+#[test]
+fn the_model_files_of_the_tree_family_are_unchanged() {
+    let defaults = [
+        (7291, 0xdc2bdc484a975b2a),
+        (90206, 0x189f716806ca5e4b),
+        (144756, 0x9f4e777dfa71530f),
+        (288, 0xcad8826f358948f8),
+        (6398, 0xe80b9f4aa3d33c0f),
+        (33463, 0x76d6ab2bcfd94c9),
+    ];
+    for (id, (length, hash)) in TREES.into_iter().zip(defaults) {
+        let (x, y) = data(id.task());
+        let bytes = small_forest(id).fit(&x, &y, 9).unwrap().to_bytes().unwrap();
+        assert_eq!((bytes.len(), fingerprint(&bytes)), (length, hash), "{id}");
+    }
+    let overridden_files = [(2688, 0x2e7a39d635b994a2), (1392, 0xa3e4c5f6e3aa5a32)];
+    for ((id, params), (length, hash)) in overridden().into_iter().zip(overridden_files) {
+        let (x, y) = data(id.task());
+        let estimator = Estimator::new(id.as_str(), &params).unwrap();
+        let bytes = estimator.fit(&x, &y, 9).unwrap().to_bytes().unwrap();
+        assert_eq!((bytes.len(), fingerprint(&bytes)), (length, hash), "{id}");
+    }
+}
+
+/// Two forests with every parameter of theirs set away from its default.
+fn overridden() -> [(AlgorithmId, ParamMap); 2] {
+    let text = |value: &str| ParamValue::Text(value.to_owned());
+    [
+        (
+            AlgorithmId::RandomForestClassifier,
+            ParamMap::from([
+                ("n_trees".to_owned(), ParamValue::Integer(7)),
+                ("criterion".to_owned(), text("entropy")),
+                ("max_features".to_owned(), text("log2")),
+                ("bootstrap".to_owned(), ParamValue::Bool(false)),
+                ("min_samples_leaf".to_owned(), ParamValue::Integer(3)),
+            ]),
+        ),
+        (
+            AlgorithmId::ExtraTreesRegressor,
+            ParamMap::from([
+                ("n_trees".to_owned(), ParamValue::Integer(5)),
+                ("max_features".to_owned(), ParamValue::Integer(2)),
+                ("bootstrap".to_owned(), ParamValue::Bool(true)),
+                ("max_depth".to_owned(), ParamValue::Integer(4)),
+                ("min_samples_split".to_owned(), ParamValue::Integer(6)),
+            ]),
+        ),
+    ]
 }

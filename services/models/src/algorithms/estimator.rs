@@ -6,22 +6,21 @@ use crate::algorithms::fitted::{Fitted, FittedModel};
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::{
-    decision_tree_classifier::{DecisionTreeClassifierParams, DecisionTreeClassifierValidParams},
-    decision_tree_regressor::{DecisionTreeRegressorParams, DecisionTreeRegressorValidParams},
+    decision_tree_classifier, decision_tree_regressor,
     elastic_net::{ElasticNetParams, ElasticNetValidParams},
-    extra_trees_classifier::{ExtraTreesClassifierParams, ExtraTreesClassifierValidParams},
-    extra_trees_regressor::{ExtraTreesRegressorParams, ExtraTreesRegressorValidParams},
+    extra_trees_classifier, extra_trees_regressor,
+    forest::{ForestParams, ForestValidParams},
     gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
     knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
     knn_regressor::{KnnRegressorParams, KnnRegressorValidParams},
     lasso::{LassoParams, LassoValidParams},
     linear_regression::{LinearRegressionParams, LinearRegressionValidParams},
     logistic_regression::{LogisticRegressionParams, LogisticRegressionValidParams},
-    random_forest_classifier::{RandomForestClassifierParams, RandomForestClassifierValidParams},
-    random_forest_regressor::{RandomForestRegressorParams, RandomForestRegressorValidParams},
+    random_forest_classifier, random_forest_regressor,
     ridge::{RidgeParams, RidgeValidParams},
     svc::{SvcParams, SvcValidParams},
     svr::{SvrParams, SvrValidParams},
+    trees::{TreeParams, TreeValidParams},
 };
 use crate::error::ModelsError;
 use crate::task::Targets;
@@ -40,6 +39,11 @@ use mltools_core::utils::Matrix;
 /// let error = Estimator::new("ridge", &ParamMap::from([("k".to_owned(), ParamValue::Integer(3))]));
 /// assert!(error.unwrap_err().to_string().contains("its parameters are: alpha, solver"));
 /// ```
+///
+/// A tree-family variant holds the parameters of its own algorithm
+/// (`ForestParams::new(random_forest_classifier::FOREST)` for
+/// [`Estimator::RandomForestClassifier`]), as [`Estimator::new`] builds it; a fit refuses
+/// parameters of another algorithm.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 #[allow(missing_docs)] // One variant per algorithm; see each `XValidParams`.
@@ -48,15 +52,15 @@ pub enum Estimator {
     Ridge(RidgeValidParams),
     Lasso(LassoValidParams),
     ElasticNet(ElasticNetValidParams),
-    DecisionTreeRegressor(DecisionTreeRegressorValidParams),
-    RandomForestRegressor(RandomForestRegressorValidParams),
-    ExtraTreesRegressor(ExtraTreesRegressorValidParams),
+    DecisionTreeRegressor(TreeValidParams),
+    RandomForestRegressor(ForestValidParams),
+    ExtraTreesRegressor(ForestValidParams),
     Svr(SvrValidParams),
     KnnRegressor(KnnRegressorValidParams),
     LogisticRegression(LogisticRegressionValidParams),
-    DecisionTreeClassifier(DecisionTreeClassifierValidParams),
-    RandomForestClassifier(RandomForestClassifierValidParams),
-    ExtraTreesClassifier(ExtraTreesClassifierValidParams),
+    DecisionTreeClassifier(TreeValidParams),
+    RandomForestClassifier(ForestValidParams),
+    ExtraTreesClassifier(ForestValidParams),
     Svc(SvcValidParams),
     KnnClassifier(KnnClassifierValidParams),
     GaussianNb(GaussianNbValidParams),
@@ -111,14 +115,14 @@ impl Estimator {
             A::Lasso => Estimator::Lasso(LassoParams::from_params(p)?.check()?),
             A::ElasticNet => Estimator::ElasticNet(ElasticNetParams::from_params(p)?.check()?),
             A::DecisionTreeRegressor => Estimator::DecisionTreeRegressor(
-                DecisionTreeRegressorParams::from_params(p)?.check()?,
+                TreeParams::from_params(decision_tree_regressor::TREE, p)?.check()?,
             ),
             A::RandomForestRegressor => Estimator::RandomForestRegressor(
-                RandomForestRegressorParams::from_params(p)?.check()?,
+                ForestParams::from_params(random_forest_regressor::FOREST, p)?.check()?,
             ),
-            A::ExtraTreesRegressor => {
-                Estimator::ExtraTreesRegressor(ExtraTreesRegressorParams::from_params(p)?.check()?)
-            }
+            A::ExtraTreesRegressor => Estimator::ExtraTreesRegressor(
+                ForestParams::from_params(extra_trees_regressor::FOREST, p)?.check()?,
+            ),
             A::Svr => Estimator::Svr(SvrParams::from_params(p)?.check()?),
             A::KnnRegressor => {
                 Estimator::KnnRegressor(KnnRegressorParams::from_params(p)?.check()?)
@@ -127,13 +131,13 @@ impl Estimator {
                 Estimator::LogisticRegression(LogisticRegressionParams::from_params(p)?.check()?)
             }
             A::DecisionTreeClassifier => Estimator::DecisionTreeClassifier(
-                DecisionTreeClassifierParams::from_params(p)?.check()?,
+                TreeParams::from_params(decision_tree_classifier::TREE, p)?.check()?,
             ),
             A::RandomForestClassifier => Estimator::RandomForestClassifier(
-                RandomForestClassifierParams::from_params(p)?.check()?,
+                ForestParams::from_params(random_forest_classifier::FOREST, p)?.check()?,
             ),
             A::ExtraTreesClassifier => Estimator::ExtraTreesClassifier(
-                ExtraTreesClassifierParams::from_params(p)?.check()?,
+                ForestParams::from_params(extra_trees_classifier::FOREST, p)?.check()?,
             ),
             A::Svc => Estimator::Svc(SvcParams::from_params(p)?.check()?),
             A::KnnClassifier => {
@@ -171,7 +175,9 @@ impl Estimator {
     /// # Errors
     /// [`ModelsError::WrongTask`] when `y` is for the other task; [`ModelsError::Shape`] when
     /// `x` and `y` disagree, or a class code is not below the number of classes; [`ModelsError::NonFinite`] for a missing feature value;
-    /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails.
+    /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails;
+    /// [`ModelsError::InvalidParam`] when a tree-family variant holds another algorithm's
+    /// parameters.
     pub fn fit(&self, x: &Matrix, y: &Targets, seed: u64) -> Result<FittedModel, ModelsError> {
         self.fit_until(x, y, seed, &Cancel::never())
     }
@@ -224,9 +230,11 @@ impl Estimator {
                 reason: format!("{id} needs at least 2 training rows, got {}", x.rows),
             });
         }
-        let model = match y {
-            Targets::Regression(values) => self.fit_regression(x, values, seed, cancel)?,
-            Targets::Classification { codes, .. } => {
+        let model = match (self.tree_family()?, y) {
+            (Some(TreeFamily::Tree(p)), _) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            (Some(TreeFamily::Forest(p)), _) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
+            (None, Targets::Regression(values)) => self.fit_regression(x, values, cancel)?,
+            (None, Targets::Classification { codes, .. }) => {
                 self.fit_classification(x, codes, seed, cancel)?
             }
         };
@@ -238,11 +246,40 @@ impl Estimator {
         ))
     }
 
+    /// The parameters of a tree or a forest, `None` for the other algorithms.
+    ///
+    /// # Errors
+    /// [`ModelsError::InvalidParam`] naming the algorithm the parameters are of, when it is
+    /// not this variant's.
+    fn tree_family(&self) -> Result<Option<TreeFamily<'_>>, ModelsError> {
+        let (family, kind) = match self {
+            Estimator::DecisionTreeRegressor(p) | Estimator::DecisionTreeClassifier(p) => {
+                (TreeFamily::Tree(p), p.params().kind.algorithm())
+            }
+            Estimator::RandomForestRegressor(p)
+            | Estimator::ExtraTreesRegressor(p)
+            | Estimator::RandomForestClassifier(p)
+            | Estimator::ExtraTreesClassifier(p) => {
+                (TreeFamily::Forest(p), p.params().kind.algorithm())
+            }
+            _ => return Ok(None),
+        };
+        let id = self.id();
+        if kind != id {
+            return Err(ModelsError::InvalidParam {
+                algorithm: id.as_str(),
+                param: "kind",
+                value: kind.to_string(),
+                expected: format!("the parameters of {id}"),
+            });
+        }
+        Ok(Some(family))
+    }
+
     fn fit_regression(
         &self,
         x: &Matrix,
         y: &[f64],
-        seed: u64,
         cancel: &Cancel,
     ) -> Result<Fitted, ModelsError> {
         Ok(match self {
@@ -250,9 +287,6 @@ impl Estimator {
             Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y, cancel)?),
             Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y, cancel)?),
             Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::DecisionTreeRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            Estimator::RandomForestRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            Estimator::ExtraTreesRegressor(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svr(p) => Fitted::Svr(p.fit_until(x, y, cancel)?),
             Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
             _ => return Err(self.wrong_task(Task::Regression)),
@@ -268,9 +302,6 @@ impl Estimator {
     ) -> Result<Fitted, ModelsError> {
         Ok(match self {
             Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
-            Estimator::DecisionTreeClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            Estimator::RandomForestClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            Estimator::ExtraTreesClassifier(p) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
             Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
             Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
             Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit_until(x, y, cancel)?),
@@ -284,5 +315,49 @@ impl Estimator {
             algorithm_task: self.id().task(),
             task,
         }
+    }
+}
+
+/// The parameters of the tree family, which grow the same way whatever the task.
+enum TreeFamily<'a> {
+    Tree(&'a TreeValidParams),
+    Forest(&'a ForestValidParams),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithms::dense::testing;
+
+    #[test]
+    fn a_tree_family_variant_refuses_the_parameters_of_another_algorithm() {
+        let (x, codes) = testing::blobs();
+        let y = Targets::Classification {
+            codes,
+            classes: vec!["a".into(), "b".into()],
+        };
+        let extra_trees = ForestParams::new(extra_trees_classifier::FOREST)
+            .check()
+            .unwrap();
+        let mislabelled = Estimator::RandomForestClassifier(extra_trees);
+        assert_eq!(
+            mislabelled.fit(&x, &y, 0).unwrap_err().to_string(),
+            "random_forest_classifier: parameter `kind` = extra_trees_classifier: expected the \
+             parameters of random_forest_classifier"
+        );
+        let tree = TreeParams::new(decision_tree_classifier::TREE)
+            .check()
+            .unwrap();
+        let mislabelled = Estimator::DecisionTreeRegressor(tree.clone());
+        let values = Targets::Regression(vec![0.0; x.rows]);
+        assert!(matches!(
+            mislabelled.fit(&x, &values, 0),
+            Err(ModelsError::InvalidParam { param: "kind", .. })
+        ));
+        assert!(
+            Estimator::DecisionTreeClassifier(tree)
+                .fit(&x, &y, 0)
+                .is_ok()
+        );
     }
 }

@@ -75,10 +75,10 @@ impl Estimator {
             )
         };
         match self {
-            Estimator::RandomForestRegressor(p) => trees(p.params().n_trees),
-            Estimator::RandomForestClassifier(p) => trees(p.params().n_trees),
-            Estimator::ExtraTreesRegressor(p) => trees(p.params().n_trees),
-            Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
+            Estimator::RandomForestRegressor(p)
+            | Estimator::RandomForestClassifier(p)
+            | Estimator::ExtraTreesRegressor(p)
+            | Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
             Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
             Estimator::Lasso(p) => iterations(p.params().max_iter),
             Estimator::ElasticNet(p) => iterations(p.params().max_iter),

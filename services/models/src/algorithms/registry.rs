@@ -126,7 +126,7 @@ impl AlgorithmId {
                 Tree,
                 false,
                 "One regression tree.",
-                decision_tree_regressor::DecisionTreeRegressorParams::DOCS,
+                decision_tree_regressor::DOCS,
             ),
             AlgorithmId::RandomForestRegressor => (
                 "random_forest_regressor",
@@ -134,7 +134,7 @@ impl AlgorithmId {
                 Tree,
                 false,
                 "A random forest of bootstrapped regression trees.",
-                random_forest_regressor::RandomForestRegressorParams::DOCS,
+                random_forest_regressor::DOCS,
             ),
             AlgorithmId::ExtraTreesRegressor => (
                 "extra_trees_regressor",
@@ -142,7 +142,7 @@ impl AlgorithmId {
                 Tree,
                 false,
                 "Extremely randomised regression trees.",
-                extra_trees_regressor::ExtraTreesRegressorParams::DOCS,
+                extra_trees_regressor::DOCS,
             ),
             AlgorithmId::Svr => (
                 "svr",
@@ -174,7 +174,7 @@ impl AlgorithmId {
                 Tree,
                 true,
                 "One classification tree.",
-                decision_tree_classifier::DecisionTreeClassifierParams::DOCS,
+                decision_tree_classifier::DOCS,
             ),
             AlgorithmId::RandomForestClassifier => (
                 "random_forest_classifier",
@@ -182,7 +182,7 @@ impl AlgorithmId {
                 Tree,
                 true,
                 "A random forest of bootstrapped classification trees.",
-                random_forest_classifier::RandomForestClassifierParams::DOCS,
+                random_forest_classifier::DOCS,
             ),
             AlgorithmId::ExtraTreesClassifier => (
                 "extra_trees_classifier",
@@ -190,7 +190,7 @@ impl AlgorithmId {
                 Tree,
                 true,
                 "Extremely randomised classification trees (random cuts, no bootstrap).",
-                extra_trees_classifier::ExtraTreesClassifierParams::DOCS,
+                extra_trees_classifier::DOCS,
             ),
             AlgorithmId::Svc => (
                 "svc",

@@ -23,22 +23,12 @@ pub(crate) use ensemble::{Plan, TreeEnsemble};
 #[cfg(test)]
 pub(crate) use tree::{Node, Tree};
 
+pub(crate) use crate::algorithms::trees::Criterion;
 use crate::algorithms::trees::TreeLimits;
 use crate::error::ModelsError;
 use mltools_core::utils::Matrix;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-
-/// How a split's quality is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Criterion {
-    /// Gini impurity (classification).
-    Gini,
-    /// Entropy, information gain (classification).
-    Entropy,
-    /// The weighted variance (regression).
-    SquaredError,
-}
 
 /// How a node's cut is chosen on a candidate feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -371,46 +371,44 @@ fn a_tree_that_does_not_hold_together_is_refused_naming_the_fault() {
         )
         .is_ok()
     );
-    assert_eq!(
-        check(
+    // Each broken tree, over four leaf values, and the fault named.
+    let faults = [
+        (
             vec![split(0, 0, 1), Node::Leaf { offset: 0 }],
-            leaves.clone()
-        )
-        .unwrap_err(),
-        "the tree node 0 is reached twice (a loop or a shared node)"
-    );
-    assert_eq!(
-        check(
+            "the tree node 0 is reached twice (a loop or a shared node)",
+        ),
+        (
             vec![split(0, 1, 9), Node::Leaf { offset: 0 }],
-            leaves.clone()
-        )
-        .unwrap_err(),
-        "the tree node 0 points to node 9, past its 2 nodes"
-    );
-    assert_eq!(
-        check(
+            "the tree node 0 points to node 9, past its 2 nodes",
+        ),
+        (
             vec![
                 split(2, 1, 2),
                 Node::Leaf { offset: 0 },
-                Node::Leaf { offset: 2 }
+                Node::Leaf { offset: 2 },
             ],
-            leaves.clone()
-        )
-        .unwrap_err(),
-        "the tree node 0 splits on feature 2; the model has 2 features"
-    );
-    assert_eq!(
-        check(
+            "the tree node 0 splits on feature 2; the model has 2 features",
+        ),
+        (
             vec![
                 split(0, 1, 2),
                 Node::Leaf { offset: 0 },
-                Node::Leaf { offset: 3 }
+                Node::Leaf { offset: 3 },
             ],
-            leaves.clone()
-        )
-        .unwrap_err(),
-        "the tree node 2: leaf values at 3 are past the 4 values"
-    );
+            "the tree node 2: leaf values at 3 are past the 4 values",
+        ),
+        (
+            vec![
+                Node::Leaf { offset: 0 },
+                split(0, 0, 2),
+                Node::Leaf { offset: 0 },
+            ],
+            "the tree node 1 points back to a node before it",
+        ),
+    ];
+    for (nodes, fault) in faults {
+        assert_eq!(check(nodes, leaves.clone()).unwrap_err(), fault);
+    }
     assert_eq!(
         check(vec![Node::Leaf { offset: 0 }], vec![0.5, f64::NAN]).unwrap_err(),
         "the tree's leaf values[1] is NaN, not a finite number"

@@ -1,30 +1,36 @@
 //! The forest's probabilities: leaf class fractions, averaged over the trees.
 
 use super::*;
+use crate::algorithms::Cancel;
+use crate::algorithms::cart::TreeEnsemble;
 use crate::algorithms::dense::testing;
+use crate::algorithms::forest::{ForestParams, ForestValidParams};
+use crate::algorithms::trees::TreeLimits;
+use crate::task::Targets;
+use mltools_core::utils::Matrix;
 
-fn params(
-    n_trees: usize,
-    bootstrap: bool,
-    limits: TreeLimits,
-) -> RandomForestClassifierValidParams {
-    RandomForestClassifierParams {
+fn params(n_trees: usize, bootstrap: bool, limits: TreeLimits) -> ForestValidParams {
+    ForestParams {
         n_trees,
         bootstrap,
         limits,
-        ..RandomForestClassifierParams::default()
+        ..ForestParams::new(FOREST)
     }
     .check()
     .unwrap()
 }
 
-fn fit(
-    params: &RandomForestClassifierValidParams,
-    x: &Matrix,
-    y: &[u32],
-    seed: u64,
-) -> TreeEnsemble {
-    params.fit_until(x, y, seed, &Cancel::never()).unwrap()
+fn fit(params: &ForestValidParams, x: &Matrix, y: &[u32], seed: u64) -> TreeEnsemble {
+    let classes = (0..=y.iter().copied().max().unwrap_or(0))
+        .map(|class| class.to_string())
+        .collect();
+    let targets = Targets::Classification {
+        codes: y.to_vec(),
+        classes,
+    };
+    params
+        .fit_until(x, &targets, seed, &Cancel::never())
+        .unwrap()
 }
 
 /// Identical rows cannot be split: without a bootstrap each tree is one leaf holding
