@@ -8,7 +8,10 @@ use crate::state::LabClients;
 use mltools_core::datasets::{DatasetInfo, GetRequest};
 use mltools_core::frame::ColumnKind;
 use mltools_core::lab::{LabCompareRequest, LabStage, Report, ReportDataset};
-use mltools_core::models::{CompareRequest, JobState, Leaderboard, Rows, TrainingData};
+use mltools_core::models::{
+    CompareRequest, FitRequest, JobState, Leaderboard, ModelsLoad, Rows, TrainingData, UnitOutcome,
+    UnitResult,
+};
 use mltools_core::{ColumnData, DatasetRef, Frame, JobId, RpcResultExt, ServiceError};
 use mltools_transport::paging;
 use std::time::{Duration, Instant};
@@ -64,8 +67,12 @@ pub(crate) async fn run(
         metric: request.metric.clone(),
         keep_best: true,
     };
-    let job = submit(clients, compare, cancel).await?;
-    let leaderboard = follow(clients, config, job, stage, cancel).await?;
+    let leaderboard = if clients.models_nodes.len() > 1 {
+        spread_compare(clients, compare, stage, cancel).await?
+    } else {
+        let job = submit(clients, compare, cancel).await?;
+        follow(clients, config, job, stage, cancel).await?
+    };
     stage.send_replace(LabStage::Reporting);
     let (plots, skipped_plots) =
         report::plots(&clients.utils, &sample, &dataset.target, &leaderboard).await;
@@ -78,6 +85,139 @@ pub(crate) async fn run(
         plots,
         skipped_plots,
     })
+}
+
+/// Deadline of one unit's fit on a models node (a node caps it at its `max_deadline_ms`).
+const UNIT_CALL: Duration = Duration::from_secs(60 * 60);
+
+/// A comparison spread over several models nodes: one node plans it (rows read, candidates
+/// resolved, folds made once), every (candidate, fold) unit goes to the least busy node
+/// (see [`spread`](crate::spread)), a node lost mid-way has its units retried on the
+/// others, and one node assembles the leaderboard from the results — the leaderboard a
+/// single node gives for the same request and seed. The best model is then refitted on
+/// every row on one node and stored.
+///
+/// # Errors
+/// The plan's errors (bad input); every node lost for longer than the spread's patience;
+/// `Cancelled` when `cancel` fires.
+async fn spread_compare(
+    clients: &LabClients,
+    compare: CompareRequest,
+    stage: &watch::Sender<LabStage>,
+    cancel: &CancellationToken,
+) -> Result<Leaderboard, LabError> {
+    let nodes = &clients.models_nodes;
+    let keep_best = compare.keep_best;
+    let plan = on_any_node(nodes, |client| {
+        let compare = compare.clone();
+        async move { client.plan(deadline(DATA_CALL), compare).await }
+    })
+    .await?;
+    let units = plan.units();
+    let total = units.len() as u64;
+    stage.send_replace(LabStage::Fitting { done: 0, total });
+    // Each node takes as many units at once as it has fit threads (the fewest of them).
+    let mut per_node = usize::MAX;
+    for client in nodes {
+        let load: Option<ModelsLoad> = client
+            .load(deadline(SHORT_CALL))
+            .await
+            .ok()
+            .and_then(Result::ok);
+        per_node = per_node.min(load.map_or(1, |load| load.fit_threads.max(1) as usize));
+    }
+    let policy = crate::spread::SpreadPolicy {
+        per_node,
+        ..crate::spread::SpreadPolicy::default()
+    };
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let outcomes = crate::spread::spread(&units, nodes.len(), policy, cancel, |node, unit| {
+        let (client, unit, done) = (nodes[node].clone(), unit.clone(), &done);
+        async move {
+            let result = client
+                .evaluate(deadline(UNIT_CALL), unit)
+                .await
+                .into_service("models");
+            if result.is_ok() {
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                stage.send_replace(LabStage::Fitting { done, total });
+            }
+            result
+        }
+    })
+    .await?;
+    // A unit whose nodes were all lost (past its retries) fails its candidate's row.
+    let results: Vec<UnitResult> = outcomes
+        .into_iter()
+        .zip(&units)
+        .map(|(outcome, unit)| {
+            outcome.unwrap_or_else(|error| UnitResult {
+                candidate: unit.candidate,
+                fold: unit.fold,
+                outcome: UnitOutcome::Failed(error),
+            })
+        })
+        .collect();
+    let mut board = on_any_node(nodes, |client| {
+        let (plan, results) = (plan.clone(), results.clone());
+        async move { client.assemble(deadline(DATA_CALL), plan, results).await }
+    })
+    .await?;
+    let winner = board.entries.first().filter(|entry| {
+        entry.error.is_none()
+            && entry
+                .metrics
+                .get(&board.metric)
+                .is_some_and(|value| value.mean.is_finite())
+    });
+    if keep_best && let Some(entry) = winner {
+        let request = FitRequest {
+            data: plan.data.clone(),
+            model: entry.model.clone(),
+            seed: plan.seed,
+        };
+        let stored = on_any_node(nodes, |client| {
+            let request = request.clone();
+            async move { client.fit(deadline(UNIT_CALL), request).await }
+        })
+        .await?;
+        board.best = Some(stored.id);
+    }
+    Ok(board)
+}
+
+/// Runs `call` on the first node that answers: a node that cannot be reached, does not
+/// answer in time or is shutting down is skipped for the next.
+///
+/// # Errors
+/// The first answer that is an error of another kind; the last node's error when none
+/// answered.
+async fn on_any_node<T, F, Fut>(
+    nodes: &[mltools_transport::ModelsClient],
+    call: F,
+) -> Result<T, LabError>
+where
+    F: Fn(mltools_transport::ModelsClient) -> Fut,
+    Fut: std::future::Future<Output = Result<Result<T, ServiceError>, tarpc::client::RpcError>>,
+{
+    let mut last = ServiceError::unavailable("no models node is configured");
+    for client in nodes {
+        match call(client.clone()).await.into_service("models") {
+            Ok(value) => return Ok(value),
+            Err(error)
+                if matches!(
+                    error.kind,
+                    mltools_core::ErrorKind::Unavailable
+                        | mltools_core::ErrorKind::Timeout
+                        | mltools_core::ErrorKind::Cancelled
+                ) =>
+            {
+                last = error;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(last.into())
 }
 
 /// The longest the lab keeps retrying a submission the models node refuses as

@@ -7,8 +7,9 @@
 //! outcomes does not depend on the scheduling.
 //!
 //! What an error from a node means decides what happens next:
-//! - the node could not be reached or did not answer in time ([`ErrorKind::Unavailable`],
-//!   [`ErrorKind::Timeout`]): the node is lost for now (set aside with a growing backoff)
+//! - the node could not be reached, did not answer in time or is shutting down
+//!   ([`ErrorKind::Unavailable`], [`ErrorKind::Timeout`], [`ErrorKind::Cancelled`] while
+//!   the run itself is not cancelled): the node is lost for now (set aside with a growing backoff)
 //!   and the unit is retried on another, at most [`SpreadPolicy::retries`] times; past that
 //!   the unit's outcome is the last error;
 //! - the node is busy ([`ErrorKind::Overloaded`]): the node is set aside for its
@@ -147,7 +148,10 @@ where
                         failed_since_success.fill(false);
                         first_failure = None;
                     }
-                    Err(error) if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::Timeout) => {
+                    Err(error) if matches!(
+                        error.kind,
+                        ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Cancelled
+                    ) && !cancel.is_cancelled() => {
                         node_standing.failures += 1;
                         let backoff = policy
                             .backoff_initial

@@ -142,7 +142,7 @@ impl ModelsState {
     }
 
     /// Checks a comparison and starts it as a job, returning its id at once; the job waits
-    /// for memory (see [`Admission`]) before it reads a row. Inline rows are checked here
+    /// for memory (see the `admission` module) before it reads a row. Inline rows are checked here
     /// whole; of a stored dataset only what its description tells (the target is a
     /// column) is checked here, the rest (the target's values, the task, enough rows for
     /// the folds) by the job once it has read the rows, failing with the same errors.
