@@ -9,8 +9,8 @@ use mltools_core::datasets::{DatasetInfo, GetRequest};
 use mltools_core::frame::ColumnKind;
 use mltools_core::lab::{LabCompareRequest, LabStage, Report, ReportDataset};
 use mltools_core::models::{
-    CompareRequest, FitRequest, JobState, Leaderboard, ModelsLoad, Rows, TrainingData, UnitOutcome,
-    UnitResult,
+    ComparePlan, CompareRequest, FitRequest, JobState, Leaderboard, ModelsLoad, Rows, TrainingData,
+    UnitOutcome, UnitResult,
 };
 use mltools_core::{ColumnData, DatasetRef, Frame, JobId, RpcResultExt, ServiceError};
 use mltools_transport::paging;
@@ -67,15 +67,23 @@ pub(crate) async fn run(
         metric: request.metric.clone(),
         keep_best: true,
     };
-    let leaderboard = if clients.models_nodes.len() > 1 {
-        spread_compare(clients, compare, stage, cancel).await?
+    let (leaderboard, (plots, skipped_plots)) = if clients.models_nodes.len() > 1 {
+        let (mut leaderboard, plan) = spread_compare(clients, compare, stage, cancel).await?;
+        stage.send_replace(LabStage::Reporting);
+        // The best model's refit (a models node) and the plots (utils) run at once.
+        let (best, plots) = tokio::join!(
+            refit_best(clients, &leaderboard, &plan),
+            report::plots(&clients.utils, &sample, &dataset.target, &leaderboard)
+        );
+        leaderboard.best = best?;
+        (leaderboard, plots)
     } else {
         let job = submit(clients, compare, cancel).await?;
-        follow(clients, config, job, stage, cancel).await?
+        let leaderboard = follow(clients, config, job, stage, cancel).await?;
+        stage.send_replace(LabStage::Reporting);
+        let plots = report::plots(&clients.utils, &sample, &dataset.target, &leaderboard).await;
+        (leaderboard, plots)
     };
-    stage.send_replace(LabStage::Reporting);
-    let (plots, skipped_plots) =
-        report::plots(&clients.utils, &sample, &dataset.target, &leaderboard).await;
     Ok(Report {
         dataset,
         leaderboard,
@@ -94,8 +102,8 @@ const UNIT_CALL: Duration = Duration::from_secs(60 * 60);
 /// resolved, folds made once), every (candidate, fold) unit goes to the least busy node
 /// (see [`spread`](crate::spread)), a node lost mid-way has its units retried on the
 /// others, and one node assembles the leaderboard from the results — the leaderboard a
-/// single node gives for the same request and seed. The best model is then refitted on
-/// every row on one node and stored.
+/// single node gives for the same request and seed (its best model not yet refitted: see
+/// [`refit_best`]). Returns the plan with it.
 ///
 /// # Errors
 /// The plan's errors (bad input); every node lost for longer than the spread's patience;
@@ -105,9 +113,8 @@ async fn spread_compare(
     compare: CompareRequest,
     stage: &watch::Sender<LabStage>,
     cancel: &CancellationToken,
-) -> Result<Leaderboard, LabError> {
+) -> Result<(Leaderboard, ComparePlan), LabError> {
     let nodes = &clients.models_nodes;
-    let keep_best = compare.keep_best;
     let plan = on_any_node(nodes, |client| {
         let compare = compare.clone();
         async move { client.plan(deadline(DATA_CALL), compare).await }
@@ -116,7 +123,9 @@ async fn spread_compare(
     let units = plan.units();
     let total = units.len() as u64;
     stage.send_replace(LabStage::Fitting { done: 0, total });
-    // Each node takes as many units at once as it has fit threads (the fewest of them).
+    // Each node takes one unit more than it has fit threads (the fewest of them): the
+    // spare one is read and preprocessed while the others fit, so no fit thread waits for
+    // a round trip.
     let mut per_node = usize::MAX;
     for client in nodes {
         let load: Option<ModelsLoad> = client
@@ -124,7 +133,7 @@ async fn spread_compare(
             .await
             .ok()
             .and_then(Result::ok);
-        per_node = per_node.min(load.map_or(1, |load| load.fit_threads.max(1) as usize));
+        per_node = per_node.min(load.map_or(1, |load| load.fit_threads.max(1) as usize) + 1);
     }
     let policy = crate::spread::SpreadPolicy {
         per_node,
@@ -158,11 +167,25 @@ async fn spread_compare(
             })
         })
         .collect();
-    let mut board = on_any_node(nodes, |client| {
+    let board = on_any_node(nodes, |client| {
         let (plan, results) = (plan.clone(), results.clone());
         async move { client.assemble(deadline(DATA_CALL), plan, results).await }
     })
     .await?;
+    Ok((board, plan))
+}
+
+/// Refits the leaderboard's winner (its top entry, when that has a finite metric) on every
+/// row of the plan's data, on the first models node that answers, and stores it; its id,
+/// or `None` when nothing won.
+///
+/// # Errors
+/// The fit's errors; every node unavailable.
+async fn refit_best(
+    clients: &LabClients,
+    board: &Leaderboard,
+    plan: &ComparePlan,
+) -> Result<Option<mltools_core::ModelId>, LabError> {
     let winner = board.entries.first().filter(|entry| {
         entry.error.is_none()
             && entry
@@ -170,20 +193,20 @@ async fn spread_compare(
                 .get(&board.metric)
                 .is_some_and(|value| value.mean.is_finite())
     });
-    if keep_best && let Some(entry) = winner {
-        let request = FitRequest {
-            data: plan.data.clone(),
-            model: entry.model.clone(),
-            seed: plan.seed,
-        };
-        let stored = on_any_node(nodes, |client| {
-            let request = request.clone();
-            async move { client.fit(deadline(UNIT_CALL), request).await }
-        })
-        .await?;
-        board.best = Some(stored.id);
-    }
-    Ok(board)
+    let Some(entry) = winner.filter(|_| plan.keep_best) else {
+        return Ok(None);
+    };
+    let request = FitRequest {
+        data: plan.data.clone(),
+        model: entry.model.clone(),
+        seed: plan.seed,
+    };
+    let stored = on_any_node(&clients.models_nodes, |client| {
+        let request = request.clone();
+        async move { client.fit(deadline(UNIT_CALL), request).await }
+    })
+    .await?;
+    Ok(Some(stored.id))
 }
 
 /// Runs `call` on the first node that answers: a node that cannot be reached, does not
