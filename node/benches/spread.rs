@@ -16,33 +16,12 @@ mod support;
 use mltools_core::RpcResultExt;
 use mltools_core::datasets::{Builtin, ImportRequest, Source};
 use mltools_core::lab::LabCompareRequest;
-use mltools_node::{Node, NodeBuilder, NodeConfig};
-use std::path::Path;
+use mltools_node::Node;
 use std::time::{Duration, Instant};
-use support::Daemon;
+use support::{Daemon, lab_node};
 use tarpc::context;
 
 const ROUNDS: usize = 3;
-
-async fn lab_node(data: &str, models: &[String], dir: &Path) -> Node {
-    let at = models
-        .iter()
-        .map(|address| format!("{{ tcp = \"{address}\" }}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut config = NodeConfig::parse(&format!(
-        "[node]\nname = \"lab\"\nserve = [\"lab\"]\n\
-         [services.datasets]\nat = {{ tcp = \"{data}\" }}\n\
-         [services.utils]\nat = {{ tcp = \"{data}\" }}\n\
-         [services.models]\nat = [{at}]\n"
-    ))
-    .expect("a valid config");
-    config.lab.data_dir = Some(dir.to_owned());
-    NodeBuilder::from_config(config)
-        .start()
-        .await
-        .expect("the lab node starts")
-}
 
 /// The best of `ROUNDS` timed compares, after a warm-up.
 async fn best_of(node: &Node, request: &LabCompareRequest) -> Duration {

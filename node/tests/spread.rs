@@ -9,33 +9,14 @@ use mltools_core::RpcResultExt;
 use mltools_core::datasets::{Builtin, ImportRequest, Source};
 use mltools_core::lab::{LabCompareRequest, LabStage};
 use mltools_core::models::{Leaderboard, ModelSpec, ParamValue};
-use mltools_node::{Node, NodeBuilder, NodeConfig};
+
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::Daemon;
+use support::{Daemon, lab_node};
 use tarpc::context;
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
-}
-
-/// A node in this process hosting the lab, reaching datasets and utils at `data` and the
-/// models service at each of `models`.
-async fn lab_node(data: &str, models: &[String], dir: &Path) -> Node {
-    let at = models
-        .iter()
-        .map(|address| format!("{{ tcp = \"{address}\" }}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut config = NodeConfig::parse(&format!(
-        "[node]\nname = \"lab\"\nserve = [\"lab\"]\n\
-         [services.datasets]\nat = {{ tcp = \"{data}\" }}\n\
-         [services.utils]\nat = {{ tcp = \"{data}\" }}\n\
-         [services.models]\nat = [{at}]\n"
-    ))
-    .unwrap();
-    config.lab.data_dir = Some(dir.to_owned());
-    NodeBuilder::from_config(config).start().await.unwrap()
 }
 
 /// The leaderboard without what differs between runs by nature: timings and the id the

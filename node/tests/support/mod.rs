@@ -208,3 +208,26 @@ pub(crate) fn json(output: &Output) -> Value {
     );
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
+
+/// A node in this process hosting the lab, reaching datasets and utils at `data` and the
+/// models service at each of `models` (several: a compare is spread over them), keeping
+/// its comparisons in `dir`.
+pub(crate) async fn lab_node(data: &str, models: &[String], dir: &Path) -> mltools_node::Node {
+    let at = models
+        .iter()
+        .map(|address| format!("{{ tcp = \"{address}\" }}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut config = mltools_node::NodeConfig::parse(&format!(
+        "[node]\nname = \"lab\"\nserve = [\"lab\"]\n\
+         [services.datasets]\nat = {{ tcp = \"{data}\" }}\n\
+         [services.utils]\nat = {{ tcp = \"{data}\" }}\n\
+         [services.models]\nat = [{at}]\n"
+    ))
+    .expect("a valid config");
+    config.lab.data_dir = Some(dir.to_owned());
+    mltools_node::NodeBuilder::from_config(config)
+        .start()
+        .await
+        .expect("the lab node starts")
+}

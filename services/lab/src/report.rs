@@ -81,9 +81,9 @@ pub(crate) async fn plots(
             ));
         }
     }
-    let mut plots = Vec::with_capacity(kinds.len());
-    let mut skipped = Vec::new();
-    for (title, kind) in kinds {
+    // Every plot asked for at once: the utils service renders as many at a time as its
+    // `render_concurrency` allows. The report keeps their order.
+    let rendered = futures::future::join_all(kinds.into_iter().map(|(title, kind)| async move {
         let mut ctx = context::current();
         ctx.deadline = std::time::Instant::now() + Duration::from_secs(60);
         let request = PlotRequest {
@@ -93,7 +93,13 @@ pub(crate) async fn plots(
             height: None,
             title: None,
         };
-        match utils.plot(ctx, request).await.into_service("utils") {
+        (title, utils.plot(ctx, request).await.into_service("utils"))
+    }))
+    .await;
+    let mut plots = Vec::with_capacity(rendered.len());
+    let mut skipped = Vec::new();
+    for (title, outcome) in rendered {
+        match outcome {
             Ok(plot) => plots.push((title, plot)),
             Err(error) => {
                 tracing::warn!(plot = %title, %error, "a report plot was skipped");

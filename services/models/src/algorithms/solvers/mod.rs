@@ -30,23 +30,8 @@ pub(crate) fn block_rows(cost_per_row: usize) -> usize {
     (BLOCK_COST / cost_per_row.max(1)).clamp(1, ROW_BLOCK)
 }
 
-/// `a·b`, in four running sums (which the compiler vectorises, unlike one sum).
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut sums = [0.0; 4];
-    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..4 {
-            sums[lane] += x[lane] * y[lane];
-        }
-    }
-    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
-}
+/// `a·b`, in four running sums (the SVM kernel's: one summation order for every solver).
+pub(crate) use crate::algorithms::svm::kernel::dot;
 
 /// `y += alpha·x`.
 pub(crate) fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
