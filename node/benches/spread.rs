@@ -18,7 +18,7 @@ use mltools_core::datasets::{Builtin, ImportRequest, Source};
 use mltools_core::lab::LabCompareRequest;
 use mltools_node::Node;
 use std::time::{Duration, Instant};
-use support::{Daemon, lab_node};
+use support::{Daemon, data_daemon, lab_node, models_daemon};
 use tarpc::context;
 
 const ROUNDS: usize = 3;
@@ -51,33 +51,10 @@ async fn best_of(node: &Node, request: &LabCompareRequest) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = |name: &str| dir.path().join(name);
-    std::fs::write(
-        path("data.toml"),
-        format!(
-            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
-             [datasets]\ndata_dir = \"{}\"\n",
-            path("data").display()
-        ),
-    )
-    .expect("the config is written");
-    let data = Daemon::start(&path("data.toml"));
+    let data = data_daemon(dir.path());
     let data_address = data.address("tcp");
     let models: Vec<Daemon> = (0..2)
-        .map(|index| {
-            let name = format!("models{index}");
-            std::fs::write(
-                path(&format!("{name}.toml")),
-                format!(
-                    "[node]\nname = \"{name}\"\nserve = [\"models\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
-                     [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
-                     [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n\
-                     [models]\ndata_dir = \"{}\"\nfit_threads = 1\n",
-                    path(&name).display()
-                ),
-            )
-            .expect("the config is written");
-            Daemon::start(&path(&format!("{name}.toml")))
-        })
+        .map(|index| models_daemon(dir.path(), &format!("models{index}"), &data_address))
         .collect();
     let addresses: Vec<String> = models.iter().map(|daemon| daemon.address("tcp")).collect();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

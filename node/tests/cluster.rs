@@ -105,15 +105,7 @@ fn write(path: &Path, text: &str) {
 async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    write(
-        &path("data.toml"),
-        &format!(
-            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
-             [datasets]\ndata_dir = \"{}\"\n",
-            path("data").display()
-        ),
-    );
-    let data = Daemon::start(&path("data.toml"));
+    let data = support::data_daemon(dir.path());
     let data_address = data.address("tcp");
     // The models node gets a fixed port so that it can come back on the same address.
     let models_port = {

@@ -10,14 +10,9 @@ use mltools_core::datasets::{Builtin, ImportRequest, Source};
 use mltools_core::lab::{LabCompareRequest, LabStage};
 use mltools_core::models::{Leaderboard, ModelSpec, ParamValue};
 
-use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{Daemon, lab_node};
+use support::{Daemon, data_daemon, lab_node, models_daemon};
 use tarpc::context;
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
 
 /// The leaderboard without what differs between runs by nature: timings and the id the
 /// refitted best model got.
@@ -36,31 +31,11 @@ fn comparable(board: &Leaderboard) -> String {
 async fn a_compare_over_three_models_nodes_survives_one_killed_and_gives_the_single_node_board() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    write(
-        &path("data.toml"),
-        &format!(
-            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
-             [datasets]\ndata_dir = \"{}\"\n",
-            path("data").display()
-        ),
-    );
-    let data = Daemon::start(&path("data.toml"));
+    let data = data_daemon(dir.path());
     let data_address = data.address("tcp");
-    let mut models = Vec::new();
-    for index in 0..3 {
-        let name = format!("models{index}");
-        write(
-            &path(&format!("{name}.toml")),
-            &format!(
-                "[node]\nname = \"{name}\"\nserve = [\"models\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
-                 [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
-                 [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n\
-                 [models]\ndata_dir = \"{}\"\nfit_threads = 1\n",
-                path(&name).display()
-            ),
-        );
-        models.push(Daemon::start(&path(&format!("{name}.toml"))));
-    }
+    let mut models: Vec<Daemon> = (0..3)
+        .map(|index| models_daemon(dir.path(), &format!("models{index}"), &data_address))
+        .collect();
     let addresses: Vec<String> = models.iter().map(|daemon| daemon.address("tcp")).collect();
 
     let single = lab_node(&data_address, &addresses[..1], &path("single")).await;

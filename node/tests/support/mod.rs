@@ -231,3 +231,36 @@ pub(crate) async fn lab_node(data: &str, models: &[String], dir: &Path) -> mltoo
         .await
         .expect("the lab node starts")
 }
+
+/// A daemon hosting datasets and utils on 127.0.0.1, its data in `dir/data`.
+pub(crate) fn data_daemon(dir: &Path) -> Daemon {
+    let config = dir.join("data.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nname = \"data\"\nserve = [\"datasets\", \"utils\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
+             [datasets]\ndata_dir = \"{}\"\n",
+            dir.join("data").display()
+        ),
+    )
+    .expect("the config is written");
+    Daemon::start(&config)
+}
+
+/// A daemon named `name` hosting the models service on 127.0.0.1 with one fit thread,
+/// reaching datasets and utils at `data`, its registry in `dir/NAME`.
+pub(crate) fn models_daemon(dir: &Path, name: &str, data: &str) -> Daemon {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nname = \"{name}\"\nserve = [\"models\"]\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
+             [services.utils]\nat = {{ tcp = \"{data}\" }}\n\
+             [services.datasets]\nat = {{ tcp = \"{data}\" }}\n\
+             [models]\ndata_dir = \"{}\"\nfit_threads = 1\n",
+            dir.join(name).display()
+        ),
+    )
+    .expect("the config is written");
+    Daemon::start(&config)
+}

@@ -227,16 +227,7 @@ where
     for client in nodes {
         match call(client.clone()).await.into_service("models") {
             Ok(value) => return Ok(value),
-            Err(error)
-                if matches!(
-                    error.kind,
-                    mltools_core::ErrorKind::Unavailable
-                        | mltools_core::ErrorKind::Timeout
-                        | mltools_core::ErrorKind::Cancelled
-                ) =>
-            {
-                last = error;
-            }
+            Err(error) if crate::spread::is_node_loss(&error) => last = error,
             Err(error) => return Err(error.into()),
         }
     }

@@ -148,10 +148,7 @@ where
                         failed_since_success.fill(false);
                         first_failure = None;
                     }
-                    Err(error) if matches!(
-                        error.kind,
-                        ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Cancelled
-                    ) && !cancel.is_cancelled() => {
+                    Err(error) if is_node_loss(&error) && !cancel.is_cancelled() => {
                         node_standing.failures += 1;
                         let backoff = policy
                             .backoff_initial
@@ -187,6 +184,15 @@ where
             outcome.unwrap_or_else(|| Err(ServiceError::internal("a unit was never run")))
         })
         .collect())
+}
+
+/// Whether `error` says the node could not do the work (it cannot be reached, did not
+/// answer in time, or is shutting down), so another node may.
+pub(crate) fn is_node_loss(error: &ServiceError) -> bool {
+    matches!(
+        error.kind,
+        ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Cancelled
+    )
 }
 
 /// The node with the fewest units in flight, below `per_node`, that is not set aside at

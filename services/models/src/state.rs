@@ -176,13 +176,14 @@ impl ModelsState {
         } else {
             Pending::Stored(request)
         };
-        let (models, folds): (&[ModelSpec], usize) = match &pending {
-            Pending::Planned(plan) => (&[], plan.folds),
-            Pending::Stored(request) => (&request.models, request.folds),
-        };
-        let planned_models: Vec<ModelSpec> = match &pending {
-            Pending::Planned(plan) => plan.candidates.iter().map(|c| c.spec.clone()).collect(),
-            Pending::Stored(_) => models.to_vec(),
+        // The candidates as far as they are known: all of them once planned, else those
+        // the request names (none: every default candidate is counted).
+        let (planned_models, folds): (Vec<ModelSpec>, usize) = match &pending {
+            Pending::Planned(plan) => (
+                plan.candidates.iter().map(|c| c.spec.clone()).collect(),
+                plan.folds,
+            ),
+            Pending::Stored(request) => (request.models.clone(), request.folds),
         };
         let units = (planned_models.len().max(1) * folds) as u64;
         let concurrent = (self.inner.pool.current_num_threads() as u64).min(units);
