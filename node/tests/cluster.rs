@@ -130,7 +130,9 @@ async fn three_daemons_compare_and_survive_the_models_node_dying_mid_compare() {
              [services.datasets]\nat = {{ tcp = \"{data_address}\" }}\n\
              [services.utils]\nat = {{ tcp = \"{data_address}\" }}\n\
              [services.models]\nat = {{ tcp = \"{models_address}\" }}\n\
-             pool = {{ max_size = 2, connection_timeout_ms = 3000 }}\n"
+             pool = {{ max_size = 2, connection_timeout_ms = 3000 }}\n\
+             [lab]\ndata_dir = \"{}\"\n",
+            path("lab").display()
         ),
     );
     let main = Daemon::start(&path("main.toml"));
