@@ -394,6 +394,8 @@ pub struct ComparePlan {
     pub test_fold: Vec<u8>,
     /// The metric the leaderboard is sorted by.
     pub metric: String,
+    /// Whether a higher `metric` ranks first (accuracy, R²) rather than a lower one (RMSE).
+    pub higher_is_better: bool,
     /// The seed of every randomised algorithm.
     pub seed: u64,
     /// Whether the caller means to refit the best model on all rows ([`Models::fit`]).

@@ -145,10 +145,25 @@ async fn a_compare_over_three_models_nodes_survives_one_killed_and_gives_the_sin
         assert_eq!(load.fits_peak, 1, "node {index}: one fit thread");
         assert_eq!((load.fits_running, load.queued), (0, 0));
     }
-    assert!(
-        first.leaderboard.best.is_some(),
-        "the best model was refitted and stored"
-    );
+    // The winner was refitted and stored once (early in the tail or after the board), and
+    // nothing else was: the survivors hold the single-node run's model and this one.
+    let best = first
+        .leaderboard
+        .best
+        .expect("the best model was refitted and stored");
+    let mut stored = Vec::new();
+    for index in [0, 2] {
+        let list = clients[index]
+            .list(context::current())
+            .await
+            .into_service("models")
+            .unwrap();
+        stored.extend(list.into_iter().map(|info| (info.id, info.spec)));
+    }
+    let winner = &first.leaderboard.entries[0].model;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(stored.iter().all(|(_, spec)| spec == winner), "{stored:?}");
+    assert!(stored.iter().any(|(id, _)| *id == best));
     for node in [single, spread] {
         assert!(node.shutdown_within(Duration::from_secs(10)).await);
     }

@@ -3,13 +3,14 @@
 
 use crate::config::LabConfig;
 use crate::error::LabError;
+use crate::refit::{EarlyRefit, UnitScore};
 use crate::report;
 use crate::state::LabClients;
 use mltools_core::datasets::{DatasetInfo, GetRequest};
 use mltools_core::frame::ColumnKind;
 use mltools_core::lab::{LabCompareRequest, LabStage, Report, ReportDataset};
 use mltools_core::models::{
-    ComparePlan, CompareRequest, FitRequest, JobState, Leaderboard, ModelsLoad, Rows, TrainingData,
+    ComparePlan, CompareRequest, JobState, Leaderboard, ModelsLoad, Rows, TrainingData,
     UnitOutcome, UnitResult,
 };
 use mltools_core::{ColumnData, DatasetRef, Frame, JobId, RpcResultExt, ServiceError};
@@ -67,23 +68,37 @@ pub(crate) async fn run(
         metric: request.metric.clone(),
         keep_best: true,
     };
-    let (leaderboard, (plots, skipped_plots)) = if clients.models_nodes.len() > 1 {
-        let (mut leaderboard, plan) = spread_compare(clients, compare, stage, cancel).await?;
-        stage.send_replace(LabStage::Reporting);
-        // The best model's refit (a models node) and the plots (utils) run at once.
-        let (best, plots) = tokio::join!(
-            refit_best(clients, &leaderboard, &plan),
-            report::plots(&clients.utils, &sample, &dataset.target, &leaderboard)
-        );
-        leaderboard.best = best?;
-        (leaderboard, plots)
-    } else {
-        let job = submit(clients, compare, cancel).await?;
-        let leaderboard = follow(clients, config, job, stage, cancel).await?;
-        stage.send_replace(LabStage::Reporting);
-        let plots = report::plots(&clients.utils, &sample, &dataset.target, &leaderboard).await;
-        (leaderboard, plots)
+    // The features' overview needs no leaderboard: it renders (on the utils node) while
+    // the models are compared, and is dropped unfinished if the comparison fails.
+    let overview =
+        async { Ok(report::render(&clients.utils, report::overview_plots(&sample)).await) };
+    let compared = async {
+        if clients.models_nodes.len() > 1 {
+            let (mut leaderboard, plan, early) =
+                spread_compare(clients, compare, stage, cancel).await?;
+            stage.send_replace(LabStage::Reporting);
+            // The best model's refit (a models node) and the result plots (utils) run at
+            // once.
+            let kinds = report::result_plots(&dataset.target, &leaderboard);
+            let (best, plots) = tokio::join!(
+                crate::refit::refit_best(&clients.models_nodes, &leaderboard, &plan, early),
+                report::render(&clients.utils, kinds)
+            );
+            leaderboard.best = best?;
+            Ok::<_, LabError>((leaderboard, plots))
+        } else {
+            let job = submit(clients, compare, cancel).await?;
+            let leaderboard = follow(clients, config, job, stage, cancel).await?;
+            stage.send_replace(LabStage::Reporting);
+            let kinds = report::result_plots(&dataset.target, &leaderboard);
+            let plots = report::render(&clients.utils, kinds).await;
+            Ok((leaderboard, plots))
+        }
     };
+    let ((leaderboard, (mut plots, mut skipped_plots)), (overview, skipped_overview)) =
+        tokio::try_join!(compared, overview)?;
+    plots.extend(overview);
+    skipped_plots.extend(skipped_overview);
     Ok(Report {
         dataset,
         leaderboard,
@@ -102,8 +117,9 @@ const UNIT_CALL: Duration = Duration::from_secs(60 * 60);
 /// resolved, folds made once), every (candidate, fold) unit goes to the least busy node
 /// (see [`spread`](crate::spread)), a node lost mid-way has its units retried on the
 /// others, and one node assembles the leaderboard from the results — the leaderboard a
-/// single node gives for the same request and seed (its best model not yet refitted: see
-/// [`refit_best`]). Returns the plan with it.
+/// single node gives for the same request and seed (its best model not yet refitted).
+/// Returns the plan with it, and the refit started early in the comparison's tail, if any
+/// (see [`refit`](crate::refit)).
 ///
 /// # Errors
 /// The plan's errors (bad input); every node lost for longer than the spread's patience;
@@ -113,7 +129,7 @@ async fn spread_compare(
     compare: CompareRequest,
     stage: &watch::Sender<LabStage>,
     cancel: &CancellationToken,
-) -> Result<(Leaderboard, ComparePlan), LabError> {
+) -> Result<(Leaderboard, ComparePlan, Option<EarlyRefit>), LabError> {
     let nodes = &clients.models_nodes;
     let plan = on_any_node(nodes, |client| {
         let compare = compare.clone();
@@ -140,21 +156,50 @@ async fn spread_compare(
         ..crate::spread::SpreadPolicy::default()
     };
     let done = std::sync::atomic::AtomicU64::new(0);
-    let outcomes = crate::spread::spread(&units, nodes.len(), policy, cancel, |node, unit| {
-        let (client, unit, done) = (nodes[node].clone(), unit.clone(), &done);
-        async move {
-            let result = client
-                .evaluate(deadline(UNIT_CALL), unit)
-                .await
-                .into_service("models");
-            if result.is_ok() {
-                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                stage.send_replace(LabStage::Fitting { done, total });
+    // The scores so far, for the provisional leader whose refit starts in the tail.
+    let scores = std::sync::Mutex::new(Vec::with_capacity(units.len()));
+    let mut early = None;
+    let spread = crate::spread::spread(
+        &units,
+        nodes.len(),
+        policy,
+        cancel,
+        |node, unit| {
+            let (client, unit, done, scores, plan) =
+                (nodes[node].clone(), unit.clone(), &done, &scores, &plan);
+            async move {
+                let result = client
+                    .evaluate(deadline(UNIT_CALL), unit)
+                    .await
+                    .into_service("models");
+                if let Ok(result) = &result {
+                    scores
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(UnitScore::of(plan, result));
+                    let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    stage.send_replace(LabStage::Fitting { done, total });
+                }
+                result
             }
-            result
+        },
+        |node| {
+            let scores = scores
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            early = EarlyRefit::start(&plan, &scores, nodes[node].clone());
+        },
+    )
+    .await;
+    let outcomes = match spread {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            if let Some(early) = early {
+                early.discard().await;
+            }
+            return Err(error.into());
         }
-    })
-    .await?;
+    };
     // A unit whose nodes were all lost (past its retries) fails its candidate's row.
     let results: Vec<UnitResult> = outcomes
         .into_iter()
@@ -171,42 +216,16 @@ async fn spread_compare(
         let (plan, results) = (plan.clone(), results.clone());
         async move { client.assemble(deadline(DATA_CALL), plan, results).await }
     })
-    .await?;
-    Ok((board, plan))
-}
-
-/// Refits the leaderboard's winner (its top entry, when that has a finite metric) on every
-/// row of the plan's data, on the first models node that answers, and stores it; its id,
-/// or `None` when nothing won.
-///
-/// # Errors
-/// The fit's errors; every node unavailable.
-async fn refit_best(
-    clients: &LabClients,
-    board: &Leaderboard,
-    plan: &ComparePlan,
-) -> Result<Option<mltools_core::ModelId>, LabError> {
-    let winner = board.entries.first().filter(|entry| {
-        entry.error.is_none()
-            && entry
-                .metrics
-                .get(&board.metric)
-                .is_some_and(|value| value.mean.is_finite())
-    });
-    let Some(entry) = winner.filter(|_| plan.keep_best) else {
-        return Ok(None);
-    };
-    let request = FitRequest {
-        data: plan.data.clone(),
-        model: entry.model.clone(),
-        seed: plan.seed,
-    };
-    let stored = on_any_node(&clients.models_nodes, |client| {
-        let request = request.clone();
-        async move { client.fit(deadline(UNIT_CALL), request).await }
-    })
-    .await?;
-    Ok(Some(stored.id))
+    .await;
+    match board {
+        Ok(board) => Ok((board, plan, early)),
+        Err(error) => {
+            if let Some(early) = early {
+                early.discard().await;
+            }
+            Err(error)
+        }
+    }
 }
 
 /// Runs `call` on the first node that answers: a node that cannot be reached, does not
@@ -215,7 +234,7 @@ async fn refit_best(
 /// # Errors
 /// The first answer that is an error of another kind; the last node's error when none
 /// answered.
-async fn on_any_node<T, F, Fut>(
+pub(crate) async fn on_any_node<T, F, Fut>(
     nodes: &[mltools_transport::ModelsClient],
     call: F,
 ) -> Result<T, LabError>

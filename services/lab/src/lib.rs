@@ -13,6 +13,7 @@
 //! | [`state`] | [`LabState`]: the comparisons in flight and their results |
 //! | `store` | the lab's database, `lab.db`: every comparison started, ended ones' reports |
 //! | [`server`] | [`LabServer`]: the `Lab` interface over the state |
+//! | [`refit`] | the winner's refit after a spread comparison, started early in its tail |
 //! | [`spread`] | units of work over several nodes: least busy first, lost nodes set aside, their units retried |
 //!
 //! A comparison is a job of the lab's own: [`LabState::compare`] returns its id at once;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod follow;
 pub mod html;
+pub mod refit;
 pub mod report;
 pub mod server;
 pub mod spread;

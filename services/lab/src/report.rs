@@ -24,16 +24,9 @@ pub fn model_label(spec: &ModelSpec) -> String {
 /// The plots of a report, and the ones that could not be drawn with why.
 pub(crate) type Plots = (Vec<(String, Plot)>, Vec<(String, ServiceError)>);
 
-/// Every plot of a report: the leaderboard, the best model's out-of-fold diagnostics and
-/// importances, and the features' overview. Best effort: a plot the utils service refuses
-/// (too many classes, nothing finite to draw) is listed as skipped, and the report keeps
-/// the rest — the comparison itself has succeeded.
-pub(crate) async fn plots(
-    utils: &UtilsClient,
-    sample: &Sample,
-    target: &str,
-    leaderboard: &Leaderboard,
-) -> Plots {
+/// The plots drawn from the leaderboard: the leaderboard itself, the best model's
+/// out-of-fold diagnostics and its importances.
+pub(crate) fn result_plots(target: &str, leaderboard: &Leaderboard) -> Vec<(String, PlotKind)> {
     let mut kinds = Vec::new();
     let entries = bars(&leaderboard.metric, &leaderboard.entries);
     if !entries.is_empty() {
@@ -57,6 +50,13 @@ pub(crate) async fn plots(
             },
         ));
     }
+    kinds
+}
+
+/// The features' overview plots (distributions, correlations), drawn from the sample
+/// alone: they need no leaderboard, so they render while the models are compared.
+pub(crate) fn overview_plots(sample: &Sample) -> Vec<(String, PlotKind)> {
+    let mut kinds = Vec::new();
     let numeric = numeric_columns(&sample.frame);
     if !numeric.columns.is_empty() {
         let rows = numeric.rows() as u64;
@@ -81,8 +81,14 @@ pub(crate) async fn plots(
             ));
         }
     }
-    // Every plot asked for at once: the utils service renders as many at a time as its
-    // `render_concurrency` allows. The report keeps their order.
+    kinds
+}
+
+/// Renders plots by the utils service, all asked for at once (the service draws as many
+/// at a time as its `render_concurrency` allows), in the order given. Best effort: a plot
+/// the utils service refuses (too many classes, nothing finite to draw) is listed as
+/// skipped with why, and the report keeps the rest — the comparison itself has succeeded.
+pub(crate) async fn render(utils: &UtilsClient, kinds: Vec<(String, PlotKind)>) -> Plots {
     let rendered = futures::future::join_all(kinds.into_iter().map(|(title, kind)| async move {
         let mut ctx = context::current();
         ctx.deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -68,19 +68,26 @@ struct Node {
 /// Runs every unit on one of `nodes` nodes with `run(node, unit)`, per `policy`; returns
 /// each unit's outcome in the units' order. At least one node is needed.
 ///
+/// `on_tail(node)` is called at most once: the first time every unit has been sent and a
+/// node has room for more, with that node (the least busy). From then on the run is in its
+/// tail, nodes going idle one by one: work that follows the units (a refit) can start
+/// there. It is not called when the run ends first.
+///
 /// # Errors
 /// A unit's error that is not a node's failure (see the module docs); the last node error
 /// when every node stayed set aside past the patience; [`ErrorKind::Cancelled`] when
 /// `cancel` fires. Units in flight then are dropped (their calls cancelled).
-pub async fn spread<U, R, F, Fut>(
+pub async fn spread<U, R, F, Fut, T>(
     units: &[U],
     nodes: usize,
     policy: SpreadPolicy,
     cancel: &CancellationToken,
     run: F,
+    on_tail: T,
 ) -> Result<Vec<Result<R, ServiceError>>, ServiceError>
 where
     F: Fn(usize, &U) -> Fut,
+    T: FnOnce(usize),
     Fut: Future<Output = Result<R, ServiceError>>,
 {
     use futures::stream::{FuturesUnordered, StreamExt};
@@ -106,6 +113,7 @@ where
     let mut failed_since_success = vec![false; nodes];
     let mut first_failure: Option<Instant> = None;
     let mut last_node_error: Option<ServiceError> = None;
+    let mut on_tail = Some(on_tail);
     loop {
         let now = Instant::now();
         while let Some(&unit) = pending.front() {
@@ -119,6 +127,12 @@ where
         }
         if pending.is_empty() && in_flight.is_empty() {
             break;
+        }
+        if pending.is_empty()
+            && let Some(node) = least_busy(&standing, per_node, now)
+            && let Some(on_tail) = on_tail.take()
+        {
+            on_tail(node);
         }
         if failed_since_success.iter().all(|&failed| failed)
             && first_failure
@@ -253,6 +267,8 @@ mod tests {
     async fn every_unit_runs_once_within_the_per_node_cap_and_outcomes_keep_the_units_order() {
         let units: Vec<usize> = (0..20).collect();
         let record = Record::new(3);
+        let sent = AtomicUsize::new(0);
+        let tails = Mutex::new(Vec::new());
         let outcomes = spread(
             &units,
             3,
@@ -260,10 +276,17 @@ mod tests {
             &CancellationToken::new(),
             |node, &unit| {
                 let record = &record;
+                sent.fetch_add(1, Ordering::SeqCst);
                 async move {
                     record.run(node, unit).await;
                     Ok(unit * 10)
                 }
+            },
+            |node| {
+                tails
+                    .lock()
+                    .unwrap()
+                    .push((node, sent.load(Ordering::SeqCst)))
             },
         )
         .await
@@ -276,6 +299,29 @@ mod tests {
             assert!(record.most[node].load(Ordering::SeqCst) <= 2);
             assert!(ran.iter().any(|&(n, _)| n == node), "node {node} got work");
         }
+        let tails = tails.into_inner().unwrap();
+        assert_eq!(tails.len(), 1, "the tail is announced once: {tails:?}");
+        assert_eq!(tails[0].1, 20, "once every unit was sent");
+    }
+
+    #[tokio::test]
+    async fn no_tail_is_announced_when_the_last_unit_ends_the_run() {
+        let mut told = false;
+        let outcomes = spread(
+            &[1usize],
+            1,
+            SpreadPolicy {
+                per_node: 1,
+                ..quick()
+            },
+            &CancellationToken::new(),
+            |_, &unit| async move { Ok(unit) },
+            |_| told = true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcomes, [Ok(1)]);
+        assert!(!told);
     }
 
     #[tokio::test]
@@ -297,6 +343,7 @@ mod tests {
                     Ok(unit)
                 }
             },
+            |_| {},
         )
         .await
         .unwrap();
@@ -324,6 +371,7 @@ mod tests {
                     Ok(unit)
                 }
             },
+            |_| {},
         )
         .await
         .unwrap();
@@ -357,6 +405,7 @@ mod tests {
                     Ok(unit)
                 }
             },
+            |_| {},
         )
         .await
         .unwrap();
@@ -376,6 +425,7 @@ mod tests {
                 }
                 Ok(unit)
             },
+            |_| {},
         )
         .await
         .unwrap_err();
@@ -394,6 +444,7 @@ mod tests {
             |node, _| async move {
                 Err::<usize, _>(ServiceError::unavailable(format!("node {node} is gone")))
             },
+            |_| {},
         )
         .await
         .unwrap_err();
@@ -406,15 +457,25 @@ mod tests {
     async fn a_cancel_stops_the_run() {
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let error = spread(&[0usize], 1, quick(), &cancel, |_, _| {
-            futures::future::pending::<Result<usize, ServiceError>>()
-        })
+        let error = spread(
+            &[0usize],
+            1,
+            quick(),
+            &cancel,
+            |_, _| futures::future::pending::<Result<usize, ServiceError>>(),
+            |_| {},
+        )
         .await
         .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Cancelled);
-        let none = spread(&[0usize], 0, quick(), &cancel, |_, &unit| async move {
-            Ok(unit)
-        })
+        let none = spread(
+            &[0usize],
+            0,
+            quick(),
+            &cancel,
+            |_, &unit| async move { Ok(unit) },
+            |_| {},
+        )
         .await;
         assert_eq!(none.unwrap_err().kind, ErrorKind::InvalidInput);
     }

@@ -84,6 +84,7 @@ impl ModelsState {
             folds: plan.folds,
             test_fold,
             metric: plan.metric.as_str().to_owned(),
+            higher_is_better: plan.metric.higher_is_better(),
             seed: plan.seed,
             keep_best: plan.keep_best,
             warnings: plan.warnings,

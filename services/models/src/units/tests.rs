@@ -28,6 +28,7 @@ fn plan() -> ComparePlan {
         folds: 2,
         test_fold: vec![0, 0, 0, 1, 1, 1],
         metric: "r2".to_owned(),
+        higher_is_better: true,
         seed: 0,
         keep_best: false,
         warnings: vec!["column `id` left out".to_owned()],
