@@ -49,6 +49,7 @@ pub const MAX_UPLOAD_CHUNK_BYTES: usize = 16 * 1024 * 1024;
 /// An upload's id: 128 random bits, so that one caller cannot guess (and append to, commit
 /// or abort) another's upload. Shown as 32 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadId(pub [u8; 16]);
 
 impl fmt::Display for UploadId {
@@ -62,6 +63,7 @@ impl fmt::Display for UploadId {
 
 /// A request to start an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BeginUpload {
     /// A label for messages and the dataset's default name: the file's name, say. At most
     /// 255 bytes, no control characters.
@@ -74,6 +76,7 @@ pub struct BeginUpload {
 
 /// A chunk of an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppendUpload {
     /// The upload.
     pub upload: UploadId,
@@ -87,6 +90,7 @@ pub struct AppendUpload {
 
 /// Where the rows of an import or update come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Source {
     /// A CSV file on the service's machine.
     File {
@@ -181,6 +185,7 @@ impl fmt::Display for Source {
 
 /// The built-in datasets (shipped by smartcore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {
     /// Fisher's iris: 150 × 4, three species (classification).
@@ -236,6 +241,7 @@ impl std::str::FromStr for Builtin {
 
 /// How CSV text is read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvOptions {
     /// The field delimiter; `None` detects it from the header line among `,` `;` tab `|`.
     pub delimiter: Option<u8>,
@@ -249,6 +255,7 @@ pub const MISSING_TOKENS: [&str; 6] = ["NA", "N/A", "NaN", "nan", "null", "NULL"
 
 /// A request to import a new dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportRequest {
     /// Where the rows come from.
     pub source: Source,
@@ -286,6 +293,7 @@ impl ImportRequest {
 
 /// How an update changes the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UpdateMode {
     /// Add the new rows after the current ones; the columns must match by name.
@@ -296,6 +304,7 @@ pub enum UpdateMode {
 
 /// A request to make a new version of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateRequest {
     /// The dataset to update.
     pub dataset: DatasetRef,
@@ -312,6 +321,7 @@ pub struct UpdateRequest {
 
 /// One column's schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnSchema {
     /// The column's name.
     pub name: String,
@@ -321,6 +331,7 @@ pub struct ColumnSchema {
 
 /// A dataset version's schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schema {
     /// The columns, in table order.
     pub columns: Vec<ColumnSchema>,
@@ -330,6 +341,7 @@ pub struct Schema {
 
 /// What the service knows of one dataset version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetInfo {
     /// The dataset's id.
     pub id: DatasetId,
@@ -351,6 +363,7 @@ pub struct DatasetInfo {
 
 /// Which rows and columns of a dataset version to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetRequest {
     /// The dataset.
     pub dataset: DatasetRef,
@@ -379,6 +392,7 @@ impl GetRequest {
 
 /// Rows of a dataset version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetPage {
     /// The version read.
     pub info: DatasetInfo,
@@ -390,6 +404,7 @@ pub struct DatasetPage {
 
 /// Statistics of one column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnSummary {
     /// The column's name.
     pub name: String,
@@ -405,6 +420,7 @@ pub struct ColumnSummary {
 
 /// Statistics of a numeric column's present values. All `NaN` when every value is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumericSummary {
     /// The mean.
     pub mean: f64,
@@ -418,6 +434,7 @@ pub struct NumericSummary {
 
 /// Statistics of a categorical column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoricalSummary {
     /// Distinct present values.
     pub distinct: u64,
@@ -427,6 +444,7 @@ pub struct CategoricalSummary {
 
 /// A dataset version's description.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Description {
     /// The version described.
     pub info: DatasetInfo,
@@ -436,6 +454,7 @@ pub struct Description {
 
 /// What a delete removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deleted {
     /// The deleted dataset's id.
     pub id: DatasetId,

@@ -11,6 +11,7 @@ use std::fmt;
 
 /// What went wrong, from the caller's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The request itself is wrong: bad data, an unknown column, a bad parameter. Retrying the
@@ -57,6 +58,7 @@ impl fmt::Display for ErrorKind {
 
 /// A typed, serializable error returned by every service method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{kind}: {message}")]
 pub struct ServiceError {
     /// What the caller can do about it.

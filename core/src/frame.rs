@@ -7,6 +7,7 @@ pub const MISSING_CODE: u32 = u32::MAX;
 
 /// A table: named columns of equal length.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Frame {
     /// The columns, in table order.
     pub columns: Vec<Column>,
@@ -14,6 +15,7 @@ pub struct Frame {
 
 /// One named column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Column {
     /// The column's name, unique within its frame.
     pub name: String,
@@ -23,6 +25,7 @@ pub struct Column {
 
 /// A column's values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ColumnData {
     /// Numbers; a missing value is `NaN`.
     Numeric(#[serde(with = "crate::wire::f64_le")] Vec<f64>),
@@ -38,6 +41,7 @@ pub enum ColumnData {
 
 /// Whether a column holds numbers or categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnKind {
     /// Numbers (`f64`).

@@ -9,6 +9,7 @@ macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub u64);
 
@@ -54,6 +55,7 @@ numeric_id!(
 /// Names never consist of digits only, so the text form is unambiguous: `42` is an id,
 /// `houses` a name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DatasetRef {
     /// By id.
     Id(DatasetId),

@@ -33,6 +33,7 @@ pub trait Lab {
 
 /// What to compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabCompareRequest {
     /// The dataset.
     pub dataset: DatasetRef,
@@ -73,6 +74,7 @@ impl LabCompareRequest {
 
 /// Where a comparison is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LabStage {
     /// Reading the dataset.
     Preparing,
@@ -98,6 +100,7 @@ pub enum LabStage {
 
 /// A comparison's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabStatus {
     /// The comparison.
     pub job: JobId,
@@ -138,6 +141,7 @@ impl std::fmt::Display for LabStage {
 
 /// A comparison as [`Lab::jobs`] lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabJob {
     /// The comparison.
     pub job: JobId,
@@ -153,6 +157,7 @@ pub struct LabJob {
 
 /// The dataset a report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportDataset {
     /// Its id.
     pub id: DatasetId,
@@ -168,6 +173,7 @@ pub struct ReportDataset {
 
 /// A finished comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// The dataset compared on.
     pub dataset: ReportDataset,

@@ -12,6 +12,7 @@
 //! | [`lab`] | the [`lab::Lab`] interface: compare every candidate model on a dataset |
 //! | [`frame`] | columnar tabular data ([`Frame`], [`Column`]) shared by every service |
 //! | [`error`] | [`ServiceError`], the one error every interface method returns |
+//! | [`report`] | a comparison's report as one HTML page, and a model's label |
 //! | [`ids`] | typed identifiers: datasets, models, jobs |
 //! | [`wire`] | serde adapters that move numeric columns as little-endian byte blocks |
 //!
@@ -29,6 +30,7 @@ pub mod frame;
 pub mod ids;
 pub mod lab;
 pub mod models;
+pub mod report;
 pub mod utils;
 pub mod wire;
 

@@ -57,6 +57,7 @@ pub trait Models {
 
 /// A models node's load, for operators and for callers choosing where to send work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelsLoad {
     /// Fits running now.
     pub fits_running: u64,
@@ -76,6 +77,7 @@ pub struct ModelsLoad {
 
 /// Regression or classification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Task {
     /// A numeric target.
     Regression,
@@ -112,6 +114,7 @@ impl std::fmt::Display for ParamValue {
 
 /// A hyperparameter value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ParamValue {
     /// A number.
     Number(f64),
@@ -125,6 +128,7 @@ pub enum ParamValue {
 
 /// An algorithm with hyperparameters and preprocessing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelSpec {
     /// The algorithm's id (`random_forest_classifier`, `svc`, ...).
     pub algorithm: String,
@@ -136,6 +140,7 @@ pub struct ModelSpec {
 
 /// One hyperparameter of an algorithm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParamInfo {
     /// Its name.
     pub name: String,
@@ -149,6 +154,7 @@ pub struct ParamInfo {
 
 /// An algorithm the service offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlgorithmInfo {
     /// The id used in [`ModelSpec::algorithm`].
     pub id: String,
@@ -167,6 +173,7 @@ pub struct AlgorithmInfo {
 
 /// Training data with its provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrainingData {
     /// The dataset the rows come from.
     pub dataset: DatasetId,
@@ -182,6 +189,7 @@ pub struct TrainingData {
 
 /// Where the rows of a [`TrainingData`] are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Rows {
     /// Sent with the request. Over a remote transport the whole request is one message,
     /// so it must fit the frame limit (64 MiB by default): for small data, or rows that are
@@ -196,6 +204,7 @@ pub enum Rows {
 
 /// A cross-validated comparison of several models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompareRequest {
     /// The data.
     pub data: TrainingData,
@@ -216,6 +225,7 @@ pub struct CompareRequest {
 
 /// A request to fit one model on all rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitRequest {
     /// The data.
     pub data: TrainingData,
@@ -227,6 +237,7 @@ pub struct FitRequest {
 
 /// A metric's mean and standard deviation over folds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricValue {
     /// Mean over folds.
     pub mean: f64,
@@ -236,6 +247,7 @@ pub struct MetricValue {
 
 /// One row of a leaderboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaderboardEntry {
     /// The model evaluated.
     pub model: ModelSpec,
@@ -256,6 +268,7 @@ pub struct LeaderboardEntry {
 
 /// The outcome of a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Leaderboard {
     /// The task.
     pub task: Task,
@@ -280,6 +293,7 @@ pub struct Leaderboard {
 
 /// Out-of-fold predictions, one per row in row order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutOfFold {
     /// The true values: numbers, or class codes into `classes`.
     #[serde(with = "crate::wire::f64_le")]
@@ -296,6 +310,7 @@ pub struct OutOfFold {
 
 /// Where a job is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobState {
     /// Waiting for a slot.
     Queued,
@@ -311,6 +326,7 @@ pub enum JobState {
 
 /// A job's state and progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobStatus {
     /// The job.
     pub id: JobId,
@@ -324,6 +340,7 @@ pub struct JobStatus {
 
 /// A stored model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     /// Its id.
     pub id: ModelId,
@@ -350,6 +367,7 @@ pub struct ModelInfo {
 
 /// Predictions for the rows given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Predictions {
     /// The model used.
     pub model: ModelId,
@@ -362,6 +380,7 @@ pub struct Predictions {
 
 /// An exported model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelFile {
     /// The file's bytes.
     #[serde(with = "serde_bytes")]
@@ -373,6 +392,7 @@ pub struct ModelFile {
 /// node runs a unit. The folds and the seed are fixed here, once, so the assembled
 /// leaderboard is the one a single node's [`Models::submit`] gives for the same request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComparePlan {
     /// The data, pinned: the dataset version, the target, the task resolved (never
     /// `None`); the rows [`Rows::Stored`], or carried inline when the request's were.
@@ -457,6 +477,7 @@ pub fn fold_rows(test_fold: &[u8], fold: usize) -> crate::utils::Fold {
 /// One (candidate, fold) of a [`ComparePlan`]: fit the model on the fold's training rows,
 /// score it on its test rows ([`Models::evaluate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkUnit {
     /// The data, as the plan pinned it.
     pub data: TrainingData,
@@ -484,6 +505,7 @@ impl WorkUnit {
 
 /// What one work unit gave ([`Models::evaluate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitResult {
     /// The candidate's position in [`ComparePlan::candidates`].
     pub candidate: usize,
@@ -496,6 +518,7 @@ pub struct UnitResult {
 
 /// A work unit's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UnitOutcome {
     /// The model fitted and predicted.
     Scored(UnitScores),
@@ -506,6 +529,7 @@ pub enum UnitOutcome {
 
 /// The scores of one model on one fold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitScores {
     /// Every metric of the task that this fold gives, by name.
     pub metrics: BTreeMap<String, f64>,

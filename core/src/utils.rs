@@ -30,6 +30,7 @@ pub trait Utils {
 /// The output of the last step must be all numeric: a categorical column that no
 /// [`Step::OneHot`] encodes is refused when the pipeline is fitted.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PipelineSpec {
     /// The steps.
     pub steps: Vec<Step>,
@@ -37,6 +38,7 @@ pub struct PipelineSpec {
 
 /// One preprocessing step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Step {
     /// Fill missing values (scikit-learn's `SimpleImputer`): numeric columns by one
     /// strategy, categorical columns by another. `None` leaves that kind's missing values
@@ -78,6 +80,7 @@ pub enum Step {
 
 /// How missing numeric values are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Impute {
     /// The column's mean.
     Mean,
@@ -91,6 +94,7 @@ pub enum Impute {
 
 /// How missing categorical values are filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CategoricalImpute {
     /// The most frequent category; the lexicographically smallest of those tied.
     MostFrequent,
@@ -100,6 +104,7 @@ pub enum CategoricalImpute {
 
 /// How numeric columns are scaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scale {
     /// Zero mean, unit (population) variance: scikit-learn's `StandardScaler`.
     Standard,
@@ -112,6 +117,7 @@ pub enum Scale {
 
 /// What one-hot encoding does with a category it did not see when fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UnknownCategory {
     /// All indicator columns are 0.
     Ignore,
@@ -121,6 +127,7 @@ pub enum UnknownCategory {
 
 /// A pipeline with the statistics learned from its training rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FittedPipeline {
     /// The spec it was fitted from.
     pub spec: PipelineSpec,
@@ -134,6 +141,7 @@ pub struct FittedPipeline {
 
 /// A column a fitted pipeline expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InputColumn {
     /// Its name.
     pub name: String,
@@ -144,6 +152,7 @@ pub struct InputColumn {
 /// The learned state of one step. Every per-column vector has one entry per column the
 /// step receives, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FittedStep {
     /// The fill value of each column.
     Impute {
@@ -183,6 +192,7 @@ pub enum FittedStep {
 
 /// The labels a capped categorical column keeps; the others become `other`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CappedLabels {
     /// The labels kept, sorted by code point.
     pub kept: Vec<String>,
@@ -193,6 +203,7 @@ pub struct CappedLabels {
 
 /// A learned fill value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Fill {
     /// For a numeric column.
     Number(f64),
@@ -202,6 +213,7 @@ pub enum Fill {
 
 /// A learned affine map, `(x - center) / scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Affine {
     /// Subtracted.
     pub center: f64,
@@ -211,6 +223,7 @@ pub struct Affine {
 
 /// A dense row-major matrix of `f64` with named columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Matrix {
     /// Rows.
     pub rows: usize,
@@ -223,6 +236,7 @@ pub struct Matrix {
 
 /// A request for row indices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SplitRequest {
     /// How many rows there are.
     pub rows: usize,
@@ -237,6 +251,7 @@ pub struct SplitRequest {
 
 /// The kind of split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SplitKind {
     /// One train/test split with this fraction of rows held out (rounded up, as
     /// scikit-learn's `train_test_split` does).
@@ -253,6 +268,7 @@ pub enum SplitKind {
 
 /// Row indices of one split, each list ascending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fold {
     /// Rows to fit on.
     #[serde(with = "crate::wire::u32_le")]
@@ -264,6 +280,7 @@ pub struct Fold {
 
 /// Families of algorithms that share preprocessing needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AlgorithmFamily {
     /// Linear and logistic models: scaled, imputed, one-hot.
     Linear,
@@ -279,6 +296,7 @@ pub enum AlgorithmFamily {
 
 /// An image format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImageFormat {
     /// Scalable vector graphics.
     Svg,
@@ -288,6 +306,7 @@ pub enum ImageFormat {
 
 /// A plot to render.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlotRequest {
     /// What to draw.
     pub kind: PlotKind,
@@ -303,6 +322,7 @@ pub struct PlotRequest {
 
 /// What to draw, with its data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PlotKind {
     /// Histograms of the numeric columns, one panel each (the first 16).
     Histograms {
@@ -371,6 +391,7 @@ pub enum PlotKind {
 
 /// One model's bar on a leaderboard plot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaderboardBar {
     /// The model's label.
     pub model: String,
@@ -382,6 +403,7 @@ pub struct LeaderboardBar {
 
 /// A rendered plot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plot {
     /// The format of `bytes`.
     pub format: ImageFormat,

@@ -2,7 +2,11 @@
 //!
 //! A plain `Vec<f64>` is encoded element by element by every serde binary format, 5–6×
 //! slower than one byte buffer at 64 KiB. Columns are therefore kept as typed vectors in
-//! memory (in-process calls never serialize) and cross the wire as one `serde_bytes` block:
+//! memory (in-process calls never serialize) and cross the wire as one `serde_bytes` block.
+//!
+//! Human-readable formats (JSON, for the HTTP gateway and `--json` output) get a plain
+//! array of numbers instead; JSON has no NaN or infinity, so a non-finite `f64` is written
+//! `null`, and `null` is read back as NaN (a missing value).
 //!
 //! ```
 //! #[derive(serde::Serialize, serde::Deserialize)]
@@ -13,8 +17,8 @@
 //! ```
 
 macro_rules! le_vector {
-    ($module:ident, $ty:ty, $width:literal) => {
-        #[doc = concat!("`Vec<", stringify!($ty), ">` as one little-endian byte block.")]
+    ($module:ident, $ty:ty, $width:literal, $readable_ty:ty, $readable:expr, $from_readable:expr) => {
+        #[doc = concat!("`Vec<", stringify!($ty), ">` as one little-endian byte block (a plain array in human-readable formats).")]
         pub mod $module {
             use serde::de::Error as _;
             use serde::{Deserializer, Serializer};
@@ -27,6 +31,9 @@ macro_rules! le_vector {
                 values: &[$ty],
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    return serializer.collect_seq(values.iter().map(|&value| $readable(value)));
+                }
                 let mut bytes = Vec::with_capacity(values.len() * $width);
                 for value in values {
                     bytes.extend_from_slice(&value.to_le_bytes());
@@ -41,6 +48,10 @@ macro_rules! le_vector {
             pub fn deserialize<'de, D: Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Vec<$ty>, D::Error> {
+                if deserializer.is_human_readable() {
+                    let values: Vec<$readable_ty> = serde::Deserialize::deserialize(deserializer)?;
+                    return Ok(values.into_iter().map($from_readable).collect());
+                }
                 let bytes: serde_bytes::ByteBuf = serde_bytes::deserialize(deserializer)?;
                 if bytes.len() % $width != 0 {
                     return Err(D::Error::custom(format!(
@@ -66,8 +77,15 @@ macro_rules! le_vector {
     };
 }
 
-le_vector!(f64_le, f64, 8);
-le_vector!(u32_le, u32, 4);
+le_vector!(
+    f64_le,
+    f64,
+    8,
+    Option<f64>,
+    |value: f64| value.is_finite().then_some(value),
+    |value: Option<f64>| value.unwrap_or(f64::NAN)
+);
+le_vector!(u32_le, u32, 4, u32, |value: u32| value, |value: u32| value);
 
 macro_rules! optional_le_vector {
     ($module:ident, $inner:ident, $ty:ty, $width:literal) => {
@@ -131,32 +149,68 @@ mod tests {
     }
 
     #[test]
-    fn blocks_round_trip_and_travel_as_bytes() {
+    fn blocks_travel_as_little_endian_bytes_in_binary_formats() {
         let sample = Sample {
             numbers: vec![1.5, f64::NEG_INFINITY, -0.0],
             codes: vec![0, u32::MAX, 7],
             labels: Some(vec![3, 1]),
         };
-        let json = serde_json::to_string(&sample).unwrap();
-        // Byte blocks, not element-by-element sequences of numbers.
-        assert!(json.contains("\"numbers\":[0,0,0,0,0,0,248,63,"), "{json}");
-        let back: Sample = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.numbers[0], 1.5);
-        assert_eq!(back.codes, sample.codes);
-        assert_eq!(back.labels, sample.labels);
-        let none = Sample {
-            labels: None,
-            ..back
-        };
-        let back: Sample = serde_json::from_str(&serde_json::to_string(&none).unwrap()).unwrap();
-        assert_eq!(back.labels, None);
+        let bytes = postcard::to_allocvec(&sample).unwrap();
+        let mut expected = vec![24];
+        for value in &sample.numbers {
+            expected.extend_from_slice(&value.to_le_bytes());
+        }
+        expected.push(12);
+        for value in &sample.codes {
+            expected.extend_from_slice(&value.to_le_bytes());
+        }
+        expected.extend_from_slice(&[1, 8, 3, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(bytes, expected);
+        let back: Sample = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.numbers[..2], sample.numbers[..2]);
+        assert!(back.numbers[2] == 0.0 && back.numbers[2].is_sign_negative());
+        assert_eq!((back.codes, back.labels), (sample.codes, sample.labels));
     }
 
     #[test]
-    fn a_ragged_block_is_refused() {
-        let error =
-            serde_json::from_str::<Sample>(r#"{"numbers":[1,2,3],"codes":[],"labels":null}"#)
-                .unwrap_err();
-        assert!(error.to_string().contains("not a multiple of 8"), "{error}");
+    fn json_gets_plain_arrays_with_null_for_what_is_not_finite() {
+        let sample = Sample {
+            numbers: vec![1.5, f64::NAN, f64::INFINITY, -2.0],
+            codes: vec![0, 7],
+            labels: Some(vec![3, 1]),
+        };
+        let json = serde_json::to_string(&sample).unwrap();
+        assert_eq!(
+            json,
+            r#"{"numbers":[1.5,null,null,-2.0],"codes":[0,7],"labels":[3,1]}"#
+        );
+        let back: Sample = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.numbers[0], 1.5);
+        assert!(back.numbers[1].is_nan() && back.numbers[2].is_nan());
+        assert_eq!(back.numbers[3], -2.0);
+        assert_eq!((back.codes, back.labels), (sample.codes, sample.labels));
+        let none: Sample =
+            serde_json::from_str(r#"{"numbers":[],"codes":[],"labels":null}"#).unwrap();
+        assert_eq!(none.labels, None);
+    }
+
+    #[test]
+    fn a_ragged_block_or_a_wrong_type_is_refused() {
+        let mut bytes = postcard::to_allocvec(&Sample {
+            numbers: vec![1.0],
+            codes: Vec::new(),
+            labels: None,
+        })
+        .unwrap();
+        bytes[0] = 7;
+        bytes.remove(8);
+        let error = postcard::from_bytes::<Sample>(&bytes).unwrap_err();
+        assert!(!error.to_string().is_empty());
+        let error = serde_json::from_str::<Sample>(r#"{"numbers":["1"],"codes":[],"labels":null}"#)
+            .unwrap_err();
+        assert!(error.to_string().contains("invalid type"), "{error}");
+        let error = serde_json::from_str::<Sample>(r#"{"numbers":[],"codes":[-1],"labels":null}"#)
+            .unwrap_err();
+        assert!(error.to_string().contains("invalid value"), "{error}");
     }
 }

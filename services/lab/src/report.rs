@@ -1,25 +1,14 @@
 //! The report's plots, rendered by the utils service as SVG.
 
 use crate::compare::Sample;
-use mltools_core::models::{Leaderboard, LeaderboardEntry, ModelSpec, OutOfFold, Task};
+use mltools_core::models::{Leaderboard, LeaderboardEntry, OutOfFold, Task};
 use mltools_core::utils::{ImageFormat, LeaderboardBar, Plot, PlotKind, PlotRequest};
 use mltools_core::{ColumnData, Frame, RpcResultExt, ServiceError};
 use mltools_transport::UtilsClient;
 use std::time::Duration;
 use tarpc::context;
 
-/// A model's label in tables and plots: its algorithm and the parameters it overrides.
-pub fn model_label(spec: &ModelSpec) -> String {
-    if spec.params.is_empty() {
-        return spec.algorithm.clone();
-    }
-    let params: Vec<String> = spec
-        .params
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    format!("{} ({})", spec.algorithm, params.join(", "))
-}
+pub use mltools_core::report::model_label;
 
 /// The plots of a report, and the ones that could not be drawn with why.
 pub(crate) type Plots = (Vec<(String, Plot)>, Vec<(String, ServiceError)>);
@@ -209,19 +198,6 @@ fn numeric_columns(frame: &Frame) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mltools_core::models::ParamValue;
-
-    #[test]
-    fn labels_name_overridden_parameters() {
-        let mut spec = ModelSpec {
-            algorithm: "knn_classifier".into(),
-            params: Default::default(),
-            pipeline: None,
-        };
-        assert_eq!(model_label(&spec), "knn_classifier");
-        spec.params.insert("k".into(), ParamValue::Integer(7));
-        assert_eq!(model_label(&spec), "knn_classifier (k=7)");
-    }
 
     #[test]
     fn confusion_counts_by_actual_then_predicted() {
