@@ -137,6 +137,114 @@ impl Frame {
     }
 }
 
+/// Builds one column value by value, from text fields as a CSV file holds them or from
+/// typed values as JSON holds them: the rows a caller sends to predict on, say. Missing
+/// values are an empty field, one of [`MISSING_TOKENS`](crate::datasets::MISSING_TOKENS), or
+/// [`ColumnBuilder::push_missing`]; categories get codes in order of first appearance.
+///
+/// ```
+/// use mltools_core::frame::{ColumnBuilder, ColumnKind};
+///
+/// let mut sizes = ColumnBuilder::new(ColumnKind::Numeric);
+/// sizes.push_text("1.5").unwrap();
+/// sizes.push_text("NA").unwrap();
+/// assert!(sizes.push_text("big").is_err());
+/// let column = sizes.finish("size");
+/// assert_eq!(column.data.len(), 2);
+/// assert!(column.data.is_missing(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ColumnBuilder {
+    data: BuilderData,
+}
+
+#[derive(Debug, Clone)]
+enum BuilderData {
+    Numeric(Vec<f64>),
+    Categorical {
+        codes: Vec<u32>,
+        labels: Vec<String>,
+        known: std::collections::HashMap<String, u32>,
+    },
+}
+
+impl ColumnBuilder {
+    /// An empty column of `kind`.
+    pub fn new(kind: ColumnKind) -> Self {
+        let data = match kind {
+            ColumnKind::Numeric => BuilderData::Numeric(Vec::new()),
+            ColumnKind::Categorical => BuilderData::Categorical {
+                codes: Vec::new(),
+                labels: Vec::new(),
+                known: std::collections::HashMap::new(),
+            },
+        };
+        ColumnBuilder { data }
+    }
+
+    /// Appends a text field: a number for a numeric column (trimmed), a label for a
+    /// categorical one.
+    ///
+    /// # Errors
+    /// The field, when a numeric column gets text that is not a number.
+    pub fn push_text(&mut self, field: &str) -> Result<(), String> {
+        let trimmed = field.trim();
+        if trimmed.is_empty() || crate::datasets::MISSING_TOKENS.contains(&trimmed) {
+            self.push_missing();
+            return Ok(());
+        }
+        match &mut self.data {
+            BuilderData::Numeric(values) => {
+                values.push(trimmed.parse().map_err(|_| field.to_owned())?);
+            }
+            BuilderData::Categorical { .. } => self.push_label(trimmed),
+        }
+        Ok(())
+    }
+
+    /// Appends a number; a categorical column takes its text form as the label.
+    pub fn push_number(&mut self, value: f64) {
+        match &mut self.data {
+            BuilderData::Numeric(values) => values.push(value),
+            BuilderData::Categorical { .. } => self.push_label(&value.to_string()),
+        }
+    }
+
+    /// Appends a missing value.
+    pub fn push_missing(&mut self) {
+        match &mut self.data {
+            BuilderData::Numeric(values) => values.push(f64::NAN),
+            BuilderData::Categorical { codes, .. } => codes.push(MISSING_CODE),
+        }
+    }
+
+    fn push_label(&mut self, label: &str) {
+        if let BuilderData::Categorical {
+            codes,
+            labels,
+            known,
+        } = &mut self.data
+        {
+            let next = labels.len() as u32;
+            let code = *known.entry(label.to_owned()).or_insert_with(|| {
+                labels.push(label.to_owned());
+                next
+            });
+            codes.push(code);
+        }
+    }
+
+    /// The column, named `name`.
+    pub fn finish(self, name: impl Into<String>) -> Column {
+        match self.data {
+            BuilderData::Numeric(values) => Column::numeric(name, values),
+            BuilderData::Categorical { codes, labels, .. } => {
+                Column::categorical(name, codes, labels)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +260,22 @@ mod tests {
         let numbers = ColumnData::Numeric(vec![1.5, f64::NAN]);
         assert!(numbers.is_missing(1));
         assert_eq!(numbers.display_value(0), "1.5");
+    }
+
+    #[test]
+    fn builders_code_labels_in_order_of_first_appearance() {
+        let mut colour = ColumnBuilder::new(ColumnKind::Categorical);
+        for field in ["red", " blue ", "", "red", "NULL"] {
+            colour.push_text(field).unwrap();
+        }
+        colour.push_number(3.0);
+        let column = colour.finish("colour");
+        assert_eq!(
+            column.data,
+            ColumnData::Categorical {
+                codes: vec![0, 1, MISSING_CODE, 0, MISSING_CODE, 2],
+                categories: vec!["red".into(), "blue".into(), "3".into()],
+            }
+        );
     }
 }

@@ -24,6 +24,7 @@
 
 use mltools_core::ServiceName;
 use mltools_datasets::DatasetsConfig;
+use mltools_gateway::GatewayConfig;
 use mltools_lab::LabConfig;
 use mltools_models::ModelsConfig;
 use mltools_transport::pool::PoolConfig;
@@ -52,6 +53,9 @@ pub struct NodeConfig {
     pub models: ModelsConfig,
     /// The lab's settings (used when this node hosts it).
     pub lab: LabConfig,
+    /// The HTTP/JSON gateway this node serves, calling the services it hosts or reaches;
+    /// none when absent.
+    pub gateway: Option<GatewayConfig>,
 }
 
 /// The `[node]` table.
@@ -430,6 +434,11 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.node.name.trim().is_empty() {
             return Err(ConfigError::Invalid("node.name is empty".into()));
+        }
+        if let Some(gateway) = &self.gateway {
+            gateway
+                .check()
+                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
         // A hosted service needs the services it calls, hosted beside it or placed on
         // another node.

@@ -7,6 +7,7 @@ use mltools_core::lab::Lab as _;
 use mltools_core::models::Models as _;
 use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
+use mltools_gateway::{Gateway, GatewayServices};
 use mltools_lab::{LabClients, LabServer, LabState};
 use mltools_models::{ModelsServer, ModelsState};
 use mltools_transport::quic::QuicServer;
@@ -44,6 +45,14 @@ pub enum NodeError {
         node: String,
         /// Why, naming the address.
         message: String,
+    },
+    /// The HTTP gateway could not start (the message names the setting or the address).
+    #[error("node `{node}`: {source}")]
+    Gateway {
+        /// The node.
+        node: String,
+        /// Why.
+        source: mltools_gateway::GatewayError,
     },
     /// A service placed on another node cannot be reached at start-up.
     #[error("node `{node}`: the {service} service at {address} cannot be reached: {reason}")]
@@ -120,6 +129,7 @@ impl NodeBuilder {
             table: ServiceTable::new(),
             server: None,
             quic_server: None,
+            gateway: None,
             datasets: None,
             utils: None,
             models: None,
@@ -145,6 +155,7 @@ impl NodeBuilder {
             node.start_lab()?;
         }
         node.listen().await?;
+        node.start_gateway().await?;
         tracing::info!(
             node = %node.config.node.name,
             serve = ?node.config.node.serve,
@@ -184,6 +195,7 @@ pub struct Node {
     table: ServiceTable,
     server: Option<TcpServer>,
     quic_server: Option<QuicServer>,
+    gateway: Option<Gateway>,
     datasets: Option<DatasetsClient>,
     utils: Option<UtilsClient>,
     models: Option<ModelsClient>,
@@ -272,6 +284,16 @@ impl Node {
         self.quic_server.as_ref().map(QuicServer::local_addr)
     }
 
+    /// The address the node's HTTP gateway is bound to; `None` when it serves none.
+    pub fn gateway_addr(&self) -> Option<std::net::SocketAddr> {
+        self.gateway.as_ref().map(Gateway::local_addr)
+    }
+
+    /// Whether the node's HTTP gateway serves HTTPS.
+    pub fn gateway_is_tls(&self) -> bool {
+        self.gateway.as_ref().is_some_and(Gateway::is_tls)
+    }
+
     /// The supervised serving tasks (one per hosted service on the channel transport; none
     /// on the direct path, which has no task to supervise).
     pub fn children(&self) -> &[ChildHandle] {
@@ -289,8 +311,11 @@ impl Node {
     /// As [`Node::shutdown`], with an explicit grace period.
     pub async fn shutdown_within(self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
-        // Other nodes first: no new connections (calls on the open ones go on, and their
-        // answers travel back on them).
+        // Other nodes and HTTP clients first: no new connections (calls on the open ones
+        // go on, and their answers travel back on them).
+        if let Some(gateway) = &self.gateway {
+            gateway.stop_accepting();
+        }
         if let Some(server) = &self.server {
             server.stop_accepting();
         }
@@ -318,6 +343,12 @@ impl Node {
             }
         };
         let calls_ended = tokio::time::timeout_at(deadline, calls).await.is_ok();
+        // HTTP requests end with the calls they made; event streams end now.
+        let mut gateway_ended = true;
+        if let Some(gateway) = &self.gateway {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            gateway_ended = gateway.shutdown(remaining).await;
+        }
         // The admitted calls have ended: each connection writes their last answers, then
         // closes.
         if let Some(server) = &self.server {
@@ -346,8 +377,11 @@ impl Node {
                 .is_ok();
         }
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let clean =
-            self.supervisor.shutdown(remaining).await && calls_ended && jobs_ended && work_ended;
+        let clean = self.supervisor.shutdown(remaining).await
+            && calls_ended
+            && jobs_ended
+            && work_ended
+            && gateway_ended;
         if !clean {
             tracing::warn!(node = %self.config.node.name, ?grace, "tasks still running after the grace period");
         }
@@ -541,6 +575,28 @@ impl Node {
                 .map_err(|error| failed(error.to_string()))?;
             self.quic_server = Some(server);
         }
+        Ok(())
+    }
+
+    /// Starts the HTTP gateway when the configuration asks for one, over the clients of
+    /// the services this node hosts or reaches.
+    async fn start_gateway(&mut self) -> Result<(), NodeError> {
+        let Some(config) = self.config.gateway.clone() else {
+            return Ok(());
+        };
+        let services = GatewayServices {
+            datasets: self.datasets.clone(),
+            models: self.models.clone(),
+            lab: self.lab.clone(),
+        };
+        let gateway =
+            Gateway::bind(config, services)
+                .await
+                .map_err(|source| NodeError::Gateway {
+                    node: self.config.node.name.clone(),
+                    source,
+                })?;
+        self.gateway = Some(gateway);
         Ok(())
     }
 

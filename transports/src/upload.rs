@@ -74,34 +74,106 @@ pub async fn upload_file(
         || "upload".to_owned(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let begin = BeginUpload {
-        label,
-        size: Some(size),
-    };
-    let id = client
-        .begin_upload(call_context(), begin)
+    let mut upload = Upload::begin(client, label, Some(size))
         .await
-        .into_service("datasets")
         .map_err(named)?;
-    match send_chunks(client, id, file, &path, chunk_bytes).await {
-        Ok(()) => Ok(Source::Upload { id }),
+    match send_file(&mut upload, file, &path, chunk_bytes).await {
+        Ok(()) => Ok(upload.finish()),
         Err(error) => {
-            // Best effort: an upload left behind expires on the service anyway.
-            let _ = client.abort_upload(call_context(), id).await;
+            upload.abort().await;
             Err(named(error))
         }
     }
 }
 
-/// Reads and sends every chunk of `file`.
-async fn send_chunks(
-    client: &DatasetsClient,
+/// An upload in progress: chunks are appended in order, each at the offset the service has
+/// received; [`Upload::finish`] answers the [`Source::Upload`] to import or update from.
+/// [`upload_file`] drives one from a local file; the HTTP gateway from a request's body.
+///
+/// # Cancel safety
+/// Dropped unfinished, the upload is left on the service, which removes it once it has been
+/// idle for its `upload_idle_timeout_ms`; [`Upload::abort`] removes it at once.
+#[derive(Debug)]
+pub struct Upload<'a> {
+    client: &'a DatasetsClient,
     id: UploadId,
+    offset: u64,
+}
+
+impl<'a> Upload<'a> {
+    /// Starts an upload labelled `label` (a file name, for messages and the dataset's
+    /// default name), of `size` bytes when known.
+    ///
+    /// # Errors
+    /// What the service answers (a size over its limit, too many uploads open, a bad
+    /// label) or a transport failure.
+    pub async fn begin(
+        client: &'a DatasetsClient,
+        label: String,
+        size: Option<u64>,
+    ) -> Result<Upload<'a>, ServiceError> {
+        let id = client
+            .begin_upload(call_context(), BeginUpload { label, size })
+            .await
+            .into_service("datasets")?;
+        Ok(Upload {
+            client,
+            id,
+            offset: 0,
+        })
+    }
+
+    /// The bytes sent so far.
+    pub fn sent(&self) -> u64 {
+        self.offset
+    }
+
+    /// Sends the next chunk (at most [`MAX_UPLOAD_CHUNK_BYTES`]); again, at the same
+    /// offset, after an `Unavailable` or `Timeout`.
+    ///
+    /// # Errors
+    /// What the service answers (past the size limit, say) or a transport failure; the
+    /// caller then aborts.
+    pub async fn send(&mut self, chunk: Vec<u8>) -> Result<(), ServiceError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let expected = self.offset + chunk.len() as u64;
+        let request = AppendUpload {
+            upload: self.id,
+            offset: self.offset,
+            data: chunk,
+        };
+        let received = append_with_retries(self.client, request).await?;
+        if received != expected {
+            return Err(ServiceError::internal(format!(
+                "the service has {received} bytes of upload {} after a chunk ending at {expected}",
+                self.id
+            )));
+        }
+        self.offset = received;
+        Ok(())
+    }
+
+    /// The source naming the upload, for the import or update that commits it.
+    pub fn finish(self) -> Source {
+        Source::Upload { id: self.id }
+    }
+
+    /// Drops the upload and its bytes on the service (best effort: one left behind expires
+    /// there anyway).
+    pub async fn abort(self) {
+        let _ = self.client.abort_upload(call_context(), self.id).await;
+    }
+}
+
+/// Reads and sends every chunk of `file`.
+async fn send_file(
+    upload: &mut Upload<'_>,
     mut file: File,
     path: &Path,
     chunk_bytes: usize,
 ) -> Result<(), ServiceError> {
-    let mut offset = 0u64;
     loop {
         let shown = path.to_owned();
         let (returned, chunk) = blocking(move || {
@@ -113,19 +185,7 @@ async fn send_chunks(
         if chunk.is_empty() {
             return Ok(());
         }
-        let expected = offset + chunk.len() as u64;
-        let request = AppendUpload {
-            upload: id,
-            offset,
-            data: chunk,
-        };
-        let received = append_with_retries(client, request).await?;
-        if received != expected {
-            return Err(ServiceError::internal(format!(
-                "the service has {received} bytes of upload {id} after a chunk ending at {expected}"
-            )));
-        }
-        offset = received;
+        upload.send(chunk).await?;
     }
 }
 

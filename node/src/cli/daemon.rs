@@ -28,6 +28,14 @@ pub(super) async fn run(node: Node) -> Result<(), CliError> {
     if let Some(address) = node.listen_addr() {
         listening.push_str(&format!("; listening on tcp {address}"));
     }
+    if let Some(address) = node.gateway_addr() {
+        let scheme = if node.gateway_is_tls() {
+            "https"
+        } else {
+            "http"
+        };
+        listening.push_str(&format!("; listening on {scheme} {address}"));
+    }
     println!(
         "node {name} ready (serving {}{listening})",
         hosted.join(", ")

@@ -3,11 +3,10 @@
 use super::{CliError, output};
 use crate::node::Node;
 use clap::Subcommand;
-use mltools_core::datasets::MISSING_TOKENS;
-use mltools_core::frame::ColumnKind;
+use mltools_core::frame::ColumnBuilder;
 use mltools_core::models::{ModelFile, Predictions};
 use mltools_core::utils::InputColumn;
-use mltools_core::{Column, Frame, ModelId, RpcResultExt, ServiceError};
+use mltools_core::{Frame, ModelId, RpcResultExt, ServiceError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tarpc::context;
@@ -295,15 +294,15 @@ fn read_rows(path: &Path, wanted: &[InputColumn]) -> Result<Frame, CliError> {
         ))
         .into());
     }
-    let mut builders: Vec<Builder> = wanted
+    let mut builders: Vec<ColumnBuilder> = wanted
         .iter()
-        .map(|column| Builder::new(column.kind))
+        .map(|column| ColumnBuilder::new(column.kind))
         .collect();
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|error| io_error(path, error))?;
         for (builder, column) in builders.iter_mut().zip(wanted) {
             let field = record.get(index[column.name.as_str()]).unwrap_or("");
-            builder.push(field).map_err(|value| {
+            builder.push_text(field).map_err(|value| {
                 ServiceError::invalid_input(format!(
                     "{}: line {}, column `{}`: `{value}` is not a number",
                     path.display(),
@@ -348,43 +347,4 @@ fn detect_delimiter(path: &Path) -> Result<u8, CliError> {
     } else {
         candidates[best]
     })
-}
-
-enum Builder {
-    Numeric(Vec<f64>),
-    Categorical(Vec<u32>, Vec<String>, HashMap<String, u32>),
-}
-
-impl Builder {
-    fn new(kind: ColumnKind) -> Self {
-        match kind {
-            ColumnKind::Numeric => Builder::Numeric(Vec::new()),
-            ColumnKind::Categorical => Builder::Categorical(Vec::new(), Vec::new(), HashMap::new()),
-        }
-    }
-
-    fn push(&mut self, field: &str) -> Result<(), String> {
-        let missing = field.is_empty() || MISSING_TOKENS.contains(&field);
-        match self {
-            Builder::Numeric(values) if missing => values.push(f64::NAN),
-            Builder::Numeric(values) => values.push(field.parse().map_err(|_| field.to_owned())?),
-            Builder::Categorical(codes, _, _) if missing => codes.push(mltools_core::MISSING_CODE),
-            Builder::Categorical(codes, labels, known) => {
-                let next = labels.len() as u32;
-                let code = *known.entry(field.to_owned()).or_insert_with(|| {
-                    labels.push(field.to_owned());
-                    next
-                });
-                codes.push(code);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self, name: &str) -> Column {
-        match self {
-            Builder::Numeric(values) => Column::numeric(name, values),
-            Builder::Categorical(codes, labels, _) => Column::categorical(name, codes, labels),
-        }
-    }
 }

@@ -418,11 +418,12 @@ pub(crate) fn within(
     }
 }
 
-/// Checks a token's length: at least [`MIN_TOKEN_BYTES`].
-pub(crate) fn check_token(
-    field: &'static str,
-    token: Option<&Token>,
-) -> Result<(), TcpConfigError> {
+/// Checks a token's length: at least [`MIN_TOKEN_BYTES`]. `field` names the key in the
+/// error.
+///
+/// # Errors
+/// [`TcpConfigError::TokenTooShort`].
+pub fn check_token(field: &'static str, token: Option<&Token>) -> Result<(), TcpConfigError> {
     match token {
         Some(token) if token.len() < MIN_TOKEN_BYTES => Err(TcpConfigError::TokenTooShort {
             field,
@@ -642,8 +643,12 @@ pub(crate) fn host_of(address: &str) -> Result<&str, TcpConfigError> {
     }
 }
 
-/// Plaintext only on loopback, unless `insecure`.
-pub(crate) fn check_plaintext(
+/// Plaintext only on loopback, unless `insecure`: `address` (as configured) resolved to
+/// `ip`, served with or without `tls`.
+///
+/// # Errors
+/// [`TcpConfigError::Plaintext`], naming the address and the address it resolved to.
+pub fn check_plaintext(
     address: &str,
     ip: IpAddr,
     tls: bool,

@@ -33,7 +33,7 @@ pub mod server;
 
 pub use config::{
     DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, TcpConfigError, TcpEndpoint, TcpServerConfig,
-    TlsClientConfig, TlsServerConfig,
+    TlsClientConfig, TlsServerConfig, check_plaintext, check_token,
 };
 pub use dial::TcpDialer;
 pub use server::TcpServer;
