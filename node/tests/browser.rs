@@ -87,9 +87,10 @@ fn check_report_page(browser: &Browser, url: &str, expected_rows: usize) -> Vec<
     assert!(!sections.is_empty(), "the report has plot sections");
     for section in sections {
         assert_eq!(
-            section["svgs"], 1,
+            section["svgs"].as_u64(),
+            Some(1),
             "the section `{}` holds one plot, drawn as SVG",
-            section["title"]
+            text(&section["title"])
         );
     }
     let svgs = list(&survey, "svgs");
@@ -99,12 +100,12 @@ fn check_report_page(browser: &Browser, url: &str, expected_rows: usize) -> Vec<
         assert!(
             width > Some(0.0) && height > Some(0.0),
             "the plot `{}` has a visible size: {width:?} × {height:?}",
-            svg["title"]
+            text(&svg["title"])
         );
         assert!(
             svg["drawn"].as_u64() > Some(0),
             "the plot `{}` draws something",
-            svg["title"]
+            text(&svg["title"])
         );
     }
 
@@ -130,4 +131,9 @@ fn list<'a>(survey: &'a Value, key: &str) -> &'a Vec<Value> {
     survey[key]
         .as_array()
         .unwrap_or_else(|| panic!("the survey has a list `{key}`: {survey}"))
+}
+
+/// A string of the survey, for messages.
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("(not a string)")
 }

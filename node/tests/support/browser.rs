@@ -169,6 +169,7 @@ impl Browser {
     }
 
     /// Opens `url` and waits until its `document.readyState` is `complete`.
+    #[track_caller]
     pub(crate) fn navigate(&self, url: &str) {
         self.command(
             &format!("navigating to {url}"),
@@ -187,6 +188,7 @@ impl Browser {
 
     /// Runs `script` (a function body: `return` gives the result) with `args` as
     /// `arguments`, and returns its result. A script that throws is a panic.
+    #[track_caller]
     pub(crate) fn execute(&self, script: &str, args: &[Value]) -> Value {
         self.command(
             &format!("running the script `{}`", first_line(script)),
@@ -196,19 +198,23 @@ impl Browser {
         )
     }
 
-    /// A PNG of what the window shows (the viewport, 1280 × 2000 CSS pixels).
+    /// A PNG of what the viewport shows: 1280 pixels wide, and as tall as the 2000-pixel
+    /// window less its frame (1861 with chromium 148), not the whole page.
+    #[track_caller]
     pub(crate) fn screenshot_png(&self) -> Vec<u8> {
         let encoded = self.command("taking a screenshot", "GET", "/screenshot", None);
-        let encoded = encoded
-            .as_str()
-            .unwrap_or_else(|| panic!("taking a screenshot: expected base64, got {encoded}"));
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap_or_else(|error| panic!("decoding the screenshot's base64: {error}"))
+        let Some(encoded) = encoded.as_str() else {
+            panic!("taking a screenshot: expected base64, got {encoded}");
+        };
+        match base64::engine::general_purpose::STANDARD.decode(encoded) {
+            Ok(png) => png,
+            Err(error) => panic!("decoding the screenshot's base64: {error}"),
+        }
     }
 
     /// The console's errors (level `SEVERE`: `console.error` and uncaught exceptions) logged
     /// since the previous call: chromedriver hands each log entry out once.
+    #[track_caller]
     pub(crate) fn console_errors(&self) -> Vec<String> {
         let entries = self.command(
             "reading the browser's console log",
@@ -216,9 +222,9 @@ impl Browser {
             "/se/log",
             Some(&json!({ "type": "browser" })),
         );
-        let entries = entries.as_array().unwrap_or_else(|| {
-            panic!("reading the browser's console log: expected a list, got {entries}")
-        });
+        let Some(entries) = entries.as_array() else {
+            panic!("reading the browser's console log: expected a list, got {entries}");
+        };
         entries
             .iter()
             .filter(|entry| entry["level"] == "SEVERE")
@@ -231,14 +237,17 @@ impl Browser {
 
     /// Sends a command of the session and returns the answer's `value`; panics naming
     /// `step` on an error.
+    #[track_caller]
     fn command(&self, step: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
-        request(
+        match request(
             &self.agent,
             method,
             &format!("{}{path}", self.session),
             body,
-        )
-        .unwrap_or_else(|said| panic!("{step}: chromedriver said {said}"))
+        ) {
+            Ok(value) => value,
+            Err(said) => panic!("{step}: chromedriver said {said}"),
+        }
     }
 }
 
@@ -323,11 +332,14 @@ fn request(
     if status.is_success() && value.get("error").is_none() {
         return Ok(value);
     }
-    Err(format!(
-        "{status} {}: {}",
-        value["error"].as_str().unwrap_or("(no error code)"),
-        value["message"].as_str().unwrap_or(&text)
-    ))
+    let code = value["error"].as_str().unwrap_or("(no error code)");
+    let message = value["message"].as_str().unwrap_or(&text);
+    // chromedriver's messages mostly start with their code already.
+    if message.starts_with(code) {
+        Err(format!("{status}: {message}"))
+    } else {
+        Err(format!("{status} {code}: {message}"))
+    }
 }
 
 /// A script's first line, for messages.
