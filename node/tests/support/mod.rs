@@ -1,9 +1,12 @@
 //! The `mltools` binary run by the tests: one-shot commands (`mltools`, `json`), and
 //! `mltools --config FILE node` as a child process: its ready line, the addresses it
-//! listens on, its output read line by line, and no process left behind.
+//! listens on, its output read line by line, and no process left behind. [`browser`]
+//! drives a headless chromium, for the tests that look at a page.
 
 // Each test binary compiles its own copy of this module and uses only part of it.
 #![allow(dead_code)]
+
+pub(crate) mod browser;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
