@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod browser;
+pub(crate) mod http;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -262,6 +263,25 @@ pub(crate) fn models_daemon(dir: &Path, name: &str, data: &str) -> Daemon {
              [services.datasets]\nat = {{ tcp = \"{data}\" }}\n\
              [models]\ndata_dir = \"{}\"\nfit_threads = 1\n",
             dir.join(name).display()
+        ),
+    )
+    .expect("the config is written");
+    Daemon::start(&config)
+}
+
+/// A daemon hosting every service with its data in `dir/node`, serving an HTTP gateway on
+/// 127.0.0.1 (port 0) with `gateway` as the rest of its `[gateway]` table.
+pub(crate) fn gateway_daemon(dir: &Path, gateway: &str) -> Daemon {
+    let config = dir.join("gateway.toml");
+    let data = dir.join("node");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nname = \"gw\"\n\
+             [datasets]\ndata_dir = \"{data}\"\n\
+             [models]\ndata_dir = \"{data}\"\nfit_threads = 2\n\
+             [gateway]\nlisten = \"127.0.0.1:0\"\n{gateway}\n",
+            data = data.display()
         ),
     )
     .expect("the config is written");

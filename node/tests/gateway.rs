@@ -1,0 +1,358 @@
+//! The HTTP gateway of a real daemon (`mltools node` with a `[gateway]` table), over real
+//! sockets on 127.0.0.1: a CSV uploaded as a streamed body, a comparison started, followed
+//! as server-sent events and collected, its plots and page served, predictions on JSON
+//! rows and on CSV; and every kind of bad request answered as problem+json with the right
+//! status while the gateway keeps serving.
+
+mod support;
+
+use serde_json::json;
+use support::http::Http;
+use support::{Daemon, gateway_daemon};
+
+const TOKEN: &str = "gateway-test-token-0123456789";
+
+/// 200 rows: two numeric features, a categorical one, and a label that is `yes` when
+/// `x1 + x2 > 10`.
+fn shop_csv(rows: usize) -> String {
+    let mut csv = String::from("x1,x2,colour,label\n");
+    for i in 0..rows {
+        let x1 = (i * 37 % 100) as f64 / 10.0;
+        let x2 = (i * 53 % 100) as f64 / 10.0;
+        let colour = ["red", "green", "blue"][i % 3];
+        let label = if x1 + x2 > 10.0 { "yes" } else { "no" };
+        csv.push_str(&format!("{x1},{x2},{colour},{label}\n"));
+    }
+    csv
+}
+
+/// Stops the daemon as a service manager would (its clients' keep-alive connections still
+/// open) and checks it stopped cleanly, having never panicked.
+#[track_caller]
+fn stop_cleanly(mut daemon: Daemon) {
+    daemon.terminate();
+    let status = daemon.exit_within(support::WAIT).expect("the daemon exits");
+    let log = daemon.remaining_log().join("\n");
+    assert!(
+        status.success(),
+        "the daemon exits cleanly: {status}\n{log}"
+    );
+    assert!(!log.contains("panicked"), "the daemon panicked:\n{log}");
+    assert!(
+        !log.contains("still running after the grace period"),
+        "the gateway's connections closed within the grace period:\n{log}"
+    );
+}
+
+#[test]
+fn upload_compare_follow_report_and_predict_over_http() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let daemon = gateway_daemon(dir.path(), &format!("token = \"{TOKEN}\""));
+    let http = Http::new(&daemon.address("http"), Some(TOKEN));
+
+    let health = http.with_token(None).get("/v1/health");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(
+        health.json()["services"],
+        json!(["datasets", "models", "lab"])
+    );
+
+    // The CSV goes up as the request's body, streamed into an upload.
+    let imported = http.post(
+        "/v1/datasets?name=shop&target=label&categorical=colour",
+        "text/csv",
+        shop_csv(200),
+    );
+    assert_eq!(imported.status, 201, "{}", imported.body);
+    let info = imported.json();
+    assert_eq!(info["name"], "shop");
+    assert_eq!(info["rows"], 200);
+    let id = info["id"].as_u64().expect("an id");
+    assert_eq!(
+        imported.header("location"),
+        Some(format!("/v1/datasets/{id}").as_str())
+    );
+    let listed = http.get("/v1/datasets").json();
+    assert!(
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|d| d["name"] == "shop")
+    );
+
+    // A page of rows, by column, as plain JSON values.
+    let page = http.get("/v1/datasets/shop/rows?offset=3&limit=4&columns=colour,x1");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = page.json();
+    assert_eq!(page["rows"], 4);
+    assert_eq!(page["offset"], 3);
+    assert_eq!(page["columns"][0]["name"], "colour");
+    assert_eq!(page["columns"][0]["kind"], "categorical");
+    assert_eq!(
+        page["columns"][0]["values"],
+        json!(["red", "green", "blue", "red"])
+    );
+    // Row 3: x1 = (3 × 37 mod 100) / 10.
+    assert_eq!(page["columns"][1]["values"][0], json!(1.1));
+    let described = http.get(&format!("/v1/datasets/{id}/description"));
+    assert_eq!(described.status, 200, "{}", described.body);
+    assert_eq!(
+        described.json()["columns"].as_array().map(Vec::len),
+        Some(4)
+    );
+
+    // A new version from a second CSV body, appended.
+    let appended = http.post(
+        "/v1/datasets/shop/versions?mode=append",
+        "text/csv",
+        shop_csv(20),
+    );
+    assert_eq!(appended.status, 201, "{}", appended.body);
+    assert_eq!(appended.json()["version"], 2);
+    assert_eq!(appended.json()["rows"], 220);
+    let versions = http.get("/v1/datasets/shop/versions").json();
+    assert_eq!(versions.as_array().map(Vec::len), Some(2));
+
+    // A comparison: 202 with the job at once.
+    let started = http.post_json(
+        "/v1/compare",
+        &json!({
+            "dataset": "shop",
+            "models": ["logistic_regression", "knn_classifier"],
+            "overrides": {"knn_classifier": {"k": 3}},
+            "folds": 3,
+        }),
+    );
+    assert_eq!(started.status, 202, "{}", started.body);
+    let job = started.json()["job"].as_u64().expect("a job id");
+    assert_eq!(
+        started.header("location"),
+        Some(format!("/v1/jobs/{job}").as_str())
+    );
+
+    // Its progress as server-sent events, ending with `done`.
+    let events = http.events(&format!("/v1/jobs/{job}/events"));
+    let (last, done) = events.last().expect("at least the done event");
+    assert_eq!(last, "done", "{events:?}");
+    assert_eq!(done["state"], "finished", "{done}");
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|(name, view)| name == "status" && view["done"] == false),
+        "{events:?}"
+    );
+
+    let report = http.get(&format!("/v1/jobs/{job}/report"));
+    assert_eq!(report.status, 200, "{}", report.body);
+    let report = report.json();
+    let entries = report["leaderboard"]["entries"]
+        .as_array()
+        .expect("entries");
+    assert_eq!(entries.len(), 2, "{report}");
+    assert_eq!(report["dataset"]["rows"], 220);
+    let best = report["leaderboard"]["best"]
+        .as_u64()
+        .expect("a best model");
+    let plots = report["plots"].as_array().expect("plots");
+    assert!(!plots.is_empty(), "{report}");
+    for plot in plots {
+        let url = plot["url"].as_str().expect("a plot url");
+        let image = http.get(url);
+        assert_eq!(image.status, 200, "{url}: {}", image.body);
+        assert_eq!(image.content_type, "image/svg+xml");
+        assert!(image.body.contains("<svg"), "{url}");
+    }
+    let missing_plot = http.get(&format!("/v1/jobs/{job}/plots/{}", plots.len()));
+    missing_plot.problem(404, "not_found");
+
+    let page = http.get(&format!("/v1/reports/{job}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.content_type, "text/html");
+    assert!(page.body.contains("<table") && page.body.contains("logistic_regression"));
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|policy| policy.contains("default-src 'none'"))
+    );
+
+    // Predictions on JSON rows and on CSV agree, as labels; a row far on each side of the
+    // boundary gets its side.
+    let rows = json!({"rows": [
+        {"x1": 9.5, "x2": 9.0, "colour": "red"},
+        {"x1": 0.5, "x2": 0.2, "colour": null},
+    ]});
+    let predicted = http.post_json(&format!("/v1/models/{best}/predict"), &rows);
+    assert_eq!(predicted.status, 200, "{}", predicted.body);
+    assert_eq!(predicted.json()["predictions"], json!(["yes", "no"]));
+    assert_eq!(predicted.json()["target"], "label");
+    let from_csv = http.post(
+        &format!("/v1/models/{best}/predict"),
+        "text/csv",
+        "colour,x2,x1\nred,9.0,9.5\n,0.2,0.5\n",
+    );
+    assert_eq!(from_csv.status, 200, "{}", from_csv.body);
+    assert_eq!(
+        from_csv.json()["predictions"],
+        predicted.json()["predictions"]
+    );
+
+    let model = http.get(&format!("/v1/models/{best}")).json();
+    assert_eq!(model["id"], best);
+    assert_eq!(model["target"], "label");
+    assert!(
+        http.get("/v1/models")
+            .json()
+            .as_array()
+            .expect("models")
+            .iter()
+            .any(|m| m["id"] == best)
+    );
+    let jobs = http.get("/v1/jobs").json();
+    assert_eq!(jobs[0]["job"], job, "{jobs}");
+    assert_eq!(jobs[0]["dataset"], "shop", "{jobs}");
+
+    let deleted = http.delete("/v1/datasets/shop");
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.json()["versions"], 2);
+    http.get("/v1/datasets/shop").problem(404, "not_found");
+    stop_cleanly(daemon);
+}
+
+#[test]
+fn bad_requests_get_problem_json_with_the_right_status_and_the_gateway_keeps_serving() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let daemon = gateway_daemon(
+        dir.path(),
+        &format!(
+            "token = \"{TOKEN}\"\nmax_body_bytes = 2048\nmax_upload_bytes = 8192\n\
+             max_auth_failures = 3"
+        ),
+    );
+    let http = Http::new(&daemon.address("http"), Some(TOKEN));
+    let serving = || {
+        let answer = http.get("/v1/health");
+        assert_eq!(answer.status, 200, "the gateway still serves");
+    };
+
+    // Bodies: malformed, wrong types, a missing or unknown field, too large, wrong media.
+    let detail = http
+        .post("/v1/compare", "application/json", "{\"dataset\": ")
+        .problem(400, "malformed_json");
+    assert!(detail.contains("line 1"), "{detail}");
+    let detail = http
+        .post_json("/v1/compare", &json!({"dataset": 5}))
+        .problem(422, "invalid_json");
+    assert!(detail.contains("dataset"), "{detail}");
+    let detail = http
+        .post_json("/v1/compare", &json!({"folds": 3}))
+        .problem(422, "invalid_json");
+    assert!(detail.contains("missing field `dataset`"), "{detail}");
+    let detail = http
+        .post_json("/v1/compare", &json!({"dataset": "x", "foldz": 3}))
+        .problem(422, "invalid_json");
+    assert!(detail.contains("foldz"), "{detail}");
+    let huge = json!({"dataset": "x".repeat(10_000)});
+    http.post_json("/v1/compare", &huge)
+        .problem(413, "payload_too_large");
+    http.post("/v1/compare", "text/plain", "dataset=x")
+        .problem(415, "unsupported_media_type");
+    serving();
+
+    // Routes and ids that do not exist, a wrong method.
+    http.get("/v1/nothing-here").problem(404, "no_route");
+    http.get("/v1/jobs/987654").problem(404, "not_found");
+    let detail = http.get("/v1/jobs/abc").problem(400, "invalid_input");
+    assert!(detail.contains("`abc` is not a job id"), "{detail}");
+    http.get("/v1/models/987654").problem(404, "not_found");
+    http.get("/v1/datasets/no-such-set")
+        .problem(404, "not_found");
+    let wrong = http.delete("/v1/health");
+    wrong.problem(405, "method_not_allowed");
+    assert!(
+        wrong
+            .header("allow")
+            .is_some_and(|allow| allow.contains("GET"))
+    );
+    serving();
+
+    // Imports: never a server path; a bad built-in, a CSV too large or malformed, a name
+    // taken.
+    let detail = http
+        .post_json("/v1/datasets", &json!({"source": {"file": "/etc/passwd"}}))
+        .problem(422, "invalid_json");
+    assert!(detail.contains("unknown variant `file`"), "{detail}");
+    let detail = http
+        .post_json("/v1/datasets", &json!({"source": {"builtin": "nope"}}))
+        .problem(400, "invalid_input");
+    assert!(detail.contains("iris"), "{detail}");
+    http.post("/v1/datasets?name=big", "text/csv", shop_csv(1000))
+        .problem(413, "payload_too_large");
+    let detail = http
+        .post("/v1/datasets?name=ragged", "text/csv", "a,b\n1,2\n3\n")
+        .problem(400, "invalid_input");
+    assert!(detail.contains("line 3"), "{detail}");
+    let made = http.post(
+        "/v1/datasets?name=small&target=label",
+        "text/csv",
+        shop_csv(30),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    http.post("/v1/datasets?name=small", "text/csv", shop_csv(30))
+        .problem(409, "already_exists");
+    assert_eq!(
+        http.get("/v1/datasets").json().as_array().map(Vec::len),
+        Some(1)
+    );
+    serving();
+
+    // Predictions: a cell of the wrong type names its row and column.
+    let started = http.post_json(
+        "/v1/compare",
+        &json!({"dataset": "small", "models": ["gaussian_nb"], "folds": 2}),
+    );
+    assert_eq!(started.status, 202, "{}", started.body);
+    let job = started.json()["job"].as_u64().expect("a job");
+    let report = http.get(&format!("/v1/jobs/{job}/report?wait_ms=20000"));
+    assert_eq!(report.status, 200, "{}", report.body);
+    let best = report.json()["leaderboard"]["best"]
+        .as_u64()
+        .expect("a best model");
+    let detail = http
+        .post_json(
+            &format!("/v1/models/{best}/predict"),
+            &json!({"rows": [{"x1": 1.0, "x2": "wide", "colour": "red"}]}),
+        )
+        .problem(422, "invalid_input");
+    assert_eq!(
+        detail,
+        "rows[0].x2: `wide` is not a number (the column is numeric)"
+    );
+
+    // The OpenAPI document needs no token.
+    let document = http.with_token(None).get("/v1/openapi.json");
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3."))
+    );
+    assert!(document["paths"]["/v1/compare"]["post"].is_object());
+
+    // Tokens: missing, wrong, then the address is refused for a while.
+    let anonymous = http.with_token(None).get("/v1/datasets");
+    anonymous.problem(401, "unauthorized");
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("Bearer realm=\"mltools\"")
+    );
+    let wrong = http.with_token(Some("not-the-token-at-all"));
+    let detail = wrong.get("/v1/datasets").problem(401, "unauthorized");
+    assert!(!detail.contains(TOKEN), "{detail}");
+    wrong.get("/v1/jobs").problem(401, "unauthorized");
+    let refused = http.get("/v1/datasets");
+    refused.problem(429, "too_many_requests");
+    assert!(refused.header("retry-after").is_some());
+    serving();
+    stop_cleanly(daemon);
+}
