@@ -18,7 +18,7 @@ pub fn html(report: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p>dataset {} `{}` version {}, \
          {} rows; target <b>{}</b> ({}); {}-fold cross-validation, seed {}; ranked by <b>{}</b>; \
-         {:.1} s.</p>\n",
+         {}.</p>\n",
         escape(&title),
         escape(&title),
         dataset.id,
@@ -30,7 +30,7 @@ pub fn html(report: &Report) -> String {
         report.folds,
         report.seed,
         escape(&board.metric),
-        report.elapsed_ms as f64 / 1000.0,
+        elapsed(report.elapsed_ms),
     );
     if let Some(best) = board.best {
         let _ = writeln!(
@@ -59,6 +59,15 @@ pub fn html(report: &Report) -> String {
     page
 }
 
+/// A duration for people: milliseconds under a second, else seconds.
+fn elapsed(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
 /// A model's label in tables and plots: its algorithm and the parameters it overrides.
 pub fn model_label(spec: &ModelSpec) -> String {
     if spec.params.is_empty() {
@@ -72,10 +81,12 @@ pub fn model_label(spec: &ModelSpec) -> String {
     format!("{} ({})", spec.algorithm, params.join(", "))
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
-table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 10px;border-bottom:1px solid #ddd;\
-text-align:right}th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left}\
-tr.best{background:#eef6ee}section svg{max-width:100%;height:auto}ul.warnings{color:#8a5a00}";
+const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;\
+color:#222}div.board{overflow-x:auto}table{border-collapse:collapse;margin:1em 0;font-size:14px}\
+th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}\
+th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left;\
+white-space:normal}span.sd{color:#777;font-size:12px}tr.best{background:#eef6ee}\
+section svg{max-width:100%;height:auto}ul.warnings{color:#8a5a00}";
 
 /// The leaderboard, then its warnings: the comparison's own (a column left out of the
 /// features), then each model's under its label.
@@ -88,7 +99,7 @@ fn table(metric: &str, entries: &[LeaderboardEntry], warnings: &[String]) -> Str
     names.dedup();
     // The ranking metric first.
     names.sort_by_key(|name| name.as_str() != metric);
-    let mut out = String::from("<table><tr><th>rank</th><th>model</th>");
+    let mut out = String::from("<div class=\"board\"><table><tr><th>rank</th><th>model</th>");
     for name in &names {
         let _ = write!(out, "<th>{}</th>", escape(name));
     }
@@ -117,7 +128,11 @@ fn table(metric: &str, entries: &[LeaderboardEntry], warnings: &[String]) -> Str
         for name in &names {
             match entry.metrics.get(*name) {
                 Some(value) => {
-                    let _ = write!(out, "<td>{:.4} ± {:.4}</td>", value.mean, value.std);
+                    let _ = write!(
+                        out,
+                        "<td>{:.4}<br><span class=\"sd\">± {:.4}</span></td>",
+                        value.mean, value.std
+                    );
                 }
                 None => out.push_str("<td></td>"),
             }
@@ -128,7 +143,7 @@ fn table(metric: &str, entries: &[LeaderboardEntry], warnings: &[String]) -> Str
             entry.fit_ms, entry.predict_ms
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
     let warned: Vec<&LeaderboardEntry> = entries
         .iter()
         .filter(|entry| !entry.warnings.is_empty())

@@ -1,32 +1,37 @@
 //! The compare report in a real browser: headless chromium, driven by chromedriver, opens
-//! the page `mltools compare --report` wrote and checks what a reader would see — the
+//! the page a daemon's HTTP gateway serves at `/v1/reports/{job}` and checks what a reader would see — the
 //! title, one leaderboard row per model, every plot drawn at a visible size, no console
 //! error — and keeps a screenshot.
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 use support::browser::Browser;
-use support::{json, mltools};
+use support::gateway_daemon;
+use support::http::Http;
 
 #[test]
 fn the_report_renders_in_a_real_browser() {
     let dir = tempfile::tempdir().expect("a temp dir for the test");
-    let report_dir = dir.path().join("report");
-    let report_arg = report_dir.to_str().expect("the temp dir's path is UTF-8");
-    let board = json(&mltools(
-        dir.path(),
-        &["--json", "compare", "builtin:iris", "--report", report_arg],
-    ));
-    let expected_rows = board["entries"]
+    // A browser sends no bearer token on its own: this gateway, on loopback, has none.
+    let daemon = gateway_daemon(dir.path(), "");
+    let http = Http::new(&daemon.address("http"), None);
+    let imported = http.post_json("/v1/datasets", &json!({"source": {"builtin": "iris"}}));
+    assert_eq!(imported.status, 201, "{}", imported.body);
+    let started = http.post_json("/v1/compare", &json!({"dataset": "iris"}));
+    assert_eq!(started.status, 202, "{}", started.body);
+    let job = started.json()["job"].as_u64().expect("a job id");
+    let report = http.get(&format!("/v1/jobs/{job}/report?wait_ms=25000"));
+    assert_eq!(report.status, 200, "{}", report.body);
+    let expected_rows = report.json()["leaderboard"]["entries"]
         .as_array()
-        .unwrap_or_else(|| panic!("the leaderboard JSON has entries: {board}"))
+        .unwrap_or_else(|| panic!("the report has leaderboard entries: {}", report.body))
         .len();
     assert!(expected_rows > 1, "iris is compared over several models");
 
     let browser = Browser::start();
-    let url = format!("file://{}", report_dir.join("report.html").display());
+    let url = http.url(&format!("/v1/reports/{job}"));
     let png = check_report_page(&browser, &url, expected_rows);
 
     let screenshot = dir.path().join("report.png");
@@ -44,6 +49,8 @@ const sections = [...document.querySelectorAll('section')];
 const shapes = 'path, line, polyline, polygon, rect, circle, ellipse, text';
 return {
   title: document.title,
+  page_width: document.documentElement.scrollWidth,
+  window_width: document.documentElement.clientWidth,
   ranks: rows.map(row => row.cells[0].textContent),
   sections: sections.map(section => ({
     title: title(section),
@@ -63,7 +70,8 @@ return {
 "#;
 
 /// Opens the report page at `url` (a file, or a server's `/v1/reports/{job}`) and checks
-/// what a reader would: `iris` in the title, `expected_rows` leaderboard rows, each plot
+/// what a reader would: `iris` in the title, `expected_rows` leaderboard rows, a page as
+/// wide as the window at most, each plot
 /// section holding one SVG that has a visible size and draws something, and a console free
 /// of errors. Returns a PNG screenshot of the page.
 fn check_report_page(browser: &Browser, url: &str, expected_rows: usize) -> Vec<u8> {
@@ -81,6 +89,15 @@ fn check_report_page(browser: &Browser, url: &str, expected_rows: usize) -> Vec<
         ranks.len(),
         expected_rows,
         "one leaderboard row per model; the ranks shown: {ranks:?}"
+    );
+
+    let (page, window) = (
+        survey["page_width"].as_u64(),
+        survey["window_width"].as_u64(),
+    );
+    assert!(
+        page.is_some() && page <= window,
+        "the page fits the window's width, with no sideways scrolling: {page:?} > {window:?}"
     );
 
     let sections = list(&survey, "sections");
