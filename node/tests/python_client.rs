@@ -95,9 +95,14 @@ fn run_client(args: &[&str], env_token: Option<&str>) -> Run {
         Err(partial) => {
             let _ = child.kill();
             let _ = child.wait();
+            // Killed, it closes its pipes: what it logged can be read to the end now.
+            let logged =
+                until_closed(&stderr, Instant::now() + support::WAIT).unwrap_or_else(|read| read);
             panic!(
-                "the script did not finish within {SCRIPT_TIMEOUT:?}; it printed:\n{}",
-                partial.join("\n")
+                "the script did not finish within {SCRIPT_TIMEOUT:?}; it printed:\n{}\n\
+                 and logged:\n{}",
+                partial.join("\n"),
+                logged.join("\n")
             );
         }
     }
@@ -237,7 +242,10 @@ fn the_python_client_uploads_compares_reports_and_predicts() {
     let model = http.get(&format!("/v1/models/{best}"));
     assert_eq!(model.status, 200, "{}", model.body);
     assert_eq!(model.json()["target"], "label");
-    let algorithm = model.json()["algorithm"].as_str().unwrap_or_default().to_owned();
+    let algorithm = model.json()["algorithm"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         ranked[0].contains(&algorithm),
         "the best model is the first ranked, {algorithm}: {transcript}"
