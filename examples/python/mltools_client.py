@@ -416,7 +416,7 @@ def first_rows(
                 break
             rows.append(
                 {
-                    column: (value.strip() or None)
+                    column: ((value or "").strip() or None)
                     for column, value in record.items()
                     if column != target and column is not None
                 }
