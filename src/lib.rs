@@ -11,6 +11,7 @@
 //! | [`transport`] | `mltools-transport` | the client types ([`DatasetsClient`]), transports, supervision |
 //! | [`node`] | `mltools-node` | [`Node`]: host services in this process and get clients |
 //! | [`lab`] | `mltools-lab` | the lab's state and its HTML report ([`lab::html::render`]) |
+//! | [`gateway`] | `mltools-gateway` | the HTTP/JSON gateway a node serves from `[gateway]` ([`NodeBuilder::gateway`]) |
 //!
 //! ```no_run
 //! use mltools::prelude::*;
@@ -32,6 +33,7 @@
 //! ```
 
 pub use mltools_core as core;
+pub use mltools_gateway as gateway;
 pub use mltools_lab as lab;
 pub use mltools_node as node;
 pub use mltools_transport as transport;

@@ -183,11 +183,12 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            Problem::new(
-                status,
-                "method_not_allowed",
-                format!("{method} is not allowed on {path}; allowed: {allowed}"),
-            )
+            let detail = if allowed.trim().is_empty() {
+                format!("{method} is not allowed on {path} (/v1/openapi.json lists its methods)")
+            } else {
+                format!("{method} is not allowed on {path}; allowed: {allowed}")
+            };
+            Problem::new(status, "method_not_allowed", detail)
         }
         StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
             status,

@@ -197,7 +197,12 @@ pub(crate) async fn dataset_rows(
     Ok(Json(RowsView {
         rows: page.frame.rows() as u64,
         offset: page.offset,
-        columns: page.frame.columns.iter().map(ColumnValues::of).collect(),
+        columns: page
+            .frame
+            .columns
+            .into_iter()
+            .map(ColumnValues::from)
+            .collect(),
         info: page.info,
     }))
 }

@@ -315,7 +315,7 @@ impl ReportView {
 }
 
 /// One column of a page of rows, its values as JSON: numbers, labels, `null` when missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ColumnValues {
     /// The column's name.
     pub name: String,
@@ -323,37 +323,49 @@ pub struct ColumnValues {
     pub kind: mltools_core::frame::ColumnKind,
     /// One value per row.
     #[schema(value_type = Vec<Object>)]
-    pub values: Vec<serde_json::Value>,
+    pub values: Values,
 }
 
-impl ColumnValues {
-    pub(crate) fn of(column: &mltools_core::Column) -> ColumnValues {
-        let values = match &column.data {
-            ColumnData::Numeric(values) => values
-                .iter()
-                .map(|value| {
-                    serde_json::Number::from_f64(*value).map_or(serde_json::Value::Null, Into::into)
-                })
-                .collect(),
-            ColumnData::Categorical { codes, categories } => codes
-                .iter()
-                .map(|code| {
-                    categories
-                        .get(*code as usize)
-                        .map_or(serde_json::Value::Null, |label| label.clone().into())
-                })
-                .collect(),
-        };
+/// A column's values, written straight from the column as JSON (no value tree between).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values(ColumnData);
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        match &self.0 {
+            ColumnData::Numeric(values) => {
+                for value in values {
+                    if value.is_finite() {
+                        seq.serialize_element(value)?;
+                    } else {
+                        seq.serialize_element(&())?;
+                    }
+                }
+            }
+            ColumnData::Categorical { codes, categories } => {
+                for code in codes {
+                    seq.serialize_element(&categories.get(*code as usize))?;
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+impl From<mltools_core::Column> for ColumnValues {
+    fn from(column: mltools_core::Column) -> ColumnValues {
         ColumnValues {
-            name: column.name.clone(),
+            name: column.name,
             kind: column.data.kind(),
-            values,
+            values: Values(column.data),
         }
     }
 }
 
 /// A page of a dataset version's rows, by column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RowsView {
     /// The version read.
     pub info: mltools_core::datasets::DatasetInfo,
@@ -514,4 +526,27 @@ pub struct Health {
     pub status: String,
     /// The services this gateway reaches.
     pub services: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mltools_core::{Column, MISSING_CODE};
+
+    #[test]
+    fn columns_are_plain_json_values_with_null_for_missing() {
+        let numbers = ColumnValues::from(Column::numeric("x", vec![1.5, f64::NAN, 2.0]));
+        let labels = ColumnValues::from(Column::categorical(
+            "colour",
+            vec![1, MISSING_CODE, 0],
+            vec!["red".into(), "blue".into()],
+        ));
+        assert_eq!(
+            serde_json::to_value([numbers, labels]).unwrap(),
+            serde_json::json!([
+                {"name": "x", "kind": "numeric", "values": [1.5, null, 2.0]},
+                {"name": "colour", "kind": "categorical", "values": ["blue", null, "red"]},
+            ])
+        );
+    }
 }

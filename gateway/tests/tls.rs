@@ -75,7 +75,9 @@ async fn https_serves_and_mutual_tls_refuses_a_client_without_a_certificate() {
     let answer = get(address, &trusted, "/v1/health").await.expect("served");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // A service this gateway does not reach is a problem naming it.
-    let answer = get(address, &trusted, "/v1/datasets").await.expect("served");
+    let answer = get(address, &trusted, "/v1/datasets")
+        .await
+        .expect("served");
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(

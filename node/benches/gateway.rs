@@ -77,7 +77,9 @@ fn main() {
             "/v1/datasets/digits/rows?limit=1000",
         ),
     ];
-    println!("| call | calls | TCP p50 | TCP p99 | gateway p50 | gateway p99 | gateway / TCP (p50) |");
+    println!(
+        "| call | calls | TCP p50 | TCP p99 | gateway p50 | gateway p99 | gateway / TCP (p50) |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for (index, (name, calls, path)) in cases.into_iter().enumerate() {
         let tcp = runtime.block_on(async {

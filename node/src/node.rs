@@ -7,7 +7,7 @@ use mltools_core::lab::Lab as _;
 use mltools_core::models::Models as _;
 use mltools_core::utils::Utils as _;
 use mltools_datasets::{DatasetsServer, DatasetsState};
-use mltools_gateway::{Gateway, GatewayServices};
+use mltools_gateway::{Gateway, GatewayConfig, GatewayServices};
 use mltools_lab::{LabClients, LabServer, LabState};
 use mltools_models::{ModelsServer, ModelsState};
 use mltools_transport::quic::QuicServer;
@@ -105,6 +105,13 @@ impl NodeBuilder {
     /// Sets how in-process clients reach the hosted services.
     pub fn in_process(mut self, in_process: InProcess) -> Self {
         self.config.node.in_process = in_process;
+        self
+    }
+
+    /// Serves an HTTP/JSON gateway to the services this node hosts or reaches (see
+    /// [`mltools_gateway`]).
+    pub fn gateway(mut self, gateway: GatewayConfig) -> Self {
+        self.config.gateway = Some(gateway);
         self
     }
 

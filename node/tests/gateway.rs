@@ -356,3 +356,91 @@ fn bad_requests_get_problem_json_with_the_right_status_and_the_gateway_keeps_ser
     serving();
     stop_cleanly(daemon);
 }
+
+#[test]
+fn a_stalled_upload_is_cut_at_its_timeout_and_the_gateway_keeps_serving() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let daemon = gateway_daemon(dir.path(), "upload_timeout_ms = 300");
+    let address = daemon.address("http");
+    // Headers announce 1,000 bytes; 20 arrive, then nothing.
+    let mut stream = std::net::TcpStream::connect(&address).expect("connected");
+    stream
+        .set_read_timeout(Some(support::WAIT))
+        .expect("a read timeout");
+    stream
+        .write_all(
+            b"POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n\
+              Content-Length: 1000\r\n\r\nx1,x2,colour,label\n1",
+        )
+        .expect("the head and a few bytes are sent");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    let http = Http::new(&address, None);
+    assert_eq!(http.get("/v1/health").status, 200);
+    assert_eq!(http.get("/v1/datasets").json(), json!([]));
+    stop_cleanly(daemon);
+}
+
+/// The gateway calls the services through their clients wherever the config places them:
+/// here a node in this process that hosts nothing and reaches every service on a daemon
+/// over TCP; an upload, a comparison and its report go through it.
+#[test]
+fn a_gateway_reaches_services_placed_on_another_node() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("services.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nname = \"services\"\nlisten = {{ tcp = \"127.0.0.1:0\" }}\n\
+             [datasets]\ndata_dir = \"{data}\"\n[models]\ndata_dir = \"{data}\"\n",
+            data = dir.path().join("node").display()
+        ),
+    )
+    .expect("the config is written");
+    let services = Daemon::start(&config);
+    let tcp = services.address("tcp");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let front = mltools_node::NodeConfig::parse(&format!(
+        "[node]\nname = \"front\"\nserve = []\n\
+         [services.datasets]\nat = {{ tcp = \"{tcp}\" }}\n\
+         [services.models]\nat = {{ tcp = \"{tcp}\" }}\n\
+         [services.lab]\nat = {{ tcp = \"{tcp}\" }}\n\
+         [gateway]\nlisten = \"127.0.0.1:0\"\n"
+    ))
+    .expect("a valid config");
+    let front = runtime
+        .block_on(mltools_node::NodeBuilder::from_config(front).start())
+        .expect("the front node starts");
+    let address = front.gateway_addr().expect("a gateway").to_string();
+    let http = Http::new(&address, None);
+    assert_eq!(
+        http.get("/v1/health").json()["services"],
+        json!(["datasets", "models", "lab"])
+    );
+    let imported = http.post(
+        "/v1/datasets?name=shop&target=label",
+        "text/csv",
+        shop_csv(120),
+    );
+    assert_eq!(imported.status, 201, "{}", imported.body);
+    let started = http.post_json(
+        "/v1/compare",
+        &json!({"dataset": "shop", "models": ["gaussian_nb"], "folds": 3}),
+    );
+    assert_eq!(started.status, 202, "{}", started.body);
+    let job = started.json()["job"].as_u64().expect("a job");
+    let events = http.events(&format!("/v1/jobs/{job}/events"));
+    assert_eq!(events.last().map(|(name, _)| name.as_str()), Some("done"));
+    let report = http.get(&format!("/v1/jobs/{job}/report"));
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.json()["dataset"]["rows"], 120);
+    assert!(
+        runtime.block_on(front.shutdown()),
+        "the front node stops cleanly"
+    );
+    stop_cleanly(services);
+}
