@@ -57,6 +57,10 @@ pub struct GatewayConfig {
     /// Connections served at once; more are closed on arrival with a log line. Default 256.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Of those, how many one IP address (an IPv6 /64) may hold; more are closed on
+    /// arrival. Default 64.
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
     /// The most rows one `GET /v1/datasets/{dataset}/rows` answers. Default 10000.
     #[serde(default = "default_max_rows_per_page")]
     pub max_rows_per_page: u64,
@@ -87,6 +91,9 @@ fn default_header_timeout_ms() -> u64 {
 }
 fn default_max_connections() -> usize {
     256
+}
+fn default_max_connections_per_ip() -> usize {
+    64
 }
 fn default_max_rows_per_page() -> u64 {
     10_000
@@ -133,6 +140,7 @@ impl GatewayConfig {
             upload_timeout_ms: default_upload_timeout_ms(),
             header_timeout_ms: default_header_timeout_ms(),
             max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
             max_rows_per_page: default_max_rows_per_page(),
             max_auth_failures: default_max_auth_failures(),
             auth_backoff_ms: default_auth_backoff_ms(),
@@ -145,13 +153,19 @@ impl GatewayConfig {
     /// A [`GatewayConfigError`] naming the key.
     pub fn check(&self) -> Result<(), GatewayConfigError> {
         const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-        let ranges: [(&'static str, u64, u64, u64); 10] = [
+        let ranges: [(&'static str, u64, u64, u64); 11] = [
             ("max_body_bytes", self.max_body_bytes, 1024, 1 << 30),
             ("max_upload_bytes", self.max_upload_bytes, 1024, 1 << 40),
             ("request_timeout_ms", self.request_timeout_ms, 100, DAY_MS),
             ("upload_timeout_ms", self.upload_timeout_ms, 100, DAY_MS),
             ("header_timeout_ms", self.header_timeout_ms, 100, DAY_MS),
             ("max_connections", self.max_connections as u64, 1, 1 << 20),
+            (
+                "max_connections_per_ip",
+                self.max_connections_per_ip as u64,
+                1,
+                1 << 20,
+            ),
             ("max_rows_per_page", self.max_rows_per_page, 1, 10_000_000),
             (
                 "max_auth_failures",

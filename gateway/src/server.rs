@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mltools_transport::tcp::check_plaintext;
 use mltools_transport::{DatasetsClient, LabClient, ModelsClient};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -129,6 +129,7 @@ impl Gateway {
             app,
             slots: Arc::new(Semaphore::new(config.max_connections)),
             max_connections: config.max_connections,
+            per_address: PerAddress::new(config.max_connections_per_ip),
             header_timeout: config.header_timeout(),
             stop: stop_accepting.clone(),
             shutdown: shutdown.clone(),
@@ -243,6 +244,7 @@ struct Accept {
     app: Router,
     slots: Arc<Semaphore>,
     max_connections: usize,
+    per_address: PerAddress,
     header_timeout: Duration,
     stop: CancellationToken,
     shutdown: CancellationToken,
@@ -268,6 +270,11 @@ impl Accept {
                     }
                 }
             };
+            let Some(address_slot) = self.per_address.take(peer.ip()) else {
+                tracing::warn!(%peer, max_connections_per_ip = self.per_address.max,
+                    "gateway: this address holds its limit of connections; closing a new one");
+                continue;
+            };
             let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 tracing::warn!(%peer, max_connections = self.max_connections,
                     "gateway: at its limit of connections; closing a new one");
@@ -282,8 +289,69 @@ impl Accept {
             let acceptor = self.acceptor.clone();
             self.tasks.spawn(async move {
                 connection.serve(stream, acceptor).await;
-                drop(slot);
+                drop((slot, address_slot));
             });
+        }
+    }
+}
+
+/// The connections each address holds: an IPv4 address, or an IPv6 /64 (what one host
+/// usually gets).
+#[derive(Debug, Clone)]
+struct PerAddress {
+    max: usize,
+    held: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>,
+}
+
+/// One connection of an address, given back when dropped.
+struct AddressSlot {
+    held: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    key: IpAddr,
+}
+
+impl PerAddress {
+    fn new(max: usize) -> PerAddress {
+        PerAddress {
+            max,
+            held: Arc::default(),
+        }
+    }
+
+    fn key(ip: IpAddr) -> IpAddr {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+            v4 => v4,
+        }
+    }
+
+    /// A slot for `ip`, unless it holds its limit already.
+    fn take(&self, ip: IpAddr) -> Option<AddressSlot> {
+        let key = PerAddress::key(ip);
+        let mut held = self.held.lock().ok()?;
+        let count = held.entry(key).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            held: self.held.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.held.lock()
+            && let Some(count) = held.get_mut(&self.key)
+        {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.key);
+            }
         }
     }
 }
@@ -340,5 +408,28 @@ impl Connection {
                 let _ = connection.await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_its_slots_and_gets_them_back() {
+        let limit = PerAddress::new(2);
+        let one: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = limit.take(one).unwrap();
+        let _second = limit.take(one).unwrap();
+        assert!(limit.take(one).is_none());
+        assert!(limit.take("10.0.0.2".parse().unwrap()).is_some());
+        drop(first);
+        assert!(limit.take(one).is_some());
+        // One IPv6 /64 is one address.
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        let _a = limit.take(a).unwrap();
+        let _b = limit.take(b).unwrap();
+        assert!(limit.take("2001:db8::3".parse().unwrap()).is_none());
     }
 }

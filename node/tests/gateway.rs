@@ -444,3 +444,84 @@ fn a_gateway_reaches_services_placed_on_another_node() {
     );
     stop_cleanly(services);
 }
+
+/// Reads from `stream` until the peer closes it; the bytes read, or `None` if it stayed
+/// open for `within`.
+fn read_until_closed(
+    stream: &mut std::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    use std::io::Read as _;
+    stream
+        .set_read_timeout(Some(within))
+        .expect("a read timeout");
+    let mut read = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(String::from_utf8_lossy(&read).into_owned()),
+            Ok(n) => read.extend_from_slice(&buffer[..n]),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&read).into_owned());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn silent_idle_and_excess_connections_are_closed() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let daemon = gateway_daemon(
+        dir.path(),
+        "header_timeout_ms = 2000\nmax_connections_per_ip = 3",
+    );
+    let address = daemon.address("http");
+    let connect = || std::net::TcpStream::connect(&address).expect("connected");
+
+    // A connection that never sends a request is closed after the header timeout.
+    let mut silent = connect();
+    assert_eq!(
+        read_until_closed(&mut silent, support::WAIT),
+        Some(String::new())
+    );
+
+    // So is one that goes quiet after a request, keep-alive notwithstanding.
+    let mut idle = connect();
+    idle.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("a request is sent");
+    let answered = read_until_closed(&mut idle, support::WAIT).expect("closed when idle");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // One address holds at most 3 connections: a fourth is closed at once, well before
+    // the header timeout would close it.
+    let held: Vec<_> = (0..3).map(|_| connect()).collect();
+    let mut excess = connect();
+    assert_eq!(
+        read_until_closed(&mut excess, std::time::Duration::from_millis(1500)),
+        Some(String::new()),
+        "the fourth connection is closed on arrival"
+    );
+    drop(held);
+    // Once they are gone, the address is served again (the closes may take a moment to
+    // reach the gateway: ask until it answers, within the bound).
+    let http = Http::new(&address, None);
+    let deadline = std::time::Instant::now() + support::WAIT;
+    loop {
+        let mut probe = connect();
+        probe
+            .write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("a request is sent");
+        let answer = read_until_closed(&mut probe, support::WAIT).unwrap_or_default();
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "served again: {answer}"
+        );
+    }
+    assert_eq!(http.get("/v1/health").status, 200);
+    stop_cleanly(daemon);
+}
