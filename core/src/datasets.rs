@@ -249,6 +249,38 @@ pub struct CsvOptions {
     pub categorical: Vec<String>,
 }
 
+/// The delimiters detection chooses among, in order of preference on a tie.
+pub const DELIMITER_CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a CSV header line: the candidate of [`DELIMITER_CANDIDATES`] occurring
+/// most often outside quotes (the first on a tie); `,` when none occurs (one column).
+///
+/// ```
+/// use mltools_core::datasets::detect_delimiter;
+///
+/// assert_eq!(detect_delimiter(b"a;b;\"c,d\""), b';');
+/// assert_eq!(detect_delimiter(b"alone"), b',');
+/// ```
+pub fn detect_delimiter(header_line: &[u8]) -> u8 {
+    let mut counts = [0usize; DELIMITER_CANDIDATES.len()];
+    let mut quoted = false;
+    for &byte in header_line {
+        if byte == b'"' {
+            // A doubled quote inside a quoted field toggles twice: no net change.
+            quoted = !quoted;
+        } else if !quoted && let Some(slot) = DELIMITER_CANDIDATES.iter().position(|&c| c == byte) {
+            counts[slot] += 1;
+        }
+    }
+    let mut best = 0;
+    for slot in 1..DELIMITER_CANDIDATES.len() {
+        if counts[slot] > counts[best] {
+            best = slot;
+        }
+    }
+    DELIMITER_CANDIDATES[best]
+}
+
 /// The text values read as missing (compared after trimming, case-sensitively), besides
 /// the empty field.
 pub const MISSING_TOKENS: [&str; 6] = ["NA", "N/A", "NaN", "nan", "null", "NULL"];

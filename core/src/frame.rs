@@ -245,6 +245,79 @@ impl ColumnBuilder {
     }
 }
 
+/// Reads the `wanted` columns, by name and in that order, of CSV text with a header row
+/// into a frame (other columns are ignored; the delimiter is detected from the header line
+/// as imports detect it; fields are trimmed). `source` names the text in errors: a file's
+/// path, say.
+///
+/// # Errors
+/// [`ServiceError::invalid_input`] naming `source` and: the wanted columns the header
+/// lacks, a malformed record's line, or the line and column of a numeric column's value
+/// that is not a number.
+pub fn read_csv_columns(
+    mut text: impl std::io::BufRead,
+    wanted: &[crate::utils::InputColumn],
+    source: &str,
+) -> Result<Frame, crate::ServiceError> {
+    use std::io::Read as _;
+    let failed = |what: String| crate::ServiceError::invalid_input(format!("{source}: {what}"));
+    let mut header = Vec::new();
+    text.read_until(b'\n', &mut header)
+        .map_err(|error| failed(error.to_string()))?;
+    let delimiter = crate::datasets::detect_delimiter(&header);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::Cursor::new(header).chain(text));
+    let headers = reader
+        .headers()
+        .map_err(|error| failed(format!("the header: {error}")))?
+        .clone();
+    let index: std::collections::HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name, i))
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(|column| column.name.as_str())
+        .filter(|name| !index.contains_key(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(failed(format!(
+            "the model needs the column(s) {}, which it lacks",
+            missing.join(", ")
+        )));
+    }
+    let mut builders: Vec<ColumnBuilder> = wanted
+        .iter()
+        .map(|column| ColumnBuilder::new(column.kind))
+        .collect();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|error| failed(format!("line {}: {error}", line + 2)))?;
+        for (builder, column) in builders.iter_mut().zip(wanted) {
+            let field = index
+                .get(column.name.as_str())
+                .and_then(|at| record.get(*at))
+                .unwrap_or("");
+            builder.push_text(field).map_err(|value| {
+                failed(format!(
+                    "line {}, column `{}`: `{value}` is not a number",
+                    line + 2,
+                    column.name
+                ))
+            })?;
+        }
+    }
+    Ok(Frame {
+        columns: builders
+            .into_iter()
+            .zip(wanted)
+            .map(|(builder, column)| builder.finish(column.name.clone()))
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +333,36 @@ mod tests {
         let numbers = ColumnData::Numeric(vec![1.5, f64::NAN]);
         assert!(numbers.is_missing(1));
         assert_eq!(numbers.display_value(0), "1.5");
+    }
+
+    #[test]
+    fn csv_columns_are_read_by_name_and_bad_values_named() {
+        use crate::utils::InputColumn;
+        let wanted = [
+            InputColumn {
+                name: "size".into(),
+                kind: ColumnKind::Numeric,
+            },
+            InputColumn {
+                name: "colour".into(),
+                kind: ColumnKind::Categorical,
+            },
+        ];
+        let text: &[u8] = b"colour;size;other\nred; 1.5 ;x\n;NA;y\n";
+        let frame = read_csv_columns(text, &wanted, "t.csv").unwrap();
+        assert_eq!(frame.names().collect::<Vec<_>>(), ["size", "colour"]);
+        assert_eq!(frame.rows(), 2);
+        assert!(frame.columns[0].data.is_missing(1));
+        let error = read_csv_columns(&b"size,colour\nbig,red\n"[..], &wanted, "t.csv");
+        assert_eq!(
+            error.unwrap_err().message,
+            "t.csv: line 2, column `size`: `big` is not a number"
+        );
+        let error = read_csv_columns(&b"colour\nred\n"[..], &wanted, "t.csv");
+        assert_eq!(
+            error.unwrap_err().message,
+            "t.csv: the model needs the column(s) size, which it lacks"
+        );
     }
 
     #[test]

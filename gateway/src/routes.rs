@@ -28,7 +28,6 @@ use mltools_core::utils::{ImageFormat, InputColumn};
 use mltools_core::{DatasetRef, Frame, JobId, ModelId, RpcResultExt, ServiceError};
 use mltools_transport::upload::Upload;
 use mltools_transport::{DatasetsClient, LabClient, ModelsClient};
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -945,53 +944,7 @@ fn frame_of_records(body: &PredictBody, wanted: &[InputColumn]) -> Answer<Frame>
 }
 
 fn frame_of_csv(bytes: &[u8], wanted: &[InputColumn]) -> Answer<Frame> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(detect_delimiter(bytes))
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|error| Problem::invalid_input(format!("the CSV body's header: {error}")))?
-        .clone();
-    let index: HashMap<&str, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name, i))
-        .collect();
-    let missing: Vec<&str> = wanted
-        .iter()
-        .map(|column| column.name.as_str())
-        .filter(|name| !index.contains_key(name))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Problem::invalid_input(format!(
-            "the model needs the column(s) {}, which the CSV body lacks",
-            missing.join(", ")
-        )));
-    }
-    let mut builders: Vec<ColumnBuilder> = wanted
-        .iter()
-        .map(|column| ColumnBuilder::new(column.kind))
-        .collect();
-    for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|error| {
-            Problem::invalid_input(format!("the CSV body, line {}: {error}", line + 2))
-        })?;
-        for (builder, column) in builders.iter_mut().zip(wanted) {
-            let field = index
-                .get(column.name.as_str())
-                .and_then(|at| record.get(*at))
-                .unwrap_or("");
-            builder.push_text(field).map_err(|value| {
-                Problem::invalid_input(format!(
-                    "the CSV body, line {}, column `{}`: `{value}` is not a number",
-                    line + 2,
-                    column.name
-                ))
-            })?;
-        }
-    }
-    Ok(finish(builders, wanted))
+    mltools_core::frame::read_csv_columns(bytes, wanted, "the CSV body").map_err(Problem::from)
 }
 
 fn finish(builders: Vec<ColumnBuilder>, wanted: &[InputColumn]) -> Frame {
@@ -1001,30 +954,6 @@ fn finish(builders: Vec<ColumnBuilder>, wanted: &[InputColumn]) -> Frame {
             .zip(wanted)
             .map(|(builder, column)| builder.finish(column.name.clone()))
             .collect(),
-    }
-}
-
-/// The delimiter of the header line: the most frequent of `,` `;` tab `|` outside quotes
-/// (`,` when none appears), as imports detect it.
-fn detect_delimiter(bytes: &[u8]) -> u8 {
-    let header = bytes.split(|byte| *byte == b'\n').next().unwrap_or(bytes);
-    let candidates = [b',', b';', b'\t', b'|'];
-    let mut counts = [0usize; 4];
-    let mut quoted = false;
-    for byte in header {
-        if *byte == b'"' {
-            quoted = !quoted;
-        } else if !quoted && let Some(i) = candidates.iter().position(|c| c == byte) {
-            counts[i] += 1;
-        }
-    }
-    let best = (0..4)
-        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-        .unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
     }
 }
 
@@ -1081,7 +1010,7 @@ mod tests {
         let problem = frame_of_csv(b"size,colour\nbig,red\n", &wanted()).unwrap_err();
         assert_eq!(
             problem.detail,
-            "the CSV body, line 2, column `size`: `big` is not a number"
+            "the CSV body: line 2, column `size`: `big` is not a number"
         );
         let problem = frame_of_csv(b"colour\nred\n", &wanted()).unwrap_err();
         assert!(problem.detail.contains("size"), "{}", problem.detail);

@@ -8,23 +8,9 @@ mod support;
 
 use serde_json::json;
 use support::http::Http;
-use support::{Daemon, gateway_daemon};
+use support::{Daemon, gateway_daemon, shop_csv};
 
 const TOKEN: &str = "gateway-test-token-0123456789";
-
-/// 200 rows: two numeric features, a categorical one, and a label that is `yes` when
-/// `x1 + x2 > 10`.
-fn shop_csv(rows: usize) -> String {
-    let mut csv = String::from("x1,x2,colour,label\n");
-    for i in 0..rows {
-        let x1 = (i * 37 % 100) as f64 / 10.0;
-        let x2 = (i * 53 % 100) as f64 / 10.0;
-        let colour = ["red", "green", "blue"][i % 3];
-        let label = if x1 + x2 > 10.0 { "yes" } else { "no" };
-        csv.push_str(&format!("{x1},{x2},{colour},{label}\n"));
-    }
-    csv
-}
 
 /// Stops the daemon as a service manager would (its clients' keep-alive connections still
 /// open) and checks it stopped cleanly, having never panicked.

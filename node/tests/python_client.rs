@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use support::gateway_daemon;
 use support::http::Http;
+use support::{gateway_daemon, shop_csv};
 
 const TOKEN: &str = "python-client-token-0123456789";
 
@@ -22,20 +22,6 @@ const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../examples/python/mltools_client.py"
 );
-
-/// `rows` rows: two numeric features, a categorical one, and a label that is `yes` when
-/// `x1 + x2 > 10`.
-fn shop_csv(rows: usize) -> String {
-    let mut csv = String::from("x1,x2,colour,label\n");
-    for i in 0..rows {
-        let x1 = (i * 37 % 100) as f64 / 10.0;
-        let x2 = (i * 53 % 100) as f64 / 10.0;
-        let colour = ["red", "green", "blue"][i % 3];
-        let label = if x1 + x2 > 10.0 { "yes" } else { "no" };
-        csv.push_str(&format!("{x1},{x2},{colour},{label}\n"));
-    }
-    csv
-}
 
 /// How a run of the script ended.
 struct Run {

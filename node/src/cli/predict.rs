@@ -3,11 +3,9 @@
 use super::{CliError, output};
 use crate::node::Node;
 use clap::Subcommand;
-use mltools_core::frame::ColumnBuilder;
 use mltools_core::models::{ModelFile, Predictions};
 use mltools_core::utils::InputColumn;
 use mltools_core::{Frame, ModelId, RpcResultExt, ServiceError};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tarpc::context;
 
@@ -266,85 +264,11 @@ fn predictions_csv(predictions: &Predictions, target: &str) -> String {
 
 /// Reads the `wanted` columns of a CSV file (header row required) into a frame.
 fn read_rows(path: &Path, wanted: &[InputColumn]) -> Result<Frame, CliError> {
-    let delimiter = detect_delimiter(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|error| io_error(path, error))?;
-    let headers = reader
-        .headers()
-        .map_err(|error| io_error(path, error))?
-        .clone();
-    let index: HashMap<&str, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name, i))
-        .collect();
-    let missing: Vec<&str> = wanted
-        .iter()
-        .map(|column| column.name.as_str())
-        .filter(|name| !index.contains_key(name))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ServiceError::invalid_input(format!(
-            "{}: the model needs the column(s) {}, which the file lacks",
-            path.display(),
-            missing.join(", ")
-        ))
-        .into());
-    }
-    let mut builders: Vec<ColumnBuilder> = wanted
-        .iter()
-        .map(|column| ColumnBuilder::new(column.kind))
-        .collect();
-    for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|error| io_error(path, error))?;
-        for (builder, column) in builders.iter_mut().zip(wanted) {
-            let field = record.get(index[column.name.as_str()]).unwrap_or("");
-            builder.push_text(field).map_err(|value| {
-                ServiceError::invalid_input(format!(
-                    "{}: line {}, column `{}`: `{value}` is not a number",
-                    path.display(),
-                    line + 2,
-                    column.name
-                ))
-            })?;
-        }
-    }
-    let columns = builders
-        .into_iter()
-        .zip(wanted)
-        .map(|(builder, column)| builder.finish(&column.name))
-        .collect();
-    Ok(Frame { columns })
-}
-
-/// The delimiter of the header line, as imports detect it: the most frequent of `,` `;`
-/// tab `|` outside quotes (`,` when none appears).
-fn detect_delimiter(path: &Path) -> Result<u8, CliError> {
-    use std::io::BufRead as _;
     let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
-    let mut header = String::new();
-    std::io::BufReader::new(file)
-        .read_line(&mut header)
-        .map_err(|error| io_error(path, error))?;
-    let mut counts = [0usize; 4];
-    let candidates = [b',', b';', b'\t', b'|'];
-    let mut quoted = false;
-    for byte in header.bytes() {
-        if byte == b'"' {
-            quoted = !quoted;
-        } else if !quoted && let Some(i) = candidates.iter().position(|c| *c == byte) {
-            counts[i] += 1;
-        }
-    }
-    let best = (0..4)
-        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-        .unwrap_or(0);
-    Ok(if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
-    })
+    let shown = path.display().to_string();
+    Ok(mltools_core::frame::read_csv_columns(
+        std::io::BufReader::new(file),
+        wanted,
+        &shown,
+    )?)
 }

@@ -287,3 +287,17 @@ pub(crate) fn gateway_daemon(dir: &Path, gateway: &str) -> Daemon {
     .expect("the config is written");
     Daemon::start(&config)
 }
+
+/// A small classification table as CSV: `rows` rows of two numeric features, a categorical
+/// one, and a label that is `yes` when `x1 + x2 > 10`.
+pub(crate) fn shop_csv(rows: usize) -> String {
+    let mut csv = String::from("x1,x2,colour,label\n");
+    for i in 0..rows {
+        let x1 = (i * 37 % 100) as f64 / 10.0;
+        let x2 = (i * 53 % 100) as f64 / 10.0;
+        let colour = ["red", "green", "blue"][i % 3];
+        let label = if x1 + x2 > 10.0 { "yes" } else { "no" };
+        csv.push_str(&format!("{x1},{x2},{colour},{label}\n"));
+    }
+    csv
+}

@@ -4,30 +4,7 @@ use crate::error::DatasetsError;
 use mltools_core::datasets::MISSING_TOKENS;
 use std::collections::BTreeSet;
 
-/// The delimiters detection chooses among, in order of preference on a tie.
-const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
-
-/// The delimiter of a header line: the candidate occurring most often outside quotes;
-/// `,` when none occurs (a one-column file).
-pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
-    let mut counts = [0usize; CANDIDATES.len()];
-    let mut quoted = false;
-    for &byte in header_line {
-        if byte == b'"' {
-            // A doubled quote inside a quoted field toggles twice: no net change.
-            quoted = !quoted;
-        } else if !quoted && let Some(slot) = CANDIDATES.iter().position(|&c| c == byte) {
-            counts[slot] += 1;
-        }
-    }
-    let mut best = 0;
-    for slot in 1..CANDIDATES.len() {
-        if counts[slot] > counts[best] {
-            best = slot;
-        }
-    }
-    CANDIDATES[best]
-}
+pub(crate) use mltools_core::datasets::detect_delimiter;
 
 /// The delimiters an import accepts: the detected ones, `:` and space. Any other byte
 /// (0x01, say) would let any file without line breaks, a key or `/proc/self/environ`,
