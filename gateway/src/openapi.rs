@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         routes::health,
+        document,
         routes::list_datasets,
         routes::import_dataset,
         routes::get_dataset,
@@ -72,6 +73,8 @@ pub fn document_value() -> utoipa::openapi::OpenApi {
 }
 
 /// `GET /v1/openapi.json`.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "gateway", security(()),
+    responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(document_value())
 }

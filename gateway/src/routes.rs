@@ -94,7 +94,7 @@ fn dataset_ref(text: &str) -> DatasetRef {
 }
 
 /// `GET /v1/health`: answers without a token.
-#[utoipa::path(get, path = "/v1/health", tag = "gateway",
+#[utoipa::path(get, path = "/v1/health", tag = "gateway", security(()),
     responses((status = 200, description = "The gateway serves", body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     let mut services = Vec::new();
@@ -566,6 +566,11 @@ pub(crate) async fn compare(
     body: Result<Json<CompareBody>, JsonRejection>,
 ) -> Answer<Response> {
     let Json(body) = body?;
+    if body.dataset.trim().is_empty() {
+        return Err(Problem::invalid_input(
+            "`dataset` is empty: name the dataset by its id or name",
+        ));
+    }
     let lab = state.lab()?;
     let request = LabCompareRequest::from(body);
     let job = answer(lab.compare(state.ctx(), request).await, "lab")?;
@@ -626,7 +631,7 @@ pub(crate) async fn cancel_job(
 /// carrying a problem.
 #[utoipa::path(get, path = "/v1/jobs/{job}/events", tag = "jobs",
     params(("job" = u64, Path, description = "The comparison's id")),
-    responses((status = 200, description = "`text/event-stream`: `status` events, then `done`", body = JobView, content_type = "text/event-stream"),
+    responses((status = 200, description = "`text/event-stream`: `status` events, then `done` (or `error`)", body = crate::views::JobEvent, content_type = "text/event-stream"),
         (status = "default", description = "An error", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn job_events(
     State(state): State<AppState>,

@@ -77,6 +77,7 @@ pub struct CompareBody {
     pub overrides: BTreeMap<String, BTreeMap<String, Scalar>>,
     /// Folds (stratified for classification). Default 5.
     #[serde(default = "default_folds")]
+    #[schema(minimum = 2)]
     pub folds: usize,
     /// The seed of the folds and of randomised algorithms. Default 0.
     #[serde(default)]
@@ -322,7 +323,7 @@ pub struct ColumnValues {
     /// `numeric` or `categorical`.
     pub kind: mltools_core::frame::ColumnKind,
     /// One value per row.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Value>)]
     pub values: Values,
 }
 
@@ -441,7 +442,7 @@ pub struct PredictionsView {
     pub target: String,
     /// One per row: a class label for classification, a number for regression (`null`
     /// where the model could not predict a number).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Value>)]
     pub predictions: Vec<serde_json::Value>,
 }
 
@@ -517,6 +518,17 @@ pub struct WaitQuery {
     /// Wait up to this many milliseconds for a running comparison to end (capped below
     /// the gateway's request timeout). Default 0: answer at once.
     pub wait_ms: Option<u64>,
+}
+
+/// An event of `GET /v1/jobs/{job}/events`: `status` and `done` carry the job, `error` a
+/// problem.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum JobEvent {
+    /// `status` or `done`.
+    Job(JobView),
+    /// `error`.
+    Error(crate::Problem),
 }
 
 /// `GET /v1/health`.

@@ -237,6 +237,10 @@ fn bad_requests_get_problem_json_with_the_right_status_and_the_gateway_keeps_ser
         .post_json("/v1/compare", &json!({"dataset": "x", "foldz": 3}))
         .problem(422, "invalid_json");
     assert!(detail.contains("foldz"), "{detail}");
+    let detail = http
+        .post_json("/v1/compare", &json!({"dataset": " "}))
+        .problem(400, "invalid_input");
+    assert!(detail.contains("`dataset` is empty"), "{detail}");
     let huge = json!({"dataset": "x".repeat(10_000)});
     http.post_json("/v1/compare", &huge)
         .problem(413, "payload_too_large");
