@@ -138,8 +138,14 @@ async fn run(load_before: Option<f64>) {
     let tcp = Ours::of(&tcp_host);
     let tls_tcp = Ours::of(&tls_host);
     let quic = Ours::of(&quic_host);
-    let tcp_address = tcp_host.server().expect("the tcp host's server").local_addr();
-    let tls_address = tls_host.server().expect("the tls host's server").local_addr();
+    let tcp_address = tcp_host
+        .server()
+        .expect("the tcp host's server")
+        .local_addr();
+    let tls_address = tls_host
+        .server()
+        .expect("the tls host's server")
+        .local_addr();
     let quic_address = quic_host
         .quic_server()
         .expect("the quic host's server")
@@ -197,7 +203,10 @@ async fn run(load_before: Option<f64>) {
             tcp_set_up(tls_address, Some(tls.ours.client.clone()))
         })
         .await,
-        set_up_row(BARE_QUINN_CONNECT, None, || bare_quinn_set_up(&tls, bare_quinn)).await,
+        set_up_row(BARE_QUINN_CONNECT, None, || {
+            bare_quinn_set_up(&tls, bare_quinn)
+        })
+        .await,
         set_up_row("quic", Some(BARE_QUINN_CONNECT), || {
             quic_set_up(quic_address, tls.ours.client.clone())
         })
@@ -321,7 +330,11 @@ impl Caller for PingPong {
             .await
             .expect("a bare TCP write");
         frames.writer.flush().await.expect("a bare TCP flush");
-        ByteBuf::from(read_frame(&mut frames.reader).await.expect("a bare TCP read"))
+        ByteBuf::from(
+            read_frame(&mut frames.reader)
+                .await
+                .expect("a bare TCP read"),
+        )
     }
 }
 
@@ -345,9 +358,10 @@ impl Multiplexed {
             mut writer,
         } = TcpFrames::new(stream);
         let (requests, mut outgoing) = mpsc::channel::<(u64, ByteBuf)>(1024);
-        let waiting = Arc::new(std::sync::Mutex::new(
-            HashMap::<u64, oneshot::Sender<ByteBuf>>::new(),
-        ));
+        let waiting = Arc::new(std::sync::Mutex::new(HashMap::<
+            u64,
+            oneshot::Sender<ByteBuf>,
+        >::new()));
         tasks.spawn(async move {
             while let Some((id, payload)) = outgoing.recv().await {
                 write_frame(&mut writer, &[&id.to_be_bytes()[..], &payload[..]])
@@ -713,7 +727,11 @@ struct SetUpRow {
     set_up: SetUp,
 }
 
-async fn set_up_row<F, Fut>(name: &'static str, baseline: Option<&'static str>, mut once: F) -> SetUpRow
+async fn set_up_row<F, Fut>(
+    name: &'static str,
+    baseline: Option<&'static str>,
+    mut once: F,
+) -> SetUpRow
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = SetUp>,
@@ -862,9 +880,7 @@ fn print_sequential(rows: &[SequentialRow]) {
     let last = SIZES.len() - 1;
     let megabytes_per_second = |p50: Duration| SIZES[last].bytes as f64 / p50.as_secs_f64() / 1e6;
     for row in rows {
-        let base = row
-            .baseline
-            .map(|name| find(rows, name));
+        let base = row.baseline.map(|name| find(rows, name));
         let mut line = format!("| {} | {} |", row.name, row.baseline.unwrap_or("—"));
         for (at, latency) in row.latencies.iter().enumerate() {
             let ratio = base.map_or("—".to_owned(), |base| {
@@ -890,15 +906,16 @@ fn print_concurrent(rows: &[ConcurrentRow]) {
     let mut head = String::from("| path | baseline |");
     let mut rule = String::from("|---|---|");
     for callers in CALLERS {
-        head += &format!(" {callers} caller{} | × |", if callers == 1 { "" } else { "s" });
+        head += &format!(
+            " {callers} caller{} | × |",
+            if callers == 1 { "" } else { "s" }
+        );
         rule += "---:|---:|";
     }
     println!("{head}");
     println!("{rule}");
     for row in rows {
-        let base = row
-            .baseline
-            .map(|name| find(rows, name));
+        let base = row.baseline.map(|name| find(rows, name));
         let mut line = format!("| {} | {} |", row.name, row.baseline.unwrap_or("—"));
         for (at, rate) in row.rates.iter().enumerate() {
             let ratio = base.map_or("—".to_owned(), |base| times(rate / base.rates[at]));
@@ -931,24 +948,32 @@ fn print_set_ups(rows: &[SetUpRow]) {
 }
 
 fn print_targets(sequential: &[SequentialRow], concurrent: &[ConcurrentRow]) {
-    let p50 = |name: &str, at: usize| {
-        find(sequential, name).latencies[at]
-            .p50
-            .as_secs_f64()
-    };
+    let p50 = |name: &str, at: usize| find(sequential, name).latencies[at].p50.as_secs_f64();
     let rate = |name: &str, at: usize| find(concurrent, name).rates[at];
     let small = 0;
     let large = SIZES.len() - 1;
     let most = CALLERS.len() - 1;
     println!("\n## Targets (for information)\n");
     let ratio = p50("direct", small) / p50(MPSC, small);
-    target("direct p50 ≤ 1.0× bare mpsc+oneshot (64 B)", ratio, ratio <= 1.0);
+    target(
+        "direct p50 ≤ 1.0× bare mpsc+oneshot (64 B)",
+        ratio,
+        ratio <= 1.0,
+    );
     let ratio = rate("direct", most) / rate("channel", most);
-    target("direct calls/s ≥ 10× channel's (64 callers)", ratio, ratio >= 10.0);
+    target(
+        "direct calls/s ≥ 10× channel's (64 callers)",
+        ratio,
+        ratio >= 10.0,
+    );
     let ratio = p50("tcp", small) / p50(BARE_TCP, small);
     target("tcp p50 ≤ 1.3× bare ping-pong (64 B)", ratio, ratio <= 1.3);
     let ratio = p50(BARE_TCP, large) / p50("tcp", large);
-    target("tcp bytes/s ≥ 0.70× bare ping-pong's (8 MiB)", ratio, ratio >= 0.7);
+    target(
+        "tcp bytes/s ≥ 0.70× bare ping-pong's (8 MiB)",
+        ratio,
+        ratio >= 0.7,
+    );
     let ratio = rate("tcp", most) / rate(BARE_MUX, most);
     target(
         "tcp calls/s ≥ 0.5× the bare multiplexed connection's (64 callers)",
