@@ -866,7 +866,7 @@ fn print_sequential(rows: &[SequentialRow]) {
         .map(|size| format!("{} {} calls", size.label, size.calls))
         .collect();
     println!(
-        "p50 and p99 over {} (after a tenth as many untimed); × = p50 / the baseline's p50. MB/s = the 8 MiB payload (10^6 B) / p50 of its round trip (it travels both ways); × bytes/s = ours / the baseline's.\n",
+        "p50 and p99 over {} (after a tenth as many untimed; of 20 calls the p99 is the slowest); × = p50 / the baseline's p50. MB/s = the 8 MiB payload (10^6 B) / p50 of its round trip (it travels both ways; the in-process paths move a pointer, hence their absurd figures); × bytes/s = ours / the baseline's.\n",
         counts.join(", ")
     );
     let mut head = String::from("| path | baseline |");
