@@ -198,10 +198,7 @@ impl Caller for QuinnStream {
 }
 
 /// A frame: the parts' total length (u32, big-endian), then the parts.
-pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    parts: &[&[u8]],
-) -> io::Result<()> {
+async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, parts: &[&[u8]]) -> io::Result<()> {
     let len: usize = parts.iter().map(|part| part.len()).sum();
     let len = u32::try_from(len).expect("a bench frame under 4 GiB");
     writer.write_all(&len.to_be_bytes()).await?;
@@ -211,7 +208,7 @@ pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Vec<u8>> {
+async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Vec<u8>> {
     let len = reader.read_u32().await?;
     let mut body = vec![0; len as usize];
     reader.read_exact(&mut body).await?;
@@ -219,7 +216,7 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Resu
 }
 
 /// Whether `buffered` holds a whole frame, so the echo can answer it before flushing.
-pub(crate) fn holds_whole_frame(buffered: &[u8]) -> bool {
+fn holds_whole_frame(buffered: &[u8]) -> bool {
     match buffered.first_chunk::<4>() {
         Some(len) => buffered.len() - 4 >= u32::from_be_bytes(*len) as usize,
         None => false,

@@ -42,6 +42,7 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
+/// A payload size of the sequential table and how many calls are timed at it (a tenth as
 /// many go first, untimed, as a warm-up).
 pub(crate) struct Size {
     pub(crate) bytes: usize,

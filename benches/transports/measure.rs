@@ -49,7 +49,7 @@ pub(crate) async fn sequential_row<C: Caller>(
     }
 }
 
-pub(crate) async fn sequential<C: Caller>(caller: &C, size: &Size) -> Latency {
+async fn sequential<C: Caller>(caller: &C, size: &Size) -> Latency {
     let mut payload = ByteBuf::from(vec![0xA5; size.bytes]);
     for _ in 0..size.calls / 10 {
         payload = caller.call(payload).await;
@@ -92,14 +92,14 @@ pub(crate) async fn concurrent_row<C: Caller>(
     }
 }
 
-pub(crate) const WARMING: u8 = 0;
-pub(crate) const MEASURING: u8 = 1;
-pub(crate) const STOPPED: u8 = 2;
+const WARMING: u8 = 0;
+const MEASURING: u8 = 1;
+const STOPPED: u8 = 2;
 
 /// Calls per second of `callers` tasks calling in a loop with 64 B, counted over
 /// [`CONCURRENT_FOR`] after [`CONCURRENT_WARM_UP`]. Each task counts on its own (a shared
 /// counter would cost the fastest paths a contended cache line per call).
-pub(crate) async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> f64 {
+async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> f64 {
     let phase = Arc::new(AtomicU8::new(WARMING));
     let mut tasks = JoinSet::new();
     for _ in 0..callers {
@@ -210,10 +210,7 @@ pub(crate) async fn bare_quinn_set_up(tls: &Tls, address: SocketAddr) -> SetUp {
 
 /// Ours from its configuration: the client made (TLS files read), connected (TLS and the
 /// hello done), then the first call answered.
-pub(crate) async fn our_set_up(
-    started: Instant,
-    client: Client<ProbeRequest, ProbeResponse>,
-) -> SetUp {
+async fn our_set_up(started: Instant, client: Client<ProbeRequest, ProbeResponse>) -> SetUp {
     let remote = client.remote().expect("a remote client");
     remote
         .wait_for(|status| *status == LinkStatus::Connected)
