@@ -23,7 +23,7 @@ pub(crate) fn print_header(load_before: Option<f64>) {
         .ok()
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map_or_else(|| "unknown date".to_owned(), |date| date.trim().to_owned());
-    println!("# Transports against their raw baselines (benches/transports.rs)\n");
+    println!("# Transports against their raw baselines (benches/transports/)\n");
     println!("- machine: {cpu}, nproc {cores}; {date}");
     println!("- command: `cargo bench --bench transports`");
     match load_before {
