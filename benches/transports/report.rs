@@ -24,6 +24,7 @@ pub(crate) fn print_header(load_before: Option<f64>) {
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map_or_else(|| "unknown date".to_owned(), |date| date.trim().to_owned());
     println!("# Transports against their raw baselines (benches/transports/)\n");
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
     println!("- machine: {cpu}, nproc {cores}; {date}");
     println!("- command: `cargo bench --bench transports`");
     match load_before {
@@ -36,7 +37,7 @@ pub(crate) fn print_header(load_before: Option<f64>) {
         None => println!("- load average before the start: unknown (no /proc/loadavg)"),
     }
     println!(
-        "- one process, one multi-threaded tokio runtime ({cores} workers), 127.0.0.1; the call is an echo of a `serde_bytes::ByteBuf` answered with the same bytes, the answer being the next call's payload; ours use postcard, TLS 1.3 (server certificate only) for tls-tcp and quic"
+        "- one process, one multi-threaded tokio runtime ({workers} workers; `TOKIO_WORKER_THREADS` sets them), 127.0.0.1; the call is an echo of a `serde_bytes::ByteBuf` answered with the same bytes, the answer being the next call's payload; ours use postcard, TLS 1.3 (server certificate only) for tls-tcp and quic"
     );
 }
 
