@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tokio_util::bytes::{Bytes, BytesMut};
@@ -169,15 +169,15 @@ impl TimedFrames {
 
     /// Reads what the socket has, into the buffer.
     fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let spare = self.buffer.capacity() - self.buffer.len();
-        let chunk = spare.clamp(MIN_READ, MAX_READ);
-        let start = self.buffer.len();
-        self.buffer.resize(start + chunk, 0);
-        let mut read = ReadBuf::new(&mut self.buffer[start..]);
-        let polled = Pin::new(&mut self.io).poll_read(cx, &mut read);
-        let filled = read.filled().len();
-        self.buffer.truncate(start + filled);
-        polled.map_ok(|()| filled)
+        use tokio_util::bytes::BufMut as _;
+        if self.buffer.capacity() - self.buffer.len() < MIN_READ {
+            self.buffer.reserve(MIN_READ);
+        }
+        // Into the spare capacity as it is: zeroing it first (up to a MiB once the buffer
+        // has grown for a large frame) cost every small read after it tens of µs.
+        let chunk = (self.buffer.capacity() - self.buffer.len()).min(MAX_READ);
+        let mut spare = (&mut self.buffer).limit(chunk);
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut spare)
     }
 
     /// Whether part of a frame has arrived and not the rest.
