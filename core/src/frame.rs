@@ -245,6 +245,42 @@ impl ColumnBuilder {
     }
 }
 
+/// Builds a frame of the given columns (a model's input columns, say) value by value.
+#[derive(Debug, Clone)]
+pub struct FrameBuilder {
+    columns: Vec<(String, ColumnBuilder)>,
+}
+
+impl FrameBuilder {
+    /// An empty frame of `wanted`'s columns, in that order.
+    pub fn new(wanted: &[crate::utils::InputColumn]) -> FrameBuilder {
+        FrameBuilder {
+            columns: wanted
+                .iter()
+                .map(|column| (column.name.clone(), ColumnBuilder::new(column.kind)))
+                .collect(),
+        }
+    }
+
+    /// Each column's name and builder, in order: a row appends one value to each.
+    pub fn columns_mut(&mut self) -> impl Iterator<Item = (&str, &mut ColumnBuilder)> {
+        self.columns
+            .iter_mut()
+            .map(|(name, builder)| (name.as_str(), builder))
+    }
+
+    /// The frame.
+    pub fn finish(self) -> Frame {
+        Frame {
+            columns: self
+                .columns
+                .into_iter()
+                .map(|(name, builder)| builder.finish(name))
+                .collect(),
+        }
+    }
+}
+
 /// Reads the `wanted` columns, by name and in that order, of CSV text with a header row
 /// into a frame (other columns are ignored; the delimiter is detected from the header line
 /// as imports detect it; fields are trimmed). `source` names the text in errors: a file's
@@ -289,33 +325,20 @@ pub fn read_csv_columns(
             missing.join(", ")
         )));
     }
-    let mut builders: Vec<ColumnBuilder> = wanted
-        .iter()
-        .map(|column| ColumnBuilder::new(column.kind))
-        .collect();
+    let mut frame = FrameBuilder::new(wanted);
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|error| failed(format!("line {}: {error}", line + 2)))?;
-        for (builder, column) in builders.iter_mut().zip(wanted) {
-            let field = index
-                .get(column.name.as_str())
-                .and_then(|at| record.get(*at))
-                .unwrap_or("");
+        for (name, builder) in frame.columns_mut() {
+            let field = index.get(name).and_then(|at| record.get(*at)).unwrap_or("");
             builder.push_text(field).map_err(|value| {
                 failed(format!(
-                    "line {}, column `{}`: `{value}` is not a number",
-                    line + 2,
-                    column.name
+                    "line {}, column `{name}`: `{value}` is not a number",
+                    line + 2
                 ))
             })?;
         }
     }
-    Ok(Frame {
-        columns: builders
-            .into_iter()
-            .zip(wanted)
-            .map(|(builder, column)| builder.finish(column.name.clone()))
-            .collect(),
-    })
+    Ok(frame.finish())
 }
 
 #[cfg(test)]

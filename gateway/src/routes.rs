@@ -21,7 +21,7 @@ use mltools_core::datasets::{
     Builtin, CsvOptions, DatasetInfo, Deleted, Description, GetRequest, ImportRequest,
     MAX_UPLOAD_CHUNK_BYTES, Source, UpdateMode, UpdateRequest,
 };
-use mltools_core::frame::ColumnBuilder;
+use mltools_core::frame::FrameBuilder;
 use mltools_core::lab::{LabCompareRequest, Report};
 use mltools_core::models::{AlgorithmInfo, ModelInfo};
 use mltools_core::utils::{ImageFormat, InputColumn};
@@ -912,54 +912,34 @@ pub(crate) async fn predict(
 }
 
 fn frame_of_records(body: &PredictBody, wanted: &[InputColumn]) -> Answer<Frame> {
-    let mut builders: Vec<ColumnBuilder> = wanted
-        .iter()
-        .map(|column| ColumnBuilder::new(column.kind))
-        .collect();
+    let mut frame = FrameBuilder::new(wanted);
     for (row, record) in body.rows.iter().enumerate() {
-        for (builder, column) in builders.iter_mut().zip(wanted) {
-            match record.get(&column.name).and_then(Option::as_ref) {
+        for (name, builder) in frame.columns_mut() {
+            let wrong = |what: String| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    format!("rows[{row}].{name}: {what}"),
+                )
+            };
+            match record.get(name).and_then(Option::as_ref) {
                 None => builder.push_missing(),
                 Some(Scalar::Integer(number)) => builder.push_number(*number as f64),
                 Some(Scalar::Number(number)) => builder.push_number(*number),
                 Some(Scalar::Text(text)) => builder.push_text(text).map_err(|value| {
-                    Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_input",
-                        format!(
-                            "rows[{row}].{}: `{value}` is not a number (the column is numeric)",
-                            column.name
-                        ),
-                    )
+                    wrong(format!("`{value}` is not a number (the column is numeric)"))
                 })?,
                 Some(Scalar::Bool(_)) => {
-                    return Err(Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_input",
-                        format!(
-                            "rows[{row}].{}: a boolean; give a number or a label",
-                            column.name
-                        ),
-                    ));
+                    return Err(wrong("a boolean; give a number or a label".to_owned()));
                 }
             }
         }
     }
-    Ok(finish(builders, wanted))
+    Ok(frame.finish())
 }
 
 fn frame_of_csv(bytes: &[u8], wanted: &[InputColumn]) -> Answer<Frame> {
     mltools_core::frame::read_csv_columns(bytes, wanted, "the CSV body").map_err(Problem::from)
-}
-
-fn finish(builders: Vec<ColumnBuilder>, wanted: &[InputColumn]) -> Frame {
-    Frame {
-        columns: builders
-            .into_iter()
-            .zip(wanted)
-            .map(|(builder, column)| builder.finish(column.name.clone()))
-            .collect(),
-    }
 }
 
 #[cfg(test)]
