@@ -30,6 +30,8 @@
 //! outside the timed span, prediction (with probabilities where the model gives them)
 //! inside it.
 
+#[path = "support/machine.rs"]
+mod machine;
 #[path = "support/memory.rs"]
 #[allow(dead_code)] // Each bench uses part of it.
 mod memory;
@@ -667,24 +669,13 @@ fn fixed(value: Option<f64>, places: usize) -> String {
     value.map_or("—".to_owned(), |v| format!("{v:.places$}"))
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
 fn print_header(reference: &Result<Value, String>) {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpu = machine::cpu_model();
     let python = std::env::var("MLTOOLS_SKLEARN_PYTHON")
         .map(|p| format!("MLTOOLS_SKLEARN_PYTHON={p} "))
         .unwrap_or_default();
     println!("\n# mltools models against scikit-learn (benches/ml.rs)\n");
-    println!("- machine: {cpu}, nproc {}", cores());
+    println!("- machine: {cpu}, nproc {}", machine::cores());
     println!("- command: `{python}cargo bench --bench ml`");
     match reference {
         Ok(reference) => {
@@ -803,7 +794,7 @@ fn print_memory(runs: &[Run], ours: &[Measured], verdicts: &mut Verdicts) {
 }
 
 fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: &mut Verdicts) {
-    let cores = cores();
+    let cores = machine::cores();
     println!("\n## Default compare: every default model of the task, 5 folds\n");
     println!(
         "Ours: `compare` through an embedded node (datasets → lab → models, each fold preprocessed through utils; the best model refitted on every row and stored; the report's plots), fits on {cores} threads. scikit-learn: the same models with our defaults, our default pipelines (linear, SVM, k-NN: constant columns dropped, then standard scaling; trees, naive Bayes: none), SVC with probabilities (our default), the same metrics, the best model refitted on every row; one thread. Wall time, best of {COMPARE_ROUNDS} on each side; fit + predict: summed over every model and fold (our figure from the leaderboard).\n"

@@ -19,6 +19,8 @@
 //! Run: `cargo bench --bench transports` (tables on stdout, progress on stderr).
 
 mod bare;
+#[path = "../support/machine.rs"]
+mod machine;
 mod measure;
 mod report;
 
@@ -91,30 +93,41 @@ pub(crate) const BARE_QUINN_CONNECT: &str = "bare quinn connect";
 
 pub(crate) type Probe = ProbeClient<Client<ProbeRequest, ProbeResponse>>;
 
-fn main() {
+/// Why the bench could not go on: what failed, and why.
+pub(crate) type BenchError = Box<dyn std::error::Error + Send + Sync>;
+/// A step of the bench.
+pub(crate) type Result<T, E = BenchError> = std::result::Result<T, E>;
+
+/// An error naming the step that failed.
+pub(crate) fn failed(what: &str, error: impl std::fmt::Display) -> BenchError {
+    format!("{what}: {error}").into()
+}
+
+fn main() -> Result<()> {
     // Read before anything of ours runs: the load others put on the machine.
     let load_before = load_average();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime");
+        .map_err(|error| failed("a tokio runtime", error))?;
     runtime.block_on(async move {
         tokio::spawn(run(load_before))
             .await
-            .expect("the bench task panicked");
-    });
+            .map_err(|error| failed("the bench task", error))?
+    })
 }
 
-async fn run(load_before: Option<f64>) {
+async fn run(load_before: Option<f64>) -> Result<()> {
     print_header(load_before);
-    let dir = tempfile::tempdir().expect("a temp dir for the certificates");
-    let tls = make_certs(&dir.path().join("certs"));
+    let dir =
+        tempfile::tempdir().map_err(|error| failed("a temp dir for the certificates", error))?;
+    let tls = make_certs(&dir.path().join("certs"))?;
     let mut tasks = JoinSet::new();
 
     eprintln!("starting servers");
     let mpsc = Mpsc::start(&mut tasks);
-    let bare_tcp = bare_tcp_server(&mut tasks).await;
-    let bare_quinn = bare_quinn_server(&tls, &mut tasks);
+    let bare_tcp = bare_tcp_server(&mut tasks).await?;
+    let bare_quinn = bare_quinn_server(&tls, &mut tasks)?;
     let options = LoopbackOptions {
         tls: Some(tls.ours.clone()),
         ..LoopbackOptions::default()
@@ -123,13 +136,13 @@ async fn run(load_before: Option<f64>) {
     let host = |kind| async move {
         loopback(kind, probe(), options)
             .await
-            .unwrap_or_else(|error| panic!("a loopback {kind} host: {error}"))
+            .map_err(|error| failed(&format!("a loopback {kind} host"), error))
     };
-    let direct_host = host(TransportKind::Direct).await;
-    let channel_host = host(TransportKind::Channel).await;
-    let tcp_host = host(TransportKind::Tcp).await;
-    let tls_host = host(TransportKind::TlsTcp).await;
-    let quic_host = host(TransportKind::Quic).await;
+    let direct_host = host(TransportKind::Direct).await?;
+    let channel_host = host(TransportKind::Channel).await?;
+    let tcp_host = host(TransportKind::Tcp).await?;
+    let tls_host = host(TransportKind::TlsTcp).await?;
+    let quic_host = host(TransportKind::Quic).await?;
     let direct = Ours::of(&direct_host);
     let channel = Ours::of(&channel_host);
     let tcp = Ours::of(&tcp_host);
@@ -137,32 +150,32 @@ async fn run(load_before: Option<f64>) {
     let quic = Ours::of(&quic_host);
     let tcp_address = tcp_host
         .server()
-        .expect("the tcp host's server")
+        .ok_or("the tcp host has no server")?
         .local_addr();
     let tls_address = tls_host
         .server()
-        .expect("the tls host's server")
+        .ok_or("the tls host has no server")?
         .local_addr();
     let quic_address = quic_host
         .quic_server()
-        .expect("the quic host's server")
+        .ok_or("the quic host has no server")?
         .local_addr();
-    let ping_pong = PingPong::connect(bare_tcp).await;
-    let quinn_stream = QuinnStream::connect(&tls, bare_quinn).await;
+    let ping_pong = PingPong::connect(bare_tcp).await?;
+    let quinn_stream = QuinnStream::connect(&tls, bare_quinn).await?;
 
     let sequential = vec![
-        sequential_row(MPSC, None, &mpsc).await,
-        sequential_row("direct", Some(MPSC), &direct).await,
-        sequential_row("channel", Some(MPSC), &channel).await,
-        sequential_row(BARE_TCP, None, &ping_pong).await,
-        sequential_row("tcp", Some(BARE_TCP), &tcp).await,
-        sequential_row("tls-tcp", Some(BARE_TCP), &tls_tcp).await,
-        sequential_row(BARE_QUINN, None, &quinn_stream).await,
-        sequential_row("quic", Some(BARE_QUINN), &quic).await,
+        sequential_row(MPSC, None, &mpsc).await?,
+        sequential_row("direct", Some(MPSC), &direct).await?,
+        sequential_row("channel", Some(MPSC), &channel).await?,
+        sequential_row(BARE_TCP, None, &ping_pong).await?,
+        sequential_row("tcp", Some(BARE_TCP), &tcp).await?,
+        sequential_row("tls-tcp", Some(BARE_TCP), &tls_tcp).await?,
+        sequential_row(BARE_QUINN, None, &quinn_stream).await?,
+        sequential_row("quic", Some(BARE_QUINN), &quic).await?,
     ];
     print_sequential(&sequential);
 
-    let multiplexed = Multiplexed::connect(bare_tcp, &mut tasks).await;
+    let multiplexed = Multiplexed::connect(bare_tcp, &mut tasks).await?;
     let pooled = Ours {
         client: ProbeClient::from(
             Client::tcp_pooled(
@@ -173,41 +186,41 @@ async fn run(load_before: Option<f64>) {
                     connection_timeout_ms: 3_000,
                 },
             )
-            .expect("a pooled TCP client"),
+            .map_err(|error| failed("a pooled TCP client", error))?,
         ),
         name: "tcp pooled",
     };
     let pooled_name = format!("tcp through the pool ({POOL_SIZE} connections)");
     let concurrent = vec![
-        concurrent_row(MPSC, None, &mpsc).await,
-        concurrent_row("direct", Some(MPSC), &direct).await,
-        concurrent_row("channel", Some(MPSC), &channel).await,
-        concurrent_row(BARE_MUX, None, &multiplexed).await,
-        concurrent_row("tcp", Some(BARE_MUX), &tcp).await,
-        concurrent_row("tls-tcp", Some(BARE_MUX), &tls_tcp).await,
-        concurrent_row("quic", Some(BARE_MUX), &quic).await,
-        concurrent_row(&pooled_name, Some(BARE_MUX), &pooled).await,
+        concurrent_row(MPSC, None, &mpsc).await?,
+        concurrent_row("direct", Some(MPSC), &direct).await?,
+        concurrent_row("channel", Some(MPSC), &channel).await?,
+        concurrent_row(BARE_MUX, None, &multiplexed).await?,
+        concurrent_row("tcp", Some(BARE_MUX), &tcp).await?,
+        concurrent_row("tls-tcp", Some(BARE_MUX), &tls_tcp).await?,
+        concurrent_row("quic", Some(BARE_MUX), &quic).await?,
+        concurrent_row(&pooled_name, Some(BARE_MUX), &pooled).await?,
     ];
     print_concurrent(&concurrent);
 
     let set_ups = vec![
-        set_up_row(BARE_TCP_CONNECT, None, || bare_tcp_set_up(bare_tcp)).await,
+        set_up_row(BARE_TCP_CONNECT, None, || bare_tcp_set_up(bare_tcp)).await?,
         set_up_row("tcp", Some(BARE_TCP_CONNECT), || {
             tcp_set_up(tcp_address, None)
         })
-        .await,
+        .await?,
         set_up_row("tls-tcp", Some(BARE_TCP_CONNECT), || {
             tcp_set_up(tls_address, Some(tls.ours.client.clone()))
         })
-        .await,
+        .await?,
         set_up_row(BARE_QUINN_CONNECT, None, || {
             bare_quinn_set_up(&tls, bare_quinn)
         })
-        .await,
+        .await?,
         set_up_row("quic", Some(BARE_QUINN_CONNECT), || {
             quic_set_up(quic_address, tls.ours.client.clone())
         })
-        .await,
+        .await?,
     ];
     print_set_ups(&set_ups);
     print_targets(&sequential, &concurrent);
@@ -216,11 +229,12 @@ async fn run(load_before: Option<f64>) {
         None => println!("\nLoad average at the end: unknown (no /proc/loadavg)."),
     }
     tasks.abort_all();
+    Ok(())
 }
 
 /// One echo round trip over some path; the answer is the payload, back.
 pub(crate) trait Caller: Clone + Send + Sync + 'static {
-    fn call(&self, payload: ByteBuf) -> impl Future<Output = ByteBuf> + Send;
+    fn call(&self, payload: ByteBuf) -> impl Future<Output = Result<ByteBuf>> + Send;
 }
 
 /// Ours: a probe client over one transport.
@@ -248,10 +262,10 @@ impl Ours {
 }
 
 impl Caller for Ours {
-    async fn call(&self, payload: ByteBuf) -> ByteBuf {
+    async fn call(&self, payload: ByteBuf) -> Result<ByteBuf> {
         self.client
             .echo(tarpc::context::current(), payload)
             .await
-            .unwrap_or_else(|error| panic!("an echo over {}: {error}", self.name))
+            .map_err(|error| failed(&format!("an echo over {}", self.name), error))
     }
 }

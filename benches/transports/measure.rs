@@ -3,8 +3,8 @@
 
 use crate::bare::{PingPong, QuinnStream, TcpFrames, Tls, quinn_connect};
 use crate::{
-    CALLERS, CONCURRENT_FOR, CONCURRENT_WARM_UP, Caller, Ours, SET_UP_WARM_UPS, SET_UPS, SIZES,
-    SMALL, Size,
+    CALLERS, CONCURRENT_FOR, CONCURRENT_WARM_UP, Caller, Ours, Result, SET_UP_WARM_UPS, SET_UPS,
+    SIZES, SMALL, Size, failed,
 };
 use mltools::transport::quic::QuicEndpoint;
 use mltools::transport::tcp::{TcpEndpoint, TlsClientConfig};
@@ -36,35 +36,46 @@ pub(crate) async fn sequential_row<C: Caller>(
     name: &str,
     baseline: Option<&'static str>,
     caller: &C,
-) -> SequentialRow {
+) -> Result<SequentialRow> {
     let mut latencies = Vec::new();
     for size in &SIZES {
         eprintln!("sequential: {name}, {}", size.label);
-        latencies.push(sequential(caller, size).await);
+        latencies.push(sequential(caller, size).await?);
     }
-    SequentialRow {
+    Ok(SequentialRow {
         name: name.to_owned(),
         baseline,
         latencies,
-    }
+    })
 }
 
-async fn sequential<C: Caller>(caller: &C, size: &Size) -> Latency {
+async fn sequential<C: Caller>(caller: &C, size: &Size) -> Result<Latency> {
     let mut payload = ByteBuf::from(vec![0xA5; size.bytes]);
     for _ in 0..size.calls / 10 {
-        payload = caller.call(payload).await;
+        payload = caller.call(payload).await?;
     }
     let mut times = Vec::with_capacity(size.calls);
     for _ in 0..size.calls {
         let started = Instant::now();
-        payload = caller.call(payload).await;
+        payload = caller.call(payload).await?;
         times.push(started.elapsed());
-        assert_eq!(payload.len(), size.bytes, "the echo's length");
+        if payload.len() != size.bytes {
+            return Err(format!(
+                "an echo of {} bytes came back with {}",
+                size.bytes,
+                payload.len()
+            )
+            .into());
+        }
     }
     times.sort();
-    Latency {
-        p50: times[times.len() / 2],
-        p99: times[(times.len() * 99 / 100).min(times.len() - 1)],
+    let at = |q: usize| times.get((times.len() * q / 100).min(times.len().saturating_sub(1)));
+    match (at(50), at(99)) {
+        (Some(p50), Some(p99)) => Ok(Latency {
+            p50: *p50,
+            p99: *p99,
+        }),
+        _ => Err(format!("no call timed at {}", size.label).into()),
     }
 }
 
@@ -79,17 +90,17 @@ pub(crate) async fn concurrent_row<C: Caller>(
     name: &str,
     baseline: Option<&'static str>,
     caller: &C,
-) -> ConcurrentRow {
+) -> Result<ConcurrentRow> {
     let mut rates = Vec::new();
     for callers in CALLERS {
         eprintln!("concurrent: {name}, {callers} callers");
-        rates.push(calls_per_second(caller, callers).await);
+        rates.push(calls_per_second(caller, callers).await?);
     }
-    ConcurrentRow {
+    Ok(ConcurrentRow {
         name: name.to_owned(),
         baseline,
         rates,
-    }
+    })
 }
 
 const WARMING: u8 = 0;
@@ -99,9 +110,9 @@ const STOPPED: u8 = 2;
 /// Calls per second of `callers` tasks calling in a loop with 64 B, counted over
 /// [`CONCURRENT_FOR`] after [`CONCURRENT_WARM_UP`]. Each task counts on its own (a shared
 /// counter would cost the fastest paths a contended cache line per call).
-async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> f64 {
+async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> Result<f64> {
     let phase = Arc::new(AtomicU8::new(WARMING));
-    let mut tasks = JoinSet::new();
+    let mut tasks: JoinSet<Result<u64>> = JoinSet::new();
     for _ in 0..callers {
         let caller = caller.clone();
         let phase = Arc::clone(&phase);
@@ -111,9 +122,9 @@ async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> f64 {
             loop {
                 let now = phase.load(Ordering::Relaxed);
                 if now == STOPPED {
-                    return counted;
+                    return Ok(counted);
                 }
-                payload = caller.call(payload).await;
+                payload = caller.call(payload).await?;
                 if now == MEASURING {
                     counted += 1;
                 }
@@ -128,9 +139,9 @@ async fn calls_per_second<C: Caller>(caller: &C, callers: usize) -> f64 {
     let elapsed = started.elapsed();
     let mut total = 0;
     while let Some(counted) = tasks.join_next().await {
-        total += counted.expect("a caller task panicked");
+        total += counted.map_err(|error| failed("a caller task", error))??;
     }
-    total as f64 / elapsed.as_secs_f64()
+    Ok(total as f64 / elapsed.as_secs_f64())
 }
 
 /// One connection set-up: when it was connected, and when the first answer came.
@@ -150,68 +161,75 @@ pub(crate) async fn set_up_row<F, Fut>(
     name: &'static str,
     baseline: Option<&'static str>,
     mut once: F,
-) -> SetUpRow
+) -> Result<SetUpRow>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = SetUp>,
+    Fut: Future<Output = Result<SetUp>>,
 {
     eprintln!("set-up: {name}");
     for _ in 0..SET_UP_WARM_UPS {
-        once().await;
+        once().await?;
     }
     let mut connected = Vec::with_capacity(SET_UPS);
     let mut answered = Vec::with_capacity(SET_UPS);
     for _ in 0..SET_UPS {
-        let set_up = once().await;
+        let set_up = once().await?;
         connected.push(set_up.connected);
         answered.push(set_up.answered);
     }
     connected.sort();
     answered.sort();
-    SetUpRow {
+    Ok(SetUpRow {
         name,
         baseline,
         set_up: SetUp {
             connected: connected[SET_UPS / 2],
             answered: answered[SET_UPS / 2],
         },
-    }
+    })
 }
 
-pub(crate) async fn bare_tcp_set_up(address: SocketAddr) -> SetUp {
+pub(crate) async fn bare_tcp_set_up(address: SocketAddr) -> Result<SetUp> {
     let started = Instant::now();
     let stream = TcpStream::connect(address)
         .await
-        .expect("a bare TCP connection");
+        .map_err(|error| failed("a bare TCP connection", error))?;
     let connected = started.elapsed();
-    let caller = PingPong(Arc::new(Mutex::new(TcpFrames::new(stream))));
-    caller.call(ByteBuf::from(vec![1; SMALL])).await;
-    SetUp {
+    let frames = TcpFrames::new(stream).map_err(|error| failed("TCP_NODELAY", error))?;
+    let caller = PingPong(Arc::new(Mutex::new(frames)));
+    caller.call(ByteBuf::from(vec![1; SMALL])).await?;
+    Ok(SetUp {
         connected,
         answered: started.elapsed(),
-    }
+    })
 }
 
-pub(crate) async fn bare_quinn_set_up(tls: &Tls, address: SocketAddr) -> SetUp {
+pub(crate) async fn bare_quinn_set_up(tls: &Tls, address: SocketAddr) -> Result<SetUp> {
     let started = Instant::now();
-    let (endpoint, connection) = quinn_connect(tls, address).await;
+    let (endpoint, connection) = quinn_connect(tls, address).await?;
     let connected = started.elapsed();
-    let stream = connection.open_bi().await.expect("a bare quinn bi-stream");
+    let stream = connection
+        .open_bi()
+        .await
+        .map_err(|error| failed("a bare quinn bi-stream", error))?;
     let caller = QuinnStream(Arc::new(Mutex::new(stream)));
-    caller.call(ByteBuf::from(vec![1; SMALL])).await;
+    caller.call(ByteBuf::from(vec![1; SMALL])).await?;
     let answered = started.elapsed();
     connection.close(0u32.into(), b"done");
     drop(endpoint);
-    SetUp {
+    Ok(SetUp {
         connected,
         answered,
-    }
+    })
 }
 
 /// Ours from its configuration: the client made (TLS files read), connected (TLS and the
 /// hello done), then the first call answered.
-async fn our_set_up(started: Instant, client: Client<ProbeRequest, ProbeResponse>) -> SetUp {
-    let remote = client.remote().expect("a remote client");
+async fn our_set_up(
+    started: Instant,
+    client: Client<ProbeRequest, ProbeResponse>,
+) -> Result<SetUp> {
+    let remote = client.remote().ok_or("the client is not a remote one")?;
     remote
         .wait_for(|status| *status == LinkStatus::Connected)
         .await;
@@ -220,24 +238,24 @@ async fn our_set_up(started: Instant, client: Client<ProbeRequest, ProbeResponse
         client: ProbeClient::from(client.clone()),
         name: "a new connection",
     };
-    caller.call(ByteBuf::from(vec![1; SMALL])).await;
-    SetUp {
+    caller.call(ByteBuf::from(vec![1; SMALL])).await?;
+    Ok(SetUp {
         connected,
         answered: started.elapsed(),
-    }
+    })
 }
 
-pub(crate) async fn tcp_set_up(address: SocketAddr, tls: Option<TlsClientConfig>) -> SetUp {
+pub(crate) async fn tcp_set_up(address: SocketAddr, tls: Option<TlsClientConfig>) -> Result<SetUp> {
     let started = Instant::now();
     let mut endpoint = TcpEndpoint::new(address.to_string());
     endpoint.tls = tls;
-    let client = Client::tcp("probe", endpoint).expect("a TCP client");
+    let client = Client::tcp("probe", endpoint).map_err(|error| failed("a TCP client", error))?;
     our_set_up(started, client).await
 }
 
-pub(crate) async fn quic_set_up(address: SocketAddr, tls: TlsClientConfig) -> SetUp {
+pub(crate) async fn quic_set_up(address: SocketAddr, tls: TlsClientConfig) -> Result<SetUp> {
     let started = Instant::now();
     let endpoint = QuicEndpoint::new(address.to_string(), tls);
-    let client = Client::quic("probe", endpoint).expect("a QUIC client");
+    let client = Client::quic("probe", endpoint).map_err(|error| failed("a QUIC client", error))?;
     our_set_up(started, client).await
 }

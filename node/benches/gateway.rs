@@ -33,8 +33,8 @@ fn micros(duration: Duration) -> String {
     format!("{:.0} µs", duration.as_secs_f64() * 1e6)
 }
 
-fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
     let config = dir.path().join("both.toml");
     std::fs::write(
         &config,
@@ -44,26 +44,24 @@ fn main() {
              [gateway]\nlisten = \"127.0.0.1:0\"\n",
             data = dir.path().join("node").display()
         ),
-    )
-    .expect("the config is written");
+    )?;
     let daemon = Daemon::start(&config);
     let http = Http::new(&daemon.address("http"), None);
     let imported = http.post_json(
         "/v1/datasets",
         &serde_json::json!({"source": {"builtin": "digits"}}),
     );
-    assert_eq!(imported.status, 201, "{}", imported.body);
+    if imported.status != 201 {
+        return Err(format!("importing digits: {}", imported.body).into());
+    }
 
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let runtime = tokio::runtime::Runtime::new()?;
     let client_config = NodeConfig::parse(&format!(
         "[node]\nname = \"client\"\nserve = []\n[services.datasets]\nat = {{ tcp = \"{}\" }}\n",
         daemon.address("tcp")
-    ))
-    .expect("a client config");
-    let node = runtime
-        .block_on(NodeBuilder::from_config(client_config).start())
-        .expect("the client node starts");
-    let datasets = node.datasets().expect("a datasets client");
+    ))?;
+    let node = runtime.block_on(NodeBuilder::from_config(client_config).start())?;
+    let datasets = node.datasets()?;
 
     let page = GetRequest {
         limit: Some(1000),
@@ -88,24 +86,30 @@ fn main() {
                 let started = Instant::now();
                 if index == 0 {
                     let list = datasets.list(context::current()).await;
-                    list.into_service("datasets").expect("listed");
+                    list.into_service("datasets")?;
                 } else {
                     let rows = datasets.get(context::current(), page.clone()).await;
-                    let rows = rows.into_service("datasets").expect("read");
-                    assert_eq!(rows.frame.rows(), 1000);
+                    let rows = rows.into_service("datasets")?;
+                    if rows.frame.rows() != 1000 {
+                        return Err(
+                            format!("a page of {} rows, not 1000", rows.frame.rows()).into()
+                        );
+                    }
                 }
                 // The first tenth warms up.
                 if round >= calls / 10 {
                     samples.push(started.elapsed());
                 }
             }
-            samples
-        });
+            Ok::<_, Box<dyn std::error::Error>>(samples)
+        })?;
         let mut samples = Vec::with_capacity(calls);
         for round in 0..calls + calls / 10 {
             let started = Instant::now();
             let answer = http.get(path);
-            assert_eq!(answer.status, 200, "{}", answer.body);
+            if answer.status != 200 {
+                return Err(format!("GET {path}: {}", answer.body).into());
+            }
             if round >= calls / 10 {
                 samples.push(started.elapsed());
             }
@@ -122,4 +126,5 @@ fn main() {
         );
     }
     runtime.block_on(node.shutdown());
+    Ok(())
 }
