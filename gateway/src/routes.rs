@@ -22,7 +22,7 @@ use mltools_core::datasets::{
     MAX_UPLOAD_CHUNK_BYTES, Source, UpdateMode, UpdateRequest,
 };
 use mltools_core::frame::FrameBuilder;
-use mltools_core::lab::{LabCompareRequest, Report};
+use mltools_core::lab::{LabCompareRequest, LabStage, Report};
 use mltools_core::models::{AlgorithmInfo, ModelInfo};
 use mltools_core::utils::{ImageFormat, InputColumn};
 use mltools_core::{DatasetRef, Frame, JobId, ModelId, RpcResultExt, ServiceError};
@@ -574,8 +574,8 @@ pub(crate) async fn compare(
     let lab = state.lab()?;
     let request = LabCompareRequest::from(body);
     let job = answer(lab.compare(state.ctx(), request).await, "lab")?;
-    let status = answer(lab.status(state.ctx(), job).await, "lab")?;
-    let view = JobView::from(&status);
+    // A comparison starts by preparing; asking the lab would cost a second call.
+    let view = JobView::of(job, &LabStage::Preparing);
     let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("/v1/jobs/{job}")) {
         response.headers_mut().insert(header::LOCATION, value);

@@ -177,7 +177,7 @@ pub struct JobView {
 }
 
 impl JobView {
-    fn of(job: JobId, stage: &LabStage) -> JobView {
+    pub(crate) fn of(job: JobId, stage: &LabStage) -> JobView {
         let (state, fits_done, fits_total, error) = match stage {
             LabStage::Preparing => (JobState::Preparing, None, None, None),
             LabStage::Fitting { done, total } => {
