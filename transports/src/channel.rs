@@ -7,6 +7,7 @@
 
 use crate::Service;
 use crate::client::Client;
+use crate::repoll::Repoll;
 use crate::supervisor::{ChildHandle, RestartPolicy, Supervisor};
 use futures::StreamExt;
 use tarpc::RequestName;
@@ -36,7 +37,7 @@ where
         let (client_end, server_end) = tarpc::transport::channel::bounded(CHANNEL_CAPACITY);
         let new_client = tarpc::client::new(tarpc::client::Config::default(), client_end);
         tracker.spawn(async move {
-            if let Err(error) = new_client.dispatch.await {
+            if let Err(error) = Repoll::new(new_client.dispatch).await {
                 tracing::warn!(service = name, %error, "in-process channel dispatch ended");
             }
         });
@@ -52,7 +53,7 @@ where
                     futures::future::ready(())
                 });
             tokio::select! {
-                () = requests => {}
+                () = Repoll::new(requests) => {}
                 () = shutdown.cancelled() => {}
             }
         }

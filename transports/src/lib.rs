@@ -61,6 +61,7 @@ pub mod pool;
 pub mod quic;
 #[cfg(feature = "remote")]
 pub mod remote;
+mod repoll;
 pub mod service;
 pub mod supervisor;
 #[cfg(feature = "tcp")]

@@ -30,6 +30,7 @@ use super::frame::{FrameCodec, WireError};
 use super::hello::Refusal;
 use super::table::BoxIo;
 use crate::codec::{Codec, CodecError, Wire};
+use crate::repoll::Repoll;
 
 /// A connection a [`Dial`] made: secured, admitted by the server, its limits negotiated.
 pub struct Connected {
@@ -443,7 +444,7 @@ where
     tracing::info!(service, %address, %codec, "connected");
     let ended = tokio::select! {
         () = stop.cancelled() => return None,
-        ended = new_client.dispatch => ended,
+        ended = Repoll::new(new_client.dispatch) => ended,
     };
     Some(match ended {
         Ok(()) => "the server closed the connection".to_owned(),

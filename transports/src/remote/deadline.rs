@@ -117,16 +117,25 @@ impl TimedFrames {
     }
 
     /// Frees the budget of requests past their deadline, and wakes the task at the next.
+    ///
+    /// One timer, moved only when it must fire sooner or has fired: every request brings a
+    /// deadline of its own, and re-arming a timer per request cost each call an allocation
+    /// and two trips through the runtime's timer wheel. A timer armed earlier than needed
+    /// fires early, and is moved then; one left armed with nothing held fires once, for
+    /// nothing.
     fn poll_expiry(&mut self, cx: &mut Context<'_>) {
         loop {
             let Some(next) = self.ledger.expire(std::time::Instant::now()) else {
-                self.expiry = None;
                 return;
             };
             let at = Instant::from_std(next);
             let timer = match &mut self.expiry {
-                Some(timer) if timer.deadline() == at => timer,
-                slot => slot.insert(Box::pin(tokio::time::sleep_until(at))),
+                Some(timer) if timer.deadline() <= at && !timer.is_elapsed() => timer,
+                Some(timer) => {
+                    timer.as_mut().reset(at);
+                    timer
+                }
+                slot @ None => slot.insert(Box::pin(tokio::time::sleep_until(at))),
             };
             if timer.as_mut().poll(cx).is_pending() {
                 return;

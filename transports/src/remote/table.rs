@@ -5,7 +5,8 @@
 //! listener (TCP now, QUIC later) hands every admitted connection, whatever service it asked
 //! for, to the same code: tarpc's `BaseChannel` over the connection's framed stream, with a
 //! per-connection limit on requests in flight (tarpc's throttle, answered `WouldBlock`, which
-//! callers see as `Overloaded`), each request's handler spawned on the listener's tracker.
+//! callers see as `Overloaded`), each request's handler polled once in place and spawned on
+//! the listener's tracker only if it has to wait.
 
 use futures::Sink as _;
 use futures::StreamExt;
@@ -32,6 +33,7 @@ use super::hello::{Hello, Refusal, Token};
 use super::{DRAIN, error_chain};
 use crate::Service;
 use crate::codec::{Codec, Wire};
+use crate::repoll::Repoll;
 
 /// A byte stream a remote connection runs over: a TCP socket, a TLS stream, a QUIC
 /// bi-stream joined into one.
@@ -79,7 +81,8 @@ where
     Resp: Serialize + Send + Sync + 'static,
 {
     fn serve(&self, connection: Connection) -> BoxFuture<'static, ()> {
-        Box::pin(serve_connection(self.0.clone(), connection))
+        // Repoll: tarpc's channel wakes the task from inside its own poll on every call.
+        Box::pin(Repoll::new(serve_connection(self.0.clone(), connection)))
     }
 }
 
@@ -256,7 +259,7 @@ where
                     }
                     match requests.poll_next_unpin(cx) {
                         Poll::Ready(Some(Ok(request))) => {
-                            handlers.spawn(request.execute(service.clone()));
+                            start(request.execute(service.clone()), &handlers);
                         }
                         Poll::Ready(_) => return Poll::Ready(()),
                         Poll::Pending => return Poll::Pending,
@@ -275,9 +278,7 @@ where
             next = requests.next() => next,
         };
         match next {
-            Some(Ok(request)) => {
-                handlers.spawn(request.execute(service.clone()));
-            }
+            Some(Ok(request)) => start(request.execute(service.clone()), &handlers),
             Some(Err(error)) => {
                 tracing::warn!(
                     service = name,
@@ -292,5 +293,23 @@ where
                 break;
             }
         }
+    }
+}
+
+/// Starts a request's handler. It is polled once here, on the connection's task: a handler
+/// that answers without waiting (an echo, a refusal, a read of what is in memory) answers
+/// with no task spawned and no hop to another thread. One that has to wait is spawned on
+/// `handlers` and polled there from then on. Handlers never block (database work and fits
+/// run on blocking threads), so this first poll holds the connection's task only briefly.
+fn start<F>(handler: F, handlers: &TaskTracker)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut handler = Box::pin(handler);
+    // A no-op waker: a handler that waits is polled again at once by its own task, and a
+    // future wakes only the waker of its latest poll.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if handler.as_mut().poll(&mut cx).is_pending() {
+        handlers.spawn(handler);
     }
 }

@@ -293,6 +293,40 @@ pub async fn requests_in_flight_stay_within_the_byte_budget_and_are_all_answered
     );
 }
 
+pub async fn a_request_past_its_deadline_gives_its_bytes_back<H: GuardHarness>() {
+    let host = H::start(Settings::default()).await;
+    let budget = host.request_budget();
+    let (probe, _) = host.client(None);
+    // Held by the server until its deadline passes: nothing answers it, so only the
+    // deadline can give its bytes back.
+    let mut held = ctx();
+    held.deadline = Instant::now() + Duration::from_millis(300);
+    let call = tokio::spawn({
+        let probe = probe.clone();
+        async move { probe.hold(held).await }
+    });
+    within("the held request's bytes taken", async {
+        while budget.in_use() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within("the held request's bytes given back", async {
+        while budget.in_use() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let outcome = within("the held call ends", call).await.unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(
+        within("a call after", probe.double(ctx(), 21))
+            .await
+            .unwrap(),
+        42
+    );
+}
+
 /// Stamps out each named test of this suite over the harness `$harness`.
 macro_rules! guard_suite {
     ($harness:ty: $($test:ident),+ $(,)?) => {

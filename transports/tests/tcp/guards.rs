@@ -65,6 +65,7 @@ guard_suite!(ProbeHost:
     a_frame_begun_and_not_finished_in_time_costs_only_its_peer,
     failed_authentications_back_the_address_off,
     requests_in_flight_stay_within_the_byte_budget_and_are_all_answered,
+    a_request_past_its_deadline_gives_its_bytes_back,
 );
 
 #[tokio::test]
