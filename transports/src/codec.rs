@@ -87,7 +87,14 @@ impl Codec {
             Codec::Bincode => bincode::DefaultOptions::new()
                 .serialize(value)
                 .map_err(|e| e.to_string()),
-            Codec::Postcard => postcard::to_stdvec(value).map_err(|e| e.to_string()),
+            // Sized first (a walk that copies nothing), so the message is written once into
+            // a buffer of its size rather than through a run of doubling reallocations.
+            Codec::Postcard => postcard::serialize_with_flavor::<T, _, usize>(
+                value,
+                postcard::ser_flavors::Size::default(),
+            )
+            .and_then(|size| postcard::to_extend(value, Vec::with_capacity(size)))
+            .map_err(|e| e.to_string()),
             Codec::MessagePack => rmp_serde::to_vec(value).map_err(|e| e.to_string()),
             Codec::Json => serde_json::to_vec(value).map_err(|e| e.to_string()),
         };

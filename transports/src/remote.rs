@@ -7,6 +7,7 @@
 //! | [`budget`] | [`RequestBudget`](budget::RequestBudget): one budget of request bytes in flight per listener, taken before a payload is buffered |
 //! | `deadline` | a deadline on each frame once begun; when a connection last received a byte (idle timeout) |
 //! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
+//! | `outbox` | frames waiting to be written: small ones coalesced, large payloads written where they lie (vectored) |
 //! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
 //! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
 //! | [`client`] | [`RemoteClient`]: a client that redials by itself, and the [`Dial`] trait a transport implements |
@@ -27,6 +28,7 @@ pub mod client;
 pub(crate) mod deadline;
 pub mod frame;
 pub mod hello;
+pub(crate) mod outbox;
 pub mod table;
 
 pub use client::{Connected, Dial, DialError, DialFailure, LinkOptions, LinkStatus, RemoteClient};

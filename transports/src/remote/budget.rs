@@ -131,6 +131,11 @@ impl Ledger {
         self.lock().by_request.remove(&id);
     }
 
+    /// When the next request expires, as last computed (it may be one answered since).
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.lock().next_expiry
+    }
+
     /// Frees the requests whose deadline has passed; returns when the next one expires.
     pub(crate) fn expire(&self, now: Instant) -> Option<Instant> {
         let mut state = self.lock();

@@ -13,21 +13,28 @@
 //! closes the connection.
 
 use futures::future::BoxFuture;
+use futures::{Sink, Stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tarpc::client::RpcError;
 use tarpc::{ClientMessage, RequestName, Response, ServerError, context};
+use tokio::io::AsyncWrite as _;
 use tokio::sync::watch;
+use tokio_util::bytes::{Bytes, BytesMut};
+use tokio_util::codec::Decoder as _;
 use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::error_chain;
 use super::frame::{FrameCodec, WireError};
 use super::hello::Refusal;
+use super::outbox::Outbox;
 use super::table::BoxIo;
 use crate::codec::{Codec, CodecError, Wire};
 use crate::repoll::Repoll;
@@ -438,7 +445,7 @@ where
     let context = Arc::clone(framed.codec().context());
     let send_limit = framed.codec().send_limit();
     let wire = Wire::<Response<Resp>, ClientMessage<Req>>::new(codec, send_limit, context);
-    let transport = tokio_serde::Framed::new(framed, wire);
+    let transport = tokio_serde::Framed::new(Frames::new(framed), wire);
     let new_client = tarpc::client::new(tarpc::client::Config::default(), transport);
     link.send_replace(Link::Up(new_client.client));
     tracing::info!(service, %address, %codec, "connected");
@@ -450,4 +457,100 @@ where
         Ok(()) => "the server closed the connection".to_owned(),
         Err(error) => error_chain(&error),
     })
+}
+
+/// The smallest read into a client connection's buffer.
+const MIN_READ: usize = 8 * 1024;
+/// Requests buffered past this are written out before more are taken.
+const WRITE_BACKPRESSURE: usize = 128 * 1024;
+
+/// A client connection's frames: read as tokio's `Framed` reads them (the codec reserves a
+/// frame's size once its prefix is in), written through an [`Outbox`], which sends a large
+/// payload where it lies instead of copying it into a write buffer.
+struct Frames {
+    io: BoxIo,
+    read: BytesMut,
+    codec: FrameCodec,
+    outbox: Outbox,
+    eof: bool,
+}
+
+impl Frames {
+    fn new(framed: Framed<BoxIo, FrameCodec>) -> Self {
+        let parts = framed.into_parts();
+        let vectored = parts.io.is_write_vectored();
+        Frames {
+            io: parts.io,
+            read: parts.read_buf,
+            codec: parts.codec,
+            outbox: Outbox::new(vectored, parts.write_buf),
+            eof: false,
+        }
+    }
+
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        self.outbox
+            .poll_write_to(&mut self.io, cx)
+            .map_err(WireError::Io)
+    }
+}
+
+impl Stream for Frames {
+    type Item = Result<BytesMut, WireError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.eof {
+                return Poll::Ready(this.codec.decode_eof(&mut this.read).transpose());
+            }
+            if let Some(frame) = this.codec.decode(&mut this.read)? {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            if this.read.capacity() - this.read.len() < MIN_READ {
+                this.read.reserve(MIN_READ);
+            }
+            match ready!(tokio_util::io::poll_read_buf(
+                Pin::new(&mut this.io),
+                cx,
+                &mut this.read
+            )) {
+                Ok(0) => this.eof = true,
+                Ok(_) => {}
+                Err(error) => return Poll::Ready(Some(Err(WireError::Io(error)))),
+            }
+        }
+    }
+}
+
+impl Sink<Bytes> for Frames {
+    type Error = WireError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        if this.outbox.len() >= WRITE_BACKPRESSURE {
+            ready!(this.poll_write_out(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
+        let this = self.get_mut();
+        this.outbox.push(&this.codec, item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_out(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx).map_err(WireError::Io)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_out(cx))?;
+        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+        Pin::new(&mut this.io)
+            .poll_shutdown(cx)
+            .map_err(WireError::Io)
+    }
 }

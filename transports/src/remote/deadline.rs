@@ -25,11 +25,12 @@ use tokio::io::AsyncWrite;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tokio_util::bytes::{Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder, Framed};
+use tokio_util::codec::{Decoder, Framed};
 use tokio_util::sync::PollSemaphore;
 
 use super::budget::{Ledger, RequestBudget};
 use super::frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
+use super::outbox::Outbox;
 use super::table::BoxIo;
 
 /// The smallest read; larger when a frame's payload has been reserved.
@@ -74,7 +75,8 @@ pub(crate) struct TimedFrames {
     /// Decodes what arrives and encodes what is sent (its two limits).
     codec: FrameCodec,
     eof: bool,
-    written: BytesMut,
+    /// Answers waiting to be written.
+    outbox: Outbox,
     frame_timeout: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     activity: Arc<Activity>,
@@ -98,12 +100,13 @@ impl TimedFrames {
         ledger: Arc<Ledger>,
     ) -> Self {
         let parts = framed.into_parts();
+        let vectored = parts.io.is_write_vectored();
         TimedFrames {
             io: parts.io,
             buffer: parts.read_buf,
             codec: parts.codec,
             eof: false,
-            written: parts.write_buf,
+            outbox: Outbox::new(vectored, parts.write_buf),
             frame_timeout,
             timer: None,
             activity,
@@ -122,10 +125,24 @@ impl TimedFrames {
     /// deadline of its own, and re-arming a timer per request cost each call an allocation
     /// and two trips through the runtime's timer wheel. A timer armed earlier than needed
     /// fires early, and is moved then; one left armed with nothing held fires once, for
-    /// nothing.
+    /// nothing, and is dropped.
     fn poll_expiry(&mut self, cx: &mut Context<'_>) {
+        // Nothing can be due before a timer armed no later than the next expiry fires: then
+        // the clock is not read (this runs at every poll of the connection).
+        if let Some(timer) = &mut self.expiry {
+            let in_time = self
+                .ledger
+                .next_expiry()
+                .is_none_or(|next| timer.deadline() <= Instant::from_std(next));
+            if in_time && timer.as_mut().poll(cx).is_pending() {
+                return;
+            }
+        }
         loop {
             let Some(next) = self.ledger.expire(std::time::Instant::now()) else {
+                if self.expiry.as_ref().is_some_and(|timer| timer.is_elapsed()) {
+                    self.expiry = None;
+                }
                 return;
             };
             let at = Instant::from_std(next);
@@ -286,14 +303,9 @@ impl Stream for TimedFrames {
 impl TimedFrames {
     /// Writes out what is buffered.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        while !self.written.is_empty() {
-            let sent = std::task::ready!(Pin::new(&mut self.io).poll_write(cx, &self.written))?;
-            if sent == 0 {
-                return Poll::Ready(Err(WireError::Io(io::ErrorKind::WriteZero.into())));
-            }
-            let _ = self.written.split_to(sent);
-        }
-        Poll::Ready(Ok(()))
+        self.outbox
+            .poll_write_to(&mut self.io, cx)
+            .map_err(WireError::Io)
     }
 }
 
@@ -302,7 +314,7 @@ impl Sink<Bytes> for TimedFrames {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
         let this = self.get_mut();
-        if this.written.len() >= WRITE_BACKPRESSURE {
+        if this.outbox.len() >= WRITE_BACKPRESSURE {
             std::task::ready!(this.poll_write_out(cx))?;
         }
         Poll::Ready(Ok(()))
@@ -310,7 +322,7 @@ impl Sink<Bytes> for TimedFrames {
 
     fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
         let this = self.get_mut();
-        this.codec.encode(item, &mut this.written)
+        this.outbox.push(&this.codec, item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {

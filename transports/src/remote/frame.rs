@@ -179,6 +179,19 @@ impl FrameCodec {
     pub fn send_limit(&self) -> u64 {
         self.send_limit
     }
+
+    /// Whether a frame of `len` bytes may be sent: an error naming the sizes if not.
+    pub(crate) fn check_send(&self, len: usize) -> Result<(), WireError> {
+        if len as u64 > self.send_limit {
+            return Err(WireError::FrameTooLarge(FrameTooLarge {
+                context: Arc::clone(&self.context),
+                kind: FrameKind::Outgoing,
+                size: len as u64,
+                limit: self.send_limit,
+            }));
+        }
+        Ok(())
+    }
 }
 
 impl Decoder for FrameCodec {
@@ -223,14 +236,7 @@ impl Encoder<Bytes> for FrameCodec {
     type Error = WireError;
 
     fn encode(&mut self, frame: Bytes, dst: &mut BytesMut) -> Result<(), WireError> {
-        if frame.len() as u64 > self.send_limit {
-            return Err(WireError::FrameTooLarge(FrameTooLarge {
-                context: Arc::clone(&self.context),
-                kind: FrameKind::Outgoing,
-                size: frame.len() as u64,
-                limit: self.send_limit,
-            }));
-        }
+        self.check_send(frame.len())?;
         Ok(self.inner.encode(frame, dst)?)
     }
 }
