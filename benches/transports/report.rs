@@ -33,6 +33,9 @@ pub(crate) fn print_header(load_before: Option<f64>) {
     println!(
         "- one process, one multi-threaded tokio runtime ({workers} workers; `TOKIO_WORKER_THREADS` sets them), 127.0.0.1; the call is an echo of a `serde_bytes::ByteBuf` answered with the same bytes, the answer being the next call's payload; ours use postcard, TLS 1.3 (server certificate only) for tls-tcp and quic"
     );
+    println!(
+        "- the gRPC peer: tonic 0.14, a unary call over plain-text HTTP/2 (no TLS: against tls-tcp and quic its ratios favour it) on one `Channel`, the bytes as they are (a pass-through codec, no protobuf), tonic's and hyper's defaults except 64 MiB message limits"
+    );
 }
 
 pub(crate) fn print_sequential(rows: &[SequentialRow]) {
