@@ -17,7 +17,7 @@ pub(crate) fn print_header(load_before: Option<f64>) {
         .ok()
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map_or_else(|| "unknown date".to_owned(), |date| date.trim().to_owned());
-    println!("# Transports against their raw baselines (benches/transports/)\n");
+    println!("# Transports against their raw baselines and gRPC (benches/transports/)\n");
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     println!("- machine: {cpu}, nproc {cores}; {date}");
     println!("- command: `cargo bench --bench transports`");
@@ -286,8 +286,18 @@ pub(crate) fn time(duration: Duration) -> String {
     }
 }
 
+/// A ratio, with two significant digits at least (the in-process paths against a socket
+/// give ratios far from 1 either way).
 pub(crate) fn times(ratio: f64) -> String {
-    format!("{ratio:.2}×")
+    if ratio >= 100.0 {
+        format!("{ratio:.0}×")
+    } else if ratio >= 0.1 {
+        format!("{ratio:.2}×")
+    } else if ratio >= 0.001 {
+        format!("{ratio:.4}×")
+    } else {
+        format!("{ratio:.1e}×")
+    }
 }
 
 pub(crate) fn per_second(rate: f64) -> String {
