@@ -1,24 +1,31 @@
-//! Every transport beside its raw baseline, in one run, printed as markdown tables.
+//! Every transport beside its raw baseline and beside gRPC (tonic), in one run, printed as
+//! markdown tables.
 //!
 //! The call is the probe's echo (`Probe::echo(ByteBuf) -> ByteBuf`): the bytes go there and
 //! come back, and the answer is the next call's payload, so no path copies a payload it does
-//! not have to. Each transport is compared with the bare mechanism under it:
+//! not have to. Each transport is compared with the bare mechanism under it, and every one
+//! of ours with tonic, the peer a user would pick instead:
 //!
 //! | ours | baseline |
 //! |---|---|
 //! | `direct`, `channel` | a bare tokio mpsc + oneshot round trip to a task |
 //! | `tcp`, `tls-tcp` (postcard) | bare TCP: one connection, `TCP_NODELAY`, u32 length prefix; for concurrent callers, a bare multiplexed connection (request ids) |
 //! | `quic` (one long bi-stream) | bare quinn: one long bi-stream, length-prefixed ping-pong |
+//! | every one ("vs tonic") | tonic: a gRPC unary call over plain HTTP/2 on one `Channel`, the bytes as they are (no protobuf; `grpc.rs`), itself set against bare TCP |
 //!
-//! Three tables: sequential round trips (p50, p99) at 64 B, 64 KiB and 8 MiB; calls per
+//! Four tables: sequential round trips (p50, p99) at 64 B, 64 KiB and 8 MiB; calls per
 //! second with 1, 16 and 64 concurrent callers at 64 B on one connection (and through a
-//! pool of 4 TCP connections); and connection set-up (connect, then the first answer).
-//! Client and servers share one multi-threaded tokio runtime on 127.0.0.1, and the
-//! measuring loop runs in a task on it, as a service's calls do.
+//! pool of 4 TCP connections); connection set-up (connect, then the first answer); and a
+//! real call, `datasets.get` of a whole 100 000 × 20 numeric dataset over direct, tcp,
+//! tls-tcp and quic, beside tonic carrying as many bytes (`datasets.rs`). Client and
+//! servers share one multi-threaded tokio runtime on 127.0.0.1, and the measuring loop runs
+//! in a task on it, as a service's calls do.
 //!
 //! Run: `cargo bench --bench transports` (tables on stdout, progress on stderr).
 
 mod bare;
+mod datasets;
+mod grpc;
 #[path = "../support/machine.rs"]
 mod machine;
 mod measure;
@@ -27,6 +34,8 @@ mod report;
 use bare::{
     Mpsc, Multiplexed, PingPong, QuinnStream, bare_quinn_server, bare_tcp_server, make_certs,
 };
+use datasets::datasets_get;
+use grpc::{ECHO, Tonic, grpc_server, tonic_set_up};
 use measure::{
     bare_quinn_set_up, bare_tcp_set_up, concurrent_row, quic_set_up, sequential_row, set_up_row,
     tcp_set_up,
@@ -37,7 +46,8 @@ use mltools::transport::pool::PoolConfig;
 use mltools::transport::tcp::TcpEndpoint;
 use mltools::transport::test_probe::{ProbeClient, ProbeRequest, ProbeResponse, probe};
 use report::{
-    load_average, print_concurrent, print_header, print_sequential, print_set_ups, print_targets,
+    load_average, print_concurrent, print_datasets, print_header, print_sequential, print_set_ups,
+    print_targets,
 };
 use serde_bytes::ByteBuf;
 use std::future::Future;
@@ -90,6 +100,8 @@ pub(crate) const BARE_MUX: &str = "bare TCP multiplexed";
 pub(crate) const BARE_QUINN: &str = "bare quinn, one long bi-stream";
 pub(crate) const BARE_TCP_CONNECT: &str = "bare TCP connect";
 pub(crate) const BARE_QUINN_CONNECT: &str = "bare quinn connect";
+/// The gRPC peer, in every table.
+pub(crate) const TONIC: &str = "tonic (gRPC, h2)";
 
 pub(crate) type Probe = ProbeClient<Client<ProbeRequest, ProbeResponse>>;
 
@@ -128,6 +140,7 @@ async fn run(load_before: Option<f64>) -> Result<()> {
     let mpsc = Mpsc::start(&mut tasks);
     let bare_tcp = bare_tcp_server(&mut tasks).await?;
     let bare_quinn = bare_quinn_server(&tls, &mut tasks)?;
+    let grpc = grpc_server(bytes::Bytes::new(), &mut tasks)?;
     let options = LoopbackOptions {
         tls: Some(tls.ours.clone()),
         ..LoopbackOptions::default()
@@ -162,6 +175,7 @@ async fn run(load_before: Option<f64>) -> Result<()> {
         .local_addr();
     let ping_pong = PingPong::connect(bare_tcp).await?;
     let quinn_stream = QuinnStream::connect(&tls, bare_quinn).await?;
+    let tonic = Tonic::connect(grpc, ECHO).await?;
 
     let sequential = vec![
         sequential_row(MPSC, None, &mpsc).await?,
@@ -172,6 +186,7 @@ async fn run(load_before: Option<f64>) -> Result<()> {
         sequential_row("tls-tcp", Some(BARE_TCP), &tls_tcp).await?,
         sequential_row(BARE_QUINN, None, &quinn_stream).await?,
         sequential_row("quic", Some(BARE_QUINN), &quic).await?,
+        sequential_row(TONIC, Some(BARE_TCP), &tonic).await?,
     ];
     print_sequential(&sequential);
 
@@ -200,6 +215,7 @@ async fn run(load_before: Option<f64>) -> Result<()> {
         concurrent_row("tls-tcp", Some(BARE_MUX), &tls_tcp).await?,
         concurrent_row("quic", Some(BARE_MUX), &quic).await?,
         concurrent_row(&pooled_name, Some(BARE_MUX), &pooled).await?,
+        concurrent_row(TONIC, Some(BARE_MUX), &tonic).await?,
     ];
     print_concurrent(&concurrent);
 
@@ -221,8 +237,11 @@ async fn run(load_before: Option<f64>) -> Result<()> {
             quic_set_up(quic_address, tls.ours.client.clone())
         })
         .await?,
+        set_up_row(TONIC, Some(BARE_TCP_CONNECT), || tonic_set_up(grpc)).await?,
     ];
     print_set_ups(&set_ups);
+    let datasets = datasets_get(options, &mut tasks).await?;
+    print_datasets(&datasets);
     print_targets(&sequential, &concurrent);
     match load_average() {
         Some(load) => println!("\nLoad average (1 min) at the end: {load:.2}."),

@@ -68,6 +68,12 @@ async fn sequential<C: Caller>(caller: &C, size: &Size) -> Result<Latency> {
             .into());
         }
     }
+    percentiles(times, size.label)
+}
+
+/// The p50 and p99 of `times` (of fewer than 100, the p99 is the slowest); `what` names the
+/// measurement when there is none.
+pub(crate) fn percentiles(mut times: Vec<Duration>, what: &str) -> Result<Latency> {
     times.sort();
     let at = |q: usize| times.get((times.len() * q / 100).min(times.len().saturating_sub(1)));
     match (at(50), at(99)) {
@@ -75,7 +81,7 @@ async fn sequential<C: Caller>(caller: &C, size: &Size) -> Result<Latency> {
             p50: *p50,
             p99: *p99,
         }),
-        _ => Err(format!("no call timed at {}", size.label).into()),
+        _ => Err(format!("no call timed at {what}").into()),
     }
 }
 
