@@ -45,7 +45,7 @@ pub(crate) fn print_sequential(rows: &[SequentialRow]) {
         .map(|size| format!("{} {} calls", size.label, size.calls))
         .collect();
     println!(
-        "p50 and p99 over {} (after a tenth as many untimed; of 20 calls the p99 is the slowest); × = p50 / the baseline's p50; vs tonic = p50 / tonic's p50 (ours only; below 1 is faster than gRPC). MB/s = the 8 MiB payload (10^6 B) / p50 of its round trip (it travels both ways; the in-process paths move a pointer, hence their absurd figures); × bytes/s = ours / the baseline's; vs tonic = ours / tonic's.\n",
+        "p50 and p99 over {} (after a tenth as many untimed; of 60 calls the p99 is the slowest); × = p50 / the baseline's p50; vs tonic = p50 / tonic's p50 (ours only; below 1 is faster than gRPC). MB/s = the 8 MiB payload (10^6 B) / p50 of its round trip (it travels both ways; the in-process paths move a pointer, hence their absurd figures); × bytes/s = ours / the baseline's; vs tonic = ours / tonic's.\n",
         counts.join(", ")
     );
     let mut head = String::from("| path | baseline |");
