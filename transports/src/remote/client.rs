@@ -12,8 +12,8 @@
 //! The link task lives as long as the client's clones: dropping the last one stops it and
 //! closes the connection.
 
+use futures::Stream;
 use futures::future::BoxFuture;
-use futures::{Sink, Stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -26,7 +26,7 @@ use tarpc::client::RpcError;
 use tarpc::{ClientMessage, RequestName, Response, ServerError, context};
 use tokio::io::AsyncWrite as _;
 use tokio::sync::watch;
-use tokio_util::bytes::{Bytes, BytesMut};
+use tokio_util::bytes::BytesMut;
 use tokio_util::codec::Decoder as _;
 use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -34,7 +34,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::error_chain;
 use super::frame::{FrameCodec, WireError};
 use super::hello::Refusal;
-use super::outbox::Outbox;
+use super::outbox::{Outbox, outbox_sink};
 use super::table::BoxIo;
 use crate::codec::{Codec, CodecError, Wire};
 use crate::repoll::Repoll;
@@ -461,8 +461,6 @@ where
 
 /// The smallest read into a client connection's buffer.
 const MIN_READ: usize = 8 * 1024;
-/// Requests buffered past this are written out before more are taken.
-const WRITE_BACKPRESSURE: usize = 128 * 1024;
 
 /// A client connection's frames: read as tokio's `Framed` reads them (the codec reserves a
 /// frame's size once its prefix is in), written through an [`Outbox`], which sends a large
@@ -486,12 +484,6 @@ impl Frames {
             outbox: Outbox::new(vectored, parts.write_buf),
             eof: false,
         }
-    }
-
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        self.outbox
-            .poll_write_to(&mut self.io, cx)
-            .map_err(WireError::Io)
     }
 }
 
@@ -523,34 +515,4 @@ impl Stream for Frames {
     }
 }
 
-impl Sink<Bytes> for Frames {
-    type Error = WireError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        if this.outbox.len() >= WRITE_BACKPRESSURE {
-            ready!(this.poll_write_out(cx))?;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
-        let this = self.get_mut();
-        this.outbox.push(&this.codec, item)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        ready!(this.poll_write_out(cx))?;
-        Pin::new(&mut this.io).poll_flush(cx).map_err(WireError::Io)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        ready!(this.poll_write_out(cx))?;
-        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
-        Pin::new(&mut this.io)
-            .poll_shutdown(cx)
-            .map_err(WireError::Io)
-    }
-}
+outbox_sink!(Frames);

@@ -13,7 +13,7 @@
 //! budget must stop reading (backpressure) after a length prefix is seen and before its
 //! payload is buffered, and `Framed` reads on whenever its decoder asks for more.
 
-use futures::{Sink, Stream};
+use futures::Stream;
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
@@ -24,13 +24,13 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_util::bytes::{Bytes, BytesMut};
+use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{Decoder, Framed};
 use tokio_util::sync::PollSemaphore;
 
 use super::budget::{Ledger, RequestBudget};
 use super::frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, outbox_sink};
 use super::table::BoxIo;
 
 /// The smallest read; larger when a frame's payload has been reserved.
@@ -39,8 +39,6 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 1024 * 1024;
 /// A frame's length prefix.
 const HEAD: usize = 4;
-/// Answers buffered past this are written out before more are taken.
-const WRITE_BACKPRESSURE: usize = 128 * 1024;
 
 /// When a connection last received a byte; shared between its frames and its serving loop.
 #[derive(Debug)]
@@ -300,43 +298,4 @@ impl Stream for TimedFrames {
     }
 }
 
-impl TimedFrames {
-    /// Writes out what is buffered.
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        self.outbox
-            .poll_write_to(&mut self.io, cx)
-            .map_err(WireError::Io)
-    }
-}
-
-impl Sink<Bytes> for TimedFrames {
-    type Error = WireError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        if this.outbox.len() >= WRITE_BACKPRESSURE {
-            std::task::ready!(this.poll_write_out(cx))?;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
-        let this = self.get_mut();
-        this.outbox.push(&this.codec, item)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        std::task::ready!(this.poll_write_out(cx))?;
-        Pin::new(&mut this.io).poll_flush(cx).map_err(WireError::Io)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        std::task::ready!(this.poll_write_out(cx))?;
-        std::task::ready!(Pin::new(&mut this.io).poll_flush(cx))?;
-        Pin::new(&mut this.io)
-            .poll_shutdown(cx)
-            .map_err(WireError::Io)
-    }
-}
+outbox_sink!(TimedFrames);

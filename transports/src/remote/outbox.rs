@@ -13,11 +13,14 @@ use tokio::io::AsyncWrite;
 use tokio_util::bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::frame::{FrameCodec, WireError};
+use super::table::BoxIo;
 
 /// Payloads at least this large are queued as they are rather than copied.
 const COPY_BELOW: usize = 16 * 1024;
 /// The most buffers handed to one vectored write.
 const MAX_SLICES: usize = 32;
+/// Frames queued past this are written out before more are taken.
+const BACKPRESSURE: usize = 128 * 1024;
 
 /// Length-prefixed frames queued for writing; see the module docs.
 #[derive(Debug)]
@@ -46,7 +49,8 @@ impl Outbox {
     }
 
     /// Bytes queued and not yet written.
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.queued
     }
 
@@ -106,6 +110,39 @@ impl Outbox {
         Poll::Ready(Ok(()))
     }
 
+    /// A sink's `poll_ready`: ready at once unless [`BACKPRESSURE`] bytes are queued, which
+    /// are written out first.
+    pub(crate) fn poll_ready(
+        &mut self,
+        io: &mut BoxIo,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WireError>> {
+        if self.queued >= BACKPRESSURE {
+            ready!(self.poll_write_to(io, cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// A sink's `poll_flush`: everything queued written, and the stream flushed.
+    pub(crate) fn poll_flush(
+        &mut self,
+        io: &mut BoxIo,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WireError>> {
+        ready!(self.poll_write_to(io, cx))?;
+        Pin::new(&mut *io).poll_flush(cx).map_err(WireError::Io)
+    }
+
+    /// A sink's `poll_close`: flushed, then the stream shut down.
+    pub(crate) fn poll_close(
+        &mut self,
+        io: &mut BoxIo,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WireError>> {
+        ready!(self.poll_flush(io, cx))?;
+        Pin::new(&mut *io).poll_shutdown(cx).map_err(WireError::Io)
+    }
+
     /// Drops the first `count` queued bytes, which were written.
     fn advance(&mut self, mut count: usize) {
         self.queued -= count;
@@ -130,6 +167,49 @@ impl Outbox {
         }
     }
 }
+
+/// Implements `Sink<Bytes>` for a frame stream with fields `io: BoxIo`, `codec: FrameCodec`
+/// and `outbox: Outbox`: frames are queued in the outbox and written to `io`.
+macro_rules! outbox_sink {
+    ($frames:ty) => {
+        impl futures::Sink<tokio_util::bytes::Bytes> for $frames {
+            type Error = WireError;
+
+            fn poll_ready(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), WireError>> {
+                let this = self.get_mut();
+                this.outbox.poll_ready(&mut this.io, cx)
+            }
+
+            fn start_send(
+                self: std::pin::Pin<&mut Self>,
+                item: tokio_util::bytes::Bytes,
+            ) -> Result<(), WireError> {
+                let this = self.get_mut();
+                this.outbox.push(&this.codec, item)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), WireError>> {
+                let this = self.get_mut();
+                this.outbox.poll_flush(&mut this.io, cx)
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), WireError>> {
+                let this = self.get_mut();
+                this.outbox.poll_close(&mut this.io, cx)
+            }
+        }
+    };
+}
+pub(crate) use outbox_sink;
 
 #[cfg(test)]
 mod tests {
