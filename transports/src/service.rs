@@ -252,7 +252,13 @@ where
     pub async fn call_direct(&self, ctx: context::Context, request: Req) -> Result<Resp, RpcError> {
         tokio::task::coop::consume_budget().await;
         let deadline = tokio::time::Instant::from_std(ctx.deadline);
-        match tokio::time::timeout_at(deadline, self.serve_guarded(ctx, request)).await {
+        let mut call = std::pin::pin!(self.serve_guarded(ctx, request));
+        // Most calls answer at their first poll: the deadline's timer is made only for one
+        // that has to wait.
+        if let std::task::Poll::Ready(result) = futures::poll!(call.as_mut()) {
+            return result.map_err(RpcError::Server);
+        }
+        match tokio::time::timeout_at(deadline, call).await {
             Ok(result) => result.map_err(RpcError::Server),
             Err(_) => Err(RpcError::DeadlineExceeded),
         }
