@@ -18,7 +18,7 @@ use mltools::DatasetsClient;
 use mltools::core::datasets::{DatasetPage, Datasets, GetRequest, ImportRequest, Source};
 use mltools::core::frame::ColumnData;
 use mltools::transport::conformance::{LoopbackOptions, TransportKind, loopback};
-use mltools::transport::{Limits, service};
+use mltools::transport::{Codec, Limits, service};
 use mltools_datasets::{DatasetsConfig, DatasetsServer, DatasetsState};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -82,7 +82,9 @@ pub(crate) async fn datasets_get(
         .await
         .map_err(|error| failed("reading the dataset back", error))?;
     check(&page)?;
-    let encoded = postcard::to_stdvec(&page)
+    // The transports' own encoder, as the wire uses it.
+    let encoded = Codec::Postcard
+        .encode(&page)
         .map_err(|error| failed("encoding the page with postcard", error))?;
     let page_bytes = encoded.len();
 

@@ -26,6 +26,7 @@ const BACKPRESSURE: usize = 128 * 1024;
 #[derive(Debug)]
 pub(crate) struct Outbox {
     /// Whole buffers queued ahead of `tail`: coalesced small frames, and large payloads.
+    /// Never an empty one, and only on a stream that takes vectored writes.
     chunks: VecDeque<Bytes>,
     /// Where prefixes and small frames are being coalesced.
     tail: BytesMut,
@@ -80,13 +81,12 @@ impl Outbox {
         W: AsyncWrite + Unpin + ?Sized,
     {
         while self.queued > 0 {
-            let written = if io.is_write_vectored() && !self.chunks.is_empty() {
+            let written = if self.chunks.is_empty() {
+                ready!(Pin::new(&mut *io).poll_write(cx, &self.tail))?
+            } else {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let mut count = 0;
-                for chunk in self.chunks.iter().filter(|chunk| !chunk.is_empty()) {
-                    if count == MAX_SLICES {
-                        break;
-                    }
+                for chunk in self.chunks.iter().take(MAX_SLICES) {
                     slices[count] = IoSlice::new(chunk);
                     count += 1;
                 }
@@ -95,12 +95,6 @@ impl Outbox {
                     count += 1;
                 }
                 ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]))?
-            } else {
-                let first = match self.chunks.iter().find(|chunk| !chunk.is_empty()) {
-                    Some(chunk) => &chunk[..],
-                    None => &self.tail[..],
-                };
-                ready!(Pin::new(&mut *io).poll_write(cx, first))?
             };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -161,9 +155,6 @@ impl Outbox {
                     return;
                 }
             }
-        }
-        while self.chunks.front().is_some_and(Bytes::is_empty) {
-            self.chunks.pop_front();
         }
     }
 }
