@@ -334,6 +334,11 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
         self
     }
 
+    /// The codec messages are encoded with.
+    pub(crate) fn codec(&self) -> Codec {
+        self.codec
+    }
+
     fn too_large(&self, kind: FrameKind, size: usize) -> FrameTooLarge {
         FrameTooLarge {
             context: Arc::clone(&self.context),
@@ -391,7 +396,8 @@ impl<Item, SinkItem: Outgoing> tokio_serde::Serializer<SinkItem> for Wire<Item, 
 }
 
 impl<Item, SinkItem: Outgoing> Wire<Item, SinkItem> {
-    fn encode_within_limit(&self, item: &SinkItem) -> Result<Bytes, WireError> {
+    /// Encodes `item`, refusing it (or sending its replacement) over the send limit.
+    pub(crate) fn encode_within_limit(&self, item: &SinkItem) -> Result<Bytes, WireError> {
         let bytes = item.encode(self.codec).map_err(|e| self.codec_error(e))?;
         if bytes.len() as u64 <= self.send_limit {
             return Ok(Bytes::from(bytes));

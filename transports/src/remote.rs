@@ -8,6 +8,7 @@
 //! | `deadline` | a deadline on each frame once begun; when a connection last received a byte (idle timeout) |
 //! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
 //! | `outbox` | frames waiting to be written: small ones coalesced, large payloads written where they lie (vectored) |
+//! | `session` | a client connection's calls: each written from its caller's task, answers handed back by the connection's task |
 //! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
 //! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
 //! | [`client`] | [`RemoteClient`]: a client that redials by itself, and the [`Dial`] trait a transport implements |
@@ -29,6 +30,7 @@ pub(crate) mod deadline;
 pub mod frame;
 pub mod hello;
 pub(crate) mod outbox;
+pub(crate) mod session;
 pub mod table;
 
 pub use client::{Connected, Dial, DialError, DialFailure, LinkOptions, LinkStatus, RemoteClient};

@@ -12,32 +12,24 @@
 //! The link task lives as long as the client's clones: dropping the last one stops it and
 //! closes the connection.
 
-use futures::Stream;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tarpc::client::RpcError;
-use tarpc::{ClientMessage, RequestName, Response, ServerError, context};
-use tokio::io::AsyncWrite as _;
+use tarpc::{RequestName, ServerError, context};
 use tokio::sync::watch;
-use tokio_util::bytes::BytesMut;
-use tokio_util::codec::Decoder as _;
 use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::error_chain;
 use super::frame::{FrameCodec, WireError};
 use super::hello::Refusal;
-use super::outbox::{Outbox, outbox_sink};
+use super::session::{CallError, Session};
 use super::table::BoxIo;
-use crate::codec::{Codec, CodecError, Wire};
-use crate::repoll::Repoll;
+use crate::codec::{Codec, CodecError};
 
 /// A connection a [`Dial`] made: secured, admitted by the server, its limits negotiated.
 pub struct Connected {
@@ -178,7 +170,7 @@ impl Default for LinkOptions {
 
 enum Link<Req, Resp> {
     Connecting,
-    Up(tarpc::client::Channel<Req, Resp>),
+    Up(Arc<Session<Req, Resp>>),
     Down(Arc<str>),
 }
 
@@ -186,7 +178,7 @@ impl<Req, Resp> Clone for Link<Req, Resp> {
     fn clone(&self) -> Self {
         match self {
             Link::Connecting => Link::Connecting,
-            Link::Up(channel) => Link::Up(channel.clone()),
+            Link::Up(session) => Link::Up(Arc::clone(session)),
             Link::Down(reason) => Link::Down(Arc::clone(reason)),
         }
     }
@@ -305,22 +297,19 @@ impl<Req, Resp> RemoteClient<Req, Resp> {
         Req: RequestName,
     {
         let current = self.link.borrow().clone();
-        let channel = match current {
-            Link::Up(channel) => channel,
+        let session = match current {
+            Link::Up(session) => session,
             Link::Down(reason) => return Err(self.unreachable(&reason)),
             Link::Connecting => self.first_dial(ctx).await?,
         };
-        channel
+        session
             .call(ctx, request)
             .await
             .map_err(|error| self.explain(error))
     }
 
     /// Waits, within the first-dial wait and the call's deadline, for the first dial.
-    async fn first_dial(
-        &self,
-        ctx: context::Context,
-    ) -> Result<tarpc::client::Channel<Req, Resp>, RpcError> {
+    async fn first_dial(&self, ctx: context::Context) -> Result<Arc<Session<Req, Resp>>, RpcError> {
         let deadline = tokio::time::Instant::from_std(ctx.deadline)
             .min(tokio::time::Instant::now() + self.first_dial_wait);
         let mut link = self.link.clone();
@@ -334,7 +323,7 @@ impl<Req, Resp> RemoteClient<Req, Resp> {
             _ => Link::Connecting,
         };
         match current {
-            Link::Up(channel) => Ok(channel),
+            Link::Up(session) => Ok(session),
             Link::Down(reason) => Err(self.unreachable(&reason)),
             Link::Connecting => Err(self.unreachable("still connecting")),
         }
@@ -350,15 +339,16 @@ impl<Req, Resp> RemoteClient<Req, Resp> {
         ))
     }
 
-    /// Names the address in the errors of a broken connection; others pass unchanged.
-    fn explain(&self, error: RpcError) -> RpcError {
+    /// tarpc's error for a failed call, naming the address when the connection broke.
+    fn explain(&self, error: CallError) -> RpcError {
         match error {
-            RpcError::Shutdown => self.unreachable("the connection closed"),
-            RpcError::Channel(cause) => self.unreachable(&format!(
-                "the connection failed during the call, which may or may not have run: {}",
-                error_chain(&cause)
+            CallError::Send(cause) => RpcError::Send(Box::new(cause)),
+            CallError::Lost { sent: false, why } => self.unreachable(&why),
+            CallError::Lost { sent: true, why } => self.unreachable(&format!(
+                "the connection failed during the call, which may or may not have run: {why}"
             )),
-            other => other,
+            CallError::Deadline => RpcError::DeadlineExceeded,
+            CallError::Server(error) => RpcError::Server(error),
         }
     }
 }
@@ -428,8 +418,8 @@ async fn run_link<Req, Resp, D: Dial>(
     }
 }
 
-/// Publishes a tarpc client over `connected` and drives its dispatch; returns why the
-/// connection ended, or `None` when stopped.
+/// Publishes a [`Session`] over `connected` and drives it; returns why the connection
+/// ended, or `None` when stopped.
 async fn run_connection<Req, Resp>(
     service: &'static str,
     address: &str,
@@ -442,77 +432,15 @@ where
     Resp: DeserializeOwned + Send + 'static,
 {
     let Connected { framed, codec } = connected;
-    let context = Arc::clone(framed.codec().context());
-    let send_limit = framed.codec().send_limit();
-    let wire = Wire::<Response<Resp>, ClientMessage<Req>>::new(codec, send_limit, context);
-    let transport = tokio_serde::Framed::new(Frames::new(framed), wire);
-    let new_client = tarpc::client::new(tarpc::client::Config::default(), transport);
-    link.send_replace(Link::Up(new_client.client));
+    let (session, reader) = Session::new(framed, codec);
+    let session = Arc::new(session);
+    link.send_replace(Link::Up(Arc::clone(&session)));
     tracing::info!(service, %address, %codec, "connected");
-    let ended = tokio::select! {
-        () = stop.cancelled() => return None,
-        ended = Repoll::new(new_client.dispatch) => ended,
-    };
-    Some(match ended {
-        Ok(()) => "the server closed the connection".to_owned(),
-        Err(error) => error_chain(&error),
-    })
-}
-
-/// The smallest read into a client connection's buffer.
-const MIN_READ: usize = 8 * 1024;
-
-/// A client connection's frames: read as tokio's `Framed` reads them (the codec reserves a
-/// frame's size once its prefix is in), written through an [`Outbox`], which sends a large
-/// payload where it lies instead of copying it into a write buffer.
-struct Frames {
-    io: BoxIo,
-    read: BytesMut,
-    codec: FrameCodec,
-    outbox: Outbox,
-    eof: bool,
-}
-
-impl Frames {
-    fn new(framed: Framed<BoxIo, FrameCodec>) -> Self {
-        let parts = framed.into_parts();
-        let vectored = parts.io.is_write_vectored();
-        Frames {
-            io: parts.io,
-            read: parts.read_buf,
-            codec: parts.codec,
-            outbox: Outbox::new(vectored, parts.write_buf),
-            eof: false,
+    tokio::select! {
+        () = stop.cancelled() => {
+            session.end(&Arc::from("the client was dropped"));
+            None
         }
+        why = session.drive(reader) => Some(why.to_string()),
     }
 }
-
-impl Stream for Frames {
-    type Item = Result<BytesMut, WireError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if this.eof {
-                return Poll::Ready(this.codec.decode_eof(&mut this.read).transpose());
-            }
-            if let Some(frame) = this.codec.decode(&mut this.read)? {
-                return Poll::Ready(Some(Ok(frame)));
-            }
-            if this.read.capacity() - this.read.len() < MIN_READ {
-                this.read.reserve(MIN_READ);
-            }
-            match ready!(tokio_util::io::poll_read_buf(
-                Pin::new(&mut this.io),
-                cx,
-                &mut this.read
-            )) {
-                Ok(0) => this.eof = true,
-                Ok(_) => {}
-                Err(error) => return Poll::Ready(Some(Err(WireError::Io(error)))),
-            }
-        }
-    }
-}
-
-outbox_sink!(Frames);

@@ -20,7 +20,7 @@ const COPY_BELOW: usize = 16 * 1024;
 /// The most buffers handed to one vectored write.
 const MAX_SLICES: usize = 32;
 /// Frames queued past this are written out before more are taken.
-const BACKPRESSURE: usize = 128 * 1024;
+pub(crate) const BACKPRESSURE: usize = 128 * 1024;
 
 /// Length-prefixed frames queued for writing; see the module docs.
 #[derive(Debug)]
@@ -50,8 +50,7 @@ impl Outbox {
     }
 
     /// Bytes queued and not yet written.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.queued
     }
 
@@ -282,7 +281,7 @@ mod tests {
             let waker = std::task::Waker::noop();
             let mut cx = Context::from_waker(waker);
             assert!(outbox.poll_write_to(&mut writer, &mut cx).is_ready());
-            assert_eq!(outbox.len(), 0);
+            assert_eq!(outbox.queued(), 0);
             assert_eq!(&writer.written[..3], b"pre");
             let mut wire = BytesMut::from(&writer.written[3..]);
             let mut reader = FrameCodec::new(1 << 20, 1 << 20, Arc::from("test"));
@@ -307,6 +306,6 @@ mod tests {
                 .contains("101 bytes exceeds the frame limit of 100"),
             "{error}"
         );
-        assert_eq!(outbox.len(), 0);
+        assert_eq!(outbox.queued(), 0);
     }
 }

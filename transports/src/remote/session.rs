@@ -1,0 +1,648 @@
+//! [`Session`]: the client side of one connection, written from the callers' own tasks.
+//!
+//! tarpc's client hands every request to a dispatch task through a channel, and the dispatch
+//! task writes it: one task hop before a byte leaves, and on a quiet machine a parked worker
+//! woken for it (measured: a third of a small TCP call's time, and most of a QUIC one's).
+//! Here a caller encodes its request, queues it in the connection's [`Outbox`] and writes it
+//! itself, at once. The connection's own task ([`Session::drive`]) reads the answers and
+//! hands each to its caller, and finishes a write the socket could not take whole (it is
+//! the task a pending write wakes).
+//!
+//! What tarpc's client did, this keeps: each request gets an id; a call dropped before its
+//! answer (its caller gave up, or its deadline passed) sends the server a cancel; the queue of
+//! unwritten frames is bounded ([`BACKPRESSURE`] bytes: callers wait for room); a request over
+//! the frame limit is refused to its caller alone, and the connection goes on.
+
+use futures::Stream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker, ready};
+use tarpc::{ClientMessage, Request, Response, ServerError, context};
+use tokio::io::{AsyncWrite, ReadHalf, WriteHalf};
+use tokio::sync::{Notify, oneshot};
+use tokio_util::bytes::{Bytes, BytesMut};
+use tokio_util::codec::{Decoder as _, Framed};
+
+use super::frame::{FrameCodec, WireError};
+use super::outbox::{BACKPRESSURE, Outbox};
+use super::table::BoxIo;
+use crate::codec::{Codec, Incoming as _, Wire};
+
+/// The smallest read into the connection's buffer.
+const MIN_READ: usize = 8 * 1024;
+/// The most answers handed out in one poll of the connection task before it lets others run.
+const ANSWERS_PER_POLL: usize = 64;
+
+/// Why a call on a [`Session`] failed, before the caller maps it to tarpc's error.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The request was not sent: over the frame limit, or it did not encode.
+    Send(WireError),
+    /// The connection is gone; the text says why. A call that was sent may or may not have
+    /// run.
+    Lost {
+        /// Whether the request had been queued for the server.
+        sent: bool,
+        /// Why the connection ended.
+        why: Arc<str>,
+    },
+    /// The call's deadline passed first.
+    Deadline,
+    /// The server answered with an error.
+    Server(ServerError),
+}
+
+/// One connection's client side; see the module docs. Shared by the callers (through an
+/// `Arc`) and the connection task.
+pub(crate) struct Session<Req, Resp> {
+    shared: Shared<Resp>,
+    wire: Wire<Response<Resp>, ClientMessage<Req>>,
+    /// `Wire::encode_within_limit`, taken where `Req: Serialize` is known, so that callers
+    /// need no serde bounds (tarpc's generated clients have none).
+    encode: Encode<Req, Resp>,
+}
+
+type Encode<Req, Resp> =
+    fn(&Wire<Response<Resp>, ClientMessage<Req>>, &ClientMessage<Req>) -> Result<Bytes, WireError>;
+
+struct Shared<Resp> {
+    next_id: AtomicU64,
+    out: Mutex<Out>,
+    waiting: Mutex<Waiting<Resp>>,
+    /// Woken when the outbox drains below [`BACKPRESSURE`] while callers wait for room.
+    room: Notify,
+}
+
+/// The writing side, behind one lock: whoever holds it queues and writes.
+struct Out {
+    io: Option<WriteHalf<BoxIo>>,
+    outbox: Outbox,
+    codec: FrameCodec,
+    /// The connection task's waker: a write the socket cannot take now wakes that task,
+    /// which finishes it. `None` until the task first runs; it then writes what is queued.
+    waker: Option<Waker>,
+    /// Callers waiting for room in the outbox.
+    blocked: usize,
+    /// Why writing is over, once it is.
+    ended: Option<Arc<str>>,
+}
+
+/// The calls waiting for their answers.
+struct Waiting<Resp> {
+    calls: HashMap<u64, oneshot::Sender<Result<Resp, ServerError>>>,
+    /// Why no more answers will come, once none will.
+    ended: Option<Arc<str>>,
+}
+
+/// The connection task's reading side.
+pub(crate) struct Reader {
+    io: ReadHalf<BoxIo>,
+    buffer: BytesMut,
+    codec: FrameCodec,
+    eof: bool,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; were it to, the state is still whole
+    // (every update is a single assignment or map operation).
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<Req, Resp> Session<Req, Resp>
+where
+    Req: Serialize,
+    Resp: DeserializeOwned,
+{
+    /// A session over `framed` (its buffers as the preamble left them), speaking `codec`;
+    /// the [`Reader`] is for [`drive`](Self::drive).
+    pub(crate) fn new(framed: Framed<BoxIo, FrameCodec>, codec: Codec) -> (Self, Reader) {
+        let context = Arc::clone(framed.codec().context());
+        let send_limit = framed.codec().send_limit();
+        let parts = framed.into_parts();
+        let vectored = parts.io.is_write_vectored();
+        let (read, write) = tokio::io::split(parts.io);
+        let session = Session {
+            shared: Shared {
+                next_id: AtomicU64::new(0),
+                out: Mutex::new(Out {
+                    io: Some(write),
+                    outbox: Outbox::new(vectored, parts.write_buf),
+                    codec: parts.codec.clone(),
+                    waker: None,
+                    blocked: 0,
+                    ended: None,
+                }),
+                waiting: Mutex::new(Waiting {
+                    calls: HashMap::new(),
+                    ended: None,
+                }),
+                room: Notify::new(),
+            },
+            wire: Wire::new(codec, send_limit, context),
+            encode: Wire::encode_within_limit,
+        };
+        let reader = Reader {
+            io: read,
+            buffer: parts.read_buf,
+            codec: parts.codec,
+            eof: false,
+        };
+        (session, reader)
+    }
+
+    /// Runs the connection: reads answers and hands each to its caller, and finishes the
+    /// writes callers left to it, until the connection ends. Returns why it ended; every call
+    /// still waiting then fails with that reason.
+    pub(crate) async fn drive(&self, mut reader: Reader) -> Arc<str> {
+        let why: Arc<str> = std::future::poll_fn(|cx| self.poll_drive(&mut reader, cx))
+            .await
+            .into();
+        self.end(&why);
+        why
+    }
+
+    fn poll_drive(&self, reader: &mut Reader, cx: &mut Context<'_>) -> Poll<String> {
+        {
+            let mut out = locked(&self.shared.out);
+            let out = &mut *out;
+            if !out
+                .waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                out.waker = Some(cx.waker().clone());
+            }
+            if let Some(why) = &out.ended {
+                return Poll::Ready(why.to_string());
+            }
+            if let Poll::Ready(Err(error)) = poll_write_out(out, &self.shared.room, cx) {
+                return Poll::Ready(format!("writing failed: {error}"));
+            }
+        }
+        for _ in 0..ANSWERS_PER_POLL {
+            let frame = match ready!(Pin::new(&mut *reader).poll_next(cx)) {
+                Some(Ok(frame)) => frame,
+                Some(Err(error)) => return Poll::Ready(super::error_chain(&error)),
+                None => return Poll::Ready("the server closed the connection".to_owned()),
+            };
+            let answer = match Response::<Resp>::decode(self.wire.codec(), &frame) {
+                Ok(answer) => answer,
+                Err(error) => {
+                    return Poll::Ready(super::error_chain(&WireError::Codec {
+                        context: Arc::clone(reader.codec.context()),
+                        source: error,
+                    }));
+                }
+            };
+            let caller = locked(&self.shared.waiting)
+                .calls
+                .remove(&answer.request_id);
+            if let Some(caller) = caller {
+                // A caller that has just given up drops the answer; nothing to do.
+                let _ = caller.send(answer.message);
+            }
+        }
+        // More answers may be buffered: come back after the others have had their turn.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<Req, Resp> Session<Req, Resp> {
+    /// One call: the request written from this task, then its answer awaited until the
+    /// context's deadline.
+    pub(crate) async fn call(
+        &self,
+        ctx: context::Context,
+        request: Req,
+    ) -> Result<Resp, CallError> {
+        let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        let trace_context = ctx.trace_context;
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let message = ClientMessage::Request(Request {
+            context: ctx,
+            id,
+            message: request,
+        });
+        let frame = (self.encode)(&self.wire, &message).map_err(CallError::Send)?;
+        drop(message);
+        let answer = match tokio::time::timeout_at(deadline, self.send(id, frame)).await {
+            Ok(answer) => answer?,
+            Err(_) => return Err(CallError::Deadline),
+        };
+        // From here a call dropped before its answer (its caller gave up, or its deadline
+        // passed) tells the server to stop working on it.
+        let mut pending = Pending {
+            session: self,
+            id,
+            trace_context,
+            answered: false,
+        };
+        let answer = tokio::time::timeout_at(deadline, answer).await;
+        if answer.is_ok() {
+            pending.answered = true;
+        }
+        match answer {
+            Ok(Ok(message)) => message.map_err(CallError::Server),
+            Ok(Err(_)) => Err(CallError::Lost {
+                sent: true,
+                why: self.why_ended(),
+            }),
+            Err(_) => Err(CallError::Deadline),
+        }
+    }
+
+    /// Registers request `id` for its answer, queues its `frame` and writes what the socket
+    /// takes now; waits first while the outbox is full.
+    async fn send(
+        &self,
+        id: u64,
+        frame: Bytes,
+    ) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
+        loop {
+            let room = self.shared.room.notified();
+            let mut room = std::pin::pin!(room);
+            {
+                let mut out = locked(&self.shared.out);
+                let out = &mut *out;
+                if let Some(why) = &out.ended {
+                    return Err(CallError::Lost {
+                        sent: false,
+                        why: Arc::clone(why),
+                    });
+                }
+                if out.outbox.queued() < BACKPRESSURE {
+                    // Registered before its bytes can leave, so its answer finds it.
+                    let answer = self.register(id)?;
+                    if let Err(error) = out.outbox.push(&out.codec, frame) {
+                        locked(&self.shared.waiting).calls.remove(&id);
+                        return Err(CallError::Send(error));
+                    }
+                    write_now(out, &self.shared.room);
+                    return Ok(answer);
+                }
+                // Enabled while the lock is held, so a drain after it wakes this caller.
+                room.as_mut().enable();
+                out.blocked += 1;
+            }
+            room.as_mut().await;
+            locked(&self.shared.out).blocked -= 1;
+        }
+    }
+
+    fn register(&self, id: u64) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
+        let (answer, receiver) = oneshot::channel();
+        let mut waiting = locked(&self.shared.waiting);
+        if let Some(why) = &waiting.ended {
+            return Err(CallError::Lost {
+                sent: false,
+                why: Arc::clone(why),
+            });
+        }
+        waiting.calls.insert(id, answer);
+        Ok(receiver)
+    }
+
+    fn why_ended(&self) -> Arc<str> {
+        locked(&self.shared.waiting)
+            .ended
+            .clone()
+            .unwrap_or_else(|| Arc::from("the connection ended"))
+    }
+
+    /// Tells the server that request `id` is no longer wanted, if it is still waiting.
+    fn cancel(&self, id: u64, trace_context: tarpc::trace::Context) {
+        if locked(&self.shared.waiting).calls.remove(&id).is_none() {
+            // Answered meanwhile, or the connection is gone.
+            return;
+        }
+        let message = ClientMessage::<Req>::Cancel {
+            trace_context,
+            request_id: id,
+        };
+        let Ok(frame) = (self.encode)(&self.wire, &message) else {
+            // A cancel is a few bytes; the server lets the request run to its deadline.
+            return;
+        };
+        let mut out = locked(&self.shared.out);
+        let out = &mut *out;
+        if out.ended.is_none() && out.outbox.push(&out.codec, frame).is_ok() {
+            write_now(out, &self.shared.room);
+        }
+    }
+
+    /// Ends the session with `why`: no more writes, no more answers, the socket closed once
+    /// the reader is dropped.
+    pub(crate) fn end(&self, why: &Arc<str>) {
+        {
+            let mut out = locked(&self.shared.out);
+            out.ended.get_or_insert_with(|| Arc::clone(why));
+            out.io = None;
+        }
+        self.shared.room.notify_waiters();
+        let calls = {
+            let mut waiting = locked(&self.shared.waiting);
+            waiting.ended.get_or_insert_with(|| Arc::clone(why));
+            std::mem::take(&mut waiting.calls)
+        };
+        // Dropping the senders fails the waiting calls, which read `ended`.
+        drop(calls);
+    }
+}
+
+/// Writes out what is queued, woken by the socket through the connection task's waker.
+/// Callers use it to write at once; the connection task, to finish.
+fn write_now(out: &mut Out, room: &Notify) {
+    let Some(waker) = out.waker.clone() else {
+        // The connection task has not run yet; its first poll writes what is queued.
+        return;
+    };
+    let mut cx = Context::from_waker(&waker);
+    if let Poll::Ready(Err(error)) = poll_write_out(out, room, &mut cx) {
+        out.ended = Some(format!("writing failed: {error}").into());
+        // The connection task ends the session.
+        waker.wake();
+    }
+}
+
+fn poll_write_out(out: &mut Out, room: &Notify, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    let Some(io) = out.io.as_mut() else {
+        return Poll::Ready(Ok(()));
+    };
+    let written = out.outbox.poll_write_to(io, cx);
+    if out.blocked > 0 && out.outbox.queued() < BACKPRESSURE {
+        room.notify_waiters();
+    }
+    ready!(written)?;
+    Pin::new(io).poll_flush(cx)
+}
+
+/// A call sent and not yet answered; dropped unanswered, it cancels the request.
+struct Pending<'a, Req, Resp> {
+    session: &'a Session<Req, Resp>,
+    id: u64,
+    trace_context: tarpc::trace::Context,
+    answered: bool,
+}
+
+impl<Req, Resp> Drop for Pending<'_, Req, Resp> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.session.cancel(self.id, self.trace_context);
+        }
+    }
+}
+
+impl Stream for Reader {
+    type Item = Result<BytesMut, WireError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.eof {
+                return Poll::Ready(this.codec.decode_eof(&mut this.buffer).transpose());
+            }
+            if let Some(frame) = this.codec.decode(&mut this.buffer)? {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            if this.buffer.capacity() - this.buffer.len() < MIN_READ {
+                this.buffer.reserve(MIN_READ);
+            }
+            match ready!(tokio_util::io::poll_read_buf(
+                Pin::new(&mut this.io),
+                cx,
+                &mut this.buffer
+            )) {
+                Ok(0) => this.eof = true,
+                Ok(_) => {}
+                Err(error) => return Poll::Ready(Some(Err(WireError::Io(error)))),
+            }
+        }
+    }
+}
+
+impl<Req, Resp> std::fmt::Debug for Session<Req, Resp> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("wire", &self.wire)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, feature = "tcp"))]
+mod tests {
+    use super::*;
+    use crate::codec::Outgoing as _;
+    use futures::{SinkExt as _, StreamExt as _};
+    use std::time::Duration;
+    use tokio::net::{TcpListener, TcpStream};
+
+    const LIMIT: u64 = 1 << 20;
+
+    /// The test's end of the connection: frames of the same format, read and written raw.
+    type Peer = Framed<TcpStream, FrameCodec>;
+
+    fn codec() -> FrameCodec {
+        FrameCodec::new(LIMIT, LIMIT, Arc::from("session test"))
+    }
+
+    /// A session over a real loopback connection, its task running, and the peer's end.
+    async fn connected() -> (
+        Arc<Session<String, u32>>,
+        Peer,
+        tokio::task::JoinHandle<Arc<str>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (client, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
+        let io: BoxIo = Box::new(client.unwrap());
+        let (session, reader) = Session::new(Framed::new(io, codec()), Codec::Postcard);
+        let session = Arc::new(session);
+        let driver = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.drive(reader).await }
+        });
+        (session, Framed::new(accepted.unwrap().0, codec()), driver)
+    }
+
+    async fn within<F: Future>(what: &str, future: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    async fn next_message(peer: &mut Peer) -> ClientMessage<String> {
+        let frame = within("a frame", peer.next()).await.unwrap().unwrap();
+        ClientMessage::decode(Codec::Postcard, &frame).unwrap()
+    }
+
+    async fn next_request(peer: &mut Peer) -> (u64, String) {
+        match next_message(peer).await {
+            ClientMessage::Request(request) => (request.id, request.message),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    async fn answer(peer: &mut Peer, request_id: u64, value: u32) {
+        let response = Response {
+            request_id,
+            message: Ok(value),
+        };
+        let bytes = response.encode(Codec::Postcard).unwrap();
+        peer.send(Bytes::from(bytes)).await.unwrap();
+    }
+
+    fn ctx() -> context::Context {
+        context::current()
+    }
+
+    #[tokio::test]
+    async fn answers_reach_their_callers_in_whatever_order_they_come() {
+        let (session, mut peer, _driver) = connected().await;
+        let first = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "first".into()).await }
+        });
+        let (first_id, text) = next_request(&mut peer).await;
+        assert_eq!(text, "first");
+        let second = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "second".into()).await }
+        });
+        let (second_id, text) = next_request(&mut peer).await;
+        assert_eq!(text, "second");
+        assert_ne!(first_id, second_id);
+        answer(&mut peer, second_id, 2).await;
+        assert_eq!(
+            within("the second answer", second).await.unwrap().unwrap(),
+            2
+        );
+        answer(&mut peer, first_id, 1).await;
+        assert_eq!(within("the first answer", first).await.unwrap().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_call_dropped_before_its_answer_cancels_its_request() {
+        let (session, mut peer, _driver) = connected().await;
+        let call = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "abandoned".into()).await }
+        });
+        let (id, _) = next_request(&mut peer).await;
+        call.abort();
+        match next_message(&mut peer).await {
+            ClientMessage::Cancel { request_id, .. } => assert_eq!(request_id, id),
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+        // A late answer to it is dropped; the connection goes on.
+        answer(&mut peer, id, 1).await;
+        let next = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "next".into()).await }
+        });
+        let (next_id, _) = next_request(&mut peer).await;
+        answer(&mut peer, next_id, 5).await;
+        assert_eq!(within("the next answer", next).await.unwrap().unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_call_past_its_deadline_fails_and_cancels_its_request() {
+        let (session, mut peer, _driver) = connected().await;
+        let mut short = ctx();
+        short.deadline = std::time::Instant::now() + Duration::from_millis(50);
+        let call = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(short, "slow".into()).await }
+        });
+        let (id, _) = next_request(&mut peer).await;
+        let result = within("the deadline", call).await.unwrap();
+        assert!(matches!(result, Err(CallError::Deadline)), "{result:?}");
+        match next_message(&mut peer).await {
+            ClientMessage::Cancel { request_id, .. } => assert_eq!(request_id, id),
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_limit_is_refused_to_its_caller_alone() {
+        let (session, mut peer, _driver) = connected().await;
+        let too_large = "x".repeat(LIMIT as usize + 1);
+        let refused = within("the refusal", session.call(ctx(), too_large)).await;
+        let Err(CallError::Send(error)) = refused else {
+            panic!("expected a send refusal, got {refused:?}");
+        };
+        assert!(error.as_frame_too_large().is_some(), "{error}");
+        let next = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "small".into()).await }
+        });
+        let (id, text) = next_request(&mut peer).await;
+        assert_eq!(text, "small");
+        answer(&mut peer, id, 3).await;
+        assert_eq!(within("the answer", next).await.unwrap().unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn callers_wait_for_room_while_the_peer_reads_nothing_then_all_go() {
+        let (session, mut peer, _driver) = connected().await;
+        // 16 MiB in 64 KiB requests: more than the socket buffers hold.
+        const CALLS: usize = 256;
+        let payload = "y".repeat(64 * 1024);
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..CALLS {
+            let session = Arc::clone(&session);
+            let payload = payload.clone();
+            calls.spawn(async move { session.call(ctx(), payload).await });
+        }
+        // Wait until callers are held back, then check what is queued stays bounded.
+        within("callers held back", async {
+            while locked(&session.shared.out).blocked == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        let queued = locked(&session.shared.out).outbox.queued();
+        assert!(
+            queued < BACKPRESSURE + payload.len() + 64,
+            "{queued} bytes queued"
+        );
+        for _ in 0..CALLS {
+            let (id, text) = next_request(&mut peer).await;
+            assert_eq!(text.len(), payload.len());
+            answer(&mut peer, id, 1).await;
+        }
+        let mut answered = 0;
+        while let Some(done) = within("the answers", calls.join_next()).await {
+            assert_eq!(done.unwrap().unwrap(), 1);
+            answered += 1;
+        }
+        assert_eq!(answered, CALLS);
+    }
+
+    #[tokio::test]
+    async fn a_lost_connection_fails_calls_in_flight_and_refuses_new_ones() {
+        let (session, mut peer, driver) = connected().await;
+        let call = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.call(ctx(), "in flight".into()).await }
+        });
+        next_request(&mut peer).await;
+        drop(peer);
+        let why = within("the session to end", driver).await.unwrap();
+        assert!(why.contains("closed"), "{why}");
+        let lost = within("the call in flight", call).await.unwrap();
+        assert!(
+            matches!(&lost, Err(CallError::Lost { sent: true, why }) if why.contains("closed")),
+            "{lost:?}"
+        );
+        let refused = within("a new call", session.call(ctx(), "late".into())).await;
+        assert!(
+            matches!(&refused, Err(CallError::Lost { sent: false, .. })),
+            "{refused:?}"
+        );
+    }
+}
