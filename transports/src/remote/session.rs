@@ -71,24 +71,32 @@ type Encode<Req, Resp> =
 
 struct Shared<Resp> {
     next_id: AtomicU64,
-    out: Mutex<Out>,
+    queue: Mutex<Queue>,
+    writer: Mutex<Writer>,
     waiting: Mutex<Waiting<Resp>>,
-    /// Woken when the outbox drains below [`BACKPRESSURE`] while callers wait for room.
+    /// Woken when the queue is taken for writing while callers wait for room in it.
     room: Notify,
 }
 
-/// The writing side, behind one lock: whoever holds it queues and writes.
-struct Out {
-    io: Option<WriteHalf<BoxIo>>,
+/// Where callers queue their frames: its lock is held only to push or to take them.
+struct Queue {
     outbox: Outbox,
     codec: FrameCodec,
     /// The connection task's waker: a write the socket cannot take now wakes that task,
     /// which finishes it. `None` until the task first runs; it then writes what is queued.
     waker: Option<Waker>,
-    /// Callers waiting for room in the outbox.
+    /// Callers waiting for room.
     blocked: usize,
     /// Why writing is over, once it is.
     ended: Option<Arc<str>>,
+}
+
+/// The socket's writing half and the frames taken from the [`Queue`] for it. Whoever holds
+/// its lock writes (it is only ever `try_lock`ed: a caller that finds it held leaves its
+/// frame to the holder, so frames queued during one write leave together in the next).
+struct Writer {
+    io: Option<WriteHalf<BoxIo>>,
+    outbox: Outbox,
 }
 
 /// The calls waiting for their answers.
@@ -128,13 +136,16 @@ where
         let session = Session {
             shared: Shared {
                 next_id: AtomicU64::new(0),
-                out: Mutex::new(Out {
-                    io: Some(write),
-                    outbox: Outbox::new(vectored, parts.write_buf),
+                queue: Mutex::new(Queue {
+                    outbox: Outbox::new(vectored, BytesMut::new()),
                     codec: parts.codec.clone(),
                     waker: None,
                     blocked: 0,
                     ended: None,
+                }),
+                writer: Mutex::new(Writer {
+                    io: Some(write),
+                    outbox: Outbox::new(vectored, parts.write_buf),
                 }),
                 waiting: Mutex::new(Waiting {
                     calls: HashMap::new(),
@@ -167,22 +178,19 @@ where
 
     fn poll_drive(&self, reader: &mut Reader, cx: &mut Context<'_>) -> Poll<String> {
         {
-            let mut out = locked(&self.shared.out);
-            let out = &mut *out;
-            if !out
+            let mut queue = locked(&self.shared.queue);
+            if !queue
                 .waker
                 .as_ref()
                 .is_some_and(|waker| waker.will_wake(cx.waker()))
             {
-                out.waker = Some(cx.waker().clone());
+                queue.waker = Some(cx.waker().clone());
             }
-            if let Some(why) = &out.ended {
+            if let Some(why) = &queue.ended {
                 return Poll::Ready(why.to_string());
             }
-            if let Poll::Ready(Err(error)) = poll_write_out(out, &self.shared.room, cx) {
-                return Poll::Ready(format!("writing failed: {error}"));
-            }
         }
+        self.write_out();
         for _ in 0..ANSWERS_PER_POLL {
             let frame = match ready!(Pin::new(&mut *reader).poll_next(cx)) {
                 Some(Ok(frame)) => frame,
@@ -263,35 +271,36 @@ impl<Req, Resp> Session<Req, Resp> {
         id: u64,
         frame: Bytes,
     ) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
-        loop {
+        let answer = loop {
             let room = self.shared.room.notified();
             let mut room = std::pin::pin!(room);
             {
-                let mut out = locked(&self.shared.out);
-                let out = &mut *out;
-                if let Some(why) = &out.ended {
+                let mut queue = locked(&self.shared.queue);
+                if let Some(why) = &queue.ended {
                     return Err(CallError::Lost {
                         sent: false,
                         why: Arc::clone(why),
                     });
                 }
-                if out.outbox.queued() < BACKPRESSURE {
+                if queue.outbox.queued() < BACKPRESSURE {
                     // Registered before its bytes can leave, so its answer finds it.
                     let answer = self.register(id)?;
-                    if let Err(error) = out.outbox.push(&out.codec, frame) {
+                    let queue = &mut *queue;
+                    if let Err(error) = queue.outbox.push(&queue.codec, frame) {
                         locked(&self.shared.waiting).calls.remove(&id);
                         return Err(CallError::Send(error));
                     }
-                    write_now(out, &self.shared.room);
-                    return Ok(answer);
+                    break answer;
                 }
-                // Enabled while the lock is held, so a drain after it wakes this caller.
+                // Enabled while the lock is held, so the queue's taking wakes this caller.
                 room.as_mut().enable();
-                out.blocked += 1;
+                queue.blocked += 1;
             }
             room.as_mut().await;
-            locked(&self.shared.out).blocked -= 1;
-        }
+            locked(&self.shared.queue).blocked -= 1;
+        };
+        self.write_out();
+        Ok(answer)
     }
 
     fn register(&self, id: u64) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
@@ -328,21 +337,94 @@ impl<Req, Resp> Session<Req, Resp> {
             // A cancel is a few bytes; the server lets the request run to its deadline.
             return;
         };
-        let mut out = locked(&self.shared.out);
-        let out = &mut *out;
-        if out.ended.is_none() && out.outbox.push(&out.codec, frame).is_ok() {
-            write_now(out, &self.shared.room);
+        let pushed = {
+            let mut queue = locked(&self.shared.queue);
+            let queue = &mut *queue;
+            queue.ended.is_none() && queue.outbox.push(&queue.codec, frame).is_ok()
+        };
+        if pushed {
+            self.write_out();
+        }
+    }
+
+    /// Writes out what is queued, unless someone else is writing (they take it along).
+    /// Called by a caller right after queueing, and by the connection task when the socket
+    /// takes more.
+    fn write_out(&self) {
+        loop {
+            let mut held = match self.shared.writer.try_lock() {
+                Ok(held) => held,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            let writer = &mut *held;
+            let written = loop {
+                let waker = {
+                    let mut queue = locked(&self.shared.queue);
+                    if queue.ended.is_some() {
+                        return;
+                    }
+                    let Some(waker) = queue.waker.clone() else {
+                        // The connection task has not run yet; its first poll writes.
+                        return;
+                    };
+                    // More is taken only once all taken before is written, so the queue
+                    // holds callers back while the socket does not keep up.
+                    if writer.outbox.queued() == 0 {
+                        if queue.outbox.queued() == 0 {
+                            break Poll::Ready(Ok(()));
+                        }
+                        std::mem::swap(&mut writer.outbox, &mut queue.outbox);
+                        if queue.blocked > 0 {
+                            self.shared.room.notify_waiters();
+                        }
+                    }
+                    waker
+                };
+                let Some(io) = writer.io.as_mut() else {
+                    return;
+                };
+                let mut cx = Context::from_waker(&waker);
+                let flushed = match writer.outbox.poll_write_to(io, &mut cx) {
+                    Poll::Ready(Ok(())) => Pin::new(io).poll_flush(&mut cx),
+                    other => other,
+                };
+                match flushed {
+                    Poll::Ready(Ok(())) => {}
+                    // The socket is full; it wakes the connection task when it takes more.
+                    Poll::Pending => break Poll::Pending,
+                    Poll::Ready(Err(error)) => break Poll::Ready(Err((error, waker))),
+                }
+            };
+            drop(held);
+            match written {
+                Poll::Pending => return,
+                Poll::Ready(Err((error, waker))) => {
+                    locked(&self.shared.queue)
+                        .ended
+                        .get_or_insert_with(|| format!("writing failed: {error}").into());
+                    // The connection task ends the session.
+                    waker.wake();
+                    return;
+                }
+                // A frame queued after the last look, whose caller found the writer taken,
+                // is this writer's to send.
+                Poll::Ready(Ok(())) => {
+                    if locked(&self.shared.queue).outbox.queued() == 0 {
+                        return;
+                    }
+                }
+            }
         }
     }
 
     /// Ends the session with `why`: no more writes, no more answers, the socket closed once
     /// the reader is dropped.
     pub(crate) fn end(&self, why: &Arc<str>) {
-        {
-            let mut out = locked(&self.shared.out);
-            out.ended.get_or_insert_with(|| Arc::clone(why));
-            out.io = None;
-        }
+        locked(&self.shared.queue)
+            .ended
+            .get_or_insert_with(|| Arc::clone(why));
+        locked(&self.shared.writer).io = None;
         self.shared.room.notify_waiters();
         let calls = {
             let mut waiting = locked(&self.shared.waiting);
@@ -352,33 +434,6 @@ impl<Req, Resp> Session<Req, Resp> {
         // Dropping the senders fails the waiting calls, which read `ended`.
         drop(calls);
     }
-}
-
-/// Writes out what is queued, woken by the socket through the connection task's waker.
-/// Callers use it to write at once; the connection task, to finish.
-fn write_now(out: &mut Out, room: &Notify) {
-    let Some(waker) = out.waker.clone() else {
-        // The connection task has not run yet; its first poll writes what is queued.
-        return;
-    };
-    let mut cx = Context::from_waker(&waker);
-    if let Poll::Ready(Err(error)) = poll_write_out(out, room, &mut cx) {
-        out.ended = Some(format!("writing failed: {error}").into());
-        // The connection task ends the session.
-        waker.wake();
-    }
-}
-
-fn poll_write_out(out: &mut Out, room: &Notify, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-    let Some(io) = out.io.as_mut() else {
-        return Poll::Ready(Ok(()));
-    };
-    let written = out.outbox.poll_write_to(io, cx);
-    if out.blocked > 0 && out.outbox.queued() < BACKPRESSURE {
-        room.notify_waiters();
-    }
-    ready!(written)?;
-    Pin::new(io).poll_flush(cx)
 }
 
 /// A call sent and not yet answered; dropped unanswered, it cancels the request.
@@ -600,12 +655,12 @@ mod tests {
         }
         // Wait until callers are held back, then check what is queued stays bounded.
         within("callers held back", async {
-            while locked(&session.shared.out).blocked == 0 {
+            while locked(&session.shared.queue).blocked == 0 {
                 tokio::task::yield_now().await;
             }
         })
         .await;
-        let queued = locked(&session.shared.out).outbox.queued();
+        let queued = locked(&session.shared.queue).outbox.queued();
         assert!(
             queued < BACKPRESSURE + payload.len() + 64,
             "{queued} bytes queued"
