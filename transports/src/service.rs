@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tarpc::client::RpcError;
 use tarpc::{RequestName, ServerError, context};
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
@@ -70,8 +70,35 @@ pub struct Service<Req, Resp> {
 struct Inner<Req, Resp> {
     name: &'static str,
     handler: Box<Handler<Req, Resp>>,
-    in_flight: Option<(Arc<Semaphore>, usize)>,
+    in_flight: Option<InFlight>,
     gate: Gate,
+}
+
+/// Calls in flight against a limit. A call over it is refused, never queued, so a counter
+/// is all it takes (tokio's semaphore takes a lock on every release).
+struct InFlight {
+    calls: AtomicUsize,
+    limit: usize,
+}
+
+impl InFlight {
+    fn admit(&self) -> Option<Admitted<'_>> {
+        self.calls
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |calls| {
+                (calls < self.limit).then_some(calls + 1)
+            })
+            .ok()
+            .map(|_| Admitted(self))
+    }
+}
+
+/// A call counted in [`InFlight`] until dropped.
+struct Admitted<'a>(&'a InFlight);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.calls.fetch_sub(1, Ordering::Release);
+    }
 }
 
 /// The shutdown side of a [`Service`]: closing it refuses new calls as unavailable, and
@@ -148,9 +175,10 @@ where
             + Sync
             + 'static,
     {
-        let in_flight = limits
-            .max_in_flight
-            .map(|limit| (Arc::new(Semaphore::new(limit)), limit));
+        let in_flight = limits.max_in_flight.map(|limit| InFlight {
+            calls: AtomicUsize::new(0),
+            limit,
+        });
         Service {
             inner: Arc::new(Inner {
                 name,
@@ -196,11 +224,12 @@ where
                 ),
             ));
         }
-        let _permit = match &self.inner.in_flight {
+        let _admitted = match &self.inner.in_flight {
             None => None,
-            Some((semaphore, limit)) => match Arc::clone(semaphore).try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
+            Some(in_flight) => match in_flight.admit() {
+                Some(admitted) => Some(admitted),
+                None => {
+                    let limit = in_flight.limit;
                     span.in_scope(|| tracing::warn!(limit, "refused: too many calls in flight"));
                     return Err(ServerError::new(
                         io::ErrorKind::WouldBlock,
@@ -214,14 +243,18 @@ where
         };
         // The clock is read only for the debug line that reports it.
         let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        let call = (self.inner.handler)(ctx, request);
-        let outcome = self
+        let call = self
             .inner
             .gate
             .calls
-            .track_future(AssertUnwindSafe(call).catch_unwind())
-            .instrument(span.clone())
-            .await;
+            .track_future(AssertUnwindSafe((self.inner.handler)(ctx, request)).catch_unwind());
+        // A span no subscriber wants is not entered at every poll (tarpc turns on tracing's
+        // `log` feature, which makes even a disabled span's enter and exit cost).
+        let outcome = if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span.clone()).await
+        };
         let elapsed_us = started.map(|started| started.elapsed().as_micros() as u64);
         let _entered = span.enter();
         match outcome {
