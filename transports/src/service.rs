@@ -19,10 +19,10 @@ use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use tarpc::client::RpcError;
 use tarpc::{RequestName, ServerError, context};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 

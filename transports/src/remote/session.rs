@@ -238,10 +238,7 @@ impl<Req, Resp> Session<Req, Resp> {
         });
         let frame = (self.encode)(&self.wire, &message).map_err(CallError::Send)?;
         drop(message);
-        let answer = match tokio::time::timeout_at(deadline, self.send(id, frame)).await {
-            Ok(answer) => answer?,
-            Err(_) => return Err(CallError::Deadline),
-        };
+        let answer = self.send(id, frame, deadline).await?;
         // From here a call dropped before its answer (its caller gave up, or its deadline
         // passed) tells the server to stop working on it.
         let mut pending = Pending {
@@ -265,16 +262,15 @@ impl<Req, Resp> Session<Req, Resp> {
     }
 
     /// Registers request `id` for its answer, queues its `frame` and writes what the socket
-    /// takes now; waits first while the outbox is full.
+    /// takes now; waits first, until `deadline`, while the queue is full.
     async fn send(
         &self,
         id: u64,
         frame: Bytes,
+        deadline: tokio::time::Instant,
     ) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
         let answer = loop {
-            let room = self.shared.room.notified();
-            let mut room = std::pin::pin!(room);
-            {
+            let room = {
                 let mut queue = locked(&self.shared.queue);
                 if let Some(why) = &queue.ended {
                     return Err(CallError::Lost {
@@ -292,12 +288,14 @@ impl<Req, Resp> Session<Req, Resp> {
                     }
                     break answer;
                 }
-                // Enabled while the lock is held, so the queue's taking wakes this caller.
-                room.as_mut().enable();
                 queue.blocked += 1;
+                // Made while the lock is held: the queue's taking after it wakes this caller.
+                self.shared.room.notified()
+            };
+            let _counted = Blocked(&self.shared.queue);
+            if tokio::time::timeout_at(deadline, room).await.is_err() {
+                return Err(CallError::Deadline);
             }
-            room.as_mut().await;
-            locked(&self.shared.queue).blocked -= 1;
         };
         self.write_out();
         Ok(answer)
@@ -433,6 +431,15 @@ impl<Req, Resp> Session<Req, Resp> {
         };
         // Dropping the senders fails the waiting calls, which read `ended`.
         drop(calls);
+    }
+}
+
+/// A caller counted in [`Queue::blocked`] until dropped (its wait may be cancelled).
+struct Blocked<'a>(&'a Mutex<Queue>);
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        locked(self.0).blocked -= 1;
     }
 }
 
