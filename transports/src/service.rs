@@ -19,11 +19,11 @@ use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 use tarpc::client::RpcError;
 use tarpc::{RequestName, ServerError, context};
-use tokio_util::task::TaskTracker;
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 /// Wraps a tarpc-generated server (`MyServer.serve()`) into a [`Service`].
@@ -70,54 +70,72 @@ pub struct Service<Req, Resp> {
 struct Inner<Req, Resp> {
     name: &'static str,
     handler: Box<Handler<Req, Resp>>,
-    in_flight: Option<InFlight>,
-    gate: Gate,
-}
-
-/// Calls in flight against a limit. A call over it is refused, never queued, so a counter
-/// is all it takes (tokio's semaphore takes a lock on every release).
-struct InFlight {
-    calls: AtomicUsize,
+    /// Calls allowed in flight; `usize::MAX` for no limit.
     limit: usize,
-}
-
-impl InFlight {
-    fn admit(&self) -> Option<Admitted<'_>> {
-        self.calls
-            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |calls| {
-                (calls < self.limit).then_some(calls + 1)
-            })
-            .ok()
-            .map(|_| Admitted(self))
-    }
-}
-
-/// A call counted in [`InFlight`] until dropped.
-struct Admitted<'a>(&'a InFlight);
-
-impl Drop for Admitted<'_> {
-    fn drop(&mut self) {
-        self.0.calls.fetch_sub(1, Ordering::Release);
-    }
+    gate: Gate,
 }
 
 /// The shutdown side of a [`Service`]: closing it refuses new calls as unavailable, and
 /// [`Gate::wait`] ends when the calls already admitted have ended. Every call, direct or
-/// through a transport, is tracked here.
+/// through a transport, is counted here, and the same count is held against the service's
+/// in-flight limit: one atomic counter (a call over the limit is refused, never queued, so
+/// nothing more is needed; tokio's semaphore took a lock on every release).
 #[derive(Debug, Clone)]
 pub struct Gate {
     name: &'static str,
-    closed: Arc<std::sync::atomic::AtomicBool>,
-    calls: TaskTracker,
+    state: Arc<GateState>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    closed: AtomicBool,
+    calls: AtomicUsize,
+    /// Notified when the gate closes and when its last call ends.
+    changed: Notify,
+}
+
+/// Why the [`Gate`] refused a call.
+enum Refused {
+    Closed,
+    Full,
+}
+
+/// A call counted in its [`Gate`] until dropped.
+struct Admitted<'a>(&'a GateState);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.0.calls.fetch_sub(1, Ordering::SeqCst) == 1 && self.0.closed.load(Ordering::SeqCst)
+        {
+            self.0.changed.notify_waiters();
+        }
+    }
 }
 
 impl Gate {
     fn new(name: &'static str) -> Self {
         Gate {
             name,
-            closed: Arc::default(),
-            calls: TaskTracker::new(),
+            state: Arc::default(),
         }
+    }
+
+    /// Counts a call in, if the gate is open and fewer than `limit` are in flight.
+    fn admit(&self, limit: usize) -> Result<Admitted<'_>, Refused> {
+        let state = &*self.state;
+        state
+            .calls
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |calls| {
+                (calls < limit).then_some(calls + 1)
+            })
+            .map_err(|_| Refused::Full)?;
+        let admitted = Admitted(state);
+        // Checked after counting in: a `wait` that saw no calls after `close` cannot miss
+        // this one, and this one sees the close.
+        if state.closed.load(Ordering::SeqCst) {
+            return Err(Refused::Closed);
+        }
+        Ok(admitted)
     }
 
     /// The service's name.
@@ -127,13 +145,13 @@ impl Gate {
 
     /// Refuses every call from now on; calls already admitted go on.
     pub fn close(&self) {
-        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.calls.close();
+        self.state.closed.store(true, Ordering::SeqCst);
+        self.state.changed.notify_waiters();
     }
 
     /// Whether the gate is closed.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+        self.state.closed.load(Ordering::SeqCst)
     }
 
     /// Waits until the gate is closed and every admitted call has ended.
@@ -141,7 +159,13 @@ impl Gate {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn wait(&self) {
-        self.calls.wait().await;
+        loop {
+            let changed = self.state.changed.notified();
+            if self.is_closed() && self.state.calls.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            changed.await;
+        }
     }
 }
 
@@ -175,15 +199,11 @@ where
             + Sync
             + 'static,
     {
-        let in_flight = limits.max_in_flight.map(|limit| InFlight {
-            calls: AtomicUsize::new(0),
-            limit,
-        });
         Service {
             inner: Arc::new(Inner {
                 name,
                 handler: Box::new(handler),
-                in_flight,
+                limit: limits.max_in_flight.unwrap_or(usize::MAX),
                 gate: Gate::new(name),
             }),
         }
@@ -215,39 +235,32 @@ where
         let full_name = request.name();
         let method = full_name.rsplit('.').next().unwrap_or(full_name).to_owned();
         let span = tracing::info_span!("rpc", service = self.inner.name, method = %method);
-        if self.inner.gate.is_closed() {
-            return Err(ServerError::new(
-                io::ErrorKind::ConnectionRefused,
-                format!(
-                    "{}.{method}: refused, the service is shutting down",
-                    self.inner.name
-                ),
-            ));
-        }
-        let _admitted = match &self.inner.in_flight {
-            None => None,
-            Some(in_flight) => match in_flight.admit() {
-                Some(admitted) => Some(admitted),
-                None => {
-                    let limit = in_flight.limit;
-                    span.in_scope(|| tracing::warn!(limit, "refused: too many calls in flight"));
-                    return Err(ServerError::new(
-                        io::ErrorKind::WouldBlock,
-                        format!(
-                            "{}.{method}: refused, {limit} calls already in flight",
-                            self.inner.name
-                        ),
-                    ));
-                }
-            },
+        let _admitted = match self.inner.gate.admit(self.inner.limit) {
+            Ok(admitted) => admitted,
+            Err(Refused::Closed) => {
+                return Err(ServerError::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!(
+                        "{}.{method}: refused, the service is shutting down",
+                        self.inner.name
+                    ),
+                ));
+            }
+            Err(Refused::Full) => {
+                let limit = self.inner.limit;
+                span.in_scope(|| tracing::warn!(limit, "refused: too many calls in flight"));
+                return Err(ServerError::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "{}.{method}: refused, {limit} calls already in flight",
+                        self.inner.name
+                    ),
+                ));
+            }
         };
         // The clock is read only for the debug line that reports it.
         let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        let call = self
-            .inner
-            .gate
-            .calls
-            .track_future(AssertUnwindSafe((self.inner.handler)(ctx, request)).catch_unwind());
+        let call = AssertUnwindSafe((self.inner.handler)(ctx, request)).catch_unwind();
         // A span no subscriber wants is not entered at every poll (tarpc turns on tracing's
         // `log` feature, which makes even a disabled span's enter and exit cost).
         let outcome = if span.is_disabled() {
