@@ -1,8 +1,9 @@
-//! [`RemoteClient`]: a tarpc client of a remote service that redials by itself.
+//! [`RemoteClient`]: a client of a remote service that redials by itself.
 //!
 //! tarpc's client has no reconnect (tarpc #118): after a disconnect every call fails with
 //! `Shutdown`. A `RemoteClient` owns a background link task that dials through a [`Dial`]
-//! (one per transport), publishes the live tarpc channel, and when the connection ends dials
+//! (one per transport), publishes the live connection (a `Session`: tarpc's messages,
+//! written from the callers' own tasks), drives it, and when the connection ends dials
 //! again with capped exponential backoff. Meanwhile a call fails at once, as a server error
 //! of kind `ConnectionRefused` (which `ServiceError::from_rpc` maps to `Unavailable`) naming
 //! the service, the address and why it is unreachable. When the peer is back, calls succeed
