@@ -562,19 +562,31 @@ mod tests {
         context::current()
     }
 
+    /// A call of `text` made in a task of its own.
+    fn spawn_call(
+        session: &Arc<Session<String, u32>>,
+        ctx: context::Context,
+        text: impl Into<String>,
+    ) -> tokio::task::JoinHandle<Result<u32, CallError>> {
+        let session = Arc::clone(session);
+        let text = text.into();
+        tokio::spawn(async move { session.call(ctx, text).await })
+    }
+
+    async fn expect_cancel_of(peer: &mut Peer, id: u64) {
+        match next_message(peer).await {
+            ClientMessage::Cancel { request_id, .. } => assert_eq!(request_id, id),
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn answers_reach_their_callers_in_whatever_order_they_come() {
         let (session, mut peer, _driver) = connected().await;
-        let first = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "first".into()).await }
-        });
+        let first = spawn_call(&session, ctx(), "first");
         let (first_id, text) = next_request(&mut peer).await;
         assert_eq!(text, "first");
-        let second = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "second".into()).await }
-        });
+        let second = spawn_call(&session, ctx(), "second");
         let (second_id, text) = next_request(&mut peer).await;
         assert_eq!(text, "second");
         assert_ne!(first_id, second_id);
@@ -590,22 +602,13 @@ mod tests {
     #[tokio::test]
     async fn a_call_dropped_before_its_answer_cancels_its_request() {
         let (session, mut peer, _driver) = connected().await;
-        let call = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "abandoned".into()).await }
-        });
+        let call = spawn_call(&session, ctx(), "abandoned");
         let (id, _) = next_request(&mut peer).await;
         call.abort();
-        match next_message(&mut peer).await {
-            ClientMessage::Cancel { request_id, .. } => assert_eq!(request_id, id),
-            other => panic!("expected a cancel, got {other:?}"),
-        }
+        expect_cancel_of(&mut peer, id).await;
         // A late answer to it is dropped; the connection goes on.
         answer(&mut peer, id, 1).await;
-        let next = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "next".into()).await }
-        });
+        let next = spawn_call(&session, ctx(), "next");
         let (next_id, _) = next_request(&mut peer).await;
         answer(&mut peer, next_id, 5).await;
         assert_eq!(within("the next answer", next).await.unwrap().unwrap(), 5);
@@ -616,17 +619,11 @@ mod tests {
         let (session, mut peer, _driver) = connected().await;
         let mut short = ctx();
         short.deadline = std::time::Instant::now() + Duration::from_millis(50);
-        let call = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(short, "slow".into()).await }
-        });
+        let call = spawn_call(&session, short, "slow");
         let (id, _) = next_request(&mut peer).await;
         let result = within("the deadline", call).await.unwrap();
         assert!(matches!(result, Err(CallError::Deadline)), "{result:?}");
-        match next_message(&mut peer).await {
-            ClientMessage::Cancel { request_id, .. } => assert_eq!(request_id, id),
-            other => panic!("expected a cancel, got {other:?}"),
-        }
+        expect_cancel_of(&mut peer, id).await;
     }
 
     #[tokio::test]
@@ -638,10 +635,7 @@ mod tests {
             panic!("expected a send refusal, got {refused:?}");
         };
         assert!(error.as_frame_too_large().is_some(), "{error}");
-        let next = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "small".into()).await }
-        });
+        let next = spawn_call(&session, ctx(), "small");
         let (id, text) = next_request(&mut peer).await;
         assert_eq!(text, "small");
         answer(&mut peer, id, 3).await;
@@ -688,10 +682,7 @@ mod tests {
     #[tokio::test]
     async fn a_lost_connection_fails_calls_in_flight_and_refuses_new_ones() {
         let (session, mut peer, driver) = connected().await;
-        let call = tokio::spawn({
-            let session = Arc::clone(&session);
-            async move { session.call(ctx(), "in flight".into()).await }
-        });
+        let call = spawn_call(&session, ctx(), "in flight");
         next_request(&mut peer).await;
         drop(peer);
         let why = within("the session to end", driver).await.unwrap();
