@@ -24,13 +24,13 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_util::bytes::BytesMut;
+use tokio_util::bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Framed};
 use tokio_util::sync::PollSemaphore;
 
 use super::budget::{Ledger, RequestBudget};
 use super::frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
-use super::outbox::{Outbox, outbox_sink};
+use super::outbox::Outbox;
 use super::table::BoxIo;
 
 /// The smallest read; larger when a frame's payload has been reserved.
@@ -298,4 +298,27 @@ impl Stream for TimedFrames {
     }
 }
 
-outbox_sink!(TimedFrames);
+/// Answers are queued in the [`Outbox`] and written to the connection from there.
+impl futures::Sink<Bytes> for TimedFrames {
+    type Error = WireError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        this.outbox.poll_ready(&mut this.io, cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
+        let this = self.get_mut();
+        this.outbox.push(&this.codec, item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        this.outbox.poll_flush(&mut this.io, cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
+        let this = self.get_mut();
+        this.outbox.poll_close(&mut this.io, cx)
+    }
+}

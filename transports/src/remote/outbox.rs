@@ -158,49 +158,6 @@ impl Outbox {
     }
 }
 
-/// Implements `Sink<Bytes>` for a frame stream with fields `io: BoxIo`, `codec: FrameCodec`
-/// and `outbox: Outbox`: frames are queued in the outbox and written to `io`.
-macro_rules! outbox_sink {
-    ($frames:ty) => {
-        impl futures::Sink<tokio_util::bytes::Bytes> for $frames {
-            type Error = WireError;
-
-            fn poll_ready(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Result<(), WireError>> {
-                let this = self.get_mut();
-                this.outbox.poll_ready(&mut this.io, cx)
-            }
-
-            fn start_send(
-                self: std::pin::Pin<&mut Self>,
-                item: tokio_util::bytes::Bytes,
-            ) -> Result<(), WireError> {
-                let this = self.get_mut();
-                this.outbox.push(&this.codec, item)
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Result<(), WireError>> {
-                let this = self.get_mut();
-                this.outbox.poll_flush(&mut this.io, cx)
-            }
-
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Result<(), WireError>> {
-                let this = self.get_mut();
-                this.outbox.poll_close(&mut this.io, cx)
-            }
-        }
-    };
-}
-pub(crate) use outbox_sink;
-
 #[cfg(test)]
 mod tests {
     use super::*;
