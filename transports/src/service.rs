@@ -123,6 +123,10 @@ impl Gate {
     /// Counts a call in, if the gate is open and fewer than `limit` are in flight.
     fn admit(&self, limit: usize) -> Result<Admitted<'_>, Refused> {
         let state = &*self.state;
+        // Closed first: a service shutting down says so, even when it is also full.
+        if state.closed.load(Ordering::SeqCst) {
+            return Err(Refused::Closed);
+        }
         state
             .calls
             .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |calls| {

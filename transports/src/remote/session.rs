@@ -9,8 +9,9 @@
 //! the task a pending write wakes).
 //!
 //! What tarpc's client did, this keeps: each request gets an id; a call dropped before its
-//! answer (its caller gave up, or its deadline passed) sends the server a cancel; the queue of
-//! unwritten frames is bounded ([`BACKPRESSURE`] bytes: callers wait for room); a request over
+//! answer (its caller gave up, or its deadline passed) sends the server a cancel; unwritten frames
+//! are bounded (callers wait for room once [`BACKPRESSURE`] bytes are queued, and the writer
+//! takes more only once all it took is written: at most about twice that); a request over
 //! the frame limit is refused to its caller alone, and the connection goes on.
 
 use futures::Stream;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 use tarpc::{ClientMessage, Request, Response, ServerError, context};
@@ -74,6 +75,8 @@ struct Shared<Resp> {
     queue: Mutex<Queue>,
     writer: Mutex<Writer>,
     waiting: Mutex<Waiting<Resp>>,
+    /// Set by whoever found the writer taken, for its holder to look again once it lets go.
+    write_wanted: AtomicBool,
     /// Woken when the queue is taken for writing while callers wait for room in it.
     room: Notify,
 }
@@ -151,6 +154,7 @@ where
                     calls: HashMap::new(),
                     ended: None,
                 }),
+                write_wanted: AtomicBool::new(false),
                 room: Notify::new(),
             },
             wire: Wire::new(codec, send_limit, context),
@@ -229,6 +233,10 @@ impl<Req, Resp> Session<Req, Resp> {
         request: Req,
     ) -> Result<Resp, CallError> {
         let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        if deadline <= tokio::time::Instant::now() {
+            // Sent, it would only be cancelled at once.
+            return Err(CallError::Deadline);
+        }
         let trace_context = ctx.trace_context;
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let message = ClientMessage::Request(Request {
@@ -349,28 +357,23 @@ impl<Req, Resp> Session<Req, Resp> {
     /// Called by a caller right after queueing, and by the connection task when the socket
     /// takes more.
     fn write_out(&self) {
-        loop {
-            let mut held = match self.shared.writer.try_lock() {
-                Ok(held) => held,
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => return,
-            };
+        while let Some(mut held) = self.take_writer() {
             let writer = &mut *held;
-            let written = loop {
+            let failed = loop {
                 let waker = {
                     let mut queue = locked(&self.shared.queue);
                     if queue.ended.is_some() {
-                        return;
+                        break None;
                     }
+                    // `None`: the connection task has not run yet; its first poll writes.
                     let Some(waker) = queue.waker.clone() else {
-                        // The connection task has not run yet; its first poll writes.
-                        return;
+                        break None;
                     };
                     // More is taken only once all taken before is written, so the queue
                     // holds callers back while the socket does not keep up.
                     if writer.outbox.queued() == 0 {
                         if queue.outbox.queued() == 0 {
-                            break Poll::Ready(Ok(()));
+                            break None;
                         }
                         std::mem::swap(&mut writer.outbox, &mut queue.outbox);
                         if queue.blocked > 0 {
@@ -380,7 +383,7 @@ impl<Req, Resp> Session<Req, Resp> {
                     waker
                 };
                 let Some(io) = writer.io.as_mut() else {
-                    return;
+                    break None;
                 };
                 let mut cx = Context::from_waker(&waker);
                 let flushed = match writer.outbox.poll_write_to(io, &mut cx) {
@@ -390,30 +393,41 @@ impl<Req, Resp> Session<Req, Resp> {
                 match flushed {
                     Poll::Ready(Ok(())) => {}
                     // The socket is full; it wakes the connection task when it takes more.
-                    Poll::Pending => break Poll::Pending,
-                    Poll::Ready(Err(error)) => break Poll::Ready(Err((error, waker))),
+                    Poll::Pending => break None,
+                    Poll::Ready(Err(error)) => break Some((error, waker)),
                 }
             };
             drop(held);
-            match written {
-                Poll::Pending => return,
-                Poll::Ready(Err((error, waker))) => {
-                    locked(&self.shared.queue)
-                        .ended
-                        .get_or_insert_with(|| format!("writing failed: {error}").into());
-                    // The connection task ends the session.
-                    waker.wake();
-                    return;
-                }
-                // A frame queued after the last look, whose caller found the writer taken,
-                // is this writer's to send.
-                Poll::Ready(Ok(())) => {
-                    if locked(&self.shared.queue).outbox.queued() == 0 {
-                        return;
-                    }
-                }
+            if let Some((error, waker)) = failed {
+                locked(&self.shared.queue)
+                    .ended
+                    .get_or_insert_with(|| format!("writing failed: {error}").into());
+                // The connection task ends the session.
+                waker.wake();
+                return;
+            }
+            // Whoever found the writer taken meanwhile (a caller with a frame queued after
+            // the last look, the connection task woken by the socket, the connection task's
+            // first poll) left the writing to this holder: look again.
+            if !self.shared.write_wanted.swap(false, Ordering::SeqCst) {
+                return;
             }
         }
+    }
+
+    /// The writer, or `None` if another holds it; then that holder is told to look again
+    /// once it lets go. Told before the second try: a holder that lets go after that try
+    /// failed sees the request.
+    fn take_writer(&self) -> Option<MutexGuard<'_, Writer>> {
+        let try_take = || match self.shared.writer.try_lock() {
+            Ok(held) => Some(held),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        try_take().or_else(|| {
+            self.shared.write_wanted.store(true, Ordering::SeqCst);
+            try_take()
+        })
     }
 
     /// Ends the session with `why`: no more writes, no more answers, the socket closed once
@@ -503,7 +517,7 @@ mod tests {
     use std::time::Duration;
     use tokio::net::{TcpListener, TcpStream};
 
-    const LIMIT: u64 = 1 << 20;
+    const LIMIT: u64 = 2 << 20;
 
     /// The test's end of the connection: frames of the same format, read and written raw.
     type Peer = Framed<TcpStream, FrameCodec>;
@@ -677,6 +691,66 @@ mod tests {
             answered += 1;
         }
         assert_eq!(answered, CALLS);
+    }
+
+    #[tokio::test]
+    async fn whoever_finds_the_writer_taken_asks_its_holder_to_look_again() {
+        let (session, _peer, _driver) = connected().await;
+        let held = session.take_writer().expect("the writer is free");
+        assert!(!session.shared.write_wanted.load(Ordering::SeqCst));
+        assert!(session.take_writer().is_none(), "the writer is taken");
+        assert!(session.shared.write_wanted.load(Ordering::SeqCst));
+        drop(held);
+        // The holder's look again takes the request back.
+        assert!(session.shared.write_wanted.swap(false, Ordering::SeqCst));
+        assert!(session.take_writer().is_some());
+    }
+
+    /// Callers on two workers, with payloads large enough that writes often find the socket
+    /// full: every frame must leave, whoever happens to hold the writer when the socket
+    /// takes more. A frame left behind hangs its call: with one caller nothing else would
+    /// write it; with many, their frames race for the writer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_frame_leaves_whoever_holds_the_writer() {
+        for (callers, calls, largest) in [(1, 300, 1 << 20), (32, 40, 96 * 1024)] {
+            frames_all_leave(callers, calls, largest).await;
+        }
+    }
+
+    async fn frames_all_leave(callers: usize, calls: usize, largest: usize) {
+        let (session, peer, _driver) = connected().await;
+        let echo = tokio::spawn(async move {
+            let (mut sink, mut stream) = peer.split();
+            while let Some(frame) = stream.next().await {
+                let Ok(ClientMessage::Request(request)) =
+                    ClientMessage::<String>::decode(Codec::Postcard, &frame.unwrap())
+                else {
+                    continue;
+                };
+                let response = Response {
+                    request_id: request.id,
+                    message: Ok(request.message.len() as u32),
+                };
+                let bytes = response.encode(Codec::Postcard).unwrap();
+                sink.send(Bytes::from(bytes)).await.unwrap();
+            }
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        for caller in 0..callers {
+            let session = Arc::clone(&session);
+            tasks.spawn(async move {
+                for call in 0..calls {
+                    // From a few bytes to `largest`, so some writes are partial.
+                    let len = (caller * 7919 + call * 104_729) % largest + 1;
+                    let answer = session.call(ctx(), "z".repeat(len)).await.unwrap();
+                    assert_eq!(answer as usize, len);
+                }
+            });
+        }
+        while let Some(done) = within("every call", tasks.join_next()).await {
+            done.unwrap();
+        }
+        echo.abort();
     }
 
     #[tokio::test]
