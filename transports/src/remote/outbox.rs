@@ -117,11 +117,14 @@ impl Outbox {
     }
 
     /// A sink's `poll_flush`: everything queued written, and the stream flushed.
-    pub(crate) fn poll_flush(
+    pub(crate) fn poll_flush<W>(
         &mut self,
-        io: &mut BoxIo,
+        io: &mut W,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<(), WireError>> {
+    ) -> Poll<Result<(), WireError>>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
         ready!(self.poll_write_to(io, cx))?;
         Pin::new(&mut *io).poll_flush(cx).map_err(WireError::Io)
     }

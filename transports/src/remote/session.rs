@@ -386,11 +386,7 @@ impl<Req, Resp> Session<Req, Resp> {
                     break None;
                 };
                 let mut cx = Context::from_waker(&waker);
-                let flushed = match writer.outbox.poll_write_to(io, &mut cx) {
-                    Poll::Ready(Ok(())) => Pin::new(io).poll_flush(&mut cx),
-                    other => other,
-                };
-                match flushed {
+                match writer.outbox.poll_flush(io, &mut cx) {
                     Poll::Ready(Ok(())) => {}
                     // The socket is full; it wakes the connection task when it takes more.
                     Poll::Pending => break None,
