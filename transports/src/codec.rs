@@ -1,5 +1,5 @@
-//! How messages become bytes on a remote transport: the [`Codec`] choice and the
-//! [`tokio_serde`] serializer/deserializer pair ([`Wire`]) that applies it with a size check.
+//! How messages become bytes on a remote transport: the [`Codec`] choice, and the [`Wire`]
+//! of one connection that applies it with a size check.
 //!
 //! The formats were measured on this machine by `cargo bench -p mltools-transport --bench
 //! codecs` (medians; each message wrapped in the tarpc response that crosses the wire):
@@ -25,10 +25,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 use tarpc::{ClientMessage, Response, ServerError};
-use tokio_util::bytes::{Bytes, BytesMut};
+use tokio_util::bytes::Bytes;
 
 use crate::remote::frame::{FrameKind, FrameTooLarge, WireError};
 
@@ -45,7 +44,7 @@ pub const DEFAULT_MAX_DEADLINE: std::time::Duration = std::time::Duration::from_
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Codec {
-    /// bincode 1 with its default options (varint integers), as `tokio-serde` ships it.
+    /// bincode 1 with its default options (varint integers).
     Bincode,
     /// postcard: compact varint encoding, a stable specified format. The default.
     #[default]
@@ -148,8 +147,8 @@ pub struct CodecError {
 /// A message a connection sends: how it is encoded, and what happens when it is too large.
 ///
 /// A client refuses to send an oversized request (the caller gets the error, the connection
-/// is untouched); a server sends an error answer in place of an oversized response, because
-/// tarpc's server ends the whole connection when writing a response fails.
+/// is untouched); a server sends an error answer in place of an oversized response (its
+/// caller learns why, and the connection goes on).
 pub trait Outgoing: Sized {
     /// What this message is, for errors.
     fn kind() -> FrameKind;
@@ -163,33 +162,6 @@ pub trait Outgoing: Sized {
     /// The message to send instead when this one is over the limit, or `None` to refuse the
     /// send with `error`.
     fn replacement(&self, error: &FrameTooLarge) -> Option<Self>;
-
-    /// The request this message answers, if it is an answer: once written, that request's
-    /// bytes go back to the server's request budget.
-    fn answers(&self) -> Option<u64> {
-        None
-    }
-}
-
-/// What an incoming message means for the bytes its frame holds of a server's request
-/// budget ([`RequestBudget`](crate::remote::budget::RequestBudget)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BudgetUse {
-    /// A request: its bytes are held until it is answered, cancelled or past its deadline.
-    Request {
-        /// The request's id.
-        id: u64,
-        /// Its deadline.
-        deadline: std::time::Instant,
-    },
-    /// A cancellation: its bytes are free at once, and so are those of the request it names.
-    Cancel {
-        /// The request cancelled.
-        id: u64,
-    },
-    /// Anything else: its bytes are free at once.
-    Nothing,
 }
 
 /// A message a connection receives.
@@ -212,11 +184,6 @@ pub trait Incoming: Sized {
     ) -> Result<Self, CodecError> {
         let _ = max_deadline;
         Self::decode(codec, bytes)
-    }
-
-    /// What this message means for the bytes its frame holds of a request budget.
-    fn budget_use(&self) -> BudgetUse {
-        BudgetUse::Nothing
     }
 }
 
@@ -248,17 +215,6 @@ impl<Req: DeserializeOwned> Incoming for ClientMessage<Req> {
             .decode::<request_repr::In<Req>>(bytes)
             .map(|request| request.into_message(max_deadline))
     }
-
-    fn budget_use(&self) -> BudgetUse {
-        match self {
-            ClientMessage::Request(request) => BudgetUse::Request {
-                id: request.id,
-                deadline: request.context.deadline,
-            },
-            ClientMessage::Cancel { request_id, .. } => BudgetUse::Cancel { id: *request_id },
-            _ => BudgetUse::Nothing,
-        }
-    }
 }
 
 impl<Resp: Serialize> Outgoing for Response<Resp> {
@@ -281,10 +237,6 @@ impl<Resp: Serialize> Outgoing for Response<Resp> {
             )),
         })
     }
-
-    fn answers(&self) -> Option<u64> {
-        Some(self.request_id)
-    }
 }
 
 impl<Resp: DeserializeOwned> Incoming for Response<Resp> {
@@ -295,15 +247,13 @@ impl<Resp: DeserializeOwned> Incoming for Response<Resp> {
     }
 }
 
-/// A [`tokio_serde`] serializer/deserializer pair for one connection: encodes outgoing
-/// `SinkItem`s with its [`Codec`], refusing (or replacing, see [`Outgoing`]) any whose
-/// encoding is over `send_limit`, and decodes incoming `Item`s.
+/// How one connection encodes what it sends: with its [`Codec`], refusing (or replacing, see
+/// [`Outgoing`]) a `SinkItem` whose encoding is over `send_limit`. `Item` is what it
+/// receives.
 pub struct Wire<Item, SinkItem> {
     codec: Codec,
     send_limit: u64,
     context: Arc<str>,
-    max_deadline: std::time::Duration,
-    ledger: Option<Arc<crate::remote::budget::Ledger>>,
     // `fn` pointers keep the pair `Send + Sync + Unpin` whatever the message types are.
     ghost: PhantomData<fn(SinkItem) -> Item>,
 }
@@ -315,23 +265,8 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
             codec,
             send_limit,
             context,
-            max_deadline: DEFAULT_MAX_DEADLINE,
-            ledger: None,
             ghost: PhantomData,
         }
-    }
-
-    /// Cuts the deadline of every incoming request to at most `max_deadline` from its
-    /// arrival (default [`DEFAULT_MAX_DEADLINE`]).
-    pub fn with_max_deadline(mut self, max_deadline: std::time::Duration) -> Self {
-        self.max_deadline = max_deadline;
-        self
-    }
-
-    /// Keeps `ledger` of what each request holds of the server's request budget.
-    pub(crate) fn with_ledger(mut self, ledger: Arc<crate::remote::budget::Ledger>) -> Self {
-        self.ledger = Some(ledger);
-        self
     }
 
     /// The codec messages are encoded with.
@@ -348,7 +283,7 @@ impl<Item, SinkItem> Wire<Item, SinkItem> {
         }
     }
 
-    fn codec_error(&self, source: CodecError) -> WireError {
+    pub(crate) fn codec_error(&self, source: CodecError) -> WireError {
         WireError::Codec {
             context: Arc::clone(&self.context),
             source,
@@ -363,35 +298,6 @@ impl<Item, SinkItem> fmt::Debug for Wire<Item, SinkItem> {
             .field("send_limit", &self.send_limit)
             .field("context", &self.context)
             .finish()
-    }
-}
-
-impl<Item: Incoming, SinkItem> tokio_serde::Deserializer<Item> for Wire<Item, SinkItem> {
-    type Error = WireError;
-
-    fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, WireError> {
-        let decoded = Item::decode_bounded(self.codec, src, self.max_deadline);
-        if let Some(ledger) = &self.ledger {
-            match decoded.as_ref().map(Item::budget_use) {
-                Ok(BudgetUse::Request { id, deadline }) => ledger.request(id, deadline),
-                Ok(BudgetUse::Cancel { id }) => ledger.release(Some(id)),
-                Ok(BudgetUse::Nothing) | Err(_) => ledger.release(None),
-            }
-        }
-        decoded.map_err(|e| self.codec_error(e))
-    }
-}
-
-impl<Item, SinkItem: Outgoing> tokio_serde::Serializer<SinkItem> for Wire<Item, SinkItem> {
-    type Error = WireError;
-
-    fn serialize(self: Pin<&mut Self>, item: &SinkItem) -> Result<Bytes, WireError> {
-        let answered = item.answers();
-        let encoded = self.encode_within_limit(item);
-        if let (Some(ledger), Some(id)) = (&self.ledger, answered) {
-            ledger.answered(id);
-        }
-        encoded
     }
 }
 
@@ -422,7 +328,6 @@ impl<Item, SinkItem: Outgoing> Wire<Item, SinkItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_serde::{Deserializer as _, Serializer as _};
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct Sample {
@@ -507,13 +412,13 @@ mod tests {
 
     #[test]
     fn an_oversized_request_is_refused_naming_size_and_limit() {
-        let mut wire = Wire::<Response<()>, ClientMessage<serde_bytes::ByteBuf>>::new(
+        let wire = Wire::<Response<()>, ClientMessage<serde_bytes::ByteBuf>>::new(
             Codec::Postcard,
             1000,
             "probe at 127.0.0.1:9".into(),
         );
-        assert!(Pin::new(&mut wire).serialize(&request(900)).is_ok());
-        let error = Pin::new(&mut wire).serialize(&request(1000)).unwrap_err();
+        assert!(wire.encode_within_limit(&request(900)).is_ok());
+        let error = wire.encode_within_limit(&request(1000)).unwrap_err();
         let WireError::FrameTooLarge(error) = error else {
             panic!("{error}");
         };
@@ -526,7 +431,7 @@ mod tests {
 
     #[test]
     fn an_oversized_response_becomes_an_error_answer_for_the_same_request() {
-        let mut wire = Wire::<ClientMessage<()>, Response<serde_bytes::ByteBuf>>::new(
+        let wire = Wire::<ClientMessage<()>, Response<serde_bytes::ByteBuf>>::new(
             Codec::Bincode,
             1000,
             "probe, peer 127.0.0.1:5".into(),
@@ -535,15 +440,8 @@ mod tests {
             request_id: 41,
             message: Ok(serde_bytes::ByteBuf::from(vec![0; 5000])),
         };
-        let bytes = Pin::new(&mut wire).serialize(&response).unwrap();
-        let mut reader = Wire::<Response<serde_bytes::ByteBuf>, ClientMessage<()>>::new(
-            Codec::Bincode,
-            1000,
-            "test".into(),
-        );
-        let back = Pin::new(&mut reader)
-            .deserialize(&BytesMut::from(&bytes[..]))
-            .unwrap();
+        let bytes = wire.encode_within_limit(&response).unwrap();
+        let back = Response::<serde_bytes::ByteBuf>::decode(Codec::Bincode, &bytes).unwrap();
         assert_eq!(back.request_id, 41);
         let error = back.message.unwrap_err();
         assert_eq!(error.kind, io::ErrorKind::InvalidInput);

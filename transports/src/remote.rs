@@ -8,14 +8,16 @@
 //! | `deadline` | a deadline on each frame once begun; when a connection last received a byte (idle timeout) |
 //! | [`frame`] | length-delimited frames with a limit; [`FrameTooLarge`], [`WireError`] |
 //! | `outbox` | frames waiting to be written: small ones coalesced, large payloads written where they lie (vectored) |
+//! | `writer` | a connection's writing half, shared by the tasks that send on it: whoever holds it writes everything queued |
 //! | `session` | a client connection's calls: each written from its caller's task, answers handed back by the connection's task |
+//! | `conversation` | a server connection's calls: requests read and accounted for, handlers started, each answer written from its handler's task |
 //! | [`hello`] | the preamble: [`Hello`], [`Answer`], [`Refusal`], the pre-shared [`Token`] |
 //! | [`table`] | [`ServiceTable`]: the services a listener hosts; serving an admitted connection |
 //! | [`client`] | [`RemoteClient`]: a client that redials by itself, and the [`Dial`] trait a transport implements |
 //!
 //! A connection's life, on any transport: the bytes are secured (TLS, or not on loopback),
 //! the client says [`Hello`] naming the service, codec, token and its frame limit; the server
-//! answers before any service code runs; then both sides speak tarpc over
+//! answers before any service code runs; then both sides speak tarpc's messages over
 //! [`Wire`](crate::codec::Wire)-encoded frames, each sending at most the smaller of the two
 //! frame limits.
 
@@ -26,12 +28,14 @@
 pub mod admission;
 pub mod budget;
 pub mod client;
+pub(crate) mod conversation;
 pub(crate) mod deadline;
 pub mod frame;
 pub mod hello;
 pub(crate) mod outbox;
 pub(crate) mod session;
 pub mod table;
+pub(crate) mod writer;
 
 pub use client::{Connected, Dial, DialError, DialFailure, LinkOptions, LinkStatus, RemoteClient};
 pub use frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};

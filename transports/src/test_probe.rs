@@ -30,8 +30,8 @@ pub trait Probe {
 pub struct ProbeServer {
     /// Releases one call waiting in `hold`.
     pub release: Arc<Notify>,
-    /// Notified when a call enters `hold`.
-    pub entered: Arc<Notify>,
+    /// Signalled when a call enters `hold`.
+    pub entered: Arc<Entered>,
 }
 
 impl Probe for ProbeServer {
@@ -44,8 +44,11 @@ impl Probe for ProbeServer {
     }
 
     async fn hold(self, _: context::Context) -> u32 {
-        self.entered.notify_one();
-        self.release.notified().await;
+        // Made before the call says it has entered: a release sent to every waiter
+        // (`notify_waiters`) right after that reaches this call.
+        let released = self.release.notified();
+        self.entered.signal();
+        released.await;
         7
     }
 
@@ -57,6 +60,31 @@ impl Probe for ProbeServer {
         // Capped: an absurd length must not abort the process on allocation failure.
         let len = usize::try_from(len.min(MAX_BLOB)).unwrap_or(0);
         ByteBuf::from(vec![0xA5; len])
+    }
+}
+
+/// Calls entering `hold`, counted: each [`notified`](Entered::notified) waits for one, so
+/// two calls entering before anyone waits are both seen.
+#[derive(Debug)]
+pub struct Entered(tokio::sync::Semaphore);
+
+impl Default for Entered {
+    fn default() -> Self {
+        Entered(tokio::sync::Semaphore::new(0))
+    }
+}
+
+impl Entered {
+    fn signal(&self) {
+        self.0.add_permits(1);
+    }
+
+    /// Waits until a call has entered `hold` that no earlier wait has seen.
+    pub async fn notified(&self) {
+        // The semaphore is never closed.
+        if let Ok(permit) = self.0.acquire().await {
+            permit.forget();
+        }
     }
 }
 

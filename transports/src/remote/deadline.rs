@@ -21,16 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::AsyncWrite;
+use tokio::io::ReadHalf;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_util::bytes::{Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Framed};
+use tokio_util::bytes::BytesMut;
+use tokio_util::codec::Decoder;
 use tokio_util::sync::PollSemaphore;
 
 use super::budget::{Ledger, RequestBudget};
 use super::frame::{FrameCodec, FrameKind, FrameTooLarge, WireError};
-use super::outbox::Outbox;
 use super::table::BoxIo;
 
 /// The smallest read; larger when a frame's payload has been reserved.
@@ -66,15 +65,23 @@ impl Activity {
     }
 }
 
-/// A server connection's framed stream, bounded in time and in request bytes.
+/// The bounds a server connection's frames are read under.
+pub(crate) struct FrameLimits {
+    /// How long a frame once begun may take to arrive whole.
+    pub(crate) frame_timeout: Duration,
+    /// Touched at every byte received.
+    pub(crate) activity: Arc<Activity>,
+    /// The listener's budget of request bytes in flight.
+    pub(crate) budget: RequestBudget,
+}
+
+/// A server connection's incoming frames, bounded in time and in request bytes.
 pub(crate) struct TimedFrames {
-    io: BoxIo,
+    io: ReadHalf<BoxIo>,
     buffer: BytesMut,
-    /// Decodes what arrives and encodes what is sent (its two limits).
+    /// Decodes what arrives (its receive limit).
     codec: FrameCodec,
     eof: bool,
-    /// Answers waiting to be written.
-    outbox: Outbox,
     frame_timeout: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     activity: Arc<Activity>,
@@ -89,22 +96,25 @@ pub(crate) struct TimedFrames {
 }
 
 impl TimedFrames {
-    /// The frames of an admitted connection (whatever the preamble left buffered included).
+    /// The frames of an admitted connection read from `io`, starting with what the
+    /// preamble left in `buffer`.
     pub(crate) fn new(
-        framed: Framed<BoxIo, FrameCodec>,
-        frame_timeout: Duration,
-        activity: Arc<Activity>,
-        budget: RequestBudget,
+        io: ReadHalf<BoxIo>,
+        buffer: BytesMut,
+        codec: FrameCodec,
+        limits: FrameLimits,
         ledger: Arc<Ledger>,
     ) -> Self {
-        let parts = framed.into_parts();
-        let vectored = parts.io.is_write_vectored();
+        let FrameLimits {
+            frame_timeout,
+            activity,
+            budget,
+        } = limits;
         TimedFrames {
-            io: parts.io,
-            buffer: parts.read_buf,
-            codec: parts.codec,
+            io,
+            buffer,
+            codec,
             eof: false,
-            outbox: Outbox::new(vectored, parts.write_buf),
             frame_timeout,
             timer: None,
             activity,
@@ -209,6 +219,12 @@ impl TimedFrames {
         !self.buffer.is_empty() || self.codec.in_frame()
     }
 
+    /// Gives a frame half read its full time again (from its next read): the connection
+    /// stopped reading for a reason of its own.
+    pub(crate) fn restart_frame_timer(&mut self) {
+        self.timer = None;
+    }
+
     fn frame_timed_out(&mut self, cx: &mut Context<'_>) -> Option<WireError> {
         if !self.in_frame() || self.need.is_some() {
             self.timer = None;
@@ -295,30 +311,5 @@ impl Stream for TimedFrames {
             this.buffer.clear();
         }
         polled
-    }
-}
-
-/// Answers are queued in the [`Outbox`] and written to the connection from there.
-impl futures::Sink<Bytes> for TimedFrames {
-    type Error = WireError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        this.outbox.poll_ready(&mut this.io, cx)
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), WireError> {
-        let this = self.get_mut();
-        this.outbox.push(&this.codec, item)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        this.outbox.poll_flush(&mut this.io, cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        let this = self.get_mut();
-        this.outbox.poll_close(&mut this.io, cx)
     }
 }

@@ -13,7 +13,6 @@ use tokio::io::AsyncWrite;
 use tokio_util::bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::frame::{FrameCodec, WireError};
-use super::table::BoxIo;
 
 /// Payloads at least this large are queued as they are rather than copied.
 const COPY_BELOW: usize = 16 * 1024;
@@ -103,20 +102,7 @@ impl Outbox {
         Poll::Ready(Ok(()))
     }
 
-    /// A sink's `poll_ready`: ready at once unless [`BACKPRESSURE`] bytes are queued, which
-    /// are written out first.
-    pub(crate) fn poll_ready(
-        &mut self,
-        io: &mut BoxIo,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), WireError>> {
-        if self.queued >= BACKPRESSURE {
-            ready!(self.poll_write_to(io, cx))?;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    /// A sink's `poll_flush`: everything queued written, and the stream flushed.
+    /// Everything queued written, and the stream flushed.
     pub(crate) fn poll_flush<W>(
         &mut self,
         io: &mut W,
@@ -127,16 +113,6 @@ impl Outbox {
     {
         ready!(self.poll_write_to(io, cx))?;
         Pin::new(&mut *io).poll_flush(cx).map_err(WireError::Io)
-    }
-
-    /// A sink's `poll_close`: flushed, then the stream shut down.
-    pub(crate) fn poll_close(
-        &mut self,
-        io: &mut BoxIo,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), WireError>> {
-        ready!(self.poll_flush(io, cx))?;
-        Pin::new(&mut *io).poll_shutdown(cx).map_err(WireError::Io)
     }
 
     /// Drops the first `count` queued bytes, which were written.

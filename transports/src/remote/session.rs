@@ -3,15 +3,16 @@
 //! tarpc's client hands every request to a dispatch task through a channel, and the dispatch
 //! task writes it: one task hop before a byte leaves, and on a quiet machine a parked worker
 //! woken for it (measured: a third of a small TCP call's time, and most of a QUIC one's).
-//! Here a caller encodes its request, queues it in the connection's [`Outbox`] and writes it
-//! itself, at once. The connection's own task ([`Session::drive`]) reads the answers and
+//! Here a caller encodes its request, queues it in the connection's [`Writing`] and writes
+//! it itself, at once. The connection's own task ([`Session::drive`]) reads the answers and
 //! hands each to its caller, and finishes a write the socket could not take whole (it is
 //! the task a pending write wakes).
 //!
 //! What tarpc's client did, this keeps: each request gets an id; a call dropped before its
 //! answer (its caller gave up, or its deadline passed) sends the server a cancel; unwritten frames
-//! are bounded (callers wait for room once [`BACKPRESSURE`] bytes are queued, and the writer
-//! takes more only once all it took is written: at most about twice that); a request over
+//! are bounded (callers wait for room once [`BACKPRESSURE`](super::outbox::BACKPRESSURE)
+//! bytes are queued, and the writer takes more only once all it took is written: at most
+//! about twice that); a request over
 //! the frame limit is refused to its caller alone, and the connection goes on.
 
 use futures::Stream;
@@ -19,18 +20,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use tarpc::{ClientMessage, Request, Response, ServerError, context};
-use tokio::io::{AsyncWrite, ReadHalf, WriteHalf};
-use tokio::sync::{Notify, oneshot};
+use tokio::io::ReadHalf;
+use tokio::sync::oneshot;
 use tokio_util::bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder as _, Framed};
 
 use super::frame::{FrameCodec, WireError};
-use super::outbox::{BACKPRESSURE, Outbox};
 use super::table::BoxIo;
+use super::writer::{Refused, Writing};
 use crate::codec::{Codec, Incoming as _, Wire};
 
 /// The smallest read into the connection's buffer.
@@ -60,7 +61,9 @@ pub(crate) enum CallError {
 /// One connection's client side; see the module docs. Shared by the callers (through an
 /// `Arc`) and the connection task.
 pub(crate) struct Session<Req, Resp> {
-    shared: Shared<Resp>,
+    next_id: AtomicU64,
+    writing: Writing,
+    waiting: Mutex<Waiting<Resp>>,
     wire: Wire<Response<Resp>, ClientMessage<Req>>,
     /// `Wire::encode_within_limit`, taken where `Req: Serialize` is known, so that callers
     /// need no serde bounds (tarpc's generated clients have none).
@@ -69,38 +72,6 @@ pub(crate) struct Session<Req, Resp> {
 
 type Encode<Req, Resp> =
     fn(&Wire<Response<Resp>, ClientMessage<Req>>, &ClientMessage<Req>) -> Result<Bytes, WireError>;
-
-struct Shared<Resp> {
-    next_id: AtomicU64,
-    queue: Mutex<Queue>,
-    writer: Mutex<Writer>,
-    waiting: Mutex<Waiting<Resp>>,
-    /// Set by whoever found the writer taken, for its holder to look again once it lets go.
-    write_wanted: AtomicBool,
-    /// Woken when the queue is taken for writing while callers wait for room in it.
-    room: Notify,
-}
-
-/// Where callers queue their frames: its lock is held only to push or to take them.
-struct Queue {
-    outbox: Outbox,
-    codec: FrameCodec,
-    /// The connection task's waker: a write the socket cannot take now wakes that task,
-    /// which finishes it. `None` until the task first runs; it then writes what is queued.
-    waker: Option<Waker>,
-    /// Callers waiting for room.
-    blocked: usize,
-    /// Why writing is over, once it is.
-    ended: Option<Arc<str>>,
-}
-
-/// The socket's writing half and the frames taken from the [`Queue`] for it. Whoever holds
-/// its lock writes (it is only ever `try_lock`ed: a caller that finds it held leaves its
-/// frame to the holder, so frames queued during one write leave together in the next).
-struct Writer {
-    io: Option<WriteHalf<BoxIo>>,
-    outbox: Outbox,
-}
 
 /// The calls waiting for their answers.
 struct Waiting<Resp> {
@@ -134,29 +105,14 @@ where
         let context = Arc::clone(framed.codec().context());
         let send_limit = framed.codec().send_limit();
         let parts = framed.into_parts();
-        let vectored = parts.io.is_write_vectored();
         let (read, write) = tokio::io::split(parts.io);
         let session = Session {
-            shared: Shared {
-                next_id: AtomicU64::new(0),
-                queue: Mutex::new(Queue {
-                    outbox: Outbox::new(vectored, BytesMut::new()),
-                    codec: parts.codec.clone(),
-                    waker: None,
-                    blocked: 0,
-                    ended: None,
-                }),
-                writer: Mutex::new(Writer {
-                    io: Some(write),
-                    outbox: Outbox::new(vectored, parts.write_buf),
-                }),
-                waiting: Mutex::new(Waiting {
-                    calls: HashMap::new(),
-                    ended: None,
-                }),
-                write_wanted: AtomicBool::new(false),
-                room: Notify::new(),
-            },
+            next_id: AtomicU64::new(0),
+            writing: Writing::new(write, parts.codec.clone(), parts.write_buf),
+            waiting: Mutex::new(Waiting {
+                calls: HashMap::new(),
+                ended: None,
+            }),
             wire: Wire::new(codec, send_limit, context),
             encode: Wire::encode_within_limit,
         };
@@ -181,20 +137,9 @@ where
     }
 
     fn poll_drive(&self, reader: &mut Reader, cx: &mut Context<'_>) -> Poll<String> {
-        {
-            let mut queue = locked(&self.shared.queue);
-            if !queue
-                .waker
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(cx.waker()))
-            {
-                queue.waker = Some(cx.waker().clone());
-            }
-            if let Some(why) = &queue.ended {
-                return Poll::Ready(why.to_string());
-            }
+        if let Err(why) = self.writing.poll_write_out(cx) {
+            return Poll::Ready(why.to_string());
         }
-        self.write_out();
         for _ in 0..ANSWERS_PER_POLL {
             let frame = match ready!(Pin::new(&mut *reader).poll_next(cx)) {
                 Some(Ok(frame)) => frame,
@@ -210,9 +155,7 @@ where
                     }));
                 }
             };
-            let caller = locked(&self.shared.waiting)
-                .calls
-                .remove(&answer.request_id);
+            let caller = locked(&self.waiting).calls.remove(&answer.request_id);
             if let Some(caller) = caller {
                 // A caller that has just given up drops the answer; nothing to do.
                 let _ = caller.send(answer.message);
@@ -238,7 +181,7 @@ impl<Req, Resp> Session<Req, Resp> {
             return Err(CallError::Deadline);
         }
         let trace_context = ctx.trace_context;
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let message = ClientMessage::Request(Request {
             context: ctx,
             id,
@@ -277,41 +220,23 @@ impl<Req, Resp> Session<Req, Resp> {
         frame: Bytes,
         deadline: tokio::time::Instant,
     ) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
-        let answer = loop {
-            let room = {
-                let mut queue = locked(&self.shared.queue);
-                if let Some(why) = &queue.ended {
-                    return Err(CallError::Lost {
-                        sent: false,
-                        why: Arc::clone(why),
-                    });
-                }
-                if queue.outbox.queued() < BACKPRESSURE {
-                    // Registered before its bytes can leave, so its answer finds it.
-                    let answer = self.register(id)?;
-                    let queue = &mut *queue;
-                    if let Err(error) = queue.outbox.push(&queue.codec, frame) {
-                        locked(&self.shared.waiting).calls.remove(&id);
-                        return Err(CallError::Send(error));
-                    }
-                    break answer;
-                }
-                queue.blocked += 1;
-                // Made while the lock is held: the queue's taking after it wakes this caller.
-                self.shared.room.notified()
-            };
-            let _counted = Blocked(&self.shared.queue);
-            if tokio::time::timeout_at(deadline, room).await.is_err() {
-                return Err(CallError::Deadline);
-            }
-        };
-        self.write_out();
+        // Registered before its bytes can leave, so its answer finds it.
+        let answer = self.register(id)?;
+        if let Err(refused) = self.writing.send(frame, deadline).await {
+            locked(&self.waiting).calls.remove(&id);
+            return Err(match refused {
+                Refused::Ended(why) => CallError::Lost { sent: false, why },
+                Refused::TooLarge(error) => CallError::Send(error),
+                Refused::Deadline => CallError::Deadline,
+            });
+        }
+        self.writing.write_out();
         Ok(answer)
     }
 
     fn register(&self, id: u64) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
         let (answer, receiver) = oneshot::channel();
-        let mut waiting = locked(&self.shared.waiting);
+        let mut waiting = locked(&self.waiting);
         if let Some(why) = &waiting.ended {
             return Err(CallError::Lost {
                 sent: false,
@@ -323,7 +248,7 @@ impl<Req, Resp> Session<Req, Resp> {
     }
 
     fn why_ended(&self) -> Arc<str> {
-        locked(&self.shared.waiting)
+        locked(&self.waiting)
             .ended
             .clone()
             .unwrap_or_else(|| Arc::from("the connection ended"))
@@ -331,7 +256,7 @@ impl<Req, Resp> Session<Req, Resp> {
 
     /// Tells the server that request `id` is no longer wanted, if it is still waiting.
     fn cancel(&self, id: u64, trace_context: tarpc::trace::Context) {
-        if locked(&self.shared.waiting).calls.remove(&id).is_none() {
+        if locked(&self.waiting).calls.remove(&id).is_none() {
             // Answered meanwhile, or the connection is gone.
             return;
         }
@@ -343,113 +268,22 @@ impl<Req, Resp> Session<Req, Resp> {
             // A cancel is a few bytes; the server lets the request run to its deadline.
             return;
         };
-        let pushed = {
-            let mut queue = locked(&self.shared.queue);
-            let queue = &mut *queue;
-            queue.ended.is_none() && queue.outbox.push(&queue.codec, frame).is_ok()
-        };
-        if pushed {
-            self.write_out();
+        if self.writing.push(frame).is_ok() {
+            self.writing.write_out();
         }
-    }
-
-    /// Writes out what is queued, unless someone else is writing (they take it along).
-    /// Called by a caller right after queueing, and by the connection task when the socket
-    /// takes more.
-    fn write_out(&self) {
-        while let Some(mut held) = self.take_writer() {
-            let writer = &mut *held;
-            let failed = loop {
-                let waker = {
-                    let mut queue = locked(&self.shared.queue);
-                    if queue.ended.is_some() {
-                        break None;
-                    }
-                    // `None`: the connection task has not run yet; its first poll writes.
-                    let Some(waker) = queue.waker.clone() else {
-                        break None;
-                    };
-                    // More is taken only once all taken before is written, so the queue
-                    // holds callers back while the socket does not keep up.
-                    if writer.outbox.queued() == 0 {
-                        if queue.outbox.queued() == 0 {
-                            break None;
-                        }
-                        std::mem::swap(&mut writer.outbox, &mut queue.outbox);
-                        if queue.blocked > 0 {
-                            self.shared.room.notify_waiters();
-                        }
-                    }
-                    waker
-                };
-                let Some(io) = writer.io.as_mut() else {
-                    break None;
-                };
-                let mut cx = Context::from_waker(&waker);
-                match writer.outbox.poll_flush(io, &mut cx) {
-                    Poll::Ready(Ok(())) => {}
-                    // The socket is full; it wakes the connection task when it takes more.
-                    Poll::Pending => break None,
-                    Poll::Ready(Err(error)) => break Some((error, waker)),
-                }
-            };
-            drop(held);
-            if let Some((error, waker)) = failed {
-                locked(&self.shared.queue)
-                    .ended
-                    .get_or_insert_with(|| format!("writing failed: {error}").into());
-                // The connection task ends the session.
-                waker.wake();
-                return;
-            }
-            // Whoever found the writer taken meanwhile (a caller with a frame queued after
-            // the last look, the connection task woken by the socket, the connection task's
-            // first poll) left the writing to this holder: look again.
-            if !self.shared.write_wanted.swap(false, Ordering::SeqCst) {
-                return;
-            }
-        }
-    }
-
-    /// The writer, or `None` if another holds it; then that holder is told to look again
-    /// once it lets go. Told before the second try: a holder that lets go after that try
-    /// failed sees the request.
-    fn take_writer(&self) -> Option<MutexGuard<'_, Writer>> {
-        let try_take = || match self.shared.writer.try_lock() {
-            Ok(held) => Some(held),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
-        try_take().or_else(|| {
-            self.shared.write_wanted.store(true, Ordering::SeqCst);
-            try_take()
-        })
     }
 
     /// Ends the session with `why`: no more writes, no more answers, the socket closed once
     /// the reader is dropped.
     pub(crate) fn end(&self, why: &Arc<str>) {
-        locked(&self.shared.queue)
-            .ended
-            .get_or_insert_with(|| Arc::clone(why));
-        locked(&self.shared.writer).io = None;
-        self.shared.room.notify_waiters();
+        self.writing.end(why);
         let calls = {
-            let mut waiting = locked(&self.shared.waiting);
+            let mut waiting = locked(&self.waiting);
             waiting.ended.get_or_insert_with(|| Arc::clone(why));
             std::mem::take(&mut waiting.calls)
         };
         // Dropping the senders fails the waiting calls, which read `ended`.
         drop(calls);
-    }
-}
-
-/// A caller counted in [`Queue::blocked`] until dropped (its wait may be cancelled).
-struct Blocked<'a>(&'a Mutex<Queue>);
-
-impl Drop for Blocked<'_> {
-    fn drop(&mut self) {
-        locked(self.0).blocked -= 1;
     }
 }
 
@@ -509,6 +343,7 @@ impl<Req, Resp> std::fmt::Debug for Session<Req, Resp> {
 mod tests {
     use super::*;
     use crate::codec::Outgoing as _;
+    use crate::remote::outbox::BACKPRESSURE;
     use futures::{SinkExt as _, StreamExt as _};
     use std::time::Duration;
     use tokio::net::{TcpListener, TcpStream};
@@ -666,12 +501,12 @@ mod tests {
         }
         // Wait until callers are held back, then check what is queued stays bounded.
         within("callers held back", async {
-            while locked(&session.shared.queue).blocked == 0 {
+            while session.writing.blocked() == 0 {
                 tokio::task::yield_now().await;
             }
         })
         .await;
-        let queued = locked(&session.shared.queue).outbox.queued();
+        let queued = session.writing.queued();
         assert!(
             queued < BACKPRESSURE + payload.len() + 64,
             "{queued} bytes queued"
@@ -692,14 +527,15 @@ mod tests {
     #[tokio::test]
     async fn whoever_finds_the_writer_taken_asks_its_holder_to_look_again() {
         let (session, _peer, _driver) = connected().await;
-        let held = session.take_writer().expect("the writer is free");
-        assert!(!session.shared.write_wanted.load(Ordering::SeqCst));
-        assert!(session.take_writer().is_none(), "the writer is taken");
-        assert!(session.shared.write_wanted.load(Ordering::SeqCst));
+        let writing = &session.writing;
+        let held = writing.try_take_writer().expect("the writer is free");
+        assert!(!writing.write_wanted().load(Ordering::SeqCst));
+        assert!(writing.try_take_writer().is_none(), "the writer is taken");
+        assert!(writing.write_wanted().load(Ordering::SeqCst));
         drop(held);
         // The holder's look again takes the request back.
-        assert!(session.shared.write_wanted.swap(false, Ordering::SeqCst));
-        assert!(session.take_writer().is_some());
+        assert!(writing.write_wanted().swap(false, Ordering::SeqCst));
+        assert!(writing.try_take_writer().is_some());
     }
 
     /// Callers on two workers, with payloads large enough that writes often find the socket

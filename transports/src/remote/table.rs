@@ -3,37 +3,30 @@
 //!
 //! The table erases each service's request and response types behind one acceptor, so a
 //! listener (TCP now, QUIC later) hands every admitted connection, whatever service it asked
-//! for, to the same code: tarpc's `BaseChannel` over the connection's framed stream, with a
-//! per-connection limit on requests in flight (tarpc's throttle, answered `WouldBlock`, which
-//! callers see as `Overloaded`), each request's handler polled once in place and spawned on
-//! the listener's tracker only if it has to wait.
+//! for, to the same code ([`conversation`](super::conversation)): requests read under the
+//! connection's limits, each handler polled once in place and spawned on the listener's
+//! tracker only if it has to wait, each answer written from the task that has it.
 
-use futures::Sink as _;
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
-use tarpc::server::{BaseChannel, Channel};
-use tarpc::{ClientMessage, RequestName, Response};
+use tarpc::RequestName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, ConnectionSlot, Refused};
-use super::budget::{Ledger, RequestBudget};
-use super::deadline::{Activity, TimedFrames};
+use super::budget::RequestBudget;
+use super::conversation;
 use super::frame::FrameCodec;
 use super::hello::{Hello, Refusal, Token};
-use super::{DRAIN, error_chain};
 use crate::Service;
-use crate::codec::{Codec, Wire};
-use crate::repoll::Repoll;
+use crate::codec::Codec;
 
 /// A byte stream a remote connection runs over: a TCP socket, a TLS stream, a QUIC
 /// bi-stream joined into one.
@@ -81,8 +74,7 @@ where
     Resp: Serialize + Send + Sync + 'static,
 {
     fn serve(&self, connection: Connection) -> BoxFuture<'static, ()> {
-        // Repoll: tarpc's channel wakes the task from inside its own poll on every call.
-        Box::pin(Repoll::new(serve_connection(self.0.clone(), connection)))
+        Box::pin(conversation::serve(self.0.clone(), connection))
     }
 }
 
@@ -194,122 +186,5 @@ impl ServiceTable {
             // The preamble checked the name against this same table.
             None => tracing::error!(service, "admitted a connection for a service not hosted"),
         }
-    }
-}
-
-async fn serve_connection<Req, Resp>(service: Service<Req, Resp>, connection: Connection)
-where
-    Req: DeserializeOwned + RequestName + Send + Sync + 'static,
-    Resp: Serialize + Send + Sync + 'static,
-{
-    let Connection {
-        framed,
-        codec,
-        peer,
-        max_requests,
-        handlers,
-        stop,
-        frame_timeout,
-        idle_timeout,
-        max_deadline,
-        budget,
-    } = connection;
-    let name = service.name();
-    let context: Arc<str> = format!("{name}, peer {peer}").into();
-    let send_limit = framed.codec().send_limit();
-    let ledger = Arc::new(Ledger::default());
-    let wire = Wire::<ClientMessage<Req>, Response<Resp>>::new(codec, send_limit, context)
-        .with_max_deadline(max_deadline)
-        .with_ledger(Arc::clone(&ledger));
-    let activity = Activity::new();
-    let frames = TimedFrames::new(framed, frame_timeout, Arc::clone(&activity), budget, ledger);
-    let transport = tokio_serde::Framed::new(frames, wire);
-    let mut requests = BaseChannel::with_defaults(transport)
-        .max_concurrent_requests(max_requests)
-        .requests();
-    tracing::debug!(service = name, %peer, %codec, "connection admitted");
-    let idle = tokio::time::sleep(idle_timeout);
-    tokio::pin!(idle);
-    loop {
-        let next = tokio::select! {
-            () = &mut idle => {
-                let in_flight = requests.channel().in_flight_requests();
-                let quiet_since = activity.last();
-                if in_flight == 0 && quiet_since.elapsed() >= idle_timeout {
-                    tracing::info!(
-                        service = name,
-                        %peer,
-                        idle_timeout_ms = idle_timeout.as_millis() as u64,
-                        "closed an idle connection (no call in flight, nothing received)"
-                    );
-                    break;
-                }
-                let from = if in_flight == 0 { quiet_since } else { tokio::time::Instant::now() };
-                idle.as_mut().reset(from + idle_timeout);
-                continue;
-            }
-            () = stop.cancelled() => {
-                // Go on answering until no call is in flight and the answers are flushed
-                // (bounded): requests arriving meanwhile are served too, and a stopping
-                // node's closed gates answer them `Unavailable` at once.
-                let answered = std::future::poll_fn(|cx| loop {
-                    if requests.channel().in_flight_requests() == 0 {
-                        let mut pinned = std::pin::Pin::new(&mut requests);
-                        return pinned.channel_pin_mut().poll_flush(cx).map(|_| ());
-                    }
-                    match requests.poll_next_unpin(cx) {
-                        Poll::Ready(Some(Ok(request))) => {
-                            start(request.execute(service.clone()), &handlers);
-                        }
-                        Poll::Ready(_) => return Poll::Ready(()),
-                        Poll::Pending => return Poll::Pending,
-                    }
-                });
-                if tokio::time::timeout(DRAIN, answered).await.is_err() {
-                    tracing::warn!(
-                        service = name,
-                        %peer,
-                        in_flight = requests.channel().in_flight_requests(),
-                        "closing a connection with calls still unanswered"
-                    );
-                }
-                break;
-            }
-            next = requests.next() => next,
-        };
-        match next {
-            Some(Ok(request)) => start(request.execute(service.clone()), &handlers),
-            Some(Err(error)) => {
-                tracing::warn!(
-                    service = name,
-                    %peer,
-                    error = %error_chain(&error),
-                    "closing the connection; the client's other connections are unaffected"
-                );
-                break;
-            }
-            None => {
-                tracing::debug!(service = name, %peer, "the peer closed the connection");
-                break;
-            }
-        }
-    }
-}
-
-/// Starts a request's handler. It is polled once here, on the connection's task: a handler
-/// that answers without waiting (an echo, a refusal, a read of what is in memory) answers
-/// with no task spawned and no hop to another thread. One that has to wait is spawned on
-/// `handlers` and polled there from then on. Handlers never block (database work and fits
-/// run on blocking threads), so this first poll holds the connection's task only briefly.
-fn start<F>(handler: F, handlers: &TaskTracker)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let mut handler = Box::pin(handler);
-    // A no-op waker: a handler that waits is polled again at once by its own task, and a
-    // future wakes only the waker of its latest poll.
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    if handler.as_mut().poll(&mut cx).is_pending() {
-        handlers.spawn(handler);
     }
 }

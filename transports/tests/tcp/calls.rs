@@ -74,6 +74,12 @@ async fn calls_over_the_per_connection_limit_are_overloaded() {
             .into_service("probe")
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Overloaded, "{error}");
+        assert!(
+            error
+                .message
+                .contains("1 requests already in flight on this connection"),
+            "{error}"
+        );
     })
     .await;
     assert_eq!(within("double", probe.double(ctx(), 3)).await.unwrap(), 6);
