@@ -1,8 +1,9 @@
 //! [`Repoll`]: a future polled again at once, in the same task poll, when it wakes itself
 //! while being polled.
 //!
-//! tarpc's server channel (and the client dispatch of its in-process channel transport; remote
-//! clients have their own, `remote::session`) keep their calls in flight in tokio-util's
+//! tarpc's server channel and client dispatch, as the in-process channel transport runs them
+//! (remote connections have their own: `remote::session`, `remote::conversation`), keep
+//! their calls in flight in tokio-util's
 //! `DelayQueue`, which wakes the task polling it whenever an insertion or a removal moves
 //! its next deadline: in practice on every call, from inside that task's own poll. tokio
 //! takes a wake-up that arrives while the task runs for a yield: the task goes to the back

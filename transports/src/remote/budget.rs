@@ -91,6 +91,8 @@ struct LedgerState {
     /// The bytes of the last frame read, until its message is decoded.
     unassigned: Option<OwnedSemaphorePermit>,
     by_request: HashMap<u64, InFlight>,
+    /// Requests answered whose answers are not queued yet.
+    answering: usize,
     next_expiry: Option<Instant>,
     /// Woken when the last request in flight ends.
     on_empty: Option<Waker>,
@@ -181,30 +183,38 @@ impl Ledger {
     }
 
     /// Request `id` is answered: `false` if it was no longer in flight (cancelled, expired,
-    /// or the connection closed), and its answer must not be sent. Whoever waits for no
-    /// request in flight is not woken yet: the answer is not queued yet
-    /// ([`answer_queued`](Self::answer_queued)).
+    /// or the connection closed), and its answer must not be sent. `true`: its bytes are
+    /// free, and it counts as in flight until [`answer_queued`](Self::answer_queued).
     pub(crate) fn answered(&self, id: u64) -> bool {
-        self.lock().by_request.remove(&id).is_some()
+        let mut state = self.lock();
+        let found = state.by_request.remove(&id).is_some();
+        if found {
+            state.answering += 1;
+        }
+        found
     }
 
-    /// An answer was queued (after [`answered`](Self::answered)): if it was the last
-    /// request in flight, whoever waits for none is woken.
+    /// The answer of a request [`answered`](Self::answered) was queued (or could not be
+    /// encoded at all): if it was the last in flight, whoever waits for none is woken.
     pub(crate) fn answer_queued(&self) {
-        Self::wake_if_empty(&mut self.lock());
+        let mut state = self.lock();
+        state.answering = state.answering.saturating_sub(1);
+        Self::wake_if_empty(&mut state);
     }
 
     fn wake_if_empty(state: &mut LedgerState) {
         if state.by_request.is_empty()
+            && state.answering == 0
             && let Some(waker) = state.on_empty.take()
         {
             waker.wake();
         }
     }
 
-    /// Requests in flight now.
+    /// Requests in flight now, those answered and not yet queued included.
     pub(crate) fn in_flight(&self) -> usize {
-        self.lock().by_request.len()
+        let state = self.lock();
+        state.by_request.len() + state.answering
     }
 
     /// Whether no request is in flight; if some are, `waker` is woken when the last one's
@@ -212,7 +222,7 @@ impl Ledger {
     /// looks again after them.)
     pub(crate) fn empty_or_wake(&self, waker: &Waker) -> bool {
         let mut state = self.lock();
-        if state.by_request.is_empty() {
+        if state.by_request.is_empty() && state.answering == 0 {
             return true;
         }
         state.on_empty = Some(waker.clone());
@@ -287,7 +297,14 @@ mod tests {
         assert!(ledger.answered(1));
         assert!(!ledger.answered(1), "answered once");
         assert!(!stopped(&first_stop), "an answered request is not stopped");
-        assert_eq!(budget.in_use(), 30);
+        assert_eq!(budget.in_use(), 30, "its bytes are free once answered");
+        assert_eq!(
+            ledger.in_flight(),
+            2,
+            "in flight until its answer is queued"
+        );
+        ledger.answer_queued();
+        assert_eq!(ledger.in_flight(), 1);
         ledger.frame_read(budget.try_take(5).unwrap());
         ledger.cancel(2);
         assert!(stopped(&second_stop), "a cancel stops the handler");

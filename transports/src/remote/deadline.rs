@@ -127,14 +127,15 @@ impl TimedFrames {
         }
     }
 
-    /// Frees the budget of requests past their deadline, and wakes the task at the next.
+    /// Stops the requests past their deadline (their handlers, their budget), and wakes the
+    /// task at the next. Runs at every read of a frame, and while reading waits.
     ///
     /// One timer, moved only when it must fire sooner or has fired: every request brings a
     /// deadline of its own, and re-arming a timer per request cost each call an allocation
     /// and two trips through the runtime's timer wheel. A timer armed earlier than needed
     /// fires early, and is moved then; one left armed with nothing held fires once, for
     /// nothing, and is dropped.
-    fn poll_expiry(&mut self, cx: &mut Context<'_>) {
+    pub(crate) fn poll_expiry(&mut self, cx: &mut Context<'_>) {
         // Nothing can be due before a timer armed no later than the next expiry fires: then
         // the clock is not read (this runs at every poll of the connection).
         if let Some(timer) = &mut self.expiry {

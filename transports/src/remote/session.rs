@@ -220,16 +220,22 @@ impl<Req, Resp> Session<Req, Resp> {
         frame: Bytes,
         deadline: tokio::time::Instant,
     ) -> Result<oneshot::Receiver<Result<Resp, ServerError>>, CallError> {
-        // Registered before its bytes can leave, so its answer finds it.
+        // Registered before its bytes can leave, so its answer finds it; unregistered if the
+        // frame is not queued, the wait for room included (the caller may give up there).
         let answer = self.register(id)?;
+        let mut registered = Registered {
+            session: self,
+            id,
+            queued: false,
+        };
         if let Err(refused) = self.writing.send(frame, deadline).await {
-            locked(&self.waiting).calls.remove(&id);
             return Err(match refused {
                 Refused::Ended(why) => CallError::Lost { sent: false, why },
                 Refused::TooLarge(error) => CallError::Send(error),
                 Refused::Deadline => CallError::Deadline,
             });
         }
+        registered.queued = true;
         self.writing.write_out();
         Ok(answer)
     }
@@ -284,6 +290,21 @@ impl<Req, Resp> Session<Req, Resp> {
         };
         // Dropping the senders fails the waiting calls, which read `ended`.
         drop(calls);
+    }
+}
+
+/// A call registered for its answer and not yet queued; dropped unqueued, it unregisters.
+struct Registered<'a, Req, Resp> {
+    session: &'a Session<Req, Resp>,
+    id: u64,
+    queued: bool,
+}
+
+impl<Req, Resp> Drop for Registered<'_, Req, Resp> {
+    fn drop(&mut self) {
+        if !self.queued {
+            locked(&self.session.waiting).calls.remove(&self.id);
+        }
     }
 }
 
@@ -522,6 +543,39 @@ mod tests {
             answered += 1;
         }
         assert_eq!(answered, CALLS);
+    }
+
+    #[tokio::test]
+    async fn a_call_given_up_while_waiting_for_room_leaves_nothing_behind() {
+        let (session, _peer, _driver) = connected().await;
+        // 16 MiB in 64 KiB requests the peer never reads: callers end up waiting for room.
+        let payload = "y".repeat(64 * 1024);
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..256 {
+            let session = Arc::clone(&session);
+            let payload = payload.clone();
+            calls.spawn(async move { session.call(ctx(), payload).await });
+        }
+        within("callers held back", async {
+            while session.writing.blocked() == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        let waiting = locked(&session.waiting).calls.len();
+        let mut given_up = Box::pin(session.call(ctx(), payload.clone()));
+        assert!(
+            futures::poll!(given_up.as_mut()).is_pending(),
+            "it waits for room"
+        );
+        assert_eq!(locked(&session.waiting).calls.len(), waiting + 1);
+        drop(given_up);
+        assert_eq!(
+            locked(&session.waiting).calls.len(),
+            waiting,
+            "a call given up before it was queued is not waited for"
+        );
+        calls.abort_all();
     }
 
     #[tokio::test]

@@ -57,6 +57,9 @@ struct Queue {
 struct Writer {
     io: Option<WriteHalf<BoxIo>>,
     outbox: Outbox,
+    /// Whether bytes were written that a flush has not yet pushed out (a TLS stream takes
+    /// them into its records, then may have to wait for the socket to send those).
+    unflushed: bool,
 }
 
 /// Why a writer stopped writing.
@@ -102,6 +105,7 @@ impl Writing {
             writer: Mutex::new(Writer {
                 io: Some(io),
                 outbox: Outbox::new(vectored, pending),
+                unflushed: false,
             }),
             write_wanted: AtomicBool::new(false),
             wake_task: AtomicBool::new(false),
@@ -187,7 +191,9 @@ impl Writing {
     /// connection task is woken once that writer has written everything.
     pub(crate) fn flushed(&self) -> bool {
         let all_written = |writer: &Writer| {
-            writer.outbox.queued() == 0 && locked(&self.queue).outbox.queued() == 0
+            writer.outbox.queued() == 0
+                && !writer.unflushed
+                && locked(&self.queue).outbox.queued() == 0
         };
         let try_take = || match self.writer.try_lock() {
             Ok(writer) => Some(all_written(&writer)),
@@ -199,6 +205,7 @@ impl Writing {
         try_take().unwrap_or_else(|| {
             // Asked before the second try: a holder that lets go after it failed sees this.
             self.wake_task.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
             try_take().unwrap_or(false)
         })
     }
@@ -228,15 +235,16 @@ impl Writing {
                     // More is taken only once all taken before is written, so the queue
                     // holds senders back while the socket does not keep up.
                     if writer.outbox.queued() == 0 {
-                        if queue.outbox.queued() == 0 {
+                        if queue.outbox.queued() > 0 {
+                            std::mem::swap(&mut writer.outbox, &mut queue.outbox);
+                            if queue.blocked > 0 {
+                                self.room.notify_waiters();
+                            }
+                            // The connection task may be waiting for room.
+                            self.wake_task_if_asked(&waker);
+                        } else if !writer.unflushed {
                             break Stopped::AllWritten(waker);
                         }
-                        std::mem::swap(&mut writer.outbox, &mut queue.outbox);
-                        if queue.blocked > 0 {
-                            self.room.notify_waiters();
-                        }
-                        // The connection task may be waiting for room.
-                        self.wake_task_if_asked(&waker);
                     }
                     waker
                 };
@@ -244,14 +252,19 @@ impl Writing {
                     break Stopped::Idle;
                 };
                 let mut cx = Context::from_waker(&waker);
+                writer.unflushed = true;
+                // Writes what is taken, then flushes (again, if a flush was left pending).
                 match writer.outbox.poll_flush(io, &mut cx) {
-                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Ok(())) => writer.unflushed = false,
                     // The socket is full; it wakes the connection task when it takes more.
                     Poll::Pending => break Stopped::Idle,
                     Poll::Ready(Err(error)) => break Stopped::Failed(error, waker),
                 }
             };
             drop(held);
+            // Orders the release of the writer before the looks at the flags below, against
+            // the flag-then-try of `take_writer` and `flushed`.
+            std::sync::atomic::fence(Ordering::SeqCst);
             match stopped {
                 Stopped::Failed(error, waker) => {
                     locked(&self.queue)
@@ -275,7 +288,7 @@ impl Writing {
     }
 
     fn wake_task_if_asked(&self, waker: &Waker) {
-        if self.wake_task.load(Ordering::Relaxed) && self.wake_task.swap(false, Ordering::SeqCst) {
+        if self.wake_task.load(Ordering::SeqCst) && self.wake_task.swap(false, Ordering::SeqCst) {
             waker.wake_by_ref();
         }
     }
@@ -291,6 +304,7 @@ impl Writing {
         };
         try_take().or_else(|| {
             self.write_wanted.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
             try_take()
         })
     }
@@ -330,5 +344,88 @@ impl Writing {
     /// Whether a holder has been asked to look again.
     pub(crate) fn write_wanted(&self) -> &AtomicBool {
         &self.write_wanted
+    }
+}
+
+#[cfg(all(test, feature = "tcp"))]
+mod tests {
+    use super::*;
+    use std::io;
+    use std::pin::Pin;
+    use tokio::io::AsyncWrite;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A real socket whose flush waits until the test opens the gate, as a TLS stream's
+    /// does while its records wait for room in the socket.
+    struct GatedFlush {
+        inner: TcpStream,
+        gate: Arc<std::sync::Mutex<(bool, Option<Waker>)>>,
+    }
+
+    impl tokio::io::AsyncRead for GatedFlush {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for GatedFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let mut gate = self.gate.lock().unwrap();
+            if gate.0 {
+                Poll::Ready(Ok(()))
+            } else {
+                gate.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn bytes_written_are_not_all_written_until_a_flush_has_gone_through() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (client, _accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
+        let gate = Arc::new(std::sync::Mutex::new((false, None::<Waker>)));
+        let io: BoxIo = Box::new(GatedFlush {
+            inner: client.unwrap(),
+            gate: Arc::clone(&gate),
+        });
+        let (_read, write) = tokio::io::split(io);
+        let codec = FrameCodec::new(1 << 20, 1 << 20, Arc::from("writer test"));
+        let writing = Writing::new(write, codec, BytesMut::new());
+        // The connection task's first poll, then an answer queued and written.
+        std::future::poll_fn(|cx| Poll::Ready(writing.poll_write_out(cx)))
+            .await
+            .unwrap();
+        writing.push(Bytes::from_static(b"answer")).unwrap();
+        writing.write_out();
+        assert!(!writing.flushed(), "the flush is still pending");
+        // The connection task, woken by the stream, writes out again: still not flushed.
+        writing.write_out();
+        assert!(!writing.flushed(), "the flush is still pending");
+        let waker = {
+            let mut gate = gate.lock().unwrap();
+            gate.0 = true;
+            gate.1.take()
+        };
+        assert!(waker.is_some(), "the pending flush registered a waker");
+        writing.write_out();
+        assert!(writing.flushed(), "flushed once the stream took the flush");
     }
 }
