@@ -508,25 +508,35 @@ mod tests {
         assert_eq!(within("the answer", next).await.unwrap().unwrap(), 3);
     }
 
-    #[tokio::test]
-    async fn callers_wait_for_room_while_the_peer_reads_nothing_then_all_go() {
-        let (session, mut peer, _driver) = connected().await;
-        // 16 MiB in 64 KiB requests: more than the socket buffers hold.
-        const CALLS: usize = 256;
-        let payload = "y".repeat(64 * 1024);
-        let mut calls = tokio::task::JoinSet::new();
-        for _ in 0..CALLS {
-            let session = Arc::clone(&session);
-            let payload = payload.clone();
-            calls.spawn(async move { session.call(ctx(), payload).await });
+    /// `calls` callers of `payload` (256 × 64 KiB is 16 MiB: more than the socket buffers
+    /// hold while the peer reads nothing), once some of them wait for room.
+    async fn held_back(
+        session: &Arc<Session<String, u32>>,
+        calls: usize,
+        payload: &str,
+    ) -> tokio::task::JoinSet<Result<u32, CallError>> {
+        let mut spawned = tokio::task::JoinSet::new();
+        for _ in 0..calls {
+            let session = Arc::clone(session);
+            let payload = payload.to_owned();
+            spawned.spawn(async move { session.call(ctx(), payload).await });
         }
-        // Wait until callers are held back, then check what is queued stays bounded.
         within("callers held back", async {
             while session.writing.blocked() == 0 {
                 tokio::task::yield_now().await;
             }
         })
         .await;
+        spawned
+    }
+
+    #[tokio::test]
+    async fn callers_wait_for_room_while_the_peer_reads_nothing_then_all_go() {
+        let (session, mut peer, _driver) = connected().await;
+        const CALLS: usize = 256;
+        let payload = "y".repeat(64 * 1024);
+        let mut calls = held_back(&session, CALLS, &payload).await;
+        // What is queued stays bounded.
         let queued = session.writing.queued();
         assert!(
             queued < BACKPRESSURE + payload.len() + 64,
@@ -548,20 +558,8 @@ mod tests {
     #[tokio::test]
     async fn a_call_given_up_while_waiting_for_room_leaves_nothing_behind() {
         let (session, _peer, _driver) = connected().await;
-        // 16 MiB in 64 KiB requests the peer never reads: callers end up waiting for room.
         let payload = "y".repeat(64 * 1024);
-        let mut calls = tokio::task::JoinSet::new();
-        for _ in 0..256 {
-            let session = Arc::clone(&session);
-            let payload = payload.clone();
-            calls.spawn(async move { session.call(ctx(), payload).await });
-        }
-        within("callers held back", async {
-            while session.writing.blocked() == 0 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        let mut calls = held_back(&session, 256, &payload).await;
         let waiting = locked(&session.waiting).calls.len();
         let mut given_up = Box::pin(session.call(ctx(), payload.clone()));
         assert!(
