@@ -3,6 +3,10 @@
 //! A plain `Vec<f64>` is encoded element by element by every serde binary format, 5–6×
 //! slower than one byte buffer at 64 KiB. Columns are therefore kept as typed vectors in
 //! memory (in-process calls never serialize) and cross the wire as one `serde_bytes` block.
+//! On a little-endian machine the block is the vector's own bytes, handed to the encoder
+//! without a copy, and a block is decoded straight into the vector: encoding a 100 000 × 20
+//! page once allocated and filled a 16 MB byte copy of the columns per pass (postcard sizes
+//! a message in a first pass), and decoding went through an intermediate byte buffer.
 //!
 //! Human-readable formats (JSON, for the HTTP gateway and `--json` output) get a plain
 //! array of numbers instead; JSON has no NaN or infinity, so a non-finite `f64` is written
@@ -20,10 +24,10 @@ macro_rules! le_vector {
     ($module:ident, $ty:ty, $width:literal, $readable_ty:ty, $readable:expr, $from_readable:expr) => {
         #[doc = concat!("`Vec<", stringify!($ty), ">` as one little-endian byte block (a plain array in human-readable formats).")]
         pub mod $module {
-            use serde::de::Error as _;
             use serde::{Deserializer, Serializer};
 
-            /// Serializes the values as one byte block.
+            /// Serializes the values as one byte block: on a little-endian machine, the
+            /// vector's own bytes, not copied.
             ///
             /// # Errors
             /// Whatever the serializer reports.
@@ -34,14 +38,18 @@ macro_rules! le_vector {
                 if serializer.is_human_readable() {
                     return serializer.collect_seq(values.iter().map(|&value| $readable(value)));
                 }
+                if cfg!(target_endian = "little") {
+                    return serializer.serialize_bytes(bytemuck::cast_slice(values));
+                }
                 let mut bytes = Vec::with_capacity(values.len() * $width);
                 for value in values {
                     bytes.extend_from_slice(&value.to_le_bytes());
                 }
-                serde_bytes::serialize(&bytes, serializer)
+                serializer.serialize_bytes(&bytes)
             }
 
-            /// Deserializes a byte block written by [`serialize`].
+            /// Deserializes a byte block written by [`serialize`], straight into the vector
+            /// (no intermediate buffer).
             ///
             /// # Errors
             /// A block whose length is not a multiple of the element width.
@@ -52,26 +60,52 @@ macro_rules! le_vector {
                     let values: Vec<$readable_ty> = serde::Deserialize::deserialize(deserializer)?;
                     return Ok(values.into_iter().map($from_readable).collect());
                 }
-                let bytes: serde_bytes::ByteBuf = serde_bytes::deserialize(deserializer)?;
-                if bytes.len() % $width != 0 {
-                    return Err(D::Error::custom(format!(
-                        concat!(
-                            "a ",
-                            stringify!($ty),
-                            " block of {} bytes is not a multiple of ",
-                            $width
-                        ),
-                        bytes.len()
-                    )));
+                deserializer.deserialize_bytes(Block)
+            }
+
+            struct Block;
+
+            impl<'de> serde::de::Visitor<'de> for Block {
+                type Value = Vec<$ty>;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(concat!("a block of little-endian ", stringify!($ty), " values"))
                 }
-                Ok(bytes
-                    .chunks_exact($width)
-                    .map(|chunk| {
-                        let mut word = [0u8; $width];
-                        word.copy_from_slice(chunk);
-                        <$ty>::from_le_bytes(word)
-                    })
-                    .collect())
+
+                fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Self::Value, E> {
+                    if bytes.len() % $width != 0 {
+                        return Err(E::custom(format!(
+                            concat!(
+                                "a ",
+                                stringify!($ty),
+                                " block of {} bytes is not a multiple of ",
+                                $width
+                            ),
+                            bytes.len()
+                        )));
+                    }
+                    // Zeroed memory from the allocator, then the bytes copied over it in one pass.
+                    let mut values: Vec<$ty> = vec![<$ty>::default(); bytes.len() / $width];
+                    bytemuck::cast_slice_mut::<$ty, u8>(&mut values).copy_from_slice(bytes);
+                    if cfg!(target_endian = "big") {
+                        for value in &mut values {
+                            *value = <$ty>::from_le_bytes(value.to_ne_bytes());
+                        }
+                    }
+                    Ok(values)
+                }
+
+                /// Formats that write bytes as a sequence of numbers.
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                    while let Some(byte) = seq.next_element::<u8>()? {
+                        bytes.push(byte);
+                    }
+                    self.visit_bytes(&bytes)
+                }
             }
         }
     };
@@ -95,9 +129,11 @@ macro_rules! optional_le_vector {
 
             struct Block(Vec<$ty>);
 
-            impl Serialize for Block {
+            struct BlockRef<'a>(&'a [$ty]);
+
+            impl Serialize for BlockRef<'_> {
                 fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    super::$inner::serialize(&self.0, serializer)
+                    super::$inner::serialize(self.0, serializer)
                 }
             }
 
@@ -115,7 +151,7 @@ macro_rules! optional_le_vector {
                 values: &Option<Vec<$ty>>,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                values.as_ref().map(|values| Block(values.clone())).serialize(serializer)
+                values.as_deref().map(BlockRef).serialize(serializer)
             }
 
             /// Deserializes what [`serialize`] wrote.

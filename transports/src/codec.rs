@@ -336,6 +336,10 @@ mod tests {
         block: Vec<u8>,
         id: u128,
         nested: Option<Vec<(u32, i64)>>,
+        #[serde(with = "mltools_core::wire::f64_le")]
+        column: Vec<f64>,
+        #[serde(with = "mltools_core::wire::opt_u32_le")]
+        codes: Option<Vec<u32>>,
     }
 
     fn sample() -> Sample {
@@ -344,6 +348,8 @@ mod tests {
             block: vec![1, 2, 3, 255],
             id: u128::MAX - 7,
             nested: Some(vec![(1, -2), (3, i64::MIN)]),
+            column: vec![1.5, -0.25, 1e300, 0.0],
+            codes: Some(vec![0, 7, u32::MAX]),
         }
     }
 
