@@ -95,12 +95,18 @@ macro_rules! le_vector {
                     Ok(values)
                 }
 
+                /// MessagePack from peers writing bytes as a string ("raw").
+                fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                    self.visit_bytes(text.as_bytes())
+                }
+
                 /// Formats that write bytes as a sequence of numbers.
                 fn visit_seq<A: serde::de::SeqAccess<'de>>(
                     self,
                     mut seq: A,
                 ) -> Result<Self::Value, A::Error> {
-                    let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                    // The declared length is the peer's word: grown from a small start.
+                    let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
                     while let Some(byte) = seq.next_element::<u8>()? {
                         bytes.push(byte);
                     }

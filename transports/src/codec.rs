@@ -362,6 +362,92 @@ mod tests {
         }
     }
 
+    /// Column blocks as they were written before they crossed without a copy: a
+    /// `serde_bytes` buffer of the little-endian values.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct LegacyColumns {
+        #[serde(with = "serde_bytes")]
+        column: Vec<u8>,
+        codes: Option<serde_bytes::ByteBuf>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Columns {
+        #[serde(with = "mltools_core::wire::f64_le")]
+        column: Vec<f64>,
+        #[serde(with = "mltools_core::wire::opt_u32_le")]
+        codes: Option<Vec<u32>>,
+    }
+
+    fn columns() -> (Columns, LegacyColumns) {
+        let column = vec![1.5, -0.25, f64::MAX, -0.0];
+        let codes = vec![0, 7, u32::MAX];
+        let legacy = LegacyColumns {
+            column: column.iter().flat_map(|v: &f64| v.to_le_bytes()).collect(),
+            codes: Some(serde_bytes::ByteBuf::from(
+                codes
+                    .iter()
+                    .flat_map(|v: &u32| v.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )),
+        };
+        (
+            Columns {
+                column,
+                codes: Some(codes),
+            },
+            legacy,
+        )
+    }
+
+    #[test]
+    fn column_blocks_are_written_as_before_and_read_from_what_older_nodes_wrote() {
+        let (columns, legacy) = columns();
+        for codec in [Codec::Bincode, Codec::Postcard, Codec::MessagePack] {
+            let new = codec.encode(&columns).unwrap();
+            assert_eq!(new, codec.encode(&legacy).unwrap(), "{codec}: same bytes");
+            let back: Columns = codec.decode(&new).unwrap();
+            assert_eq!(back.column[..3], columns.column[..3], "{codec}");
+            assert!(back.column[3] == 0.0 && back.column[3].is_sign_negative());
+            assert_eq!(back.codes, columns.codes, "{codec}");
+        }
+    }
+
+    #[test]
+    fn column_blocks_are_read_from_msgpack_arrays_and_raw_strings() {
+        // A peer writing the bytes as an array of numbers.
+        #[derive(Serialize)]
+        struct AsArray {
+            column: Vec<u8>,
+            codes: Option<Vec<u8>>,
+        }
+        let (columns, legacy) = columns();
+        let array = Codec::MessagePack
+            .encode(&AsArray {
+                column: legacy.column.clone(),
+                codes: legacy.codes.clone().map(|codes| codes.into_vec()),
+            })
+            .unwrap();
+        let back: Columns = Codec::MessagePack.decode(&array).unwrap();
+        assert_eq!(back.codes, columns.codes);
+        assert_eq!(back.column[..3], columns.column[..3]);
+        // A peer in MessagePack's old "raw" mode writes bytes as a string.
+        #[derive(Serialize)]
+        struct AsText {
+            column: String,
+            codes: Option<String>,
+        }
+        let text = Codec::MessagePack
+            .encode(&AsText {
+                column: "abcdefgh".into(),
+                codes: Some("wxyz".into()),
+            })
+            .unwrap();
+        let back: Columns = Codec::MessagePack.decode(&text).unwrap();
+        assert_eq!(back.column, vec![f64::from_le_bytes(*b"abcdefgh")]);
+        assert_eq!(back.codes, Some(vec![u32::from_le_bytes(*b"wxyz")]));
+    }
+
     #[test]
     fn garbage_is_a_decode_error_naming_the_codec() {
         let error = Codec::Postcard.decode::<Sample>(&[0xff; 3]).unwrap_err();
