@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use tarpc::{ClientMessage, Request, Response, ServerError, context};
 use tokio::io::ReadHalf;
@@ -31,7 +31,7 @@ use tokio_util::codec::{Decoder as _, Framed};
 
 use super::frame::{FrameCodec, WireError};
 use super::table::BoxIo;
-use super::writer::{Refused, Writing};
+use super::writer::{Refused, Writing, locked};
 use crate::codec::{Codec, Incoming as _, Wire};
 
 /// The smallest read into the connection's buffer.
@@ -86,12 +86,6 @@ pub(crate) struct Reader {
     buffer: BytesMut,
     codec: FrameCodec,
     eof: bool,
-}
-
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks; were it to, the state is still whole
-    // (every update is a single assignment or map operation).
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<Req, Resp> Session<Req, Resp>

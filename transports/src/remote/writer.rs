@@ -83,10 +83,22 @@ pub(crate) enum Refused {
     Deadline,
 }
 
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks; were it to, the state is still whole
-    // (every update is a single assignment or a push).
+/// `mutex` locked. Nothing panics while holding the connection locks; were it to, the
+/// state is still whole (every update is a single assignment, a push or a map operation).
+pub(crate) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Queue {
+    /// Queues `frame` unless writing has ended, after checking it against the frame limit.
+    fn push(&mut self, frame: Bytes) -> Result<(), Refused> {
+        if let Some(why) = &self.ended {
+            return Err(Refused::Ended(Arc::clone(why)));
+        }
+        self.outbox
+            .push(&self.codec, frame)
+            .map_err(Refused::TooLarge)
+    }
 }
 
 impl Writing {
@@ -144,16 +156,8 @@ impl Writing {
         loop {
             let room = {
                 let mut queue = locked(&self.queue);
-                if let Some(why) = &queue.ended {
-                    return Err(Refused::Ended(Arc::clone(why)));
-                }
-                if queue.outbox.queued() < BACKPRESSURE {
-                    let queue = &mut *queue;
-                    let frame = frame.take().unwrap_or_default();
-                    return queue
-                        .outbox
-                        .push(&queue.codec, frame)
-                        .map_err(Refused::TooLarge);
+                if queue.ended.is_some() || queue.outbox.queued() < BACKPRESSURE {
+                    return queue.push(frame.take().unwrap_or_default());
                 }
                 queue.blocked += 1;
                 // Made while the lock is held: the queue's taking after it wakes this caller.
@@ -170,15 +174,7 @@ impl Writing {
     /// bounded elsewhere); the caller then calls [`write_out`](Self::write_out), or leaves
     /// the writing to whoever is about to.
     pub(crate) fn push(&self, frame: Bytes) -> Result<(), Refused> {
-        let mut queue = locked(&self.queue);
-        if let Some(why) = &queue.ended {
-            return Err(Refused::Ended(Arc::clone(why)));
-        }
-        let queue = &mut *queue;
-        queue
-            .outbox
-            .push(&queue.codec, frame)
-            .map_err(Refused::TooLarge)
+        locked(&self.queue).push(frame)
     }
 
     /// Bytes queued and not yet taken for writing.
@@ -190,23 +186,10 @@ impl Writing {
     /// own [`write_out`](Self::write_out). While another task is writing, `false`, and the
     /// connection task is woken once that writer has written everything.
     pub(crate) fn flushed(&self) -> bool {
-        let all_written = |writer: &Writer| {
+        self.writer_or_ask(&self.wake_task).is_some_and(|writer| {
             writer.outbox.queued() == 0
                 && !writer.unflushed
                 && locked(&self.queue).outbox.queued() == 0
-        };
-        let try_take = || match self.writer.try_lock() {
-            Ok(writer) => Some(all_written(&writer)),
-            Err(std::sync::TryLockError::Poisoned(writer)) => {
-                Some(all_written(&writer.into_inner()))
-            }
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
-        try_take().unwrap_or_else(|| {
-            // Asked before the second try: a holder that lets go after it failed sees this.
-            self.wake_task.store(true, Ordering::SeqCst);
-            std::sync::atomic::fence(Ordering::SeqCst);
-            try_take().unwrap_or(false)
         })
     }
 
@@ -294,16 +277,22 @@ impl Writing {
     }
 
     /// The writer, or `None` if another holds it; then that holder is told to look again
-    /// once it lets go. Told before the second try: a holder that lets go after that try
-    /// failed sees the request.
+    /// once it lets go.
     fn take_writer(&self) -> Option<MutexGuard<'_, Writer>> {
+        self.writer_or_ask(&self.write_wanted)
+    }
+
+    /// The writer, or `None` if another holds it; then `ask` is set for that holder, which
+    /// looks at it once it lets go. Set before the second try: a holder that lets go after
+    /// that try failed sees it.
+    fn writer_or_ask(&self, ask: &AtomicBool) -> Option<MutexGuard<'_, Writer>> {
         let try_take = || match self.writer.try_lock() {
             Ok(held) => Some(held),
             Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => None,
         };
         try_take().or_else(|| {
-            self.write_wanted.store(true, Ordering::SeqCst);
+            ask.store(true, Ordering::SeqCst);
             std::sync::atomic::fence(Ordering::SeqCst);
             try_take()
         })
