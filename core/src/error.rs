@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What went wrong, from the caller's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,6 +182,32 @@ impl<T> RpcResultExt<T> for Result<Result<T, ServiceError>, tarpc::client::RpcEr
     }
 }
 
+/// A new incident number: every service logs an internal failure (a panic, a database or
+/// disk error, damaged stored data) in full under one and answers its caller with the
+/// number alone, so the log line can be found without handing internals (paths, SQL, a
+/// panic's message) to a client. The numbers are one sequence per process, whatever service
+/// logs them, so on a node serving several services a number names one log line.
+pub fn next_incident() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An error and its sources, `: `-separated, for an incident's log line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // thiserror's `{0}` messages repeat their source; do not print it twice.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The text of a caught panic's payload (`panic!` with a literal or a formatted message),
 /// for logs and `Internal` errors.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -205,6 +232,18 @@ mod tests {
         assert_eq!(panic_message(formatted.as_ref()), "row 7");
         let other = std::panic::catch_unwind(|| std::panic::panic_any(42u8)).unwrap_err();
         assert_eq!(panic_message(other.as_ref()), "a non-text panic payload");
+    }
+
+    #[test]
+    fn incidents_are_one_rising_sequence_and_chains_name_every_cause() {
+        let first = next_incident();
+        let second = next_incident();
+        assert!(second > first && first >= 1, "{first} then {second}");
+        #[derive(Debug, thiserror::Error)]
+        #[error("opening the registry")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&error), "opening the registry: disk full");
     }
 
     #[test]

@@ -81,9 +81,12 @@ pub fn model_label(spec: &ModelSpec) -> String {
     format!("{} ({})", spec.algorithm, params.join(", "))
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;\
+// A metric's header may wrap after its underscores (`balanced_<wbr>accuracy`), so a
+// classification board's eleven columns fit a 1280-pixel window without scrolling.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;\
 color:#222}div.board{overflow-x:auto}table{border-collapse:collapse;margin:1em 0;font-size:14px}\
 th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}\
+th{white-space:normal;vertical-align:bottom}\
 th:nth-child(2),td:nth-child(2){text-align:left}td.error{color:#b00;text-align:left;\
 white-space:normal}span.sd{color:#777;font-size:12px}tr.best{background:#eef6ee}\
 section svg{max-width:100%;height:auto}ul.warnings{color:#8a5a00}";
@@ -101,7 +104,7 @@ fn table(metric: &str, entries: &[LeaderboardEntry], warnings: &[String]) -> Str
     names.sort_by_key(|name| name.as_str() != metric);
     let mut out = String::from("<div class=\"board\"><table><tr><th>rank</th><th>model</th>");
     for name in &names {
-        let _ = write!(out, "<th>{}</th>", escape(name));
+        let _ = write!(out, "<th>{}</th>", escape(name).replace('_', "_<wbr>"));
     }
     out.push_str("<th>fit ms</th><th>predict ms</th></tr>\n");
     for (rank, entry) in entries.iter().enumerate() {

@@ -51,6 +51,7 @@ return {
   title: document.title,
   page_width: document.documentElement.scrollWidth,
   window_width: document.documentElement.clientWidth,
+  board: (board => ({ width: board?.scrollWidth, shown: board?.clientWidth }))(document.querySelector('div.board')),
   ranks: rows.map(row => row.cells[0].textContent),
   sections: sections.map(section => ({
     title: title(section),
@@ -98,6 +99,16 @@ fn check_report_page(browser: &Browser, url: &str, expected_rows: usize) -> Vec<
     assert!(
         page.is_some() && page <= window,
         "the page fits the window's width, with no sideways scrolling: {page:?} > {window:?}"
+    );
+
+    let board = (
+        survey["board"]["width"].as_u64(),
+        survey["board"]["shown"].as_u64(),
+    );
+    assert!(
+        board.0.is_some() && board.0 <= board.1,
+        "the leaderboard table, every metric a column, fits its box with no sideways \
+         scrolling: {board:?}"
     );
 
     let sections = list(&survey, "sections");

@@ -808,3 +808,66 @@ fn a_short_token_stops_the_daemon_at_start_naming_the_key() {
         "{stderr}"
     );
 }
+
+/// An internal failure (here a stored model damaged behind the daemon's back) reaches the
+/// remote caller as `Internal` naming an incident, without the detail; the daemon logs the
+/// detail under that number and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_failure_reaches_the_caller_as_an_incident_and_the_detail_stays_in_the_log() {
+    let mut exposed = Exposed::start("", "");
+    let client = exposed.client().await;
+    let (_, _, _, _) = exported_tree(&client).await;
+    let models = client.models().unwrap();
+    let stored = within("a list", models.list(ctx()))
+        .await
+        .into_service("models")
+        .unwrap();
+    let id = stored[0].id;
+
+    // Damage the stored model's description in the daemon's own registry file.
+    let registry = exposed.path("data").join("models.db");
+    let database = rusqlite::Connection::open(&registry).unwrap();
+    database.busy_timeout(Duration::from_secs(10)).unwrap();
+    let changed = database
+        .execute(
+            "UPDATE models SET info = x'ffffffffffffffffff' WHERE id = ?1",
+            [id.0 as i64],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(database);
+
+    let error = within("a get", models.get(ctx(), id))
+        .await
+        .into_service("models")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Internal, "{error}");
+    let incident = error
+        .message
+        .strip_prefix("a stored model could not be read (incident ")
+        .and_then(|rest| rest.split_once(';'))
+        .map(|(number, _)| number.to_owned())
+        .unwrap_or_else(|| panic!("the answer names an incident: {error}"));
+    let data_dir = exposed.path("data").display().to_string();
+    assert!(!error.message.contains(&data_dir), "{error}");
+    assert!(!error.message.contains("damaged"), "{error}");
+
+    // The daemon keeps serving.
+    assert!(list(&client).await.unwrap() >= 1);
+    within("the algorithms", models.algorithms(ctx()))
+        .await
+        .into_service("models")
+        .unwrap();
+
+    // Its log has the detail under the number.
+    exposed.daemon.terminate();
+    exposed.daemon.exit_within(WAIT).expect("the daemon exits");
+    let log = exposed.daemon.remaining_log();
+    assert!(
+        log.iter()
+            .any(|line| line.contains(&format!("incident={incident}"))
+                && line.contains("stored model is damaged")),
+        "no log line of incident {incident}:\n{}",
+        log.join("\n")
+    );
+}

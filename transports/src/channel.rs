@@ -82,7 +82,8 @@ mod tests {
             .into_service("probe")
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Internal);
-        assert!(error.message.contains("bad row"), "{error}");
+        assert!(error.message.contains("(incident "), "{error}");
+        assert!(!error.message.contains("bad row"), "{error}");
         assert_eq!(client.double(context::current(), 21).await.unwrap(), 42);
         assert!(supervisor.shutdown(Duration::from_secs(1)).await);
     }

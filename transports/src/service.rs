@@ -9,12 +9,12 @@
 //! - a tracing span naming the service and method, with the duration and outcome;
 //! - a limit on calls in flight, answered with tarpc's own throttling error
 //!   (`WouldBlock`, mapped to `Overloaded` by `mltools-core`);
-//! - a panic in the handler is caught, logged, and answered as a server error (mapped to
-//!   `Internal`); the service keeps serving.
+//! - a panic in the handler is caught, logged with its message under an incident number,
+//!   and answered as a server error (mapped to `Internal`) naming the number alone; the
+//!   service keeps serving.
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use std::any::Any;
 use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -280,13 +280,21 @@ where
                 response
             }
             Err(panic) => {
-                let cause = panic_message(panic.as_ref());
-                tracing::error!(elapsed_us, %cause, "handler panicked; the service keeps serving");
+                // The panic's message stays in this log line; the caller gets its number.
+                let cause = mltools_core::error::panic_message(panic.as_ref());
+                let incident = mltools_core::error::next_incident();
+                tracing::error!(
+                    elapsed_us,
+                    incident,
+                    %cause,
+                    "handler panicked; the service keeps serving"
+                );
                 Err(ServerError::new(
                     io::ErrorKind::Other,
                     format!(
-                        "{}.{method} failed inside the service (a panic: {cause}); see the service's log",
-                        self.inner.name
+                        "{}.{method} failed unexpectedly (incident {incident}; see the {} \
+                         service log)",
+                        self.inner.name, self.inner.name
                     ),
                 ))
             }
@@ -328,16 +336,6 @@ where
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a non-text panic payload".to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,8 +354,13 @@ mod tests {
             .into_service("probe")
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Internal);
-        assert!(error.message.contains("probe.fail"), "{error}");
-        assert!(error.message.contains("column 3 is cursed"), "{error}");
+        assert!(
+            error
+                .message
+                .contains("probe.fail failed unexpectedly (incident "),
+            "{error}"
+        );
+        assert!(!error.message.contains("column 3 is cursed"), "{error}");
         assert_eq!(client.double(context::current(), 4).await.unwrap(), 8);
     }
 

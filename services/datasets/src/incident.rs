@@ -4,10 +4,7 @@
 
 use crate::error::DatasetsError;
 use mltools_core::ErrorKind;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Numbers the incidents logged by this process.
-static INCIDENTS: AtomicU64 = AtomicU64::new(1);
+use mltools_core::error::{error_chain, next_incident};
 
 /// Logs an internal failure of `operation` with its whole cause and answers with
 /// [`DatasetsError::Internal`] naming its incident; other errors are the caller's to see
@@ -20,8 +17,8 @@ pub(crate) fn reported(operation: &'static str, error: DatasetsError) -> Dataset
     if already || error.kind() != ErrorKind::Internal {
         return error;
     }
-    let incident = INCIDENTS.fetch_add(1, Ordering::Relaxed);
-    tracing::error!(operation, incident, error = %chain(&error), "datasets work failed");
+    let incident = next_incident();
+    tracing::error!(operation, incident, error = %error_chain(&error), "datasets work failed");
     DatasetsError::Internal {
         operation,
         incident,
@@ -37,7 +34,7 @@ pub(crate) fn join_failure(
     if !error.is_panic() {
         return DatasetsError::Cancelled { operation };
     }
-    let incident = INCIDENTS.fetch_add(1, Ordering::Relaxed);
+    let incident = next_incident();
     let payload = error.into_panic();
     let message = mltools_core::error::panic_message(payload.as_ref());
     tracing::error!(operation, incident, panic = %message, "datasets work panicked");
@@ -45,22 +42,6 @@ pub(crate) fn join_failure(
         operation,
         incident,
     }
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // thiserror's `{0}` messages repeat their source; do not print it twice.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

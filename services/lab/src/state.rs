@@ -5,10 +5,12 @@ use crate::compare;
 use crate::config::LabConfig;
 use crate::error::LabError;
 use crate::store::Store;
+use futures::FutureExt;
 use mltools_core::lab::{LabCompareRequest, LabJob, LabStage, LabStatus, Report};
 use mltools_core::{ErrorKind, JobId, ServiceError};
 use mltools_transport::{DatasetsClient, ModelsClient, UtilsClient};
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -162,14 +164,27 @@ impl LabState {
             // lost.
             let mut retire = retire;
             let inner = &state.inner;
-            let outcome = compare::run(
+            let run = compare::run(
                 &inner.clients,
                 &inner.config,
                 &request,
                 &stage_tx,
                 &job.cancel,
-            )
-            .await;
+            );
+            // A panic fails this comparison alone, under an incident number; the lab keeps
+            // serving the others.
+            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(payload) => {
+                    let incident = mltools_core::error::next_incident();
+                    let panic = mltools_core::error::panic_message(payload.as_ref());
+                    tracing::error!(%id, incident, %panic, "a comparison panicked");
+                    Err(LabError::Service(ServiceError::internal(format!(
+                        "comparison {id} failed unexpectedly (incident {incident}; see the lab \
+                         service log)"
+                    ))))
+                }
+            };
             let stage = match outcome {
                 Ok(report) => {
                     let _ = job.report.set(report);

@@ -5,7 +5,7 @@
 use crate::algorithms::AlgorithmId;
 use crate::cv::{Candidate, Preprocess, check_fold_count};
 use crate::error::ModelsError;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, check_defined};
 use crate::task::{Targets, split_target};
 use mltools_core::models::{CompareRequest, ModelSpec, ParamValue, Task, TrainingData};
 use mltools_core::utils::{AlgorithmFamily, Fold, Matrix, PipelineSpec, SplitKind, SplitRequest};
@@ -81,6 +81,11 @@ pub(crate) fn plan(request: CompareRequest, frame: &Frame) -> Result<Plan, Model
         Some(name) => Metric::parse(name, task)?,
         None => Metric::default_for(task),
     };
+    check_defined(
+        metric,
+        &data.targets,
+        &format!("target `{}`", data.provenance.target),
+    )?;
     check_fold_count(data.targets.len(), request.folds)?;
     let (candidates, left_out) = if request.models.is_empty() {
         default_candidates(task, data.targets.len(), &request.overrides)
@@ -438,9 +443,9 @@ pub(crate) fn pipeline_for(
         .unwrap_or_default()
 }
 
-/// Preprocessing through the utils interface: fit the candidate's pipeline on the training
-/// rows, transform both sets. Called on fit threads (never on the runtime), it blocks on
-/// the calls through the runtime's handle.
+/// Preprocessing through the utils interface: one `fit_transform` call per fold fits the
+/// candidate's pipeline on the training rows and transforms both sets. Called on fit
+/// threads (never on the runtime), it blocks on the call through the runtime's handle.
 pub(crate) struct UtilsPreprocess {
     pub(crate) utils: UtilsCalls,
     pub(crate) runtime: tokio::runtime::Handle,
@@ -462,32 +467,14 @@ impl Preprocess for UtilsPreprocess {
         test: &Frame,
     ) -> Result<(Matrix, Matrix), ModelsError> {
         let spec = self.pipeline(candidate);
-        let utils = &self.utils;
         self.runtime
-            .block_on(async {
-                // The calls take their frames by value: one copy each, made on this fit
+            .block_on(self.utils.call("fit_transform", |client, ctx| {
+                // The call takes its frames by value: one copy each, made on this fit
                 // thread.
-                let fitted = utils
-                    .call("fit_pipeline", |client, ctx| {
-                        let train = train.clone();
-                        async move { client.fit_pipeline(ctx, spec, train).await }
-                    })
-                    .await?;
-                let fitted_for_test = fitted.clone();
-                let train = utils
-                    .call("transform", |client, ctx| {
-                        let train = train.clone();
-                        async move { client.transform(ctx, fitted, train).await }
-                    })
-                    .await?;
-                let test = utils
-                    .call("transform", |client, ctx| {
-                        let test = test.clone();
-                        async move { client.transform(ctx, fitted_for_test, test).await }
-                    })
-                    .await?;
-                Ok((train, test))
-            })
+                let (train, test) = (train.clone(), test.clone());
+                async move { client.fit_transform(ctx, spec, train, test).await }
+            }))
+            .map(|fold| (fold.train, fold.test))
             .map_err(|error| match error {
                 // The pipeline does not suit these rows: the candidate's failure, in words.
                 ModelsError::Upstream(error) if error.kind == ErrorKind::InvalidInput => {
@@ -498,6 +485,13 @@ impl Preprocess for UtilsPreprocess {
                 // A timeout, an unavailable utils, a cancel: kept as they are.
                 error => error,
             })
+    }
+
+    /// Candidates with the same pipeline (their own, or their family's default) share
+    /// each fold's preparation: the default pipelines of linear models, SVMs and k-NN
+    /// are one, and those of trees and naive Bayes another.
+    fn shared_pipeline(&self, candidate: &Candidate) -> Option<PipelineSpec> {
+        Some(self.pipeline(candidate))
     }
 }
 
@@ -554,6 +548,35 @@ mod tests {
             request.metric = Some("roc_auc".to_owned());
             assert_eq!(plan_of(request).unwrap().metric, Metric::RocAuc);
         }
+    }
+
+    #[test]
+    fn rmsle_is_refused_as_the_ranking_metric_of_a_target_below_minus_one() {
+        let target = |low: f64| {
+            Column::numeric(
+                "y",
+                (0..12)
+                    .map(|row| if row == 7 { low } else { f64::from(row) })
+                    .collect(),
+            )
+        };
+        let mut refused = request(target(-2.5), 3);
+        refused.metric = Some("rmsle".to_owned());
+        let error = plan_of(refused).unwrap_err();
+        assert_eq!(error.kind(), mltools_core::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "metric `rmsle` is undefined here: target `y` is -2.5 at row 7, and ln(1 + y) \
+             needs every value above −1"
+        );
+        // Ranked by another metric, the same target is compared (the board leaves RMSLE
+        // out); just above −1 RMSLE ranks.
+        let mut other = request(target(-2.5), 3);
+        other.metric = Some("mape".to_owned());
+        assert_eq!(plan_of(other).unwrap().metric, Metric::Mape);
+        let mut above = request(target(-0.5), 3);
+        above.metric = Some("rmsle".to_owned());
+        assert_eq!(plan_of(above).unwrap().metric, Metric::Rmsle);
     }
 
     #[test]

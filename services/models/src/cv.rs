@@ -50,20 +50,20 @@
 //! ```
 
 use crate::algorithms::{AlgorithmId, Cancel, Estimator};
-use crate::error::ModelsError;
-use crate::metrics::{Metric, classification_scores, regression_scores};
+use crate::error::{ModelsError, panicked};
+use crate::metrics::{Metric, check_defined, classification_scores, regression_scores};
 use crate::prediction::Prediction;
 use crate::task::Targets;
 pub(crate) use board::{BoardPlan, assemble, best};
 use mltools_core::ServiceError;
 use mltools_core::frame::{Column, ColumnData, Frame};
 use mltools_core::models::{Leaderboard, ModelSpec, UnitScores};
-use mltools_core::utils::{AlgorithmFamily, Fold, Matrix};
+use mltools_core::utils::{AlgorithmFamily, Fold, Matrix, PipelineSpec};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -123,6 +123,13 @@ pub trait Preprocess: Sync {
         train: &Frame,
         test: &Frame,
     ) -> Result<(Matrix, Matrix), ModelsError>;
+
+    /// The pipeline `candidate`'s rows go through, when candidates with an equal one may
+    /// share each fold's matrices (one preparation per pipeline and fold, whatever the
+    /// number of candidates); `None`, the default, prepares every candidate's own.
+    fn shared_pipeline(&self, _candidate: &Candidate) -> Option<PipelineSpec> {
+        None
+    }
 }
 
 impl<F> Preprocess for F
@@ -310,15 +317,14 @@ pub fn cross_validate(
         .enumerate()
         .map(|(index, fold)| FoldData::slice(request.features, request.targets, fold, index))
         .collect();
-    let jobs: Vec<(usize, usize)> = (0..request.candidates.len())
-        .flat_map(|candidate| (0..folds.len()).map(move |fold| (candidate, fold)))
-        .collect();
+    let shared = SharedFolds::new(preprocess, request.candidates, folds.len());
+    let jobs = shared.jobs();
     control.total.store(jobs.len() as u64, Ordering::Relaxed);
     let outcomes: Vec<Result<UnitScores, ModelsError>> = pool.install(|| {
         // One (model, fold) fit per task: fits differ in cost by 100× (a forest against
         // naive Bayes), and rayon's default splitting would hand one thread a run of a slow
-        // model's folds while the other idles. The results keep the jobs' order, so the
-        // leaderboard does not depend on the scheduling.
+        // model's folds while the other idles. The results are put back in candidate
+        // order, so the leaderboard does not depend on the scheduling.
         jobs.par_iter()
             .with_max_len(1)
             .map(|&(candidate, fold)| {
@@ -327,9 +333,10 @@ pub fn cross_validate(
                 }
                 let _counted = control.gauge.as_ref().map(|gauge| gauge.enter());
                 let cancel = Cancel::new(control.token().clone());
+                let prepare = || shared.matrices(candidate, &folds[fold]);
                 let outcome = evaluate(
                     request.seed,
-                    preprocess,
+                    &prepare,
                     &request.candidates[candidate],
                     &folds[fold],
                     &cancel,
@@ -345,9 +352,17 @@ pub fn cross_validate(
     if control.is_cancelled() {
         return Err(ModelsError::Cancelled);
     }
-    let outcomes: Vec<Result<UnitScores, ServiceError>> = outcomes
+    // Candidate by candidate, each in fold order, as the board reads them.
+    let mut ordered: Vec<Option<Result<UnitScores, ServiceError>>> =
+        std::iter::repeat_with(|| None).take(jobs.len()).collect();
+    for (&(candidate, fold), outcome) in jobs.iter().zip(outcomes) {
+        ordered[candidate * folds.len() + fold] = Some(outcome.map_err(ServiceError::from));
+    }
+    let outcomes: Vec<Result<UnitScores, ServiceError>> = ordered
         .into_iter()
-        .map(|outcome| outcome.map_err(ServiceError::from))
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| Err(ServiceError::internal("a (model, fold) never ran")))
+        })
         .collect();
     let specs: Vec<ModelSpec> = request.candidates.iter().map(|c| c.spec.clone()).collect();
     let classes = match request.targets {
@@ -387,6 +402,7 @@ fn check_request(request: &CvRequest<'_>) -> Result<(), ModelsError> {
     if request.metric.task() != task {
         return Err(Metric::unknown(request.metric.as_str(), task));
     }
+    check_defined(request.metric, request.targets, "the target")?;
     let rows = request.features.rows();
     if request.targets.len() != rows {
         return Err(ModelsError::Shape {
@@ -432,25 +448,19 @@ pub(crate) fn check_fold_rows(index: usize, fold: &Fold, rows: usize) -> Result<
 /// rows, a panic), or [`ModelsError::Cancelled`] when `cancel` fired.
 pub(crate) fn evaluate(
     seed: u64,
-    preprocess: &dyn Preprocess,
+    prepare: &dyn Fn() -> Prepared,
     candidate: &Candidate,
     fold: &FoldData,
     cancel: &Cancel,
 ) -> Result<UnitScores, ModelsError> {
-    let run = || run_fold(seed, preprocess, candidate, fold, cancel);
-    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
-        let message = mltools_core::error::panic_message(panic.as_ref());
-        tracing::error!(algorithm = %candidate.spec.algorithm, %message, "a fit panicked");
-        Err(ModelsError::Panicked {
-            algorithm: candidate.spec.algorithm.clone(),
-            message,
-        })
-    })
+    let run = || run_fold(seed, prepare, candidate, fold, cancel);
+    catch_unwind(AssertUnwindSafe(run))
+        .unwrap_or_else(|panic| Err(panicked(&candidate.spec.algorithm, panic.as_ref())))
 }
 
 fn run_fold(
     seed: u64,
-    preprocess: &dyn Preprocess,
+    prepare: &dyn Fn() -> Prepared,
     candidate: &Candidate,
     fold: &FoldData,
     cancel: &Cancel,
@@ -458,11 +468,12 @@ fn run_fold(
     if cancel.is_cancelled() {
         return Err(ModelsError::Cancelled);
     }
-    let (train, test) = preprocess.prepare(candidate, &fold.train, &fold.test)?;
+    let matrices = prepare()?;
+    let (train, test) = (&matrices.0, &matrices.1);
     let started = Instant::now();
     let model = candidate
         .estimator
-        .fit_until(&train, &fold.train_targets, seed, cancel)?;
+        .fit_until(train, &fold.train_targets, seed, cancel)?;
     let fit_ms = started.elapsed().as_secs_f64() * 1000.0;
     let warnings = model
         .warnings()
@@ -470,7 +481,7 @@ fn run_fold(
         .map(|warning| format!("fold {}: {warning}", fold.index))
         .collect();
     let started = Instant::now();
-    let prediction = model.predict_until(&test, cancel)?;
+    let prediction = model.predict_until(test, cancel)?;
     let predict_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (metrics, predicted, scores) = match (&prediction, &fold.test_targets) {
         (Prediction::Regression(values), Targets::Regression(truth)) => {
@@ -513,6 +524,104 @@ fn run_fold(
         scores,
         warnings,
     })
+}
+
+/// Each fold's matrices, prepared once per distinct pipeline and fold and shared by the
+/// candidates whose rows go through that pipeline (a comparison's default candidates need
+/// two or three preparations per fold, not one per candidate). A preparation is dropped
+/// once its last candidate has taken it; the jobs run fold by fold, the candidates of one
+/// pipeline next to each other, so few are held at once.
+struct SharedFolds<'a> {
+    preprocess: &'a dyn Preprocess,
+    candidates: &'a [Candidate],
+    /// Per candidate, the index of its pipeline among the distinct ones; `None` for a
+    /// candidate prepared on its own.
+    group: Vec<Option<usize>>,
+    folds: usize,
+    /// Per (pipeline, fold), `pipeline × folds + fold`.
+    cells: Vec<FoldCell>,
+}
+
+/// A fold's training and test matrices, or why they could not be made.
+type Prepared = Result<Arc<(Matrix, Matrix)>, ModelsError>;
+
+/// One pipeline's preparation of one fold, and how many candidates have yet to take it.
+struct FoldCell {
+    prepared: Mutex<Option<Prepared>>,
+    waiting: AtomicUsize,
+}
+
+impl<'a> SharedFolds<'a> {
+    fn new(preprocess: &'a dyn Preprocess, candidates: &'a [Candidate], folds: usize) -> Self {
+        let mut pipelines: Vec<(PipelineSpec, usize)> = Vec::new();
+        let group = candidates
+            .iter()
+            .map(|candidate| {
+                let pipeline = preprocess.shared_pipeline(candidate)?;
+                let index = match pipelines.iter().position(|(known, _)| *known == pipeline) {
+                    Some(index) => index,
+                    None => {
+                        pipelines.push((pipeline, 0));
+                        pipelines.len() - 1
+                    }
+                };
+                pipelines[index].1 += 1;
+                Some(index)
+            })
+            .collect();
+        let cells = pipelines
+            .iter()
+            .flat_map(|&(_, users)| {
+                (0..folds).map(move |_| FoldCell {
+                    prepared: Mutex::new(None),
+                    waiting: AtomicUsize::new(users),
+                })
+            })
+            .collect();
+        SharedFolds {
+            preprocess,
+            candidates,
+            group,
+            folds,
+            cells,
+        }
+    }
+
+    /// Every (candidate, fold), fold by fold, and within a fold the candidates of one
+    /// pipeline together (in candidate order otherwise).
+    fn jobs(&self) -> Vec<(usize, usize)> {
+        let mut order: Vec<usize> = (0..self.candidates.len()).collect();
+        order.sort_by_key(|&candidate| self.group[candidate].unwrap_or(usize::MAX));
+        (0..self.folds)
+            .flat_map(|fold| order.iter().map(move |&candidate| (candidate, fold)))
+            .collect()
+    }
+
+    /// `candidate`'s matrices for `fold`: the shared preparation (made now by the first
+    /// candidate to ask, the others waiting for it), or its own.
+    fn matrices(&self, candidate: usize, fold: &FoldData) -> Prepared {
+        let prepare = || {
+            self.preprocess
+                .prepare(&self.candidates[candidate], &fold.train, &fold.test)
+                .map(Arc::new)
+        };
+        let Some(cell) =
+            self.group[candidate].and_then(|group| self.cells.get(group * self.folds + fold.index))
+        else {
+            return prepare();
+        };
+        // A preparation that panicked poisoned the lock and left nothing: the next
+        // candidate prepares again.
+        let mut prepared = cell
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let outcome = prepared.get_or_insert_with(prepare).clone();
+        if cell.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *prepared = None;
+        }
+        outcome
+    }
 }
 
 /// The given rows of every column, in that order.

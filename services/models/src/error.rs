@@ -167,13 +167,14 @@ pub enum ModelsError {
         /// What the algorithm reported.
         reason: String,
     },
-    /// The fit panicked; the models service log has the details.
-    #[error("{algorithm}: the fit panicked: {message}")]
+    /// The work panicked; the models service log has the panic's message under the
+    /// incident number.
+    #[error("{operation}: failed unexpectedly (incident {incident}; see the models service log)")]
     Panicked {
-        /// The algorithm.
-        algorithm: String,
-        /// The panic's message.
-        message: String,
+        /// The algorithm whose fit panicked, or the operation.
+        operation: String,
+        /// The number logged with the panic.
+        incident: u64,
     },
     /// No metric has this name, or it does not fit the task.
     #[error("unknown {task} metric `{name}`; the {task} metrics are: {accepted}")]
@@ -184,6 +185,15 @@ pub enum ModelsError {
         task: Task,
         /// The metrics of the task, comma-separated.
         accepted: String,
+    },
+    /// The metric to rank by is undefined for this target (RMSLE of a target with a value
+    /// at or below −1).
+    #[error("metric `{metric}` is undefined here: {reason}")]
+    UndefinedMetric {
+        /// The metric.
+        metric: &'static str,
+        /// Why, naming the row and its value.
+        reason: String,
     },
     /// A comparison has nothing to compare.
     #[error("no models to compare: {reason}")]
@@ -333,8 +343,33 @@ impl ModelsError {
     }
 }
 
+impl ModelsError {
+    /// What failed, without the detail, for an internal failure a caller is told of by
+    /// incident number; `None` for the errors whose message is the caller's to see (and for
+    /// a panic, logged where it was caught, and a bad configuration, the operator's own and
+    /// refused before the service serves).
+    fn incident_summary(&self) -> Option<&'static str> {
+        match self {
+            ModelsError::Database { .. } => Some("the model registry's database failed"),
+            ModelsError::Io { .. } => Some("a file operation of the models service failed"),
+            ModelsError::Corrupt { .. } => Some("a stored model could not be read"),
+            _ => None,
+        }
+    }
+}
+
 impl From<ModelsError> for ServiceError {
+    /// An internal failure (the registry's database, the disk, a damaged stored model) is
+    /// logged here in full under a new incident number, and the caller gets the number
+    /// alone: no path, SQL or decoder message leaves the service.
     fn from(error: ModelsError) -> Self {
+        if let Some(summary) = error.incident_summary() {
+            let incident = mltools_core::error::next_incident();
+            tracing::error!(incident, error = %error, "models work failed");
+            return ServiceError::internal(format!(
+                "{summary} (incident {incident}; see the models service log)"
+            ));
+        }
         match error {
             ModelsError::Upstream(error) => error,
             ModelsError::Overloaded { retry_after, .. } => {
@@ -342,6 +377,18 @@ impl From<ModelsError> for ServiceError {
             }
             error => ServiceError::new(error.kind(), error.to_string()),
         }
+    }
+}
+
+/// A panic caught in models work, logged with its message under a new incident number:
+/// the [`ModelsError::Panicked`] its caller gets names `operation` and the number only.
+pub(crate) fn panicked(operation: &str, payload: &(dyn std::any::Any + Send)) -> ModelsError {
+    let message = mltools_core::error::panic_message(payload);
+    let incident = mltools_core::error::next_incident();
+    tracing::error!(operation, incident, panic = %message, "models work panicked");
+    ModelsError::Panicked {
+        operation: operation.to_owned(),
+        incident,
     }
 }
 
@@ -370,10 +417,50 @@ mod tests {
         );
         let service = ServiceError::from(error);
         assert_eq!(service.kind, ErrorKind::InvalidInput);
-        let panicked = ModelsError::Panicked {
-            algorithm: "svc".into(),
-            message: "boom".into(),
-        };
-        assert_eq!(panicked.kind(), ErrorKind::Internal);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index 9 out of range");
+        let error = panicked("svc", payload.as_ref());
+        assert_eq!(error.kind(), ErrorKind::Internal);
+        let service = ServiceError::from(error);
+        assert_eq!(service.kind, ErrorKind::Internal);
+        assert!(
+            service
+                .message
+                .starts_with("svc: failed unexpectedly (incident "),
+            "{service}"
+        );
+        assert!(!service.message.contains("index 9"), "{service}");
+    }
+
+    #[test]
+    fn internal_failures_reach_the_caller_as_an_incident_without_the_detail() {
+        let leaky = [
+            ModelsError::Database {
+                reason: "no such table: models_v9 in /srv/models/registry.db".into(),
+            },
+            ModelsError::Io {
+                path: "/srv/models/tmp/fit-3".into(),
+                operation: "write",
+                reason: "No space left on device".into(),
+            },
+            ModelsError::Corrupt {
+                reason: "postcard: unexpected end at byte 17 of /srv/models".into(),
+            },
+        ];
+        let mut numbers = Vec::new();
+        for error in leaky {
+            let service = ServiceError::from(error);
+            assert_eq!(service.kind, ErrorKind::Internal);
+            assert!(!service.message.contains("/srv"), "{service}");
+            let (_, number) = service
+                .message
+                .split_once("(incident ")
+                .expect("the message names its incident");
+            numbers.push(number.split(';').next().unwrap().to_owned());
+        }
+        numbers.dedup();
+        assert_eq!(numbers.len(), 3, "one incident each: {numbers:?}");
+        // The caller's own errors keep their detail.
+        let refused = ServiceError::from(ModelsError::UnknownModel { id: 4 });
+        assert_eq!(refused.message, "model 4 does not exist");
     }
 }

@@ -5,9 +5,13 @@
 //! | `rmse` | regression | lower | `root_mean_squared_error` |
 //! | `mae` | regression | lower | `mean_absolute_error` |
 //! | `r2` | regression | higher | `r2_score` (1 for a perfect fit of a constant truth, else 0) |
+//! | `mape` | regression | lower | `mean_absolute_percentage_error` (a share, not a percentage: each error over `max(\|truth\|, ε)`) |
+//! | `rmsle` | regression, where every truth and prediction is above −1 | lower | `root_mean_squared_log_error` (left out of a board where undefined, with a warning saying why) |
 //! | `accuracy` | classification | higher | `accuracy_score` |
 //! | `balanced_accuracy` | classification | higher | `balanced_accuracy_score` |
 //! | `f1_macro`, `precision_macro`, `recall_macro` | classification | higher | `average="macro"`, `zero_division=0` |
+//! | `cohen_kappa` | classification | higher | `cohen_kappa_score` (left out where undefined: truth and prediction one and the same class throughout) |
+//! | `mcc` | classification | higher | `matthews_corrcoef` (0 where undefined) |
 //! | `roc_auc` | binary classification with scores; more classes with probabilities | higher | `roc_auc_score` (`multi_class="ovr"`, macro average, for more than two classes) |
 //! | `log_loss` | classification with probabilities | lower | `log_loss` (clipped at machine epsilon) |
 //!
@@ -20,6 +24,7 @@
 
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::task::Targets;
 use mltools_core::models::Task;
 use std::collections::BTreeMap;
 
@@ -32,6 +37,11 @@ pub enum Metric {
     Mae,
     /// Coefficient of determination.
     R2,
+    /// Mean absolute percentage error, as a share (0.1 is 10 %).
+    Mape,
+    /// Root mean squared logarithmic error: the RMSE of `ln(1 + y)`, defined where every
+    /// truth and prediction is above −1.
+    Rmsle,
     /// Share of rows classified right.
     Accuracy,
     /// Mean recall over the classes of the truth.
@@ -42,6 +52,11 @@ pub enum Metric {
     PrecisionMacro,
     /// Unweighted mean of the per-class recalls.
     RecallMacro,
+    /// Cohen's kappa: agreement with the truth beyond what chance gives with the same
+    /// class shares.
+    CohenKappa,
+    /// Matthews correlation coefficient (its multiclass form).
+    Mcc,
     /// Area under the ROC curve of class 1's scores (binary problems); for more classes,
     /// the unweighted mean of each class's one-vs-rest area under its probabilities.
     RocAuc,
@@ -51,14 +66,22 @@ pub enum Metric {
 
 impl Metric {
     /// The regression metrics.
-    pub const REGRESSION: [Metric; 3] = [Metric::R2, Metric::Rmse, Metric::Mae];
+    pub const REGRESSION: [Metric; 5] = [
+        Metric::R2,
+        Metric::Rmse,
+        Metric::Mae,
+        Metric::Mape,
+        Metric::Rmsle,
+    ];
     /// The classification metrics.
-    pub const CLASSIFICATION: [Metric; 7] = [
+    pub const CLASSIFICATION: [Metric; 9] = [
         Metric::Accuracy,
         Metric::BalancedAccuracy,
         Metric::F1Macro,
         Metric::PrecisionMacro,
         Metric::RecallMacro,
+        Metric::CohenKappa,
+        Metric::Mcc,
         Metric::RocAuc,
         Metric::LogLoss,
     ];
@@ -85,11 +108,15 @@ impl Metric {
             Metric::Rmse => "rmse",
             Metric::Mae => "mae",
             Metric::R2 => "r2",
+            Metric::Mape => "mape",
+            Metric::Rmsle => "rmsle",
             Metric::Accuracy => "accuracy",
             Metric::BalancedAccuracy => "balanced_accuracy",
             Metric::F1Macro => "f1_macro",
             Metric::PrecisionMacro => "precision_macro",
             Metric::RecallMacro => "recall_macro",
+            Metric::CohenKappa => "cohen_kappa",
+            Metric::Mcc => "mcc",
             Metric::RocAuc => "roc_auc",
             Metric::LogLoss => "log_loss",
         }
@@ -106,7 +133,10 @@ impl Metric {
 
     /// Whether a larger value is better (false for errors and losses).
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::Rmse | Metric::Mae | Metric::LogLoss)
+        !matches!(
+            self,
+            Metric::Rmse | Metric::Mae | Metric::Mape | Metric::Rmsle | Metric::LogLoss
+        )
     }
 
     /// The metric called `name`, for `task`.
@@ -133,6 +163,29 @@ impl Metric {
                 .join(", "),
         }
     }
+}
+
+/// Refuses to rank by `metric` when the targets make it undefined: RMSLE of a target with
+/// a value at or below −1. `target` names the target in the message.
+///
+/// # Errors
+/// [`ModelsError::UndefinedMetric`] naming the first such row and its value.
+pub(crate) fn check_defined(
+    metric: Metric,
+    targets: &Targets,
+    target: &str,
+) -> Result<(), ModelsError> {
+    if let (Metric::Rmsle, Targets::Regression(values)) = (metric, targets)
+        && let Some((row, value)) = below_log_domain(values)
+    {
+        return Err(ModelsError::UndefinedMetric {
+            metric: metric.as_str(),
+            reason: format!(
+                "{target} is {value} at row {row}, and ln(1 + y) needs every value above −1"
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Metric {
@@ -165,6 +218,41 @@ pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
         return if residual == 0.0 { 1.0 } else { 0.0 };
     }
     1.0 - residual / total
+}
+
+/// Mean of `|truth − prediction| / max(|truth|, ε)` (ε = `f64::EPSILON`, as scikit-learn
+/// does): a share, so 0.1 is 10 %. A zero truth with a wrong prediction gives a huge
+/// value, as in scikit-learn, rather than an infinite one.
+pub fn mape(truth: &[f64], predicted: &[f64]) -> f64 {
+    mean(
+        truth
+            .iter()
+            .zip(predicted)
+            .map(|(t, p)| (t - p).abs() / t.abs().max(f64::EPSILON)),
+    )
+}
+
+/// The first value at or below −1 (where `ln(1 + y)` is undefined), or that is not a
+/// number, with its index.
+pub fn below_log_domain(values: &[f64]) -> Option<(usize, f64)> {
+    values
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, value)| value.is_nan() || *value <= -1.0)
+}
+
+/// The RMSE of `ln(1 + truth)` against `ln(1 + prediction)`; `None` when a truth or a
+/// prediction is at or below −1, where scikit-learn refuses the score.
+pub fn rmsle(truth: &[f64], predicted: &[f64]) -> Option<f64> {
+    if below_log_domain(truth).is_some() || below_log_domain(predicted).is_some() {
+        return None;
+    }
+    let squares = truth.iter().zip(predicted).map(|(t, p)| {
+        let difference = t.ln_1p() - p.ln_1p();
+        difference * difference
+    });
+    Some(mean(squares).sqrt())
 }
 
 /// Share of rows whose predicted class is the true one.
@@ -241,6 +329,46 @@ pub fn f1_macro(truth: &[u32], predicted: &[u32]) -> f64 {
     )
 }
 
+/// Cohen's kappa, `(p_o − p_e) / (1 − p_e)`: `p_o` the share of agreeing rows, `p_e` the
+/// share chance gives with each class's true and predicted counts. `None` when `p_e` is 1
+/// (every row's truth and prediction is the same one class), where scikit-learn gives NaN.
+pub fn cohen_kappa(truth: &[u32], predicted: &[u32]) -> Option<f64> {
+    let rows = truth.len().min(predicted.len()) as f64;
+    if rows == 0.0 {
+        return None;
+    }
+    let counts = class_counts(truth, predicted);
+    let agree = counts.values().map(|&(hits, _, _)| hits).sum::<f64>() / rows;
+    let chance = counts
+        .values()
+        .map(|&(_, guessed, actual)| (guessed / rows) * (actual / rows))
+        .sum::<f64>();
+    let room = 1.0 - chance;
+    (room > 0.0).then(|| (agree - chance) / room)
+}
+
+/// The Matthews correlation coefficient in its multiclass form (Gorodkin's R_K, as
+/// scikit-learn's `matthews_corrcoef`): the covariance of the one-hot truth and prediction
+/// over the square root of their variances; 0 when either has one class only.
+pub fn mcc(truth: &[u32], predicted: &[u32]) -> f64 {
+    let counts = class_counts(truth, predicted);
+    let rows = truth.len().min(predicted.len()) as f64;
+    let (mut hits, mut cross, mut guessed_squares, mut actual_squares) = (0.0, 0.0, 0.0, 0.0);
+    for &(class_hits, guessed, actual) in counts.values() {
+        hits += class_hits;
+        cross += guessed * actual;
+        guessed_squares += guessed * guessed;
+        actual_squares += actual * actual;
+    }
+    let covariance = hits * rows - cross;
+    let spread = (rows * rows - guessed_squares) * (rows * rows - actual_squares);
+    if spread == 0.0 {
+        0.0
+    } else {
+        covariance / spread.sqrt()
+    }
+}
+
 /// The area under the ROC curve of `scores` for class 1 against class 0 (the Mann–Whitney
 /// statistic with tied scores sharing their mean rank, equal to scikit-learn's trapezoids).
 /// `None` when the truth has one class only.
@@ -307,18 +435,25 @@ pub fn log_loss(truth: &[u32], probabilities: &[f64], classes: usize) -> f64 {
     }))
 }
 
-/// Every regression metric.
+/// Every regression metric that is defined here: RMSLE only when every truth and
+/// prediction is above −1.
 pub fn regression_scores(truth: &[f64], predicted: &[f64]) -> BTreeMap<Metric, f64> {
-    BTreeMap::from([
+    let mut scores = BTreeMap::from([
         (Metric::Rmse, rmse(truth, predicted)),
         (Metric::Mae, mae(truth, predicted)),
         (Metric::R2, r2(truth, predicted)),
-    ])
+        (Metric::Mape, mape(truth, predicted)),
+    ]);
+    if let Some(value) = rmsle(truth, predicted) {
+        scores.insert(Metric::Rmsle, value);
+    }
+    scores
 }
 
-/// Every classification metric the prediction allows: ROC AUC for two classes with scores
-/// or probabilities (and both classes in the truth), or for more classes with
-/// probabilities (and every class in the truth); log loss only with probabilities.
+/// Every classification metric the prediction allows: Cohen's kappa where defined; ROC
+/// AUC for two classes with scores or probabilities (and both classes in the truth), or for
+/// more classes with probabilities (and every class in the truth); log loss only with
+/// probabilities.
 pub fn classification_scores(
     truth: &[u32],
     prediction: &ClassPrediction,
@@ -334,7 +469,11 @@ pub fn classification_scores(
         (Metric::F1Macro, f1_macro(truth, predicted)),
         (Metric::PrecisionMacro, precision_macro(truth, predicted)),
         (Metric::RecallMacro, recall_macro(truth, predicted)),
+        (Metric::Mcc, mcc(truth, predicted)),
     ]);
+    if let Some(kappa) = cohen_kappa(truth, predicted) {
+        scores.insert(Metric::CohenKappa, kappa);
+    }
     if let Some(auc) = prediction
         .positive_scores(classes)
         .and_then(|positive| roc_auc(truth, &positive))
@@ -399,6 +538,88 @@ mod tests {
         close(precision_macro(&truth, &predicted), (0.5 + 0.5 + 0.0) / 3.0);
         // F1 per class: 2·1/(2+2) = 0.5, 2·2/(4+2) = 2/3, 0.
         close(f1_macro(&truth, &predicted), (0.5 + 2.0 / 3.0) / 3.0);
+    }
+
+    // scikit-learn's documented examples: mean_absolute_percentage_error gives
+    // 0.3273809523809524 and 112589990684262.48; root_mean_squared_log_error 0.199...
+    #[test]
+    fn mape_and_rmsle_against_scikit_learn() {
+        close(
+            mape(&[3.0, -0.5, 2.0, 7.0], &[2.5, 0.0, 2.0, 8.0]),
+            0.3273809523809524,
+        );
+        let zero_truth = mape(&[1.0, 0.0, 2.4, 7.0], &[1.2, 0.1, 2.4, 8.0]);
+        assert!(
+            (zero_truth / 112589990684262.48 - 1.0).abs() < 1e-12,
+            "{zero_truth}"
+        );
+        let truth = [3.0, 5.0, 2.5, 7.0];
+        close(
+            rmsle(&truth, &[2.5, 5.0, 4.0, 8.0]).unwrap(),
+            0.19932416558108,
+        );
+        // Undefined at or below −1 on either side, and for NaN; defined just above.
+        assert_eq!(rmsle(&[-1.0, 2.0], &[0.0, 2.0]), None);
+        assert_eq!(rmsle(&[0.0, 2.0], &[0.0, -1.5]), None);
+        assert_eq!(rmsle(&[f64::NAN], &[0.0]), None);
+        assert!(rmsle(&[-0.5], &[0.0]).is_some());
+        assert_eq!(below_log_domain(&[0.0, 3.0, -2.0, -7.0]), Some((2, -2.0)));
+        let scores = regression_scores(&truth, &[2.5, 5.0, -1.0, 8.0]);
+        assert!(!scores.contains_key(&Metric::Rmsle));
+        assert!(scores.contains_key(&Metric::Mape));
+    }
+
+    // scikit-learn: cohen_kappa_score(["negative", "positive", "negative", "neutral",
+    // "positive"], ["negative", "positive", "negative", "neutral", "negative"]) = 0.6875;
+    // matthews_corrcoef([+1, +1, +1, -1], [+1, -1, +1, +1]) = -0.333...
+    #[test]
+    fn kappa_and_mcc_against_scikit_learn() {
+        close(
+            cohen_kappa(&[0, 1, 0, 2, 1], &[0, 1, 0, 2, 0]).unwrap(),
+            0.6875,
+        );
+        close(mcc(&[1, 1, 1, 0], &[1, 0, 1, 1]), -1.0 / 3.0);
+        // Perfect and perfectly inverted.
+        close(cohen_kappa(&[0, 1, 2, 1], &[0, 1, 2, 1]).unwrap(), 1.0);
+        close(mcc(&[0, 1, 0, 1], &[1, 0, 1, 0]), -1.0);
+        // One class throughout on both sides: kappa undefined (scikit-learn: NaN), MCC 0.
+        assert_eq!(cohen_kappa(&[2, 2, 2], &[2, 2, 2]), None);
+        close(mcc(&[2, 2, 2], &[2, 2, 2]), 0.0);
+        assert_eq!(cohen_kappa(&[], &[]), None);
+        let scores = classification_scores(&[1, 1], &ClassPrediction::labels(vec![1, 1]), 2);
+        assert!(!scores.contains_key(&Metric::CohenKappa));
+        assert_eq!(scores[&Metric::Mcc], 0.0);
+    }
+
+    // On two classes the multiclass MCC is the usual
+    // (tp·tn − fp·fn) / √((tp + fp)(tp + fn)(tn + fp)(tn + fn)).
+    #[test]
+    fn mcc_on_two_classes_is_the_textbook_formula() {
+        let truth = [1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 0];
+        let predicted = [1, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 0];
+        let count = |t: u32, p: u32| {
+            truth
+                .iter()
+                .zip(&predicted)
+                .filter(|pair| *pair == (&t, &p))
+                .count() as f64
+        };
+        let (tp, tn, fp, fn_) = (count(1, 1), count(0, 0), count(0, 1), count(1, 0));
+        let expected =
+            (tp * tn - fp * fn_) / ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt();
+        close(mcc(&truth, &predicted), expected);
+    }
+
+    // Three classes by hand: confusion (rows truth, columns prediction)
+    // [[2, 1, 0], [0, 2, 1], [1, 0, 2]]: 6 of 9 right, every class 3 true and 3 predicted.
+    // Kappa: p_o = 6/9, p_e = 3 · (3/9)² = 1/3 → (2/3 − 1/3) / (2/3) = 0.5.
+    // MCC: (6·9 − 27) / (81 − 27) = 0.5.
+    #[test]
+    fn kappa_and_mcc_on_three_classes_by_hand() {
+        let truth = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        let predicted = [0, 0, 1, 1, 1, 2, 2, 2, 0];
+        close(cohen_kappa(&truth, &predicted).unwrap(), 0.5);
+        close(mcc(&truth, &predicted), 0.5);
     }
 
     #[test]
@@ -485,8 +706,15 @@ mod tests {
         let error = Metric::parse("accuracy", Task::Regression).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown regression metric `accuracy`; the regression metrics are: r2, rmse, mae"
+            "unknown regression metric `accuracy`; the regression metrics are: r2, rmse, mae, \
+             mape, rmsle"
         );
         assert!(Metric::LogLoss.task() == Task::Classification);
+        assert_eq!(
+            Metric::parse("mcc", Task::Classification).unwrap(),
+            Metric::Mcc
+        );
+        assert_eq!(Metric::Rmsle.task(), Task::Regression);
+        assert!(!Metric::Mape.higher_is_better() && Metric::CohenKappa.higher_is_better());
     }
 }

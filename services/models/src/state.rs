@@ -5,7 +5,7 @@ use crate::algorithms::{Cancel, FittedModel, algorithms};
 use crate::compare::{self, Plan, Prepared, UtilsCalls, UtilsPreprocess};
 use crate::config::ModelsConfig;
 use crate::cv::{Candidate, CvControl, CvRequest, best, cross_validate, fit_pool};
-use crate::error::ModelsError;
+use crate::error::{ModelsError, panicked};
 use crate::jobs::{Jobs, ended};
 use crate::prediction::Prediction;
 use crate::registry::{self, Store};
@@ -414,7 +414,8 @@ impl ModelsState {
                 Ok((board, plan, preprocess))
             })
             .await?;
-        board.warnings.clone_from(&plan.warnings);
+        // The plan's own warnings first, then the board's (a metric left out, and why).
+        board.warnings.splice(0..0, plan.warnings.iter().cloned());
         // Only a winner by the board's metric is kept: a top entry without it (every model
         // lacking it) has not won anything.
         if plan.keep_best
@@ -746,14 +747,7 @@ impl ModelsState {
         });
         let result = match receiver.await {
             Ok(Ok(result)) => result,
-            Ok(Err(payload)) => {
-                let message = mltools_core::error::panic_message(payload.as_ref());
-                tracing::error!(operation, panic = %message, "models work panicked");
-                Err(ModelsError::Panicked {
-                    algorithm: operation.to_owned(),
-                    message,
-                })
-            }
+            Ok(Err(payload)) => Err(panicked(operation, payload.as_ref())),
             // The pool dropped the work unrun: it is shutting down.
             Err(_) => Err(ModelsError::Cancelled),
         };
@@ -779,13 +773,7 @@ impl ModelsState {
             if !error.is_panic() {
                 return Err(ModelsError::Cancelled);
             }
-            let payload = error.into_panic();
-            let message = mltools_core::error::panic_message(payload.as_ref());
-            tracing::error!(operation, panic = %message, "models work panicked");
-            Err(ModelsError::Panicked {
-                algorithm: operation.to_owned(),
-                message,
-            })
+            Err(panicked(operation, error.into_panic().as_ref()))
         });
         if let Err(error) = &result
             && error.kind() == ErrorKind::Internal

@@ -368,7 +368,8 @@ pub(crate) fn assemble(
         classes: plan.classes.as_deref(),
     };
     let mut board = cv::assemble(&board, &outcomes);
-    board.warnings.clone_from(&plan.warnings);
+    // The plan's own warnings first, then the board's (a metric left out, and why).
+    board.warnings.splice(0..0, plan.warnings.iter().cloned());
     Ok(board)
 }
 

@@ -8,8 +8,8 @@
 
 use mltools_core::models::{CompareRequest, JobState, ModelSpec, Models as _, Rows, TrainingData};
 use mltools_core::utils::{
-    AlgorithmFamily, FittedPipeline, Fold, InputColumn, Matrix, PipelineSpec, Plot, PlotRequest,
-    SplitKind, SplitRequest, Utils,
+    AlgorithmFamily, FittedPipeline, Fold, FoldMatrices, InputColumn, Matrix, PipelineSpec, Plot,
+    PlotRequest, SplitKind, SplitRequest, Utils,
 };
 use mltools_core::{
     Column, ColumnData, DatasetId, ErrorKind, Frame, MISSING_CODE, RpcResultExt, ServiceError,
@@ -52,6 +52,19 @@ impl Utils for RecordingUtils {
             steps: Vec::new(),
             output_columns: data.names().map(str::to_owned).collect(),
         })
+    }
+
+    async fn fit_transform(
+        self,
+        ctx: context::Context,
+        spec: PipelineSpec,
+        train: Frame,
+        test: Frame,
+    ) -> Result<FoldMatrices, ServiceError> {
+        let fitted = self.clone().fit_pipeline(ctx, spec, train.clone()).await?;
+        let test = self.clone().transform(ctx, fitted.clone(), test).await?;
+        let train = self.transform(ctx, fitted, train).await?;
+        Ok(FoldMatrices { train, test })
     }
 
     async fn transform(

@@ -11,8 +11,8 @@ use mltools_core::models::{
     TrainingData,
 };
 use mltools_core::utils::{
-    Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, InputColumn, Matrix, PipelineSpec,
-    Plot, PlotRequest, Scale, SplitKind, SplitRequest, Step, Utils,
+    Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, FoldMatrices, InputColumn, Matrix,
+    PipelineSpec, Plot, PlotRequest, Scale, SplitKind, SplitRequest, Step, Utils,
 };
 use mltools_core::{
     Column, ColumnData, DatasetId, ErrorKind, Frame, ModelId, RpcResultExt, ServiceError,
@@ -34,15 +34,17 @@ struct StandInUtils {
     behaviour: Arc<Behaviour>,
 }
 
-/// What the stand-in does besides its work: hold `fit_pipeline` calls of at least
-/// `hold_rows` rows while the gate is shut, and take `delay_ms` over each `fit_pipeline` and
-/// `transform` (a slow preprocessing).
+/// What the stand-in does besides its work: hold `fit_pipeline` and `fit_transform` calls
+/// of at least `hold_rows` rows while the gate is shut, take `delay_ms` over each call
+/// (a slow preprocessing), and count the `fit_transform` calls.
 struct Behaviour {
     hold_rows: AtomicUsize,
     open: watch::Sender<bool>,
     /// One permit per held call that has arrived.
     entered: Semaphore,
     delay_ms: AtomicU64,
+    /// `fit_transform` calls answered so far.
+    fit_transforms: AtomicUsize,
 }
 
 impl Default for Behaviour {
@@ -52,12 +54,14 @@ impl Default for Behaviour {
             open: watch::channel(true).0,
             entered: Semaphore::new(0),
             delay_ms: AtomicU64::new(0),
+            fit_transforms: AtomicUsize::new(0),
         }
     }
 }
 
 impl Behaviour {
-    /// From now on, `fit_pipeline` calls of `rows` rows or more wait for [`Behaviour::release`].
+    /// From now on, `fit_pipeline` and `fit_transform` calls of `rows` rows or more wait for
+    /// [`Behaviour::release`].
     fn hold(&self, rows: usize) {
         self.hold_rows.store(rows, Ordering::SeqCst);
         self.open.send_replace(false);
@@ -100,6 +104,66 @@ fn numeric(column: &Column) -> Result<&[f64], ServiceError> {
     }
 }
 
+/// Standard scaling learnt from `data`'s numeric columns.
+fn fit_scaling(spec: PipelineSpec, data: &Frame) -> Result<FittedPipeline, ServiceError> {
+    let mut affines = Vec::new();
+    for column in &data.columns {
+        let values = numeric(column)?;
+        let count = values.len() as f64;
+        let center = values.iter().sum::<f64>() / count;
+        let std = (values.iter().map(|v| (v - center).powi(2)).sum::<f64>() / count).sqrt();
+        affines.push(Some(Affine {
+            center,
+            scale: if std > 0.0 { std } else { 1.0 },
+        }));
+    }
+    Ok(FittedPipeline {
+        spec,
+        input_columns: data
+            .columns
+            .iter()
+            .map(|c| InputColumn {
+                name: c.name.clone(),
+                kind: c.data.kind(),
+            })
+            .collect(),
+        steps: vec![FittedStep::Scale {
+            method: Scale::Standard,
+            columns: affines,
+        }],
+        output_columns: data.names().map(str::to_owned).collect(),
+    })
+}
+
+/// `data` scaled by `pipeline`, whose columns it must have.
+fn scaled(pipeline: &FittedPipeline, data: &Frame) -> Result<Matrix, ServiceError> {
+    let names: Vec<&str> = data.names().collect();
+    let expected: Vec<&str> = pipeline
+        .input_columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if names != expected {
+        return Err(ServiceError::invalid_input(format!(
+            "columns {names:?}, expected {expected:?}"
+        )));
+    }
+    let affines = affines(pipeline);
+    let columns: Vec<&[f64]> = data.columns.iter().map(numeric).collect::<Result<_, _>>()?;
+    let rows = data.rows();
+    let mut values = Vec::with_capacity(rows * columns.len());
+    for row in 0..rows {
+        for (column, affine) in columns.iter().zip(&affines) {
+            values.push((column[row] - affine.center) / affine.scale);
+        }
+    }
+    Ok(Matrix {
+        rows,
+        columns: pipeline.output_columns.clone(),
+        values,
+    })
+}
+
 impl Utils for StandInUtils {
     async fn fit_pipeline(
         self,
@@ -108,32 +172,23 @@ impl Utils for StandInUtils {
         data: Frame,
     ) -> Result<FittedPipeline, ServiceError> {
         self.behaviour.gate(data.rows()).await;
-        let mut affines = Vec::new();
-        for column in &data.columns {
-            let values = numeric(column)?;
-            let count = values.len() as f64;
-            let center = values.iter().sum::<f64>() / count;
-            let std = (values.iter().map(|v| (v - center).powi(2)).sum::<f64>() / count).sqrt();
-            affines.push(Some(Affine {
-                center,
-                scale: if std > 0.0 { std } else { 1.0 },
-            }));
-        }
-        Ok(FittedPipeline {
-            spec,
-            input_columns: data
-                .columns
-                .iter()
-                .map(|c| InputColumn {
-                    name: c.name.clone(),
-                    kind: c.data.kind(),
-                })
-                .collect(),
-            steps: vec![FittedStep::Scale {
-                method: Scale::Standard,
-                columns: affines,
-            }],
-            output_columns: data.names().map(str::to_owned).collect(),
+        fit_scaling(spec, &data)
+    }
+
+    /// Held and delayed as one call, as `fit_pipeline` is.
+    async fn fit_transform(
+        self,
+        _: context::Context,
+        spec: PipelineSpec,
+        train: Frame,
+        test: Frame,
+    ) -> Result<FoldMatrices, ServiceError> {
+        self.behaviour.fit_transforms.fetch_add(1, Ordering::SeqCst);
+        self.behaviour.gate(train.rows()).await;
+        let fitted = fit_scaling(spec, &train)?;
+        Ok(FoldMatrices {
+            train: scaled(&fitted, &train)?,
+            test: scaled(&fitted, &test)?,
         })
     }
 
@@ -147,31 +202,7 @@ impl Utils for StandInUtils {
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        let names: Vec<&str> = data.names().collect();
-        let expected: Vec<&str> = pipeline
-            .input_columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        if names != expected {
-            return Err(ServiceError::invalid_input(format!(
-                "columns {names:?}, expected {expected:?}"
-            )));
-        }
-        let affines = affines(&pipeline);
-        let columns: Vec<&[f64]> = data.columns.iter().map(numeric).collect::<Result<_, _>>()?;
-        let rows = data.rows();
-        let mut values = Vec::with_capacity(rows * columns.len());
-        for row in 0..rows {
-            for (column, affine) in columns.iter().zip(&affines) {
-                values.push((column[row] - affine.center) / affine.scale);
-            }
-        }
-        Ok(Matrix {
-            rows,
-            columns: pipeline.output_columns.clone(),
-            values,
-        })
+        scaled(&pipeline, &data)
     }
 
     async fn split(
@@ -778,7 +809,7 @@ async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
         ..compare(breast_cancer(), models, keep_best)
     };
 
-    // Slow calls, each within its deadline though a fold's three together are not.
+    // Slow calls, each within its deadline (a fold's preparation is one call).
     utils.delay_ms.store(500, Ordering::SeqCst);
     let job = client
         .submit(context::current(), two_folds(&["gaussian_nb"], false))
@@ -805,7 +836,7 @@ async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
     assert_eq!(error.kind, ErrorKind::Timeout);
     assert_eq!(
         error.message,
-        "utils `fit_pipeline` did not answer within 1000 ms (models setting `utils_call_timeout_ms`)"
+        "utils `fit_transform` did not answer within 1000 ms (models setting `utils_call_timeout_ms`)"
     );
     assert_eq!(board.best, None);
 
@@ -1068,4 +1099,55 @@ async fn a_fit_past_its_deadline_is_cancelled_and_frees_its_slot_and_thread() {
         "the quick fit waited for the slow one: {:?}",
         started.elapsed()
     );
+}
+
+/// Candidates whose rows go through the same pipeline share each fold's preparation: one
+/// `fit_transform` call per (pipeline, fold), however many candidates use it, and each
+/// candidate scores as it would alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_utils_call_per_pipeline_and_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_state, client, utils) = models_with(dir.path(), |_| {});
+    // Three candidates on the (stand-in's) default pipeline, one with its own.
+    let mut request = compare(
+        breast_cancer(),
+        &["logistic_regression", "gaussian_nb", "knn_classifier"],
+        false,
+    );
+    let own = ModelSpec {
+        pipeline: Some(PipelineSpec {
+            steps: vec![Step::Scale(Scale::MinMax)],
+        }),
+        ..spec("gaussian_nb")
+    };
+    request.models.push(own.clone());
+    let job = client
+        .submit(context::current(), request)
+        .await
+        .into_service("models")
+        .unwrap();
+    let board = finished(&client, job).await;
+    assert!(
+        board.entries.iter().all(|entry| entry.error.is_none()),
+        "{board:?}"
+    );
+    assert_eq!(utils.fit_transforms.load(Ordering::SeqCst), 2 * 5);
+
+    // Alone, the same candidate gets the same scores as beside the others.
+    let job = client
+        .submit(
+            context::current(),
+            compare(breast_cancer(), &["knn_classifier"], false),
+        )
+        .await
+        .into_service("models")
+        .unwrap();
+    let alone = finished(&client, job).await;
+    let beside = board
+        .entries
+        .iter()
+        .find(|entry| entry.model == spec("knn_classifier"))
+        .unwrap();
+    assert_eq!(alone.entries[0].metrics, beside.metrics);
+    assert_eq!(utils.fit_transforms.load(Ordering::SeqCst), 2 * 5 + 5);
 }

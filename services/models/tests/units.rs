@@ -16,8 +16,8 @@ use mltools_core::models::{
     UnitOutcome, UnitResult, WorkUnit,
 };
 use mltools_core::utils::{
-    Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, InputColumn, Matrix, PipelineSpec,
-    Plot, PlotRequest, Scale, SplitKind, SplitRequest, Step, Utils,
+    Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, FoldMatrices, InputColumn, Matrix,
+    PipelineSpec, Plot, PlotRequest, Scale, SplitKind, SplitRequest, Step, Utils,
 };
 use mltools_core::{
     Column, ColumnData, DatasetId, DatasetRef, ErrorKind, Frame, RpcResultExt, ServiceError,
@@ -87,6 +87,19 @@ impl Utils for StandInUtils {
             }],
             output_columns: data.names().map(str::to_owned).collect(),
         })
+    }
+
+    async fn fit_transform(
+        self,
+        ctx: context::Context,
+        spec: PipelineSpec,
+        train: Frame,
+        test: Frame,
+    ) -> Result<FoldMatrices, ServiceError> {
+        let fitted = self.clone().fit_pipeline(ctx, spec, train.clone()).await?;
+        let test = self.clone().transform(ctx, fitted.clone(), test).await?;
+        let train = self.transform(ctx, fitted, train).await?;
+        Ok(FoldMatrices { train, test })
     }
 
     async fn transform(

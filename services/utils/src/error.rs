@@ -336,8 +336,19 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
 }
 
 impl From<UtilsError> for ServiceError {
+    /// A rendering failure is logged here in full under a new incident number, and the
+    /// caller gets the number alone (a panic is logged where it was caught; a bad
+    /// configuration is the operator's own, refused before the service serves).
     fn from(error: UtilsError) -> Self {
-        ServiceError::new(error.kind(), error.to_string())
+        let summary = match &error {
+            UtilsError::Render { plot, .. } => format!("{plot} plot: rendering failed"),
+            _ => return ServiceError::new(error.kind(), error.to_string()),
+        };
+        let incident = mltools_core::error::next_incident();
+        tracing::error!(incident, error = %error, "utils work failed");
+        ServiceError::internal(format!(
+            "{summary} (incident {incident}; see the utils service log)"
+        ))
     }
 }
 
@@ -363,6 +374,18 @@ mod tests {
         });
         assert_eq!(error.kind, ErrorKind::Internal);
         assert!(error.message.contains("incident 3"), "{error}");
+        let error = ServiceError::from(UtilsError::Render {
+            plot: "roc",
+            reason: "font cache at /usr/share/fonts is unreadable".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::Internal);
+        assert!(
+            error
+                .message
+                .starts_with("roc plot: rendering failed (incident "),
+            "{error}"
+        );
+        assert!(!error.message.contains("/usr/share"), "{error}");
     }
 
     #[test]

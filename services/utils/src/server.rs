@@ -3,8 +3,8 @@
 
 use crate::state::UtilsState;
 use mltools_core::utils::{
-    AlgorithmFamily, FittedPipeline, Fold, Matrix, PipelineSpec, Plot, PlotRequest, SplitRequest,
-    Utils,
+    AlgorithmFamily, FittedPipeline, Fold, FoldMatrices, Matrix, PipelineSpec, Plot, PlotRequest,
+    SplitRequest, Utils,
 };
 use mltools_core::{Frame, ServiceError};
 use tarpc::context::Context;
@@ -48,6 +48,16 @@ impl Utils for UtilsServer {
         data: Frame,
     ) -> Result<Matrix, ServiceError> {
         Ok(self.state.transform(pipeline, data).await?)
+    }
+
+    async fn fit_transform(
+        self,
+        _: Context,
+        spec: PipelineSpec,
+        train: Frame,
+        test: Frame,
+    ) -> Result<FoldMatrices, ServiceError> {
+        Ok(self.state.fit_transform(spec, train, test).await?)
     }
 
     async fn split(self, _: Context, request: SplitRequest) -> Result<Vec<Fold>, ServiceError> {

@@ -13,11 +13,12 @@ use crate::error::UtilsError;
 use crate::{preprocessing, visualization};
 use mltools_core::Frame;
 use mltools_core::utils::{
-    AlgorithmFamily, FittedPipeline, Fold, Matrix, PipelineSpec, Plot, PlotRequest, SplitRequest,
+    AlgorithmFamily, FittedPipeline, Fold, FoldMatrices, Matrix, PipelineSpec, Plot, PlotRequest,
+    SplitRequest,
 };
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tracing::instrument;
@@ -32,7 +33,6 @@ struct Inner {
     config: UtilsConfig,
     compute: Arc<Semaphore>,
     render: Arc<Semaphore>,
-    incidents: AtomicU64,
 }
 
 impl fmt::Debug for UtilsState {
@@ -55,7 +55,6 @@ impl UtilsState {
                 compute: Arc::new(Semaphore::new(config.compute_concurrency)),
                 render: Arc::new(Semaphore::new(config.render_concurrency)),
                 config,
-                incidents: AtomicU64::new(0),
             }),
         })
     }
@@ -84,6 +83,31 @@ impl UtilsState {
         let budget = self.inner.config.max_matrix_bytes;
         self.run_blocking("fit_pipeline", permits, move || {
             preprocessing::fit_within(&spec, data, budget)
+        })
+        .await
+    }
+
+    /// One fold's preprocessing in one piece of work: fits `spec` on `train` and gives both
+    /// sets transformed, within the configured `max_matrix_bytes`; see
+    /// [`preprocessing::fit_transform_within`].
+    ///
+    /// # Errors
+    /// As [`preprocessing::fit_transform_within`]; [`UtilsError::Panicked`] for a bug.
+    ///
+    /// # Cancel safety
+    /// As [`UtilsState::fit_pipeline`].
+    #[instrument(skip_all, fields(rows = train.rows(), test_rows = test.rows(), columns = train.columns.len(), steps = spec.steps.len()))]
+    pub async fn fit_transform(
+        &self,
+        spec: PipelineSpec,
+        train: Frame,
+        test: Frame,
+    ) -> Result<FoldMatrices, UtilsError> {
+        let permits = Arc::clone(&self.inner.compute);
+        let budget = self.inner.config.max_matrix_bytes;
+        self.run_blocking("fit_transform", permits, move || {
+            let (_, train, test) = preprocessing::fit_transform_within(&spec, train, test, budget)?;
+            Ok(FoldMatrices { train, test })
         })
         .await
     }
@@ -203,7 +227,7 @@ impl UtilsState {
                 result
             }
             Err(join_error) if join_error.is_panic() => {
-                let incident = self.inner.incidents.fetch_add(1, Ordering::Relaxed) + 1;
+                let incident = mltools_core::error::next_incident();
                 let cause = mltools_core::error::panic_message(join_error.into_panic().as_ref());
                 tracing::error!(operation, incident, %cause, elapsed_ms, "utils work panicked");
                 Err(UtilsError::Panicked {
@@ -242,17 +266,20 @@ mod tests {
             .run_blocking("test", permits, || panic!("column 3 is cursed"))
             .await;
         let error = result.unwrap_err();
-        assert_eq!(
-            error,
-            UtilsError::Panicked {
-                operation: "test",
-                incident: 1
-            }
+        assert!(
+            matches!(
+                error,
+                UtilsError::Panicked {
+                    operation: "test",
+                    incident: 1..
+                }
+            ),
+            "{error:?}"
         );
-        assert_eq!(
-            mltools_core::ServiceError::from(error).kind,
-            mltools_core::ErrorKind::Internal
-        );
+        let service = mltools_core::ServiceError::from(error);
+        assert_eq!(service.kind, mltools_core::ErrorKind::Internal);
+        // The caller gets the number; the panic's message stays in the log.
+        assert!(!service.message.contains("cursed"), "{service}");
         // The permit came back: the state keeps working.
         assert_eq!(state.inner.compute.available_permits(), 4);
     }

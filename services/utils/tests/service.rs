@@ -117,6 +117,52 @@ async fn fold_a_statistics_transform_fold_b(h: Harness) {
     );
 }
 
+/// One call per fold gives what a fit and two transforms give, bit for bit, for every
+/// family's default pipeline (imputing, capping, one-hot encoding, dropping constant
+/// columns, scaling) on mixed columns; a bad test set is refused naming its culprit.
+async fn a_fold_in_one_call_matches_fit_then_two_transforms(h: Harness) {
+    let (train, test) = (rows(&sample(), 0..5), rows(&sample(), 5..8));
+    for family in [AlgorithmFamily::Linear, AlgorithmFamily::Tree] {
+        let spec = h
+            .client
+            .default_pipeline(context::current(), family)
+            .await
+            .into_service("utils")
+            .unwrap();
+        let fold = h
+            .client
+            .fit_transform(
+                context::current(),
+                spec.clone(),
+                train.clone(),
+                test.clone(),
+            )
+            .await
+            .into_service("utils")
+            .unwrap();
+        let fitted = h.fit(spec, train.clone()).await.unwrap();
+        let expected_train = h.transform(fitted.clone(), train.clone()).await.unwrap();
+        let expected_test = h.transform(fitted, test.clone()).await.unwrap();
+        assert_eq!(fold.train, expected_train, "{family:?}");
+        assert_eq!(fold.test, expected_test, "{family:?}");
+        assert_eq!(fold.train.rows, 5);
+        assert_eq!(fold.test.rows, 3);
+    }
+    // Fitted on the three numeric columns, asked to transform all five.
+    assert_invalid(
+        h.client
+            .fit_transform(
+                context::current(),
+                scaled_after_median(),
+                numeric_sample(),
+                test,
+            )
+            .await
+            .into_service("utils"),
+        &["fitted on 3 columns", "the data has 5"],
+    );
+}
+
 async fn default_pipelines_scale_only_where_needed(h: Harness) {
     for (family, scaled) in [
         (AlgorithmFamily::Linear, true),
@@ -461,6 +507,7 @@ async fn a_class_smaller_than_k_is_named(h: Harness) {
 
 over_transports!(
     fold_a_statistics_transform_fold_b,
+    a_fold_in_one_call_matches_fit_then_two_transforms,
     default_pipelines_scale_only_where_needed,
     splits_are_fixed_by_the_seed,
     stratified_k_fold_keeps_proportions,

@@ -23,7 +23,8 @@ async fn calls_round_trip_and_a_panic_is_internal() {
         .into_service("probe")
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Internal, "{error}");
-    assert!(error.message.contains("row 3 is cursed"), "{error}");
+    assert!(error.message.contains("(incident "), "{error}");
+    assert!(!error.message.contains("row 3 is cursed"), "{error}");
     // The link survives the panic.
     assert_eq!(within("double", probe.double(ctx(), 2)).await.unwrap(), 4);
     let payload = ByteBuf::from((0..=255u8).cycle().take(4 << 20).collect::<Vec<u8>>());

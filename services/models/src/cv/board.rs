@@ -1,7 +1,7 @@
 //! Fold scores into leaderboard rows, their ranking, and the whole leaderboard: the one
 //! assembly both a comparison on one node and a comparison spread over many use.
 
-use crate::metrics::Metric;
+use crate::metrics::{Metric, below_log_domain};
 use mltools_core::ServiceError;
 use mltools_core::models::{
     Leaderboard, LeaderboardEntry, MetricValue, ModelSpec, OutOfFold, Task, UnitScores,
@@ -41,6 +41,7 @@ pub(crate) fn assemble(
         .zip(plan.candidates)
         .map(|(scores, spec)| entry(spec, plan.task, scores))
         .collect();
+    let warnings = rmsle_left_out(plan, &per_candidate);
     let entries = rank(entries, plan.metric);
     let out_of_fold = entries
         .first()
@@ -55,8 +56,55 @@ pub(crate) fn assemble(
         best: None,
         out_of_fold,
         importances: None,
-        warnings: Vec::new(),
+        warnings,
     }
+}
+
+/// Why RMSLE is missing from a regression board: the target has a value at or below −1
+/// (named with its row), or the candidates named predicted one; empty when it is on every
+/// board entry that did not fail.
+fn rmsle_left_out(
+    plan: &BoardPlan<'_>,
+    per_candidate: &[&[Result<UnitScores, ServiceError>]],
+) -> Vec<String> {
+    const UNDEFINED: &str = "where ln(1 + y) is undefined";
+    if plan.task != Task::Regression {
+        return Vec::new();
+    }
+    let truth = per_candidate.iter().find_map(|outcomes| {
+        plan.folds
+            .iter()
+            .zip(*outcomes)
+            .find_map(|(fold, outcome)| {
+                let (index, value) = below_log_domain(&outcome.as_ref().ok()?.actual)?;
+                Some((fold.test.get(index).copied()?, value))
+            })
+    });
+    if let Some((row, value)) = truth {
+        return vec![format!(
+            "rmsle is left out: the target is {value} at row {row}, {UNDEFINED}"
+        )];
+    }
+    let predicted: Vec<String> = per_candidate
+        .iter()
+        .zip(plan.candidates)
+        .filter(|(outcomes, _)| {
+            outcomes.iter().all(Result::is_ok)
+                && outcomes.iter().any(|outcome| {
+                    outcome
+                        .as_ref()
+                        .is_ok_and(|scores| below_log_domain(&scores.predicted).is_some())
+                })
+        })
+        .map(|(_, spec)| mltools_core::report::model_label(spec))
+        .collect();
+    if predicted.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "rmsle is left out for {}: a prediction at or below −1, {UNDEFINED}",
+        predicted.join(", ")
+    )]
 }
 
 /// Every row's held-out prediction by one candidate, in row order (a row in no test set
@@ -190,7 +238,6 @@ fn rank(mut entries: Vec<LeaderboardEntry>, metric: Metric) -> Vec<LeaderboardEn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mltools_core::models::ModelSpec;
 
     fn scored(algorithm: &str, metric: Metric, mean: Option<f64>) -> LeaderboardEntry {
         LeaderboardEntry {
@@ -240,6 +287,114 @@ mod tests {
             assert_eq!(order(&ranked), expected, "{metric}");
             assert_eq!(best(&ranked, metric).unwrap().model.algorithm, finite[0]);
         }
+    }
+
+    fn regression_unit(actual: &[f64], predicted: &[f64]) -> Result<UnitScores, ServiceError> {
+        Ok(UnitScores {
+            metrics: crate::metrics::regression_scores(actual, predicted)
+                .into_iter()
+                .map(|(metric, value)| (metric.as_str().to_owned(), value))
+                .collect(),
+            fit_ms: 1.0,
+            predict_ms: 1.0,
+            actual: actual.to_vec(),
+            predicted: predicted.to_vec(),
+            scores: None,
+            warnings: Vec::new(),
+        })
+    }
+
+    fn spec(algorithm: &str) -> ModelSpec {
+        ModelSpec {
+            algorithm: algorithm.to_owned(),
+            params: BTreeMap::new(),
+            pipeline: None,
+        }
+    }
+
+    // Rows 0–1 are fold 0's test rows, rows 2–3 fold 1's.
+    fn two_folds() -> Vec<Fold> {
+        vec![
+            Fold {
+                train: vec![2, 3],
+                test: vec![0, 1],
+            },
+            Fold {
+                train: vec![0, 1],
+                test: vec![2, 3],
+            },
+        ]
+    }
+
+    #[test]
+    fn rmsle_is_left_out_where_undefined_with_the_reason() {
+        let folds = two_folds();
+        let candidates = [spec("ridge"), spec("lasso"), spec("svr")];
+        let plan = BoardPlan {
+            task: Task::Regression,
+            metric: Metric::R2,
+            candidates: &candidates,
+            folds: &folds,
+            rows: 4,
+            classes: None,
+        };
+        // A positive target: lasso predicts −2 on fold 1, svr failed on fold 0.
+        let outcomes = vec![
+            regression_unit(&[1.0, 2.0], &[1.5, 2.0]),
+            regression_unit(&[3.0, 4.0], &[3.0, 3.5]),
+            regression_unit(&[1.0, 2.0], &[1.0, 2.0]),
+            regression_unit(&[3.0, 4.0], &[-2.0, 4.0]),
+            Err(ServiceError::internal("boom")),
+            regression_unit(&[3.0, 4.0], &[-2.0, 4.0]),
+        ];
+        let board = assemble(&plan, &outcomes);
+        let by_name = |name: &str| {
+            board
+                .entries
+                .iter()
+                .find(|entry| entry.model.algorithm == name)
+                .unwrap()
+        };
+        assert!(by_name("ridge").metrics.contains_key("rmsle"));
+        assert!(by_name("ridge").metrics.contains_key("mape"));
+        assert!(!by_name("lasso").metrics.contains_key("rmsle"));
+        assert!(by_name("lasso").metrics.contains_key("mape"));
+        // The failed candidate is not named: its failure is its own story.
+        assert_eq!(
+            board.warnings,
+            [
+                "rmsle is left out for lasso: a prediction at or below −1, where ln(1 + y) \
+                 is undefined"
+            ]
+        );
+
+        // A target at or below −1 (row 3, in fold 1): one warning naming the row, whatever
+        // the models predicted.
+        let outcomes: Vec<_> = (0..3)
+            .flat_map(|_| {
+                [
+                    regression_unit(&[1.0, 2.0], &[1.0, 2.0]),
+                    regression_unit(&[3.0, -4.0], &[3.0, 0.0]),
+                ]
+            })
+            .collect();
+        let board = assemble(&plan, &outcomes);
+        assert!(
+            board
+                .entries
+                .iter()
+                .all(|e| !e.metrics.contains_key("rmsle"))
+        );
+        assert_eq!(
+            board.warnings,
+            ["rmsle is left out: the target is -4 at row 3, where ln(1 + y) is undefined"]
+        );
+
+        // Defined everywhere: no warning.
+        let outcomes: Vec<_> = (0..6)
+            .map(|_| regression_unit(&[1.0, 2.0], &[1.0, 2.5]))
+            .collect();
+        assert!(assemble(&plan, &outcomes).warnings.is_empty());
     }
 
     #[test]

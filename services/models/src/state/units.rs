@@ -5,7 +5,7 @@ use super::ModelsState;
 use crate::admission::estimate;
 use crate::algorithms::Cancel;
 use crate::compare::{self, UtilsPreprocess};
-use crate::cv::{self, Candidate};
+use crate::cv::{self, Candidate, Preprocess};
 use crate::error::ModelsError;
 use crate::units::{self, shape_of};
 use mltools_core::models::{
@@ -152,12 +152,13 @@ impl ModelsState {
                 drop(frame);
                 let _counted = gauge.enter();
                 let cancel = Cancel::new(cancel);
+                let prepare = || {
+                    preprocess
+                        .prepare(&candidate, &data.train, &data.test)
+                        .map(Arc::new)
+                };
                 Ok(cv::evaluate(
-                    unit.seed,
-                    &preprocess,
-                    &candidate,
-                    &data,
-                    &cancel,
+                    unit.seed, &prepare, &candidate, &data, &cancel,
                 ))
             })
             .await?;

@@ -40,5 +40,5 @@ mod split;
 mod stats;
 
 pub use defaults::{DEFAULT_MAX_CATEGORIES, default_pipeline};
-pub use pipeline::{fit, fit_within, transform, transform_within};
+pub use pipeline::{fit, fit_transform_within, fit_within, transform, transform_within};
 pub use split::{split, split_within};

@@ -41,6 +41,36 @@ pub fn fit_within(
     data: Frame,
     max_bytes: u64,
 ) -> Result<FittedPipeline, UtilsError> {
+    fit_columns(spec, data, max_bytes).map(|(fitted, _)| fitted)
+}
+
+/// One fold's preprocessing: fits `spec` on `train` within `max_bytes` as [`fit_within`]
+/// does, and gives the fitted pipeline, the training rows as the fit's own pass left them
+/// (what [`transform_within`] would give for them, without a second pass) and `test`
+/// transformed by it.
+///
+/// # Errors
+/// As [`fit_within`] for `train`, then as [`transform_within`] for `test`.
+pub fn fit_transform_within(
+    spec: &PipelineSpec,
+    train: Frame,
+    test: Frame,
+    max_bytes: u64,
+) -> Result<(FittedPipeline, Matrix, Matrix), UtilsError> {
+    let rows = train.rows();
+    let (fitted, columns) = fit_columns(spec, train, max_bytes)?;
+    let train = to_matrix(rows, fitted.output_columns.clone(), &columns);
+    let test = transform_within(&fitted, test, max_bytes)?;
+    Ok((fitted, train, test))
+}
+
+/// [`fit_within`], keeping the training columns as the steps left them (their matrix is
+/// within `max_bytes`: checked here).
+fn fit_columns(
+    spec: &PipelineSpec,
+    data: Frame,
+    max_bytes: u64,
+) -> Result<(FittedPipeline, Vec<Column>), UtilsError> {
     check_frame("fit_pipeline", &data)?;
     let rows = data.rows();
     let input_columns = data
@@ -62,12 +92,13 @@ pub fn fit_within(
     let output_columns = output_names(&columns)?;
     // Fitting builds no matrix, but the transforms of these rows will.
     check_matrix_budget(rows, &columns, max_bytes)?;
-    Ok(FittedPipeline {
+    let fitted = FittedPipeline {
         spec: spec.clone(),
         input_columns,
         steps,
         output_columns,
-    })
+    };
+    Ok((fitted, columns))
 }
 
 /// Applies a fitted pipeline to `data`, which must have the columns it was fitted on, in
