@@ -1,4 +1,4 @@
-//! Our models against scikit-learn's on identical data and folds (issue 7).
+//! Our models against scikit-learn's on identical data and folds (issues 7 and 15).
 //!
 //! Per model: fit + predict time summed over 5 folds on one thread, beside scikit-learn's
 //! on the same folds and thread count, with the metric each side reaches (accuracy or R²,
@@ -63,6 +63,11 @@ const REPEATS: usize = 3;
 const COMPARE_ROUNDS: usize = 3;
 /// The largest metric difference from scikit-learn's the issue accepts.
 const METRIC_TOLERANCE: f64 = 0.005;
+/// The same for the tree family (issue 15), whose randomness the two sides seed
+/// differently, and for the default compare's best metric.
+const TREE_METRIC_TOLERANCE: f64 = 0.01;
+/// Our default compare's wall time, on every core, over scikit-learn's on one (issue 15).
+const COMPARE_TARGET: f64 = 0.8;
 /// SVC's peak memory on the 20,000 × 20 set, megabytes.
 const MEMORY_LIMIT_MB: f64 = 500.0;
 const GENERATED: &str = "generated_20k";
@@ -91,6 +96,8 @@ struct Run {
     probability: Option<bool>,
     /// The issue's bound on our time ÷ scikit-learn's; `None` for a row shown for information.
     ratio_target: Option<f64>,
+    /// The largest metric difference from scikit-learn's accepted.
+    metric_tolerance: f64,
 }
 
 /// What one side measured for a run.
@@ -168,6 +175,12 @@ fn runs() -> Vec<Run> {
         model,
         probability,
         ratio_target,
+        metric_tolerance: METRIC_TOLERANCE,
+    };
+    // Issue 15: our trees at scikit-learn's time or better, metric within 0.01.
+    let tree = |set, model| Run {
+        metric_tolerance: TREE_METRIC_TOLERANCE,
+        ..run(set, model, None, Some(1.0))
     };
     vec![
         run("breast_cancer", A::Svc, Some(false), Some(1.5)),
@@ -178,10 +191,15 @@ fn runs() -> Vec<Run> {
         run("digits", A::LogisticRegression, None, Some(2.0)),
         run("digits", A::KnnClassifier, None, Some(2.5)),
         run("digits", A::GaussianNb, None, None),
-        run("digits", A::RandomForestClassifier, None, None),
+        tree("digits", A::DecisionTreeClassifier),
+        tree("digits", A::RandomForestClassifier),
+        tree("digits", A::ExtraTreesClassifier),
         run(GENERATED, A::Svc, Some(false), Some(1.5)),
         run(GENERATED, A::Svc, Some(true), Some(1.5)),
         run(GENERATED, A::LogisticRegression, None, Some(2.0)),
+        tree(GENERATED, A::DecisionTreeClassifier),
+        tree(GENERATED, A::RandomForestClassifier),
+        tree(GENERATED, A::ExtraTreesClassifier),
         run("diabetes", A::Svr, None, Some(1.5)),
     ]
 }
@@ -635,13 +653,19 @@ impl Verdicts {
         if met { "✔" } else { "✘" }
     }
 
-    /// The cell for `ours − theirs` of a metric, judged against [`METRIC_TOLERANCE`].
-    fn metric(&mut self, ours: Option<f64>, theirs: Option<f64>, what: &str) -> String {
+    /// The cell for `ours − theirs` of a metric, judged against `tolerance`.
+    fn metric(
+        &mut self,
+        ours: Option<f64>,
+        theirs: Option<f64>,
+        what: &str,
+        tolerance: f64,
+    ) -> String {
         match (ours, theirs) {
             (Some(ours), Some(theirs)) => {
                 let gap = ours - theirs;
-                let what = format!("{what} within {METRIC_TOLERANCE}");
-                let mark = self.judge(what, gap.abs() <= METRIC_TOLERANCE);
+                let what = format!("{what} within {tolerance}");
+                let mark = self.judge(what, gap.abs() <= tolerance);
                 format!("{gap:+.4} {mark}")
             }
             _ => "—".to_owned(),
@@ -729,7 +753,12 @@ fn print_runs(
             fixed(ratio, 2),
             fixed(our_score, 4),
             fixed(their_score, 4),
-            verdicts.metric(our_score, their_score, &format!("{}: metric", run.label())),
+            verdicts.metric(
+                our_score,
+                their_score,
+                &format!("{}: metric", run.label()),
+                run.metric_tolerance
+            ),
         );
     }
 }
@@ -761,10 +790,30 @@ fn print_probability_metrics(
             run.model_label(),
             fixed(our_auc, 4),
             fixed(their_auc, 4),
-            verdicts.metric(our_auc, their_auc, &format!("{}: ROC AUC", run.label())),
+            verdicts.metric(
+                our_auc,
+                their_auc,
+                &format!("{}: ROC AUC", run.label()),
+                run.metric_tolerance
+            ),
             fixed(our_loss, 4),
             fixed(their_loss, 4),
-            verdicts.metric(our_loss, their_loss, &format!("{}: log loss", run.label())),
+            if run.model == AlgorithmId::DecisionTreeClassifier {
+                // A grown tree's leaves are pure, so each wrong answer costs ln(1/ε) ≈ 36:
+                // its log loss is about 36 × its error rate, and differs by 36× the
+                // accuracy's difference. Information, not a target.
+                match (our_loss, their_loss) {
+                    (Some(ours), Some(theirs)) => format!("{:+.4} (information)", ours - theirs),
+                    _ => "—".to_owned(),
+                }
+            } else {
+                verdicts.metric(
+                    our_loss,
+                    their_loss,
+                    &format!("{}: log loss", run.label()),
+                    run.metric_tolerance,
+                )
+            },
         );
     }
 }
@@ -800,9 +849,9 @@ fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: 
         "Ours: `compare` through an embedded node (datasets → lab → models, each fold preprocessed through utils; the best model refitted on every row and stored; the report's plots), fits on {cores} threads. scikit-learn: the same models with our defaults, our default pipelines (linear, SVM, k-NN: constant columns dropped, then standard scaling; trees, naive Bayes: none), SVC with probabilities (our default), the same metrics, the best model refitted on every row; one thread. Wall time, best of {COMPARE_ROUNDS} on each side; fit + predict: summed over every model and fold (our figure from the leaderboard).\n"
     );
     println!(
-        "| dataset | models | ours, {cores} threads (s) | scikit-learn, one thread (s) | × scikit-learn | target | our fit + predict (s) | theirs (s) |"
+        "| dataset | models | ours, {cores} threads (s) | scikit-learn, one thread (s) | × scikit-learn | target | our fit + predict (s) | theirs (s) | our best accuracy / R² | theirs | difference |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for compare in compares {
         let theirs = their_compare(reference, compare.set);
         let their_seconds = theirs.and_then(|t| t["seconds"].as_f64());
@@ -810,12 +859,15 @@ fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: 
         let target = match ratio {
             Some(ratio) => {
                 let what = format!(
-                    "{} default compare: wall time ≤ scikit-learn's",
+                    "{} default compare: wall time ≤ {COMPARE_TARGET}× scikit-learn's",
                     compare.set
                 );
-                format!("≤ 1× {}", verdicts.judge(what, ratio <= 1.0))
+                format!(
+                    "≤ {COMPARE_TARGET}× {}",
+                    verdicts.judge(what, ratio <= COMPARE_TARGET)
+                )
             }
-            None => "≤ 1×".to_owned(),
+            None => format!("≤ {COMPARE_TARGET}×"),
         };
         let our_fitting: Option<f64> = compare
             .metrics
@@ -829,8 +881,21 @@ fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: 
                 .map(|m| m["fit_predict_seconds"].as_f64())
                 .sum()
         });
+        // The best model's accuracy or R² on each side (both rank higher first).
+        let our_best = compare
+            .metrics
+            .values()
+            .filter_map(|m| m.get("score").copied())
+            .reduce(f64::max);
+        let their_best = theirs.and_then(|t| {
+            t["models"]
+                .as_object()?
+                .values()
+                .filter_map(|m| m["score"].as_f64())
+                .reduce(f64::max)
+        });
         println!(
-            "| {} | {} | {:.2} | {} | {} | {target} | {} | {} |",
+            "| {} | {} | {:.2} | {} | {} | {target} | {} | {} | {} | {} | {} |",
             compare.set,
             compare.models,
             compare.seconds,
@@ -838,6 +903,14 @@ fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: 
             fixed(ratio, 2),
             fixed(our_fitting, 2),
             fixed(their_fitting, 2),
+            fixed(our_best, 4),
+            fixed(their_best, 4),
+            verdicts.metric(
+                our_best,
+                their_best,
+                &format!("{} default compare: best metric", compare.set),
+                TREE_METRIC_TOLERANCE
+            ),
         );
     }
 }

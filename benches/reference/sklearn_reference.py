@@ -36,6 +36,7 @@ import numpy as np
 import sklearn
 from sklearn import metrics
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
     ExtraTreesRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -84,6 +85,9 @@ def estimator(model, probability=False):
         "logistic_regression": lambda: LogisticRegression(C=1.0, max_iter=100),
         "decision_tree_classifier": lambda: DecisionTreeClassifier(random_state=0),
         "random_forest_classifier": lambda: RandomForestClassifier(
+            n_estimators=100, random_state=0
+        ),
+        "extra_trees_classifier": lambda: ExtraTreesClassifier(
             n_estimators=100, random_state=0
         ),
         "svc": lambda: SVC(probability=probability, random_state=0),

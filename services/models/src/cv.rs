@@ -616,12 +616,31 @@ impl<'a> SharedFolds<'a> {
             .prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let outcome = prepared.get_or_insert_with(prepare).clone();
-        if cell.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // Counted before preparing, so a preparation that panics still counts this
+        // candidate, and the last one's preparation is never kept.
+        let last = cell.waiting.fetch_sub(1, Ordering::AcqRel) == 1;
+        let outcome = match prepared.as_ref() {
+            Some(outcome) => outcome.clone(),
+            None => {
+                let outcome = prepare();
+                if !last && shared_outcome(&outcome) {
+                    *prepared = Some(outcome.clone());
+                }
+                outcome
+            }
+        };
+        if last {
             *prepared = None;
         }
         outcome
     }
+}
+
+/// Whether the other candidates of a pipeline may take this preparation as theirs: its
+/// matrices, or a refusal of the rows that a second try would meet again; not a timeout,
+/// an unreachable utils or a panic, which the next candidate tries again.
+fn shared_outcome(outcome: &Prepared) -> bool {
+    matches!(outcome, Ok(_) | Err(ModelsError::Preprocess { .. }))
 }
 
 /// The given rows of every column, in that order.

@@ -17,7 +17,7 @@ use mltools_core::models::{
 };
 use mltools_core::models::{Rows, TrainingData};
 use mltools_core::utils::PipelineSpec;
-use mltools_core::{ErrorKind, Frame, JobId, ModelId, ServiceError};
+use mltools_core::{Frame, JobId, ModelId, ServiceError};
 use mltools_transport::paging;
 use mltools_transport::{DatasetsClient, UtilsClient};
 use std::collections::BTreeMap;
@@ -751,11 +751,8 @@ impl ModelsState {
             // The pool dropped the work unrun: it is shutting down.
             Err(_) => Err(ModelsError::Cancelled),
         };
-        if let Err(error) = &result
-            && error.kind() == ErrorKind::Internal
-        {
-            tracing::error!(operation, %error, "models operation failed");
-        }
+        // An internal failure is logged once, under its incident number, where it becomes
+        // the caller's answer (`From<ModelsError> for ServiceError`).
         result
     }
 
@@ -775,11 +772,8 @@ impl ModelsState {
             }
             Err(panicked(operation, error.into_panic().as_ref()))
         });
-        if let Err(error) = &result
-            && error.kind() == ErrorKind::Internal
-        {
-            tracing::error!(operation, %error, "models operation failed");
-        }
+        // An internal failure is logged once, under its incident number, where it becomes
+        // the caller's answer (`From<ModelsError> for ServiceError`).
         result
     }
 }

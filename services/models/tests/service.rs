@@ -809,10 +809,11 @@ async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
         ..compare(breast_cancer(), models, keep_best)
     };
 
-    // Slow calls, each within its deadline (a fold's preparation is one call).
-    utils.delay_ms.store(500, Ordering::SeqCst);
+    // Slow calls, each within its deadline though the refit's two together are not: a
+    // fold's preparation is one call, the kept model's refit a fit and a transform.
+    utils.delay_ms.store(700, Ordering::SeqCst);
     let job = client
-        .submit(context::current(), two_folds(&["gaussian_nb"], false))
+        .submit(context::current(), two_folds(&["gaussian_nb"], true))
         .await
         .into_service("models")
         .unwrap();
@@ -822,6 +823,7 @@ async fn each_utils_call_has_its_own_deadline_and_a_stuck_one_times_out() {
         "{:?}",
         board.entries[0].error
     );
+    assert!(board.best.is_some(), "the refit kept its model: {board:?}");
     utils.delay_ms.store(0, Ordering::SeqCst);
 
     // A stuck utils: every fold fails as timed out, naming the setting.

@@ -432,3 +432,120 @@ fn the_best_model_s_out_of_fold_predictions_cover_every_row() {
     assert_eq!(out_of_fold.scores, None);
     assert_eq!(out_of_fold.classes, None);
 }
+
+/// Shares each fold's preparation among candidates by a pipeline per algorithm (k-NN on
+/// one, the others on another), counting the preparations; `fault` decides, from the
+/// preparation's number, whether it fails (and how) instead.
+struct Sharing<F> {
+    fault: F,
+    calls: AtomicUsize,
+}
+
+impl<F> Preprocess for Sharing<F>
+where
+    F: Fn(usize) -> Option<ModelsError> + Sync,
+{
+    fn prepare(
+        &self,
+        candidate: &Candidate,
+        train: &Frame,
+        test: &Frame,
+    ) -> Result<(Matrix, Matrix), ModelsError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(error) = (self.fault)(call) {
+            return Err(error);
+        }
+        Preprocess::prepare(&as_matrix, candidate, train, test)
+    }
+
+    fn shared_pipeline(&self, candidate: &Candidate) -> Option<PipelineSpec> {
+        let steps = match candidate.estimator.id() {
+            AlgorithmId::KnnRegressor => vec![mltools_core::utils::Step::DropConstant],
+            _ => Vec::new(),
+        };
+        Some(PipelineSpec { steps })
+    }
+}
+
+fn sharing<F: Fn(usize) -> Option<ModelsError> + Sync>(fault: F) -> Sharing<F> {
+    Sharing {
+        fault,
+        calls: AtomicUsize::new(0),
+    }
+}
+
+#[test]
+fn candidates_on_one_pipeline_share_each_fold_s_preparation() {
+    let (features, targets, folds) = regression();
+    // Pipelines A, B, A: the two on A need not be neighbours in the candidate list.
+    let candidates = candidates(&[
+        AlgorithmId::LinearRegression,
+        AlgorithmId::KnnRegressor,
+        AlgorithmId::Ridge,
+    ]);
+    let request = CvRequest {
+        features: &features,
+        targets: &targets,
+        folds: &folds,
+        candidates: &candidates,
+        metric: Metric::R2,
+        seed: 0,
+    };
+    let alone = run(&request, &as_matrix, 1).unwrap();
+    let metrics = |board: &Leaderboard| -> Vec<(String, BTreeMap<String, MetricValue>)> {
+        board
+            .entries
+            .iter()
+            .map(|e| (e.model.algorithm.clone(), e.metrics.clone()))
+            .collect()
+    };
+    for threads in [1, 3] {
+        let shared = sharing(|_| None);
+        let board = run(&request, &shared, threads).unwrap();
+        // Two pipelines × three folds, not three candidates × three folds.
+        assert_eq!(
+            shared.calls.load(Ordering::SeqCst),
+            2 * 3,
+            "{threads} threads"
+        );
+        assert_eq!(metrics(&board), metrics(&alone), "{threads} threads");
+    }
+
+    // A refusal of the rows is the pipeline's on that fold, for every candidate on it
+    // (one preparation, not one per candidate).
+    let refused = sharing(|call| {
+        (call == 0).then(|| ModelsError::Preprocess {
+            reason: "no scaler for you".into(),
+        })
+    });
+    let board = run(&request, &refused, 1).unwrap();
+    assert_eq!(refused.calls.load(Ordering::SeqCst), 2 * 3);
+    let failed: Vec<&str> = board
+        .entries
+        .iter()
+        .filter(|e| e.error.is_some())
+        .map(|e| e.model.algorithm.as_str())
+        .collect();
+    assert_eq!(failed, ["linear_regression", "ridge"]);
+
+    // A timeout or a panic is the one candidate's: the next on the pipeline prepares
+    // again, and only the first fails.
+    let flaky = |fault: fn() -> ModelsError| {
+        let preprocess = sharing(move |call| (call == 0).then(fault));
+        let board = run(&request, &preprocess, 1).unwrap();
+        assert_eq!(preprocess.calls.load(Ordering::SeqCst), 2 * 3 + 1);
+        board
+            .entries
+            .iter()
+            .filter(|e| e.error.is_some())
+            .map(|e| e.model.algorithm.clone())
+            .collect::<Vec<_>>()
+    };
+    let timeout = || ModelsError::UtilsTimeout {
+        call: "fit_transform",
+        timeout_ms: 5,
+    };
+    assert_eq!(flaky(timeout), ["linear_regression"]);
+    let panics = || -> ModelsError { panic!("the shared preparation exploded") };
+    assert_eq!(flaky(panics), ["linear_regression"]);
+}
