@@ -4,11 +4,15 @@
 //! [`lasso`](super::lasso) (which is `l1_ratio = 1`).
 
 use crate::algorithms::cancel::Cancel;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lasso::{SOLVER_DOCS, check_solver, fit_by_descent};
 use crate::algorithms::linear::LinearModel;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::solvers::coordinate_descent::Descent;
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
 const ID: &str = "elastic_net";
@@ -116,6 +120,15 @@ impl ElasticNetValidParams {
             max_iter,
         };
         fit_by_descent(ID, x, y, descent, cancel)
+    }
+}
+
+impl Fit for ElasticNetValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::ElasticNet)?;
+        Ok(Fitted::Linear(ElasticNetValidParams::fit(
+            self, x, y, cancel,
+        )?))
     }
 }
 

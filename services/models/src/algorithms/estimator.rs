@@ -2,7 +2,8 @@
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::dense::check_matrix;
-use crate::algorithms::fitted::{Fitted, FittedModel};
+use crate::algorithms::fit::Fit;
+use crate::algorithms::fitted::FittedModel;
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::{
@@ -24,7 +25,7 @@ use crate::algorithms::{
 };
 use crate::error::ModelsError;
 use crate::task::Targets;
-use mltools_core::models::{ModelSpec, Task};
+use mltools_core::models::ModelSpec;
 use mltools_core::utils::Matrix;
 
 /// An algorithm with checked hyperparameters.
@@ -230,14 +231,20 @@ impl Estimator {
                 reason: format!("{id} needs at least 2 training rows, got {}", x.rows),
             });
         }
-        let model = match (self.tree_family()?, y) {
-            (Some(TreeFamily::Tree(p)), _) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            (Some(TreeFamily::Forest(p)), _) => Fitted::Trees(p.fit_until(x, y, seed, cancel)?),
-            (None, Targets::Regression(values)) => self.fit_regression(x, values, cancel)?,
-            (None, Targets::Classification { codes, .. }) => {
-                self.fit_classification(x, codes, seed, cancel)?
-            }
-        };
+        let fitter = self.fitter();
+        // A parameter type that serves several algorithms (the tree family's) must hold
+        // this one's.
+        if let Some(kind) = fitter.algorithm()
+            && kind != id
+        {
+            return Err(ModelsError::InvalidParam {
+                algorithm: id.as_str(),
+                param: "kind",
+                value: kind.to_string(),
+                expected: format!("the parameters of {id}"),
+            });
+        }
+        let model = fitter.fit(x, y, seed, cancel)?;
         Ok(FittedModel::new(
             id,
             x.columns.clone(),
@@ -246,82 +253,27 @@ impl Estimator {
         ))
     }
 
-    /// The parameters of a tree or a forest, `None` for the other algorithms.
-    ///
-    /// # Errors
-    /// [`ModelsError::InvalidParam`] naming the algorithm the parameters are of, when it is
-    /// not this variant's.
-    fn tree_family(&self) -> Result<Option<TreeFamily<'_>>, ModelsError> {
-        let (family, kind) = match self {
-            Estimator::DecisionTreeRegressor(p) | Estimator::DecisionTreeClassifier(p) => {
-                (TreeFamily::Tree(p), p.params().kind.algorithm())
-            }
-            Estimator::RandomForestRegressor(p)
-            | Estimator::ExtraTreesRegressor(p)
-            | Estimator::RandomForestClassifier(p)
-            | Estimator::ExtraTreesClassifier(p) => {
-                (TreeFamily::Forest(p), p.params().kind.algorithm())
-            }
-            _ => return Ok(None),
-        };
-        let id = self.id();
-        if kind != id {
-            return Err(ModelsError::InvalidParam {
-                algorithm: id.as_str(),
-                param: "kind",
-                value: kind.to_string(),
-                expected: format!("the parameters of {id}"),
-            });
-        }
-        Ok(Some(family))
-    }
-
-    fn fit_regression(
-        &self,
-        x: &Matrix,
-        y: &[f64],
-        cancel: &Cancel,
-    ) -> Result<Fitted, ModelsError> {
-        Ok(match self {
-            Estimator::LinearRegression(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::Ridge(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::Lasso(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::ElasticNet(p) => Fitted::Linear(p.fit(x, y, cancel)?),
-            Estimator::Svr(p) => Fitted::Svr(p.fit_until(x, y, cancel)?),
-            Estimator::KnnRegressor(p) => Fitted::KnnRegressor(p.fit(x, y)?),
-            _ => return Err(self.wrong_task(Task::Regression)),
-        })
-    }
-
-    fn fit_classification(
-        &self,
-        x: &Matrix,
-        y: &[u32],
-        seed: u64,
-        cancel: &Cancel,
-    ) -> Result<Fitted, ModelsError> {
-        Ok(match self {
-            Estimator::LogisticRegression(p) => Fitted::Logistic(p.fit_until(x, y, cancel)?),
-            Estimator::Svc(p) => Fitted::Svc(p.fit_until(x, y, seed, cancel)?),
-            Estimator::KnnClassifier(p) => Fitted::KnnClassifier(p.fit(x, y)?),
-            Estimator::GaussianNb(p) => Fitted::GaussianNb(p.fit_until(x, y, cancel)?),
-            _ => return Err(self.wrong_task(Task::Classification)),
-        })
-    }
-
-    fn wrong_task(&self, task: Task) -> ModelsError {
-        ModelsError::WrongTask {
-            algorithm: self.id().as_str(),
-            algorithm_task: self.id().task(),
-            task,
+    /// The checked parameters, as what fits them.
+    fn fitter(&self) -> &dyn Fit {
+        match self {
+            Estimator::LinearRegression(p) => p,
+            Estimator::Ridge(p) => p,
+            Estimator::Lasso(p) => p,
+            Estimator::ElasticNet(p) => p,
+            Estimator::DecisionTreeRegressor(p) => p,
+            Estimator::RandomForestRegressor(p) => p,
+            Estimator::ExtraTreesRegressor(p) => p,
+            Estimator::Svr(p) => p,
+            Estimator::KnnRegressor(p) => p,
+            Estimator::LogisticRegression(p) => p,
+            Estimator::DecisionTreeClassifier(p) => p,
+            Estimator::RandomForestClassifier(p) => p,
+            Estimator::ExtraTreesClassifier(p) => p,
+            Estimator::Svc(p) => p,
+            Estimator::KnnClassifier(p) => p,
+            Estimator::GaussianNb(p) => p,
         }
     }
-}
-
-/// The parameters of the tree family, which grow the same way whatever the task.
-enum TreeFamily<'a> {
-    Tree(&'a TreeValidParams),
-    Forest(&'a ForestValidParams),
 }
 
 #[cfg(test)]

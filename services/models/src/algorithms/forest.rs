@@ -11,6 +11,8 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::{Growth, Plan, Splitter, TreeEnsemble};
+use crate::algorithms::fit::Fit;
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::trees::{
@@ -311,6 +313,22 @@ impl ForestValidParams {
                 task: y.task(),
             }),
         }
+    }
+}
+
+impl Fit for ForestValidParams {
+    fn fit(
+        &self,
+        x: &Matrix,
+        y: &Targets,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<Fitted, ModelsError> {
+        Ok(Fitted::Trees(self.fit_until(x, y, seed, cancel)?))
+    }
+
+    fn algorithm(&self) -> Option<AlgorithmId> {
+        Some(self.params().kind.algorithm())
     }
 }
 

@@ -10,10 +10,15 @@
 //! NumPy's `var`), add scikit-learn's `var_smoothing × the largest feature variance`, and
 //! compute the joint log-likelihoods and probabilities ourselves.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::dense::{present_classes, rows, softmax, spread};
+use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +232,13 @@ impl GaussianNbModel {
             spread(&present_probabilities, &self.present, classes)?,
             classes,
         ))
+    }
+}
+
+impl Fit for GaussianNbValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = codes(y, AlgorithmId::GaussianNb)?;
+        Ok(Fitted::GaussianNb(self.fit_until(x, y, cancel)?))
     }
 }
 

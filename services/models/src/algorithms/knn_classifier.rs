@@ -5,10 +5,14 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, present_classes};
+use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
+use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +121,15 @@ impl KnnClassifierModel {
                 }
             })?;
         Ok(ClassPrediction::from_probabilities(probabilities, classes))
+    }
+}
+
+impl Fit for KnnClassifierValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, _: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = codes(y, AlgorithmId::KnnClassifier)?;
+        Ok(Fitted::KnnClassifier(KnnClassifierValidParams::fit(
+            self, x, y,
+        )?))
     }
 }
 

@@ -3,9 +3,13 @@
 //! (weighted) mean target of the neighbours.
 
 use crate::algorithms::Cancel;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
+use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +106,15 @@ impl NeighboursRegressor {
                 predictions[query] = weighted / total;
             })?;
         Ok(predictions)
+    }
+}
+
+impl Fit for KnnRegressorValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, _: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::KnnRegressor)?;
+        Ok(Fitted::KnnRegressor(KnnRegressorValidParams::fit(
+            self, x, y,
+        )?))
     }
 }
 

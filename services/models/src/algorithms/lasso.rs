@@ -5,13 +5,17 @@
 //! mean what they mean there. A fit that stops at `max_iter` carries a warning.
 
 use crate::algorithms::cancel::Cancel;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::solvers::coordinate_descent::{
     Columns, Descent, Gram, descend_columns, descend_gram,
 };
 use crate::algorithms::solvers::{dot, gram};
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
 const ID: &str = "lasso";
@@ -160,6 +164,13 @@ pub(crate) fn fit_by_descent(
         descend_columns(columns, descent, cancel)?
     };
     design.model(&weights, Some(stop)).finite(algorithm)
+}
+
+impl Fit for LassoValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::Lasso)?;
+        Ok(Fitted::Linear(LassoValidParams::fit(self, x, y, cancel)?))
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,15 @@
 //! scikit-learn's). The cancel is seen every block of rows, QR column and Jacobi sweep.
 
 use crate::algorithms::cancel::Cancel;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::solvers::householder;
 use crate::algorithms::solvers::jacobi::Spectral;
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
 const ID: &str = "linear_regression";
@@ -110,6 +114,15 @@ impl LinearRegressionValidParams {
             })?,
         };
         design.model(&weights, None).finite(ID)
+    }
+}
+
+impl Fit for LinearRegressionValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::LinearRegression)?;
+        Ok(Fitted::Linear(LinearRegressionValidParams::fit(
+            self, x, y, cancel,
+        )?))
     }
 }
 

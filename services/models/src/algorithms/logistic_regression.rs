@@ -17,12 +17,17 @@
 //! default, solves to 1e-8 with 1,000 iterations whatever is asked, and computes its loss
 //! element by element (95× scikit-learn on digits, ML-BASELINE.md).
 
+use crate::algorithms::Cancel;
 use crate::algorithms::dense::present_classes;
+use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lbfgs::{self, Convergence, LbfgsSettings, Objective};
 use crate::algorithms::linalg::view;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
@@ -454,6 +459,13 @@ impl LogisticModel {
     /// How the solver ended; its `objective` is `mean loss + ‖W‖² / (2·C·n)`.
     pub fn convergence(&self) -> &Convergence {
         &self.convergence
+    }
+}
+
+impl Fit for LogisticRegressionValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = codes(y, AlgorithmId::LogisticRegression)?;
+        Ok(Fitted::Logistic(self.fit_until(x, y, cancel)?))
     }
 }
 

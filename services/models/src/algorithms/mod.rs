@@ -50,6 +50,7 @@ pub mod elastic_net;
 mod estimator;
 pub mod extra_trees_classifier;
 pub mod extra_trees_regressor;
+mod fit;
 mod fitted;
 pub mod forest;
 pub mod gaussian_nb;

@@ -8,11 +8,15 @@
 //! `w = V·diag(σ/(σ² + α))·Uᵀy`, through a pivoted QR and the Jacobi SVD of `R`.
 
 use crate::algorithms::cancel::Cancel;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::solvers::jacobi::Spectral;
 use crate::algorithms::solvers::{cholesky, gram, householder};
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
 const ID: &str = "ridge";
@@ -116,6 +120,13 @@ impl RidgeValidParams {
         let qr = householder::factor(columns, design.rows(), width, design.y(), cancel)?;
         let weights = qr.solve_spectral(Spectral::Ridge(alpha), cancel)?;
         design.model(&weights, None).finite(ID)
+    }
+}
+
+impl Fit for RidgeValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::Ridge)?;
+        Ok(Fitted::Linear(RidgeValidParams::fit(self, x, y, cancel)?))
     }
 }
 

@@ -14,14 +14,19 @@
 //! from the votes, as scikit-learn's `predict`, so it can disagree with the most probable
 //! class. With `probability = false` a binary model gives decision scores instead.
 
+use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, check_matrix, present_classes, rows, spread};
+use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svm::formulations::{self, Machine};
 use crate::algorithms::svm::kernel::TrainingKernel;
 use crate::algorithms::svm::platt::{self, Coupling, Sigmoid, SplitMix};
 use crate::algorithms::svm::{self, Kernel, KernelParams, SolverParams, check_vectors};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -528,6 +533,19 @@ impl SvcModel {
             probabilities,
             scores,
         })
+    }
+}
+
+impl Fit for SvcValidParams {
+    fn fit(
+        &self,
+        x: &Matrix,
+        y: &Targets,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<Fitted, ModelsError> {
+        let y = codes(y, AlgorithmId::Svc)?;
+        Ok(Fitted::Svc(self.fit_until(x, y, seed, cancel)?))
     }
 }
 

@@ -2,12 +2,17 @@
 //! ([`svm`]): RBF kernel, `gamma = "scale"`, `C = 1`, `epsilon = 0.1`. The
 //! fitted machine is an owned [`SupportVectors`].
 
+use crate::algorithms::Cancel;
 use crate::algorithms::dense::check_matrix;
+use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svm::formulations;
 use crate::algorithms::svm::kernel::TrainingKernel;
 use crate::algorithms::svm::{self, KernelParams, SolverParams, SupportVectors};
 use crate::error::ModelsError;
+use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
 const ID: &str = "svr";
@@ -173,6 +178,13 @@ impl SvrValidParams {
 /// As [`SupportVectors::decisions`].
 pub(crate) fn predict(machine: &SupportVectors, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
     machine.decisions(x)
+}
+
+impl Fit for SvrValidParams {
+    fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
+        let y = values(y, AlgorithmId::Svr)?;
+        Ok(Fitted::Svr(self.fit_until(x, y, cancel)?))
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::TreeEnsemble;
+use crate::algorithms::fit::Fit;
+use crate::algorithms::fitted::Fitted;
 use crate::algorithms::forest::ForestValidParams;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, invalid};
 use crate::algorithms::registry::AlgorithmId;
@@ -297,6 +299,22 @@ impl TreeValidParams {
         cancel: &Cancel,
     ) -> Result<TreeEnsemble, ModelsError> {
         ForestValidParams::single_tree(&self.0).fit_until(x, y, seed, cancel)
+    }
+}
+
+impl Fit for TreeValidParams {
+    fn fit(
+        &self,
+        x: &Matrix,
+        y: &Targets,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> Result<Fitted, ModelsError> {
+        Ok(Fitted::Trees(self.fit_until(x, y, seed, cancel)?))
+    }
+
+    fn algorithm(&self) -> Option<AlgorithmId> {
+        Some(self.params().kind.algorithm())
     }
 }
 
