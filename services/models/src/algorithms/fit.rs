@@ -1,5 +1,7 @@
 //! [`Fit`]: what every algorithm's checked parameters implement, so that an
-//! [`Estimator`](super::Estimator) fits any algorithm through one call.
+//! [`Estimator`](super::Estimator) fits any algorithm through one call; [`Predict`]: what
+//! every fitted state implements, so that a [`FittedModel`](super::FittedModel) predicts
+//! through one call.
 //!
 //! Parameters are read and checked once (`XParams::check` gives `XValidParams`, as linfa
 //! does); fitting never checks them again. Each algorithm's module implements [`Fit`] for
@@ -10,6 +12,7 @@ use crate::algorithms::Cancel;
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
@@ -65,4 +68,24 @@ fn wrong_task(algorithm: AlgorithmId, y: &Targets) -> ModelsError {
         algorithm_task: algorithm.task(),
         task: y.task(),
     }
+}
+
+/// A fitted state: it predicts, and a decoded one is checked before it is trusted.
+pub(crate) trait Predict {
+    /// Predicts the rows of `x` (finite, with the fitted features), for `classes` classes
+    /// (0 for a regressor), giving up once `cancel` fires where prediction is long.
+    ///
+    /// # Errors
+    /// [`ModelsError::Predict`] or [`ModelsError::Corrupt`] when the state does not hold
+    /// together; [`ModelsError::Cancelled`].
+    fn predict(
+        &self,
+        x: &Matrix,
+        classes: usize,
+        cancel: &Cancel,
+    ) -> Result<Prediction, ModelsError>;
+
+    /// Checks a decoded state of `algorithm` against `features` and `classes`: arrays
+    /// consistent in length and finite, trees sound; what is wrong otherwise.
+    fn check(&self, algorithm: AlgorithmId, features: usize, classes: usize) -> Result<(), String>;
 }

@@ -3,6 +3,7 @@
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::TreeEnsemble;
 use crate::algorithms::dense::check_matrix;
+use crate::algorithms::fit::Predict;
 use crate::algorithms::gaussian_nb::GaussianNbModel;
 use crate::algorithms::knn_classifier::KnnClassifierModel;
 use crate::algorithms::knn_regressor::NeighboursRegressor;
@@ -12,8 +13,7 @@ use crate::algorithms::logistic_regression::LogisticModel;
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svc::SvcModel;
 use crate::algorithms::svm::SupportVectors;
-use crate::algorithms::svr;
-use crate::algorithms::validate::{MAX_CLASSES, MAX_FEATURES, finite};
+use crate::algorithms::validate::{MAX_CLASSES, MAX_FEATURES};
 use crate::error::ModelsError;
 use crate::prediction::{ClassPrediction, Prediction};
 use mltools_core::models::Task;
@@ -39,6 +39,48 @@ pub(crate) enum Fitted {
     KnnRegressor(NeighboursRegressor),
     KnnClassifier(KnnClassifierModel),
     GaussianNb(GaussianNbModel),
+}
+
+impl Fitted {
+    /// The state, as what predicts.
+    fn state(&self) -> &dyn Predict {
+        match self {
+            Fitted::Linear(model) => model,
+            Fitted::Logistic(model) => model,
+            Fitted::Trees(model) => model,
+            Fitted::Svr(model) => model,
+            Fitted::Svc(model) => model,
+            Fitted::KnnRegressor(model) => model,
+            Fitted::KnnClassifier(model) => model,
+            Fitted::GaussianNb(model) => model,
+        }
+    }
+
+    /// Whether this is the form `algorithm` fits.
+    fn is_form_of(&self, algorithm: AlgorithmId) -> bool {
+        use AlgorithmId as A;
+        match self {
+            Fitted::Linear(_) => matches!(
+                algorithm,
+                A::LinearRegression | A::Ridge | A::Lasso | A::ElasticNet
+            ),
+            Fitted::Logistic(_) => algorithm == A::LogisticRegression,
+            Fitted::Trees(_) => matches!(
+                algorithm,
+                A::DecisionTreeRegressor
+                    | A::RandomForestRegressor
+                    | A::ExtraTreesRegressor
+                    | A::DecisionTreeClassifier
+                    | A::RandomForestClassifier
+                    | A::ExtraTreesClassifier
+            ),
+            Fitted::Svr(_) => algorithm == A::Svr,
+            Fitted::Svc(_) => algorithm == A::Svc,
+            Fitted::KnnRegressor(_) => algorithm == A::KnnRegressor,
+            Fitted::KnnClassifier(_) => algorithm == A::KnnClassifier,
+            Fitted::GaussianNb(_) => algorithm == A::GaussianNb,
+        }
+    }
 }
 
 /// A fitted model: owned, `Send + Sync`, serializable to bytes ([`FittedModel::to_bytes`])
@@ -155,20 +197,7 @@ impl FittedModel {
                 _ => Prediction::Classification(ClassPrediction::labels(Vec::new())),
             });
         }
-        let classes = self.classes;
-        let regression = Prediction::Regression;
-        let classification = Prediction::Classification;
-        Ok(match &self.model {
-            Fitted::Linear(model) => regression(model.predict(x)),
-            Fitted::Svr(model) => regression(svr::predict(model, x)?),
-            Fitted::Trees(model) if classes == 0 => regression(model.predict_values(x)?),
-            Fitted::Trees(model) => classification(model.predict_classes(x, classes)?),
-            Fitted::KnnRegressor(model) => regression(model.predict(x, cancel)?),
-            Fitted::Logistic(model) => classification(model.predict(x, classes)?),
-            Fitted::Svc(model) => classification(model.predict(x, classes)?),
-            Fitted::GaussianNb(model) => classification(model.predict(x, classes)?),
-            Fitted::KnnClassifier(model) => classification(model.predict(x, classes, cancel)?),
-        })
+        self.model.state().predict(x, self.classes, cancel)
     }
 
     /// The model as bytes: a magic number, a format version, and the model in postcard (an
@@ -238,7 +267,6 @@ impl FittedModel {
     /// tree's children in range and reached once from its root, its split features and
     /// leaf outputs in range; our own models' arrays consistent in length and finite.
     fn check(&self) -> Result<(), String> {
-        use AlgorithmId as A;
         let features = self.features.len();
         if features == 0 || features > MAX_FEATURES {
             return Err(format!(
@@ -258,42 +286,13 @@ impl FittedModel {
                 self.algorithm
             ));
         }
-        let result = match (self.algorithm, &self.model) {
-            (A::LinearRegression | A::Ridge | A::Lasso | A::ElasticNet, Fitted::Linear(model)) => {
-                check_linear(model, features)
-            }
-            (A::LogisticRegression, Fitted::Logistic(model)) => model.check(features, classes),
-            (A::DecisionTreeRegressor | A::DecisionTreeClassifier, Fitted::Trees(model)) => {
-                model.check(features, classes, true)
-            }
-            (
-                A::RandomForestRegressor
-                | A::ExtraTreesRegressor
-                | A::RandomForestClassifier
-                | A::ExtraTreesClassifier,
-                Fitted::Trees(model),
-            ) => model.check(features, classes, false),
-            (A::Svr, Fitted::Svr(model)) => model.check(features),
-            (A::Svc, Fitted::Svc(model)) => model.check_model(features, classes),
-            (A::KnnRegressor, Fitted::KnnRegressor(model)) => model.check(features),
-            (A::KnnClassifier, Fitted::KnnClassifier(model)) => model.check(features, classes),
-            (A::GaussianNb, Fitted::GaussianNb(model)) => model.check(features, classes),
-            (algorithm, _) => Err(format!(
-                "the model is labelled `{algorithm}` but holds another algorithm's state"
-            )),
-        };
+        if !self.model.is_form_of(self.algorithm) {
+            return Err(format!(
+                "the model is labelled `{}` but holds another algorithm's state",
+                self.algorithm
+            ));
+        }
+        let result = self.model.state().check(self.algorithm, features, classes);
         result.map_err(|reason| format!("{}: {reason}", self.algorithm))
     }
-}
-
-/// Checks a decoded linear model: one finite coefficient per feature, a finite intercept.
-fn check_linear(model: &LinearModel, features: usize) -> Result<(), String> {
-    if model.coefficients.len() != features {
-        return Err(format!(
-            "{} coefficients for {features} features",
-            model.coefficients.len()
-        ));
-    }
-    finite("the coefficients", &model.coefficients)?;
-    finite("the intercept", &[model.intercept])
 }

@@ -12,12 +12,13 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::{present_classes, rows, softmax, spread};
-use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -239,6 +240,18 @@ impl Fit for GaussianNbValidParams {
     fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
         let y = codes(y, AlgorithmId::GaussianNb)?;
         Ok(Fitted::GaussianNb(self.fit_until(x, y, cancel)?))
+    }
+}
+
+impl Predict for GaussianNbModel {
+    fn predict(&self, x: &Matrix, classes: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Classification(GaussianNbModel::predict(
+            self, x, classes,
+        )?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, classes: usize) -> Result<(), String> {
+        GaussianNbModel::check(self, features, classes)
     }
 }
 

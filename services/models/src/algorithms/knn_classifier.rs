@@ -5,13 +5,14 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, present_classes};
-use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -130,6 +131,23 @@ impl Fit for KnnClassifierValidParams {
         Ok(Fitted::KnnClassifier(KnnClassifierValidParams::fit(
             self, x, y,
         )?))
+    }
+}
+
+impl Predict for KnnClassifierModel {
+    fn predict(
+        &self,
+        x: &Matrix,
+        classes: usize,
+        cancel: &Cancel,
+    ) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Classification(KnnClassifierModel::predict(
+            self, x, classes, cancel,
+        )?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, classes: usize) -> Result<(), String> {
+        KnnClassifierModel::check(self, features, classes)
     }
 }
 

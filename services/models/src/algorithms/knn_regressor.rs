@@ -3,12 +3,13 @@
 //! (weighted) mean target of the neighbours.
 
 use crate::algorithms::Cancel;
-use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fit::{Fit, Predict, values};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::knn::{self, KnnParams, Neighbourhood};
 use crate::algorithms::params::{ParamDoc, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,18 @@ impl Fit for KnnRegressorValidParams {
         Ok(Fitted::KnnRegressor(KnnRegressorValidParams::fit(
             self, x, y,
         )?))
+    }
+}
+
+impl Predict for NeighboursRegressor {
+    fn predict(&self, x: &Matrix, _: usize, cancel: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Regression(NeighboursRegressor::predict(
+            self, x, cancel,
+        )?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, _: usize) -> Result<(), String> {
+        NeighboursRegressor::check(self, features)
     }
 }
 

@@ -10,8 +10,12 @@
 
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::dense::rows;
+use crate::algorithms::fit::Predict;
+use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::solvers::block_rows;
+use crate::algorithms::validate::finite;
 use crate::error::ModelsError;
+use crate::prediction::Prediction;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -263,6 +267,23 @@ impl CentredDesign {
 
 #[cfg(test)]
 mod scikit_learn;
+
+impl Predict for LinearModel {
+    fn predict(&self, x: &Matrix, _: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Regression(LinearModel::predict(self, x)))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, _: usize) -> Result<(), String> {
+        if self.coefficients.len() != features {
+            return Err(format!(
+                "{} coefficients for {features} features",
+                self.coefficients.len()
+            ));
+        }
+        finite("the coefficients", &self.coefficients)?;
+        finite("the intercept", &[self.intercept])
+    }
+}
 
 #[cfg(test)]
 mod tests {

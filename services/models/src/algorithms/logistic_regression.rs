@@ -19,7 +19,7 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::present_classes;
-use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lbfgs::{self, Convergence, LbfgsSettings, Objective};
 use crate::algorithms::linalg::view;
@@ -27,6 +27,7 @@ use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use ndarray::linalg::general_mat_mul;
@@ -466,6 +467,18 @@ impl Fit for LogisticRegressionValidParams {
     fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
         let y = codes(y, AlgorithmId::LogisticRegression)?;
         Ok(Fitted::Logistic(self.fit_until(x, y, cancel)?))
+    }
+}
+
+impl Predict for LogisticModel {
+    fn predict(&self, x: &Matrix, classes: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Classification(LogisticModel::predict(
+            self, x, classes,
+        )?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, classes: usize) -> Result<(), String> {
+        LogisticModel::check(self, features, classes)
     }
 }
 

@@ -16,7 +16,7 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, check_matrix, present_classes, rows, spread};
-use crate::algorithms::fit::{Fit, codes};
+use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
 use crate::algorithms::registry::AlgorithmId;
@@ -26,6 +26,7 @@ use crate::algorithms::svm::platt::{self, Coupling, Sigmoid, SplitMix};
 use crate::algorithms::svm::{self, Kernel, KernelParams, SolverParams, check_vectors};
 use crate::error::ModelsError;
 use crate::prediction::ClassPrediction;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -546,6 +547,18 @@ impl Fit for SvcValidParams {
     ) -> Result<Fitted, ModelsError> {
         let y = codes(y, AlgorithmId::Svc)?;
         Ok(Fitted::Svc(self.fit_until(x, y, seed, cancel)?))
+    }
+}
+
+impl Predict for SvcModel {
+    fn predict(&self, x: &Matrix, classes: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Classification(SvcModel::predict(
+            self, x, classes,
+        )?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, classes: usize) -> Result<(), String> {
+        self.check_model(features, classes)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::check_matrix;
-use crate::algorithms::fit::{Fit, values};
+use crate::algorithms::fit::{Fit, Predict, values};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -12,6 +12,7 @@ use crate::algorithms::svm::formulations;
 use crate::algorithms::svm::kernel::TrainingKernel;
 use crate::algorithms::svm::{self, KernelParams, SolverParams, SupportVectors};
 use crate::error::ModelsError;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::utils::Matrix;
 
@@ -184,6 +185,16 @@ impl Fit for SvrValidParams {
     fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
         let y = values(y, AlgorithmId::Svr)?;
         Ok(Fitted::Svr(self.fit_until(x, y, cancel)?))
+    }
+}
+
+impl Predict for SupportVectors {
+    fn predict(&self, x: &Matrix, _: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(Prediction::Regression(predict(self, x)?))
+    }
+
+    fn check(&self, _: AlgorithmId, features: usize, _: usize) -> Result<(), String> {
+        SupportVectors::check(self, features)
     }
 }
 

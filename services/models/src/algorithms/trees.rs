@@ -11,12 +11,13 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::TreeEnsemble;
-use crate::algorithms::fit::Fit;
+use crate::algorithms::fit::{Fit, Predict};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::forest::ForestValidParams;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, invalid};
 use crate::algorithms::registry::AlgorithmId;
 use crate::error::ModelsError;
+use crate::prediction::Prediction;
 use crate::task::Targets;
 use mltools_core::models::Task;
 use mltools_core::utils::Matrix;
@@ -315,6 +316,23 @@ impl Fit for TreeValidParams {
 
     fn algorithm(&self) -> Option<AlgorithmId> {
         Some(self.params().kind.algorithm())
+    }
+}
+
+impl Predict for TreeEnsemble {
+    fn predict(&self, x: &Matrix, classes: usize, _: &Cancel) -> Result<Prediction, ModelsError> {
+        Ok(match classes {
+            0 => Prediction::Regression(self.predict_values(x)?),
+            _ => Prediction::Classification(self.predict_classes(x, classes)?),
+        })
+    }
+
+    fn check(&self, algorithm: AlgorithmId, features: usize, classes: usize) -> Result<(), String> {
+        let single = matches!(
+            algorithm,
+            AlgorithmId::DecisionTreeRegressor | AlgorithmId::DecisionTreeClassifier
+        );
+        TreeEnsemble::check(self, features, classes, single)
     }
 }
 
