@@ -286,13 +286,14 @@ impl FittedModel {
                 self.algorithm
             ));
         }
-        if !self.model.is_form_of(self.algorithm) {
-            return Err(format!(
+        let result = if self.model.is_form_of(self.algorithm) {
+            self.model.state().check(self.algorithm, features, classes)
+        } else {
+            Err(format!(
                 "the model is labelled `{}` but holds another algorithm's state",
                 self.algorithm
-            ));
-        }
-        let result = self.model.state().check(self.algorithm, features, classes);
+            ))
+        };
         result.map_err(|reason| format!("{}: {reason}", self.algorithm))
     }
 }

@@ -159,3 +159,30 @@ fn every_algorithm_gives_up_once_cancelled() {
     );
     assert!(model.predict(&x).is_ok());
 }
+
+#[test]
+fn a_model_relabelled_as_another_form_s_algorithm_is_refused() {
+    let (x, y) = data(Task::Regression);
+    let ridge = Estimator::defaults(AlgorithmId::Ridge)
+        .fit(&x, &y, 0)
+        .unwrap();
+    let bytes = ridge.to_bytes().unwrap();
+    // After the magic number and the format: the algorithm, its index among the variants
+    // as declared (one byte below 128): ridge 1, lasso 2, svr 7.
+    assert_eq!(bytes[5], 1);
+    let relabel = |index: u8| {
+        let mut crafted = bytes.clone();
+        crafted[5] = index;
+        FittedModel::from_bytes(&crafted)
+    };
+    let error = relabel(7).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "stored model is damaged or from another version: svr: the model is labelled `svr` \
+         but holds another algorithm's state"
+    );
+    // Lasso's fitted form is ridge's: the relabelled model is sound and predicts alike.
+    let lasso = relabel(2).unwrap();
+    assert_eq!(lasso.algorithm(), AlgorithmId::Lasso);
+    assert_eq!(lasso.predict(&x).unwrap(), ridge.predict(&x).unwrap());
+}
