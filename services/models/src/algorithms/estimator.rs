@@ -1,71 +1,15 @@
 //! [`Estimator`]: an algorithm with checked parameters, ready to fit.
 
 use crate::algorithms::cancel::Cancel;
+pub use crate::algorithms::catalogue::Estimator;
 use crate::algorithms::dense::check_matrix;
-use crate::algorithms::fit::Fit;
 use crate::algorithms::fitted::FittedModel;
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
-use crate::algorithms::{
-    decision_tree_classifier, decision_tree_regressor,
-    elastic_net::{ElasticNetParams, ElasticNetValidParams},
-    extra_trees_classifier, extra_trees_regressor,
-    forest::{ForestParams, ForestValidParams},
-    gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
-    knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
-    knn_regressor::{KnnRegressorParams, KnnRegressorValidParams},
-    lasso::{LassoParams, LassoValidParams},
-    linear_regression::{LinearRegressionParams, LinearRegressionValidParams},
-    logistic_regression::{LogisticRegressionParams, LogisticRegressionValidParams},
-    random_forest_classifier, random_forest_regressor,
-    ridge::{RidgeParams, RidgeValidParams},
-    svc::{SvcParams, SvcValidParams},
-    svr::{SvrParams, SvrValidParams},
-    trees::{TreeParams, TreeValidParams},
-};
 use crate::error::ModelsError;
 use crate::task::Targets;
 use mltools_core::models::ModelSpec;
 use mltools_core::utils::Matrix;
-
-/// An algorithm with checked hyperparameters.
-///
-/// ```
-/// use mltools_core::models::ParamValue;
-/// use mltools_models::algorithms::{Estimator, ParamMap};
-///
-/// let params = ParamMap::from([("alpha".to_owned(), ParamValue::Number(0.5))]);
-/// let ridge = Estimator::new("ridge", &params).unwrap();
-/// assert_eq!(ridge.id().as_str(), "ridge");
-/// let error = Estimator::new("ridge", &ParamMap::from([("k".to_owned(), ParamValue::Integer(3))]));
-/// assert!(error.unwrap_err().to_string().contains("its parameters are: alpha, solver"));
-/// ```
-///
-/// A tree-family variant holds the parameters of its own algorithm
-/// (`ForestParams::new(random_forest_classifier::FOREST)` for
-/// [`Estimator::RandomForestClassifier`]), as [`Estimator::new`] builds it; a fit refuses
-/// parameters of another algorithm.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-#[allow(missing_docs)] // One variant per algorithm; see each `XValidParams`.
-pub enum Estimator {
-    LinearRegression(LinearRegressionValidParams),
-    Ridge(RidgeValidParams),
-    Lasso(LassoValidParams),
-    ElasticNet(ElasticNetValidParams),
-    DecisionTreeRegressor(TreeValidParams),
-    RandomForestRegressor(ForestValidParams),
-    ExtraTreesRegressor(ForestValidParams),
-    Svr(SvrValidParams),
-    KnnRegressor(KnnRegressorValidParams),
-    LogisticRegression(LogisticRegressionValidParams),
-    DecisionTreeClassifier(TreeValidParams),
-    RandomForestClassifier(ForestValidParams),
-    ExtraTreesClassifier(ForestValidParams),
-    Svc(SvcValidParams),
-    KnnClassifier(KnnClassifierValidParams),
-    GaussianNb(GaussianNbValidParams),
-}
 
 impl Estimator {
     /// The algorithm `algorithm` with the documented defaults overridden by `params`.
@@ -104,70 +48,6 @@ impl Estimator {
         // every algorithm to this), so this cannot fail.
         #[allow(clippy::expect_used)]
         Self::build(id, &params).expect("documented defaults are valid")
-    }
-
-    fn build(id: AlgorithmId, p: &Params<'_>) -> Result<Estimator, ModelsError> {
-        use AlgorithmId as A;
-        Ok(match id {
-            A::LinearRegression => {
-                Estimator::LinearRegression(LinearRegressionParams::from_params(p)?.check()?)
-            }
-            A::Ridge => Estimator::Ridge(RidgeParams::from_params(p)?.check()?),
-            A::Lasso => Estimator::Lasso(LassoParams::from_params(p)?.check()?),
-            A::ElasticNet => Estimator::ElasticNet(ElasticNetParams::from_params(p)?.check()?),
-            A::DecisionTreeRegressor => Estimator::DecisionTreeRegressor(
-                TreeParams::from_params(decision_tree_regressor::TREE, p)?.check()?,
-            ),
-            A::RandomForestRegressor => Estimator::RandomForestRegressor(
-                ForestParams::from_params(random_forest_regressor::FOREST, p)?.check()?,
-            ),
-            A::ExtraTreesRegressor => Estimator::ExtraTreesRegressor(
-                ForestParams::from_params(extra_trees_regressor::FOREST, p)?.check()?,
-            ),
-            A::Svr => Estimator::Svr(SvrParams::from_params(p)?.check()?),
-            A::KnnRegressor => {
-                Estimator::KnnRegressor(KnnRegressorParams::from_params(p)?.check()?)
-            }
-            A::LogisticRegression => {
-                Estimator::LogisticRegression(LogisticRegressionParams::from_params(p)?.check()?)
-            }
-            A::DecisionTreeClassifier => Estimator::DecisionTreeClassifier(
-                TreeParams::from_params(decision_tree_classifier::TREE, p)?.check()?,
-            ),
-            A::RandomForestClassifier => Estimator::RandomForestClassifier(
-                ForestParams::from_params(random_forest_classifier::FOREST, p)?.check()?,
-            ),
-            A::ExtraTreesClassifier => Estimator::ExtraTreesClassifier(
-                ForestParams::from_params(extra_trees_classifier::FOREST, p)?.check()?,
-            ),
-            A::Svc => Estimator::Svc(SvcParams::from_params(p)?.check()?),
-            A::KnnClassifier => {
-                Estimator::KnnClassifier(KnnClassifierParams::from_params(p)?.check()?)
-            }
-            A::GaussianNb => Estimator::GaussianNb(GaussianNbParams::from_params(p)?.check()?),
-        })
-    }
-
-    /// The algorithm.
-    pub fn id(&self) -> AlgorithmId {
-        match self {
-            Estimator::LinearRegression(_) => AlgorithmId::LinearRegression,
-            Estimator::Ridge(_) => AlgorithmId::Ridge,
-            Estimator::Lasso(_) => AlgorithmId::Lasso,
-            Estimator::ElasticNet(_) => AlgorithmId::ElasticNet,
-            Estimator::DecisionTreeRegressor(_) => AlgorithmId::DecisionTreeRegressor,
-            Estimator::RandomForestRegressor(_) => AlgorithmId::RandomForestRegressor,
-            Estimator::ExtraTreesRegressor(_) => AlgorithmId::ExtraTreesRegressor,
-            Estimator::Svr(_) => AlgorithmId::Svr,
-            Estimator::KnnRegressor(_) => AlgorithmId::KnnRegressor,
-            Estimator::LogisticRegression(_) => AlgorithmId::LogisticRegression,
-            Estimator::DecisionTreeClassifier(_) => AlgorithmId::DecisionTreeClassifier,
-            Estimator::RandomForestClassifier(_) => AlgorithmId::RandomForestClassifier,
-            Estimator::ExtraTreesClassifier(_) => AlgorithmId::ExtraTreesClassifier,
-            Estimator::Svc(_) => AlgorithmId::Svc,
-            Estimator::KnnClassifier(_) => AlgorithmId::KnnClassifier,
-            Estimator::GaussianNb(_) => AlgorithmId::GaussianNb,
-        }
     }
 
     /// Fits on `x` (complete numeric features) and `y`; `seed` drives every random choice,
@@ -252,34 +132,15 @@ impl Estimator {
             model,
         ))
     }
-
-    /// The checked parameters, as what fits them.
-    fn fitter(&self) -> &dyn Fit {
-        match self {
-            Estimator::LinearRegression(p) => p,
-            Estimator::Ridge(p) => p,
-            Estimator::Lasso(p) => p,
-            Estimator::ElasticNet(p) => p,
-            Estimator::DecisionTreeRegressor(p) => p,
-            Estimator::RandomForestRegressor(p) => p,
-            Estimator::ExtraTreesRegressor(p) => p,
-            Estimator::Svr(p) => p,
-            Estimator::KnnRegressor(p) => p,
-            Estimator::LogisticRegression(p) => p,
-            Estimator::DecisionTreeClassifier(p) => p,
-            Estimator::RandomForestClassifier(p) => p,
-            Estimator::ExtraTreesClassifier(p) => p,
-            Estimator::Svc(p) => p,
-            Estimator::KnnClassifier(p) => p,
-            Estimator::GaussianNb(p) => p,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::algorithms::dense::testing;
+    use crate::algorithms::forest::ForestParams;
+    use crate::algorithms::trees::TreeParams;
+    use crate::algorithms::{decision_tree_classifier, extra_trees_classifier};
 
     #[test]
     fn a_tree_family_variant_refuses_the_parameters_of_another_algorithm() {

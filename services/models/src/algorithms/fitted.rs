@@ -55,32 +55,6 @@ impl Fitted {
             Fitted::GaussianNb(model) => model,
         }
     }
-
-    /// Whether this is the form `algorithm` fits.
-    fn is_form_of(&self, algorithm: AlgorithmId) -> bool {
-        use AlgorithmId as A;
-        match self {
-            Fitted::Linear(_) => matches!(
-                algorithm,
-                A::LinearRegression | A::Ridge | A::Lasso | A::ElasticNet
-            ),
-            Fitted::Logistic(_) => algorithm == A::LogisticRegression,
-            Fitted::Trees(_) => matches!(
-                algorithm,
-                A::DecisionTreeRegressor
-                    | A::RandomForestRegressor
-                    | A::ExtraTreesRegressor
-                    | A::DecisionTreeClassifier
-                    | A::RandomForestClassifier
-                    | A::ExtraTreesClassifier
-            ),
-            Fitted::Svr(_) => algorithm == A::Svr,
-            Fitted::Svc(_) => algorithm == A::Svc,
-            Fitted::KnnRegressor(_) => algorithm == A::KnnRegressor,
-            Fitted::KnnClassifier(_) => algorithm == A::KnnClassifier,
-            Fitted::GaussianNb(_) => algorithm == A::GaussianNb,
-        }
-    }
 }
 
 /// A fitted model: owned, `Send + Sync`, serializable to bytes ([`FittedModel::to_bytes`])
@@ -286,7 +260,7 @@ impl FittedModel {
                 self.algorithm
             ));
         }
-        let result = if self.model.is_form_of(self.algorithm) {
+        let result = if self.algorithm.fits_form(&self.model) {
             self.model.state().check(self.algorithm, features, classes)
         } else {
             Err(format!(

@@ -27,6 +27,12 @@
 //! `XParams`, whose `check` gives an `XValidParams` ([`Estimator`] holds one); fitting never
 //! re-checks. A fitted model is an owned [`FittedModel`] that serializes to bytes.
 //!
+//! Each algorithm is a module whose valid parameters implement `Fit` (fit on the targets,
+//! give the fitted state) and whose fitted state implements `Predict` (predict, check a
+//! decoded state), and one entry in the catalogue (`catalogue.rs`), from which
+//! [`AlgorithmId`], the registry's descriptions, [`Estimator`] with its parameter parsing
+//! and fitting dispatch, and the stored form of each algorithm's model are generated.
+//!
 //! ```
 //! use mltools_core::utils::Matrix;
 //! use mltools_models::algorithms::{AlgorithmId, Estimator, FittedModel};
@@ -43,6 +49,7 @@
 
 mod cancel;
 pub(crate) mod cart;
+mod catalogue;
 pub mod decision_tree_classifier;
 pub mod decision_tree_regressor;
 mod dense;
