@@ -8,7 +8,7 @@ use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::trees::{TreeKind, TreeParams};
 
 /// The algorithm, with its defaults.
-pub const TREE: TreeKind = TreeKind::new(AlgorithmId::DecisionTreeRegressor);
+pub(crate) const TREE: TreeKind = TreeKind::new(AlgorithmId::DecisionTreeRegressor);
 
 /// The documentation of its parameters.
 pub(crate) const DOCS: &[ParamDoc] = &TreeParams::REGRESSOR_DOCS;

@@ -8,7 +8,7 @@ use crate::algorithms::params::ParamDoc;
 use crate::algorithms::registry::AlgorithmId;
 
 /// The algorithm, with its defaults.
-pub const FOREST: ForestKind =
+pub(crate) const FOREST: ForestKind =
     ForestKind::extra_trees(AlgorithmId::ExtraTreesRegressor, MaxFeatures::All);
 
 /// The documentation of its parameters.

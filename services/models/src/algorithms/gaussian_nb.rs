@@ -76,7 +76,7 @@ impl GaussianNbParams {
 
 /// The fitted class statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GaussianNbModel {
+pub(crate) struct GaussianNbModel {
     present: Vec<u32>,
     log_priors: Vec<f64>,
     means: Vec<Vec<f64>>,

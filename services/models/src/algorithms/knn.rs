@@ -28,7 +28,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// The most bytes of distances held at once (a block of query rows × all training rows).
-pub const BLOCK_BYTES: usize = 8 << 20;
+pub(crate) const BLOCK_BYTES: usize = 8 << 20;
 
 /// Parameters of a k-nearest-neighbour model (Euclidean distance, brute force).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -51,7 +51,7 @@ impl KnnClassifierParams {
 
 /// A fitted model: the training rows and their class codes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KnnClassifierModel {
+pub(crate) struct KnnClassifierModel {
     neighbourhood: Neighbourhood,
     labels: Vec<u32>,
     present: Vec<u32>,

@@ -48,7 +48,7 @@ impl KnnRegressorParams {
 
 /// A fitted model: the training rows and their targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NeighboursRegressor {
+pub(crate) struct NeighboursRegressor {
     neighbourhood: Neighbourhood,
     targets: Vec<f64>,
 }

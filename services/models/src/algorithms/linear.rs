@@ -22,7 +22,7 @@ use std::fmt;
 
 /// A fitted linear function: `x·coefficients + intercept`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LinearModel {
+pub(crate) struct LinearModel {
     /// One coefficient per feature.
     pub coefficients: Vec<f64>,
     /// The intercept.
@@ -39,7 +39,7 @@ pub struct LinearModel {
 /// duality gap fell to `tol·‖y − ȳ‖²` (after the largest weight change of an epoch fell
 /// below `tol` relative to the largest weight).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct DescentStop {
+pub(crate) struct DescentStop {
     /// Whether the duality gap reached the tolerance.
     pub converged: bool,
     /// Epochs (passes over every coordinate) done.
@@ -74,7 +74,7 @@ impl fmt::Display for DescentStop {
 
 impl LinearModel {
     /// The prediction for each row of `x`.
-    pub fn predict(&self, x: &Matrix) -> Vec<f64> {
+    pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
         rows(x)
             .map(|row| {
                 row.iter()
@@ -106,7 +106,7 @@ impl LinearModel {
 
     /// What a user should know about the fit: a coordinate descent that stopped at
     /// `max_iter` before its duality gap reached `tol`. `None` otherwise.
-    pub fn warning(&self) -> Option<String> {
+    pub(crate) fn warning(&self) -> Option<String> {
         self.convergence
             .filter(|stop| !stop.converged)
             .map(|stop| stop.to_string())

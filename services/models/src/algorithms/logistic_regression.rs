@@ -134,7 +134,7 @@ impl LogisticRegressionParams {
 
 /// A fitted logistic regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogisticModel {
+pub(crate) struct LogisticModel {
     /// The class codes seen in training, ascending.
     present: Vec<u32>,
     /// The features.
@@ -446,19 +446,21 @@ impl LogisticModel {
         Ok(ClassPrediction::from_probabilities(probabilities, classes))
     }
 
+    #[cfg(test)]
     /// The coefficients, row-major: one row per class, or one row (for the second class)
     /// with two classes, as scikit-learn's `coef_`.
-    pub fn coefficients(&self) -> &[f64] {
+    pub(crate) fn coefficients(&self) -> &[f64] {
         &self.coefficients
     }
 
+    #[cfg(test)]
     /// The intercepts, one per coefficient row (scikit-learn's `intercept_`).
-    pub fn intercepts(&self) -> &[f64] {
+    pub(crate) fn intercepts(&self) -> &[f64] {
         &self.intercepts
     }
 
     /// How the solver ended; its `objective` is `mean loss + ‖W‖² / (2·C·n)`.
-    pub fn convergence(&self) -> &Convergence {
+    pub(crate) fn convergence(&self) -> &Convergence {
         &self.convergence
     }
 }

@@ -1,6 +1,6 @@
 //! The algorithms: one module per algorithm, all written here (on ndarray 0.17 where
-//! matrix products help), with scikit-learn's defaults, behind one registry. [`lbfgs`] is the solver of logistic regression (a port of scipy's L-BFGS-B
-//! with an explicit stop reason); [`knn`] the neighbour search the k-NN models share;
+//! matrix products help), with scikit-learn's defaults, behind one registry. `lbfgs` is the solver of logistic regression (a port of scipy's L-BFGS-B
+//! with an explicit stop reason); `knn` the neighbour search the k-NN models share;
 //! `solvers` the linear regressors' QR, Jacobi SVD, Cholesky and coordinate descent;
 //! `cart` the tree builder and fitted tree form the whole tree family shares.
 //!
@@ -13,13 +13,13 @@
 //! | `decision_tree_regressor` | regression | ours (`cart`: scikit-learn's CART, best splitter, squared error) | seeded (the order features are tried in) |
 //! | `random_forest_regressor` | regression | ours (`cart`, trees grown in parallel) | 100 trees, all features per split, `bootstrap = true` |
 //! | `extra_trees_regressor` | regression | ours (`cart`, random splitter) | 100 trees, all features per split, `bootstrap = false` |
-//! | `svr` | regression | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
+//! | `svr` | regression | ours (`svm`: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, `epsilon = 0.1`, `tol = 1e-3`, 200 MB kernel cache |
 //! | `knn_regressor` | regression | ours: brute force over blocks of a gemm distance matrix | `k = 5`; ties to the lower training row; `weights = distance` as scikit-learn's |
 //! | `logistic_regression` | classification | ours: L-BFGS on matrix products | `C = 1`, `tol = 1e-4`, `max_iter = 100`; the stop reason on the model, non-convergence on the leaderboard |
 //! | `decision_tree_classifier` | classification | ours (`cart`: best splitter, Gini or entropy) | seeded; probabilities: the leaf's class fractions |
 //! | `random_forest_classifier` | classification | ours (`cart`, trees grown in parallel) | 100 trees, √p features per split, `bootstrap = true`; probabilities: mean of the trees' leaf class fractions |
 //! | `extra_trees_classifier` | classification | ours (`cart`, random splitter) | 100 trees, √p features per split, `bootstrap = false`; in the catalogue, not a default candidate |
-//! | `svc` | classification | ours ([`svm`]: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
+//! | `svc` | classification | ours (`svm`: LIBSVM's SMO) | RBF, `gamma = scale`, `C = 1`, one-vs-one (ties to the lower class); `probability = true` (Platt scaling, 5 extra fits per pair; scikit-learn's default is off) |
 //! | `knn_classifier` | classification | ours, as `knn_regressor` | `k = 5`; (weighted) neighbour class shares as probabilities |
 //! | `gaussian_nb` | classification | ours | `var_smoothing = 1e-9` (× the largest feature variance); probabilities as scikit-learn's to 1e-9 |
 //!
@@ -50,38 +50,38 @@
 mod cancel;
 pub(crate) mod cart;
 mod catalogue;
-pub mod decision_tree_classifier;
-pub mod decision_tree_regressor;
+pub(crate) mod decision_tree_classifier;
+pub(crate) mod decision_tree_regressor;
 mod dense;
-pub mod elastic_net;
+pub(crate) mod elastic_net;
 mod estimator;
-pub mod extra_trees_classifier;
-pub mod extra_trees_regressor;
+pub(crate) mod extra_trees_classifier;
+pub(crate) mod extra_trees_regressor;
 mod fit;
 mod fitted;
-pub mod forest;
-pub mod gaussian_nb;
-pub mod knn;
-pub mod knn_classifier;
-pub mod knn_regressor;
-pub mod lasso;
-pub mod lbfgs;
+pub(crate) mod forest;
+pub(crate) mod gaussian_nb;
+pub(crate) mod knn;
+pub(crate) mod knn_classifier;
+pub(crate) mod knn_regressor;
+pub(crate) mod lasso;
+pub(crate) mod lbfgs;
 mod limits;
 mod linalg;
-pub mod linear;
-pub mod linear_regression;
-pub mod logistic_regression;
+pub(crate) mod linear;
+pub(crate) mod linear_regression;
+pub(crate) mod logistic_regression;
 mod params;
-pub mod random_forest_classifier;
-pub mod random_forest_regressor;
+pub(crate) mod random_forest_classifier;
+pub(crate) mod random_forest_regressor;
 mod registry;
-pub mod ridge;
+pub(crate) mod ridge;
 mod solvers;
-pub mod svc;
-pub mod svm;
-pub mod svr;
-pub mod trees;
-pub mod validate;
+pub(crate) mod svc;
+pub(crate) mod svm;
+pub(crate) mod svr;
+pub(crate) mod trees;
+pub(crate) mod validate;
 
 pub use cancel::Cancel;
 pub use estimator::Estimator;

@@ -10,7 +10,7 @@ use crate::algorithms::params::ParamDoc;
 use crate::algorithms::registry::AlgorithmId;
 
 /// The algorithm, with its defaults.
-pub const FOREST: ForestKind =
+pub(crate) const FOREST: ForestKind =
     ForestKind::random_forest(AlgorithmId::RandomForestClassifier, MaxFeatures::Sqrt);
 
 /// The documentation of its parameters.

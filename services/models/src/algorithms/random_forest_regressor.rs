@@ -11,7 +11,7 @@ use crate::algorithms::params::ParamDoc;
 use crate::algorithms::registry::AlgorithmId;
 
 /// The algorithm, with its defaults.
-pub const FOREST: ForestKind =
+pub(crate) const FOREST: ForestKind =
     ForestKind::random_forest(AlgorithmId::RandomForestRegressor, MaxFeatures::All);
 
 /// The documentation of its parameters.

@@ -105,7 +105,7 @@ impl SvcParams {
 
 /// A fitted classifier: LIBSVM's model, owned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SvcModel {
+pub(crate) struct SvcModel {
     /// The class codes seen in training, ascending.
     classes: Vec<u32>,
     kernel: Kernel,
@@ -345,42 +345,42 @@ impl SvcModel {
         }
     }
 
-    /// The class codes seen in training, ascending.
-    pub fn classes(&self) -> &[u32] {
-        &self.classes
-    }
-
+    #[cfg(test)]
     /// The training rows that are support vectors, grouped by class (scikit-learn's
     /// `support_`).
-    pub fn support(&self) -> &[u32] {
+    pub(crate) fn support(&self) -> &[u32] {
         &self.support
     }
 
+    #[cfg(test)]
     /// Per class, its number of support vectors (scikit-learn's `n_support_`).
-    pub fn support_counts(&self) -> &[u32] {
+    pub(crate) fn support_counts(&self) -> &[u32] {
         &self.counts
     }
 
+    #[cfg(test)]
     /// LIBSVM's dual coefficients, `(classes − 1) × support vectors` row-major. For two
     /// classes, scikit-learn's `dual_coef_` is their negation (it flips the binary machine
     /// so that a positive decision means its second class); otherwise they are equal.
-    pub fn dual_coefficients(&self) -> &[f64] {
+    pub(crate) fn dual_coefficients(&self) -> &[f64] {
         &self.coefficients
     }
 
+    #[cfg(test)]
     /// Per pair of classes `(i, j)`, `i < j` in order, the bias subtracted from its decision
     /// value (scikit-learn's `intercept_` is `−rho`, negated again for two classes).
-    pub fn rho(&self) -> &[f64] {
+    pub(crate) fn rho(&self) -> &[f64] {
         &self.rho
     }
 
+    #[cfg(test)]
     /// Per pair, the Platt sigmoid giving the probability of its first class.
-    pub fn sigmoids(&self) -> Option<&[Sigmoid]> {
+    pub(crate) fn sigmoids(&self) -> Option<&[Sigmoid]> {
         self.sigmoids.as_deref()
     }
 
     /// False when a machine's solver stopped at its iteration limit.
-    pub fn converged(&self) -> bool {
+    pub(crate) fn converged(&self) -> bool {
         self.converged
     }
 
@@ -472,6 +472,7 @@ impl SvcModel {
         best
     }
 
+    #[cfg(test)]
     /// scikit-learn's `decision_function` (with `decision_function_shape="ovo"`): for two
     /// classes, one value per row, positive for the second class; for more, per row the
     /// value of each pair of classes `(i, j)`, `i < j` in order, row-major, positive for
@@ -480,7 +481,7 @@ impl SvcModel {
     /// # Errors
     /// [`ModelsError::Shape`] for rows of another width; [`ModelsError::Corrupt`] for a
     /// damaged model.
-    pub fn decision_function(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
+    pub(crate) fn decision_function(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
         self.check(x)?;
         let pairs = self.pairs();
         let mut kernel_values = vec![0.0; self.support.len()];

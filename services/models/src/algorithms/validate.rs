@@ -13,11 +13,11 @@
 //! at least one byte, so a `Vec` grows only as far as the input lasts.
 
 /// The most classes a model may have (a class list beyond it is refused).
-pub const MAX_CLASSES: usize = 65_536;
+pub(crate) const MAX_CLASSES: usize = 65_536;
 /// The most trees a forest may have (`n_trees` is at most 65535).
-pub const MAX_TREES: usize = 65_535;
+pub(crate) const MAX_TREES: usize = 65_535;
 /// The most features a model may have.
-pub const MAX_FEATURES: usize = 1 << 20;
+pub(crate) const MAX_FEATURES: usize = 1 << 20;
 
 /// What a node of a tree is, as far as the walk cares.
 pub(crate) enum Shape {

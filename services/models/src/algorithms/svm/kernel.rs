@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A kernel with its settings resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Kernel {
+pub(crate) enum Kernel {
     /// `a·b`.
     Linear,
     /// `exp(−gamma·‖a − b‖²)`.
@@ -50,7 +50,7 @@ impl Kernel {
 
     /// The kernel's value on two rows of equal length, computed as LIBSVM's `k_function`
     /// (the RBF kernel from the squared distance, not from norms).
-    pub fn apply(&self, a: &[f64], b: &[f64]) -> f64 {
+    pub(crate) fn apply(&self, a: &[f64], b: &[f64]) -> f64 {
         match *self {
             Kernel::Linear => dot(a, b),
             Kernel::Rbf { gamma } => (-gamma * squared_distance(a, b)).exp(),

@@ -18,8 +18,8 @@
 
 mod cache;
 pub(crate) mod formulations;
-pub mod kernel;
-pub mod platt;
+pub(crate) mod kernel;
+pub(crate) mod platt;
 mod qmatrix;
 mod smo;
 #[cfg(test)]
@@ -29,7 +29,7 @@ use crate::algorithms::dense::rows;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
 use crate::error::ModelsError;
 use formulations::SolverSettings;
-pub use kernel::Kernel;
+pub(crate) use kernel::Kernel;
 use mltools_core::models::ParamValue;
 use mltools_core::utils::Matrix;
 use serde::{Deserialize, Serialize};
@@ -285,7 +285,7 @@ pub(crate) fn check_penalty(algorithm: &'static str, c: f64) -> Result<(), Model
 /// A fitted ε-SVR machine: the decision value of `x` is
 /// `Σ coefficientᵢ·K(x, vectorᵢ) − rho`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SupportVectors {
+pub(crate) struct SupportVectors {
     kernel: Kernel,
     width: usize,
     vectors: Vec<f64>,
@@ -342,33 +342,26 @@ impl SupportVectors {
         }
     }
 
-    /// The kernel.
-    pub fn kernel(&self) -> Kernel {
-        self.kernel
-    }
-
-    /// The support vectors, row-major.
-    pub fn vectors(&self) -> &[f64] {
-        &self.vectors
-    }
-
+    #[cfg(test)]
     /// Their dual coefficients (scikit-learn's `dual_coef_`).
-    pub fn coefficients(&self) -> &[f64] {
+    pub(crate) fn coefficients(&self) -> &[f64] {
         &self.coefficients
     }
 
+    #[cfg(test)]
     /// The training rows they are (scikit-learn's `support_`).
-    pub fn support(&self) -> &[u32] {
+    pub(crate) fn support(&self) -> &[u32] {
         &self.support
     }
 
+    #[cfg(test)]
     /// The bias subtracted (scikit-learn's `intercept_` is `−rho`).
-    pub fn rho(&self) -> f64 {
+    pub(crate) fn rho(&self) -> f64 {
         self.rho
     }
 
     /// False when the solver stopped at its iteration limit rather than its tolerance.
-    pub fn converged(&self) -> bool {
+    pub(crate) fn converged(&self) -> bool {
         self.converged
     }
 
@@ -377,7 +370,7 @@ impl SupportVectors {
     /// # Errors
     /// [`ModelsError::Shape`] when `x` has another number of columns;
     /// [`ModelsError::Corrupt`] when the machine's parts disagree in size.
-    pub fn decisions(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
+    pub(crate) fn decisions(&self, x: &Matrix) -> Result<Vec<f64>, ModelsError> {
         check_vectors(self.width, &self.vectors, self.coefficients.len(), x)?;
         Ok(rows(x)
             .map(|row| {

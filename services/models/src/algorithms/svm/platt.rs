@@ -19,7 +19,7 @@ const MIN_PROBABILITY: f64 = 1e-7;
 
 /// Platt's sigmoid: `P(first class | decision value f) = 1 / (1 + exp(a·f + b))`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Sigmoid {
+pub(crate) struct Sigmoid {
     /// The slope (negative when larger decision values mean the first class).
     pub a: f64,
     /// The offset.
@@ -29,7 +29,7 @@ pub struct Sigmoid {
 impl Sigmoid {
     /// The probability of the first class (LIBSVM's `sigmoid_predict`, which keeps the
     /// exponent non-positive).
-    pub fn predict(&self, decision: f64) -> f64 {
+    pub(crate) fn predict(&self, decision: f64) -> f64 {
         let f = decision * self.a + self.b;
         if f >= 0.0 {
             (-f).exp() / (1.0 + (-f).exp())
