@@ -21,8 +21,9 @@
 //!
 //! Same data: the built-in sets come through the datasets service (smartcore's copies:
 //! breast_cancer stored as f32, diabetes the standardised copy, digits identical to
-//! scikit-learn's); the 20,000 × 20 set is generated here (splitmix64, seed 7: uniform
-//! features, a noisy linear binary target). Same folds: the utils service's split, seed 0,
+//! scikit-learn's); the 20,000 × 20 and 200,000 × 20 sets are generated here (splitmix64,
+//! seed 7: uniform features, a noisy linear binary target; the larger for histogram
+//! gradient boosting only). Same folds: the utils service's split, seed 0,
 //! stratified for classification — the folds our compare uses — written out with the data.
 //! Same scaling: mean and population standard deviation of each training fold, a constant
 //! column only centred (scikit-learn's `StandardScaler`), fitted by each side. Timing: the
@@ -71,6 +72,8 @@ const COMPARE_TARGET: f64 = 0.8;
 /// SVC's peak memory on the 20,000 × 20 set, megabytes.
 const MEMORY_LIMIT_MB: f64 = 500.0;
 const GENERATED: &str = "generated_20k";
+/// The same generator at 200,000 rows, for histogram gradient boosting (issue 15).
+const GENERATED_LARGE: &str = "generated_200k";
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/benches/reference/sklearn_reference.py"
@@ -194,12 +197,15 @@ fn runs() -> Vec<Run> {
         tree("digits", A::DecisionTreeClassifier),
         tree("digits", A::RandomForestClassifier),
         tree("digits", A::ExtraTreesClassifier),
+        tree("digits", A::HistGradientBoostingClassifier),
         run(GENERATED, A::Svc, Some(false), Some(1.5)),
         run(GENERATED, A::Svc, Some(true), Some(1.5)),
         run(GENERATED, A::LogisticRegression, None, Some(2.0)),
         tree(GENERATED, A::DecisionTreeClassifier),
         tree(GENERATED, A::RandomForestClassifier),
         tree(GENERATED, A::ExtraTreesClassifier),
+        tree(GENERATED, A::HistGradientBoostingClassifier),
+        tree(GENERATED_LARGE, A::HistGradientBoostingClassifier),
         run("diabetes", A::Svr, None, Some(1.5)),
     ]
 }
@@ -242,16 +248,18 @@ async fn load_sets(node: &Node) -> Result<Vec<Set>, BoxError> {
             folds,
         });
     }
-    let (columns, values, targets) = generated();
-    let folds = folds(node, &targets).await?;
-    sets.push(Set {
-        name: GENERATED,
-        dataset: None,
-        columns,
-        values,
-        targets,
-        folds,
-    });
+    for (name, rows) in [(GENERATED, 20_000), (GENERATED_LARGE, 200_000)] {
+        let (columns, values, targets) = generated(rows);
+        let folds = folds(node, &targets).await?;
+        sets.push(Set {
+            name,
+            dataset: None,
+            columns,
+            values,
+            targets,
+            folds,
+        });
+    }
     Ok(sets)
 }
 
@@ -291,7 +299,7 @@ fn row_major(features: &Frame) -> Result<Vec<f64>, BoxError> {
 
 /// 20,000 rows of 20 uniform features in [−2, 2) and a noisy linear binary target
 /// (splitmix64, seed 7; the set `services/models/tests/speed.rs` times).
-fn generated() -> (Vec<String>, Vec<f64>, Targets) {
+fn generated(rows: usize) -> (Vec<String>, Vec<f64>, Targets) {
     let mut state = 7u64;
     let mut uniform = || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -300,7 +308,7 @@ fn generated() -> (Vec<String>, Vec<f64>, Targets) {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / 9_007_199_254_740_992.0
     };
-    let (rows, width) = (20_000, 20);
+    let width = 20;
     let mut values = Vec::with_capacity(rows * width);
     let mut codes = Vec::with_capacity(rows);
     for _ in 0..rows {

@@ -38,6 +38,8 @@ from sklearn import metrics
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -89,6 +91,12 @@ def estimator(model, probability=False):
         ),
         "extra_trees_classifier": lambda: ExtraTreesClassifier(
             n_estimators=100, random_state=0
+        ),
+        "hist_gradient_boosting_regressor": lambda: HistGradientBoostingRegressor(
+            random_state=0
+        ),
+        "hist_gradient_boosting_classifier": lambda: HistGradientBoostingClassifier(
+            random_state=0
         ),
         "svc": lambda: SVC(probability=probability, random_state=0),
         "knn_classifier": lambda: KNeighborsClassifier(n_neighbors=5),

@@ -647,6 +647,7 @@ mod tests {
             [
                 "logistic_regression",
                 "decision_tree_classifier",
+                "hist_gradient_boosting_classifier",
                 "gaussian_nb"
             ]
         );

@@ -28,9 +28,10 @@
 //!
 //! let classifiers: Vec<_> = AlgorithmId::of_task(Task::Classification).map(AlgorithmId::as_str).collect();
 //! assert_eq!(classifiers, ["logistic_regression", "decision_tree_classifier",
-//!     "random_forest_classifier", "svc", "knn_classifier", "gaussian_nb"]);
+//!     "random_forest_classifier", "hist_gradient_boosting_classifier", "svc",
+//!     "knn_classifier", "gaussian_nb"]);
 //! // And `extra_trees_classifier`, in the catalogue but not a default candidate.
-//! assert_eq!(algorithms().len(), 16);
+//! assert_eq!(algorithms().len(), 18);
 //! ```
 
 mod admission;

@@ -1002,7 +1002,7 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
         "logistic_regression: parameter `max_iter` = 501 is above this node's cap of 500 \
          (models setting `max_iterations`)",
     );
-    // Every classifier by default: six models, over the cap of two.
+    // Every classifier by default: seven models, over the cap of two.
     let error = client
         .submit(context::current(), compare(breast_cancer(), &[], false))
         .await
@@ -1010,7 +1010,7 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
         .unwrap_err();
     refused(
         error,
-        "the comparison's model count = 6 is above this node's cap of 2 (models setting \
+        "the comparison's model count = 7 is above this node's cap of 2 (models setting \
          `max_models_per_comparison`)",
     );
     assert_eq!(state.job_tasks(), 0, "no job was started");

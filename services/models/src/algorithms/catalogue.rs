@@ -20,6 +20,7 @@ use crate::algorithms::{
     extra_trees_classifier, extra_trees_regressor,
     forest::{ForestParams, ForestValidParams},
     gaussian_nb::{GaussianNbParams, GaussianNbValidParams},
+    hist_gradient_boosting::{self, BoostingParams, BoostingValidParams},
     knn_classifier::{KnnClassifierParams, KnnClassifierValidParams},
     knn_regressor::{KnnRegressorParams, KnnRegressorValidParams},
     lasso::{LassoParams, LassoValidParams},
@@ -42,6 +43,8 @@ pub(crate) struct Entry {
     pub(crate) task: Task,
     pub(crate) family: AlgorithmFamily,
     pub(crate) probabilities: bool,
+    /// Whether it takes missing values and routes them itself.
+    pub(crate) missing_values: bool,
     pub(crate) doc: &'static str,
     pub(crate) params: &'static [ParamDoc],
     /// Whether a comparison that names no models fits it.
@@ -57,6 +60,7 @@ macro_rules! catalogue {
             task: $task:ident,
             family: $family:ident,
             probabilities: $probabilities:literal,
+            missing_values: $missing:literal,
             default_candidate: $candidate:literal,
             doc: $doc:literal,
             params: $docs:expr,
@@ -109,6 +113,7 @@ macro_rules! catalogue {
                         task: Task::$task,
                         family: AlgorithmFamily::$family,
                         probabilities: $probabilities,
+                        missing_values: $missing,
                         doc: $doc,
                         params: $docs,
                         default_candidate: $candidate,
@@ -184,6 +189,7 @@ catalogue! {
         task: Regression,
         family: Linear,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Ordinary least squares.",
         params: LinearRegressionParams::DOCS,
@@ -198,6 +204,7 @@ catalogue! {
         task: Regression,
         family: Linear,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Least squares with an L2 penalty.",
         params: RidgeParams::DOCS,
@@ -212,6 +219,7 @@ catalogue! {
         task: Regression,
         family: Linear,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Least squares with an L1 penalty (sparse coefficients).",
         params: LassoParams::DOCS,
@@ -226,6 +234,7 @@ catalogue! {
         task: Regression,
         family: Linear,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Least squares with L1 and L2 penalties.",
         params: ElasticNetParams::DOCS,
@@ -240,6 +249,7 @@ catalogue! {
         task: Regression,
         family: Tree,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "One regression tree.",
         params: decision_tree_regressor::DOCS,
@@ -254,6 +264,7 @@ catalogue! {
         task: Regression,
         family: Tree,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "A random forest of bootstrapped regression trees.",
         params: random_forest_regressor::DOCS,
@@ -268,6 +279,7 @@ catalogue! {
         task: Regression,
         family: Tree,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Extremely randomised regression trees.",
         params: extra_trees_regressor::DOCS,
@@ -278,10 +290,11 @@ catalogue! {
     /// Epsilon-support vector regression.
     Svr {
         id: "svr",
-        rank: 7,
+        rank: 8,
         task: Regression,
         family: Svm,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "Epsilon-support vector regression.",
         params: SvrParams::DOCS,
@@ -292,10 +305,11 @@ catalogue! {
     /// k-nearest-neighbour regression.
     KnnRegressor {
         id: "knn_regressor",
-        rank: 8,
+        rank: 9,
         task: Regression,
         family: Neighbors,
         probabilities: false,
+        missing_values: false,
         default_candidate: true,
         doc: "The mean target of the k nearest rows.",
         params: KnnRegressorParams::DOCS,
@@ -306,10 +320,11 @@ catalogue! {
     /// Logistic regression.
     LogisticRegression {
         id: "logistic_regression",
-        rank: 9,
+        rank: 10,
         task: Classification,
         family: Linear,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "L2-penalised logistic regression (binary or multinomial).",
         params: LogisticRegressionParams::DOCS,
@@ -320,10 +335,11 @@ catalogue! {
     /// One classification tree.
     DecisionTreeClassifier {
         id: "decision_tree_classifier",
-        rank: 10,
+        rank: 11,
         task: Classification,
         family: Tree,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "One classification tree.",
         params: decision_tree_classifier::DOCS,
@@ -334,10 +350,11 @@ catalogue! {
     /// Bootstrapped classification trees.
     RandomForestClassifier {
         id: "random_forest_classifier",
-        rank: 11,
+        rank: 12,
         task: Classification,
         family: Tree,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "A random forest of bootstrapped classification trees.",
         params: random_forest_classifier::DOCS,
@@ -348,10 +365,11 @@ catalogue! {
     /// Support vector classification.
     Svc {
         id: "svc",
-        rank: 13,
+        rank: 15,
         task: Classification,
         family: Svm,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "Support vector classification (one-vs-one for more than two classes), with Platt-scaled probabilities.",
         params: SvcParams::DOCS,
@@ -362,10 +380,11 @@ catalogue! {
     /// k-nearest-neighbour classification.
     KnnClassifier {
         id: "knn_classifier",
-        rank: 14,
+        rank: 16,
         task: Classification,
         family: Neighbors,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "The majority class of the k nearest rows.",
         params: KnnClassifierParams::DOCS,
@@ -376,10 +395,11 @@ catalogue! {
     /// Gaussian naive Bayes.
     GaussianNb {
         id: "gaussian_nb",
-        rank: 15,
+        rank: 17,
         task: Classification,
         family: NaiveBayes,
         probabilities: true,
+        missing_values: false,
         default_candidate: true,
         doc: "Gaussian naive Bayes.",
         params: GaussianNbParams::DOCS,
@@ -391,16 +411,47 @@ catalogue! {
     /// comparison's default candidates).
     ExtraTreesClassifier {
         id: "extra_trees_classifier",
-        rank: 12,
+        rank: 13,
         task: Classification,
         family: Tree,
         probabilities: true,
+        missing_values: false,
         default_candidate: false,
         doc: "Extremely randomised classification trees (random cuts, no bootstrap).",
         params: extra_trees_classifier::DOCS,
         valid: ForestValidParams,
         check: |p| ForestParams::from_params(extra_trees_classifier::FOREST, p)?.check(),
         form: Trees,
+    }
+    /// Histogram gradient boosting of regression trees.
+    HistGradientBoostingRegressor {
+        id: "hist_gradient_boosting_regressor",
+        rank: 7,
+        task: Regression,
+        family: Tree,
+        probabilities: false,
+        missing_values: true,
+        default_candidate: true,
+        doc: "Histogram gradient boosting (scikit-learn's HistGradientBoostingRegressor): squared error, 255 bins, missing values routed natively.",
+        params: hist_gradient_boosting::DOCS,
+        valid: BoostingValidParams,
+        check: |p| BoostingParams::from_params(AlgorithmId::HistGradientBoostingRegressor, p)?.check(),
+        form: Boosted,
+    }
+    /// Histogram gradient boosting of trees on the log loss.
+    HistGradientBoostingClassifier {
+        id: "hist_gradient_boosting_classifier",
+        rank: 14,
+        task: Classification,
+        family: Tree,
+        probabilities: true,
+        missing_values: true,
+        default_candidate: true,
+        doc: "Histogram gradient boosting (scikit-learn's HistGradientBoostingClassifier): binary or multinomial log loss, 255 bins, missing values routed natively.",
+        params: hist_gradient_boosting::DOCS,
+        valid: BoostingValidParams,
+        check: |p| BoostingParams::from_params(AlgorithmId::HistGradientBoostingClassifier, p)?.check(),
+        form: Boosted,
     }
 }
 
@@ -421,12 +472,14 @@ mod tests {
                 "decision_tree_regressor",
                 "random_forest_regressor",
                 "extra_trees_regressor",
+                "hist_gradient_boosting_regressor",
                 "svr",
                 "knn_regressor",
                 "logistic_regression",
                 "decision_tree_classifier",
                 "random_forest_classifier",
                 "extra_trees_classifier",
+                "hist_gradient_boosting_classifier",
                 "svc",
                 "knn_classifier",
                 "gaussian_nb",
@@ -451,6 +504,8 @@ mod tests {
             (A::KnnClassifier, 13),
             (A::GaussianNb, 14),
             (A::ExtraTreesClassifier, 15),
+            (A::HistGradientBoostingRegressor, 16),
+            (A::HistGradientBoostingClassifier, 17),
         ];
         for (id, number) in stored {
             assert_eq!(postcard::to_allocvec(&id).unwrap(), [number], "{id}");

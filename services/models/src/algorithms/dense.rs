@@ -10,6 +10,12 @@ use mltools_core::utils::Matrix;
 /// [`ModelsError::Shape`] for a ragged matrix, [`ModelsError::NonFinite`] naming the first
 /// column with a missing or infinite value.
 pub(crate) fn check_matrix(x: &Matrix) -> Result<(), ModelsError> {
+    check_matrix_with(x, false)
+}
+
+/// [`check_matrix`], taking missing values (NaN) when `missing` (an infinity is still
+/// refused).
+pub(crate) fn check_matrix_with(x: &Matrix, missing: bool) -> Result<(), ModelsError> {
     let columns = x.columns.len();
     if x.values.len() != x.rows * columns {
         return Err(ModelsError::Shape {
@@ -20,7 +26,11 @@ pub(crate) fn check_matrix(x: &Matrix) -> Result<(), ModelsError> {
             ),
         });
     }
-    if let Some(index) = x.values.iter().position(|value| !value.is_finite()) {
+    if let Some(index) = x
+        .values
+        .iter()
+        .position(|value| !(value.is_finite() || missing && value.is_nan()))
+    {
         return Err(ModelsError::NonFinite {
             column: x.columns[index % columns].clone(),
             row: index / columns,

@@ -2,7 +2,7 @@
 
 use crate::algorithms::cancel::Cancel;
 pub use crate::algorithms::catalogue::Estimator;
-use crate::algorithms::dense::check_matrix;
+use crate::algorithms::dense::check_matrix_with;
 use crate::algorithms::fitted::FittedModel;
 use crate::algorithms::params::{ParamMap, Params};
 use crate::algorithms::registry::AlgorithmId;
@@ -87,7 +87,8 @@ impl Estimator {
                 task: y.task(),
             });
         }
-        check_matrix(x)?;
+        let fitter = self.fitter();
+        check_matrix_with(x, fitter.takes_missing_values())?;
         if x.rows != y.len() {
             return Err(ModelsError::Shape {
                 reason: format!("{} feature rows but {} targets", x.rows, y.len()),
@@ -111,7 +112,6 @@ impl Estimator {
                 reason: format!("{id} needs at least 2 training rows, got {}", x.rows),
             });
         }
-        let fitter = self.fitter();
         // A parameter type that serves several algorithms (the tree family's) must hold
         // this one's.
         if let Some(kind) = fitter.algorithm()

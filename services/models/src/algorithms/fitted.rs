@@ -2,9 +2,10 @@
 
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::TreeEnsemble;
-use crate::algorithms::dense::check_matrix;
+use crate::algorithms::dense::check_matrix_with;
 use crate::algorithms::fit::Predict;
 use crate::algorithms::gaussian_nb::GaussianNbModel;
+use crate::algorithms::hist_gradient_boosting::BoostedModel;
 use crate::algorithms::knn_classifier::KnnClassifierModel;
 use crate::algorithms::knn_regressor::NeighboursRegressor;
 use crate::algorithms::lbfgs::Convergence;
@@ -39,6 +40,9 @@ pub(crate) enum Fitted {
     KnnRegressor(NeighboursRegressor),
     KnnClassifier(KnnClassifierModel),
     GaussianNb(GaussianNbModel),
+    /// Histogram gradient boosting (added last: the stored forms before it keep their
+    /// numbers).
+    Boosted(BoostedModel),
 }
 
 impl Fitted {
@@ -53,6 +57,7 @@ impl Fitted {
             Fitted::KnnRegressor(model) => model,
             Fitted::KnnClassifier(model) => model,
             Fitted::GaussianNb(model) => model,
+            Fitted::Boosted(model) => model,
         }
     }
 }
@@ -85,6 +90,12 @@ impl FittedModel {
     /// The algorithm.
     pub fn algorithm(&self) -> AlgorithmId {
         self.algorithm
+    }
+
+    /// The fitted state.
+    #[cfg(test)]
+    pub(crate) fn fitted(&self) -> &Fitted {
+        &self.model
     }
 
     /// The feature columns it was fitted on, in order.
@@ -164,7 +175,7 @@ impl FittedModel {
                 ),
             });
         }
-        check_matrix(x)?;
+        check_matrix_with(x, self.algorithm.takes_missing_values())?;
         if x.rows == 0 {
             return Ok(match self.classes {
                 0 => Prediction::Regression(Vec::new()),

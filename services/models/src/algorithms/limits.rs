@@ -80,6 +80,8 @@ impl Estimator {
             | Estimator::ExtraTreesRegressor(p)
             | Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
             Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
+            Estimator::HistGradientBoostingRegressor(p)
+            | Estimator::HistGradientBoostingClassifier(p) => iterations(p.params().max_iter),
             Estimator::Lasso(p) => iterations(p.params().max_iter),
             Estimator::ElasticNet(p) => iterations(p.params().max_iter),
             Estimator::Svc(p) => cache(p.params().solver.cache_size_mb),

@@ -23,6 +23,11 @@ impl AlgorithmId {
         self.entry().family
     }
 
+    /// Whether it takes missing values (NaN) in its features and routes them itself.
+    pub fn takes_missing_values(self) -> bool {
+        self.entry().missing_values
+    }
+
     /// Whether it gives class probabilities.
     pub fn has_probabilities(self) -> bool {
         self.entry().probabilities
@@ -117,8 +122,8 @@ mod tests {
                     .all(|p| !p.doc.is_empty() && !p.accepts.is_empty())
             );
         }
-        assert_eq!(AlgorithmId::of_task(Task::Regression).count(), 9);
-        assert_eq!(AlgorithmId::of_task(Task::Classification).count(), 6);
+        assert_eq!(AlgorithmId::of_task(Task::Regression).count(), 10);
+        assert_eq!(AlgorithmId::of_task(Task::Classification).count(), 7);
         // In the catalogue, not among the default candidates.
         let extra = AlgorithmId::parse("extra_trees_classifier").unwrap();
         assert!(algorithms().iter().any(|info| info.id == extra.as_str()));

@@ -133,7 +133,7 @@ fn one_thread_and_three_give_the_same_leaderboard_bit_for_bit() {
     let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     let (one_oof, three_oof) = (one.out_of_fold.unwrap(), three.out_of_fold.unwrap());
     assert_eq!(bits(&one_oof.predicted), bits(&three_oof.predicted));
-    assert_eq!(one.entries.len(), 7);
+    assert_eq!(one.entries.len(), 8);
     assert!(one.entries.iter().all(|entry| entry.error.is_none()));
     // Every classifier has probabilities (SVC's by Platt scaling), so every one has ROC AUC
     // (one-vs-rest) and log loss.

@@ -1,0 +1,1013 @@
+//! Histogram gradient boosting, scikit-learn's `HistGradientBoosting*` ("LightGBM's
+//! algorithm"): each feature is cut into at most 255 bins once, from the training rows
+//! (the midpoints of its distinct values, or its quantiles when it has more), with one more
+//! bin for missing values; each tree grows best-first on histograms of the gradients and
+//! hessians per bin (a node's histogram is built for the smaller child and subtracted
+//! from the parent's for the larger), up to `max_leaf_nodes` leaves, trying missing values
+//! on either side of every cut; its leaf values, `−G / (H + λ)` times the learning rate,
+//! are added to the raw predictions. Early stopping holds out a seeded (stratified) share
+//! of the rows and stops once the held-out loss has not improved by `tol` in
+//! `n_iter_no_change` iterations.
+//!
+//! Losses, as scikit-learn's: half squared error (regression), half binomial log loss
+//! (two classes, one tree per iteration) and half multinomial log loss (more classes, one
+//! tree per class per iteration).
+
+use crate::algorithms::Cancel;
+use crate::algorithms::validate::{Shape, check_tree};
+use crate::error::ModelsError;
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// Bins per feature for its values; one more holds its missing values.
+pub(crate) const MAX_BINS: usize = 255;
+/// The bin of a missing value.
+const MISSING: u8 = u8::MAX;
+/// Rows the bin edges are computed from, at most (scikit-learn's `subsample`).
+const BINNING_SAMPLE: usize = 200_000;
+/// The smallest hessian sum a child may have (scikit-learn's `min_hessian_to_split`).
+const MIN_HESSIAN: f64 = 1e-3;
+
+/// How boosting runs: scikit-learn's parameters, checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Settings {
+    pub(crate) learning_rate: f64,
+    pub(crate) max_iter: usize,
+    pub(crate) max_leaf_nodes: usize,
+    pub(crate) max_depth: Option<usize>,
+    pub(crate) min_samples_leaf: usize,
+    pub(crate) l2_regularization: f64,
+    pub(crate) max_bins: usize,
+    /// Whether part of the rows is held out to stop early.
+    pub(crate) early_stopping: bool,
+    pub(crate) validation_fraction: f64,
+    pub(crate) n_iter_no_change: usize,
+    pub(crate) tol: f64,
+}
+
+/// What is learnt: values, or class indices among `classes` present ones.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// Regression values.
+    Values(&'a [f64]),
+    /// Per row, the index of its class among the `classes` present ones (0-based).
+    Classes(&'a [u32], usize),
+}
+
+impl Target<'_> {
+    /// Raw outputs per row: one for regression and two classes, one per class beyond.
+    fn outputs(self) -> usize {
+        match self {
+            Target::Values(_) | Target::Classes(_, 2) => 1,
+            Target::Classes(_, classes) => classes,
+        }
+    }
+}
+
+/// One node of a fitted tree.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) enum BoostNode {
+    /// Rows with `feature ≤ threshold` go `left`, the others `right`; a missing value goes
+    /// left when `missing_left`.
+    Split {
+        feature: u32,
+        threshold: f64,
+        missing_left: bool,
+        left: u32,
+        right: u32,
+    },
+    /// A leaf's value (the learning rate applied).
+    Leaf(f64),
+}
+
+/// A boosted ensemble: raw prediction = baseline + the sum of one tree per output per
+/// iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Booster {
+    /// Raw outputs per row.
+    pub(crate) outputs: usize,
+    /// The raw prediction before any tree, per output.
+    pub(crate) baseline: Vec<f64>,
+    /// Iteration by iteration, one tree per output.
+    pub(crate) trees: Vec<Vec<BoostNode>>,
+}
+
+impl Booster {
+    /// The iterations fitted.
+    #[cfg(test)]
+    pub(crate) fn iterations(&self) -> usize {
+        self.trees.len() / self.outputs.max(1)
+    }
+
+    /// The raw predictions of the rows of `x` (`rows × features`, row-major), `rows ×
+    /// outputs`.
+    pub(crate) fn raw(
+        &self,
+        x: &[f64],
+        features: usize,
+        cancel: &Cancel,
+    ) -> Result<Vec<f64>, ModelsError> {
+        let rows = x.len() / features.max(1);
+        let mut raw = Vec::with_capacity(rows * self.outputs);
+        for _ in 0..rows {
+            raw.extend_from_slice(&self.baseline);
+        }
+        for (index, tree) in self.trees.iter().enumerate() {
+            if index % 64 == 0 {
+                cancel.check()?;
+            }
+            let output = index % self.outputs;
+            for (row, values) in x.chunks_exact(features.max(1)).enumerate() {
+                raw[row * self.outputs + output] += leaf(tree, |feature| values[feature]);
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Checks a decoded ensemble against `features`: every tree sound (children in range,
+    /// each node reached once, features below `features`), its values finite, thresholds
+    /// not NaN, `outputs` trees per iteration.
+    pub(crate) fn check(&self, features: usize, outputs: usize) -> Result<(), String> {
+        if self.outputs != outputs || self.baseline.len() != outputs {
+            return Err(format!(
+                "{} outputs and {} baselines; the task has {outputs}",
+                self.outputs,
+                self.baseline.len()
+            ));
+        }
+        if !self.trees.len().is_multiple_of(outputs) {
+            return Err(format!(
+                "{} trees are not whole iterations of {outputs}",
+                self.trees.len()
+            ));
+        }
+        crate::algorithms::validate::finite("the baseline", &self.baseline)?;
+        for (index, tree) in self.trees.iter().enumerate() {
+            check_tree(
+                &format!("tree {index}"),
+                tree,
+                features,
+                |node| match *node {
+                    BoostNode::Leaf(value) if value.is_finite() => Ok(Shape::Leaf),
+                    BoostNode::Leaf(value) => Err(format!("a leaf value of {value}")),
+                    BoostNode::Split { threshold, .. } if threshold.is_nan() => {
+                        Err("a NaN threshold".to_owned())
+                    }
+                    BoostNode::Split {
+                        feature,
+                        left,
+                        right,
+                        ..
+                    } => Ok(Shape::Split {
+                        feature: feature as usize,
+                        left: left as usize,
+                        right: right as usize,
+                    }),
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The leaf value a row reaches in `tree`; `value(feature)` reads the row.
+fn leaf(tree: &[BoostNode], value: impl Fn(usize) -> f64) -> f64 {
+    let mut index = 0;
+    loop {
+        match tree[index] {
+            BoostNode::Leaf(output) => return output,
+            BoostNode::Split {
+                feature,
+                threshold,
+                missing_left,
+                left,
+                right,
+            } => {
+                let x = value(feature as usize);
+                let goes_left = if x.is_nan() {
+                    missing_left
+                } else {
+                    x <= threshold
+                };
+                index = if goes_left { left } else { right } as usize;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bins
+
+/// Each feature's bin edges, and the rows binned column by column.
+struct Binned {
+    rows: usize,
+    /// Per feature, ascending: a value `v` is in bin `count(edges < v)`.
+    edges: Vec<Vec<f64>>,
+    /// Per feature, whether its training rows have a missing value.
+    missing: Vec<bool>,
+    /// `features × rows`, feature-major.
+    bins: Vec<u8>,
+    /// Where each feature's histogram cells start: one per bin and one for missing values.
+    offsets: Vec<usize>,
+}
+
+/// A feature's bin edges from its non-missing `values` (sorted here): the midpoints of
+/// its distinct values when there are at most `max_bins`, else its `max_bins − 1` inner
+/// quantiles (NumPy's `percentile(method="midpoint")`), distinct.
+fn edges(values: &mut [f64], max_bins: usize) -> Vec<f64> {
+    values.sort_unstable_by(f64::total_cmp);
+    let mut distinct = values.to_vec();
+    distinct.dedup();
+    if distinct.len() <= max_bins {
+        return distinct
+            .windows(2)
+            .map(|pair| (pair[0] + pair[1]) * 0.5)
+            .collect();
+    }
+    let last = (values.len() - 1) as f64;
+    let mut edges: Vec<f64> = (1..max_bins)
+        .map(|step| {
+            let position = step as f64 / max_bins as f64 * last;
+            let (low, high) = (position.floor() as usize, position.ceil() as usize);
+            (values[low] + values[high]) * 0.5
+        })
+        .collect();
+    edges.dedup();
+    edges
+}
+
+/// The bin of `value` among `edges`.
+fn bin_of(value: f64, edges: &[f64]) -> u8 {
+    if value.is_nan() {
+        return MISSING;
+    }
+    // At most 254 edges: the count fits a u8 below MISSING.
+    edges.partition_point(|&edge| edge < value) as u8
+}
+
+impl Binned {
+    /// Bins the rows `train` of `x` (`rows × features`, row-major) with edges from those
+    /// rows (a seeded sample of 200,000 when there are more), and every row of `x` with
+    /// them.
+    fn new(
+        x: &[f64],
+        features: usize,
+        train: &[u32],
+        max_bins: usize,
+        rng: &mut SmallRng,
+    ) -> Binned {
+        let rows = x.len() / features.max(1);
+        let sample: Vec<u32> = if train.len() > BINNING_SAMPLE {
+            let mut picked = train.to_vec();
+            picked.shuffle(rng);
+            picked.truncate(BINNING_SAMPLE);
+            picked
+        } else {
+            train.to_vec()
+        };
+        let mut all_edges = Vec::with_capacity(features);
+        let mut missing = Vec::with_capacity(features);
+        let mut bins = vec![0u8; features * rows];
+        let mut column = Vec::with_capacity(sample.len());
+        for feature in 0..features {
+            column.clear();
+            column.extend(
+                sample
+                    .iter()
+                    .map(|&row| x[row as usize * features + feature])
+                    .filter(|value| !value.is_nan()),
+            );
+            let feature_edges = edges(&mut column, max_bins);
+            let out = &mut bins[feature * rows..(feature + 1) * rows];
+            for (row, slot) in out.iter_mut().enumerate() {
+                *slot = bin_of(x[row * features + feature], &feature_edges);
+            }
+            missing.push(
+                train
+                    .iter()
+                    .any(|&row| x[row as usize * features + feature].is_nan()),
+            );
+            all_edges.push(feature_edges);
+        }
+        let mut offsets = Vec::with_capacity(features + 1);
+        let mut cells = 0;
+        for feature_edges in &all_edges {
+            offsets.push(cells);
+            cells += feature_edges.len() + 2;
+        }
+        offsets.push(cells);
+        Binned {
+            rows,
+            edges: all_edges,
+            missing,
+            bins,
+            offsets,
+        }
+    }
+
+    fn column(&self, feature: usize) -> &[u8] {
+        &self.bins[feature * self.rows..(feature + 1) * self.rows]
+    }
+
+    /// A feature's histogram cells: its bins, then its missing values.
+    fn cells<'a>(&self, histograms: &'a [Cell], feature: usize) -> &'a [Cell] {
+        &histograms[self.offsets[feature]..self.offsets[feature + 1]]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Losses
+
+/// `1 / (1 + e^−x)`.
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The raw prediction before any tree: the mean (regression), the log-odds of class 1
+/// (two classes), the centred log class shares (more), shares clipped at machine epsilon.
+fn baseline(target: Target<'_>, rows: &[u32]) -> Vec<f64> {
+    let count = rows.len().max(1) as f64;
+    match target {
+        Target::Values(y) => vec![rows.iter().map(|&row| y[row as usize]).sum::<f64>() / count],
+        Target::Classes(y, classes) => {
+            let mut shares = vec![0.0; classes];
+            for &row in rows {
+                shares[y[row as usize] as usize] += 1.0;
+            }
+            let clip = |share: f64| (share / count).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+            if classes == 2 {
+                let p = clip(shares[1]);
+                vec![(p / (1.0 - p)).ln()]
+            } else {
+                let logs: Vec<f64> = shares.iter().map(|&share| clip(share).ln()).collect();
+                let mean = logs.iter().sum::<f64>() / classes as f64;
+                logs.iter().map(|log| log - mean).collect()
+            }
+        }
+    }
+}
+
+/// Gradients and hessians of the loss at `raw` for `rows`, output-major
+/// (`outputs × all rows`, rows not in `rows` untouched).
+fn gradients(
+    target: Target<'_>,
+    raw: &[f64],
+    rows: &[u32],
+    gradients: &mut [f64],
+    hessians: &mut [f64],
+) {
+    let all = gradients.len() / target.outputs();
+    match target {
+        Target::Values(y) => {
+            for &row in rows {
+                let row = row as usize;
+                gradients[row] = raw[row] - y[row];
+                hessians[row] = 1.0;
+            }
+        }
+        Target::Classes(y, 2) => {
+            for &row in rows {
+                let row = row as usize;
+                let p = sigmoid(raw[row]);
+                gradients[row] = p - f64::from(y[row]);
+                hessians[row] = p * (1.0 - p);
+            }
+        }
+        Target::Classes(y, classes) => {
+            let mut p = vec![0.0; classes];
+            for &row in rows {
+                let row = row as usize;
+                p.copy_from_slice(&raw[row * classes..(row + 1) * classes]);
+                crate::algorithms::dense::softmax(&mut p);
+                for (class, &probability) in p.iter().enumerate() {
+                    let truth = f64::from(u8::from(y[row] as usize == class));
+                    gradients[class * all + row] = probability - truth;
+                    hessians[class * all + row] = probability * (1.0 - probability);
+                }
+            }
+        }
+    }
+}
+
+/// The mean loss of `raw` on `rows`: half squared error, or log loss.
+fn loss(target: Target<'_>, raw: &[f64], rows: &[u32]) -> f64 {
+    let count = rows.len().max(1) as f64;
+    let total: f64 = match target {
+        Target::Values(y) => rows
+            .iter()
+            .map(|&row| 0.5 * (y[row as usize] - raw[row as usize]).powi(2))
+            .sum(),
+        Target::Classes(y, 2) => rows
+            .iter()
+            .map(|&row| {
+                let (r, truth) = (raw[row as usize], f64::from(y[row as usize]));
+                // log(1 + e^r) − y·r, without overflow.
+                r.max(0.0) + (-r.abs()).exp().ln_1p() - truth * r
+            })
+            .sum(),
+        Target::Classes(y, classes) => rows
+            .iter()
+            .map(|&row| {
+                let values = &raw[row as usize * classes..(row as usize + 1) * classes];
+                let top = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = values.iter().map(|v| (v - top).exp()).sum();
+                top + sum.ln() - values[y[row as usize] as usize]
+            })
+            .sum(),
+    };
+    total / count
+}
+
+// ---------------------------------------------------------------------------------------
+// Growing one tree
+
+/// A histogram cell: the gradients, hessians and rows of a bin.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    gradient: f64,
+    hessian: f64,
+    rows: u32,
+}
+
+/// A node's histograms: per feature, a cell per bin then one for missing values.
+type Histograms = Vec<Cell>;
+
+/// The best cut of a node.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    gain: f64,
+    feature: usize,
+    /// Rows in bins `0..=bin` go left.
+    bin: u8,
+    missing_left: bool,
+}
+
+/// A leaf still growing: its rows `order[start..end]`, its sums, depth and histograms.
+struct Growing {
+    start: usize,
+    end: usize,
+    depth: usize,
+    gradient: f64,
+    hessian: f64,
+    histograms: Option<Histograms>,
+    cut: Option<Cut>,
+    /// Its place in the tree's node list.
+    node: usize,
+}
+
+/// A leaf's rows, `order[start..end]`, and its value.
+type LeafRows = (usize, usize, f64);
+
+/// The tree grower's fixed inputs.
+struct Grower<'a> {
+    binned: &'a Binned,
+    settings: &'a Settings,
+    gradients: &'a [f64],
+    hessians: &'a [f64],
+}
+
+impl Grower<'_> {
+    /// The histograms of the rows `rows`.
+    fn histograms(&self, rows: &[u32]) -> Histograms {
+        let features = self.binned.edges.len();
+        let mut cells = vec![Cell::default(); self.binned.offsets[features]];
+        // The rows' gradients gathered once, in their order.
+        let gathered: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|&row| (self.gradients[row as usize], self.hessians[row as usize]))
+            .collect();
+        for feature in 0..features {
+            let column = self.binned.column(feature);
+            let out = &mut cells[self.binned.offsets[feature]..self.binned.offsets[feature + 1]];
+            let missing = out.len() - 1;
+            for (&row, &(gradient, hessian)) in rows.iter().zip(&gathered) {
+                let bin = column[row as usize];
+                let cell = &mut out[if bin == MISSING {
+                    missing
+                } else {
+                    bin as usize
+                }];
+                cell.gradient += gradient;
+                cell.hessian += hessian;
+                cell.rows += 1;
+            }
+        }
+        cells
+    }
+
+    /// `G² / (H + λ)`, a side's share of the gain.
+    fn score(&self, gradient: f64, hessian: f64) -> f64 {
+        gradient * gradient / (hessian + self.settings.l2_regularization)
+    }
+
+    /// The best cut of a node of `rows` rows with sums `gradient`, `hessian`, or `None`.
+    fn best_cut(&self, histograms: &[Cell], rows: u32, gradient: f64, hessian: f64) -> Option<Cut> {
+        let min_leaf = self.settings.min_samples_leaf as u32;
+        let parent = self.score(gradient, hessian);
+        let mut best: Option<Cut> = None;
+        let mut consider = |cut: Cut| {
+            if cut.gain > 0.0 && best.is_none_or(|b| cut.gain > b.gain) {
+                best = Some(cut);
+            }
+        };
+        for (feature, edges) in self.binned.edges.iter().enumerate() {
+            let cells = self.binned.cells(histograms, feature);
+            let bins = edges.len() + 1;
+            let has_missing = self.binned.missing[feature];
+            let missing = cells[bins];
+            // Missing values right: cut after each bin (after the last only when there
+            // are missing values to put right).
+            let mut left = Cell::default();
+            let last = if has_missing { bins } else { bins - 1 };
+            for (bin, cell) in cells.iter().enumerate().take(last) {
+                left.gradient += cell.gradient;
+                left.hessian += cell.hessian;
+                left.rows += cell.rows;
+                let right_rows = rows - left.rows;
+                if left.rows < min_leaf {
+                    continue;
+                }
+                if right_rows < min_leaf {
+                    break;
+                }
+                let right_hessian = hessian - left.hessian;
+                if left.hessian < MIN_HESSIAN || right_hessian < MIN_HESSIAN {
+                    continue;
+                }
+                let gain = self.score(left.gradient, left.hessian)
+                    + self.score(gradient - left.gradient, right_hessian)
+                    - parent;
+                consider(Cut {
+                    gain,
+                    feature,
+                    bin: bin as u8,
+                    missing_left: false,
+                });
+            }
+            if !has_missing || missing.rows == 0 {
+                continue;
+            }
+            // Missing values left: the right side takes the bins after the cut.
+            let mut right = Cell::default();
+            for bin in (0..bins - 1).rev() {
+                let cell = cells[bin + 1];
+                right.gradient += cell.gradient;
+                right.hessian += cell.hessian;
+                right.rows += cell.rows;
+                let left_rows = rows - right.rows;
+                if right.rows < min_leaf {
+                    continue;
+                }
+                if left_rows < min_leaf {
+                    break;
+                }
+                let left_hessian = hessian - right.hessian;
+                if left_hessian < MIN_HESSIAN || right.hessian < MIN_HESSIAN {
+                    continue;
+                }
+                let gain = self.score(gradient - right.gradient, left_hessian)
+                    + self.score(right.gradient, right.hessian)
+                    - parent;
+                consider(Cut {
+                    gain,
+                    feature,
+                    bin: bin as u8,
+                    missing_left: true,
+                });
+            }
+        }
+        best
+    }
+
+    /// Whether a leaf may be split at all.
+    fn splittable(&self, rows: usize, depth: usize) -> bool {
+        rows >= 2 * self.settings.min_samples_leaf
+            && self.settings.max_depth.is_none_or(|max| depth < max)
+    }
+
+    /// The leaf's value, the learning rate applied.
+    fn value(&self, gradient: f64, hessian: f64) -> f64 {
+        -gradient / (hessian + self.settings.l2_regularization) * self.settings.learning_rate
+    }
+
+    /// Grows one tree on the rows `order` (reordered in place so each leaf's rows are
+    /// contiguous); gives the tree and each leaf's row range with its value.
+    fn grow(
+        &self,
+        order: &mut [u32],
+        cancel: &Cancel,
+    ) -> Result<(Vec<BoostNode>, Vec<LeafRows>), ModelsError> {
+        let (gradient, hessian) = order.iter().fold((0.0, 0.0), |(g, h), &row| {
+            (
+                g + self.gradients[row as usize],
+                h + self.hessians[row as usize],
+            )
+        });
+        let mut nodes = vec![BoostNode::Leaf(0.0)];
+        let mut root = Growing {
+            start: 0,
+            end: order.len(),
+            depth: 0,
+            gradient,
+            hessian,
+            histograms: None,
+            cut: None,
+            node: 0,
+        };
+        let mut open: Vec<Growing> = Vec::new();
+        let mut done: Vec<Growing> = Vec::new();
+        if self.splittable(order.len(), 0) {
+            let histograms = self.histograms(order);
+            root.cut = self.best_cut(&histograms, order.len() as u32, gradient, hessian);
+            root.histograms = Some(histograms);
+        }
+        if root.cut.is_some() {
+            open.push(root);
+        } else {
+            done.push(root);
+        }
+        let mut leaves = 1;
+        let mut scratch: Vec<u32> = Vec::with_capacity(order.len());
+        while leaves < self.settings.max_leaf_nodes && !open.is_empty() {
+            cancel.check()?;
+            // The open leaf with the largest gain (the first among ties).
+            let pick = open.iter().enumerate().fold(0, |best, (index, leaf)| {
+                let gain = |leaf: &Growing| leaf.cut.map_or(f64::NEG_INFINITY, |c| c.gain);
+                if gain(leaf) > gain(&open[best]) {
+                    index
+                } else {
+                    best
+                }
+            });
+            let parent = open.swap_remove(pick);
+            let Some(cut) = parent.cut else {
+                done.push(parent);
+                continue;
+            };
+            // Partition the parent's rows: left first, in their order.
+            let column = self.binned.column(cut.feature);
+            let rows = &mut order[parent.start..parent.end];
+            scratch.clear();
+            let mut write = 0;
+            for index in 0..rows.len() {
+                let row = rows[index];
+                let bin = column[row as usize];
+                let left = if bin == MISSING {
+                    cut.missing_left
+                } else {
+                    bin <= cut.bin
+                };
+                if left {
+                    rows[write] = row;
+                    write += 1;
+                } else {
+                    scratch.push(row);
+                }
+            }
+            rows[write..].copy_from_slice(&scratch);
+            let middle = parent.start + write;
+            let sum = |range: &[u32]| {
+                range.iter().fold((0.0, 0.0), |(g, h), &row| {
+                    (
+                        g + self.gradients[row as usize],
+                        h + self.hessians[row as usize],
+                    )
+                })
+            };
+            let (left_gradient, left_hessian) = sum(&order[parent.start..middle]);
+            let (right_gradient, right_hessian) = (
+                parent.gradient - left_gradient,
+                parent.hessian - left_hessian,
+            );
+            let threshold = self.binned.edges[cut.feature]
+                .get(cut.bin as usize)
+                .copied()
+                .unwrap_or(f64::INFINITY);
+            // A feature without missing values in training sends them where most rows go.
+            let missing_left = if self.binned.missing[cut.feature] {
+                cut.missing_left
+            } else {
+                write > (parent.end - middle)
+            };
+            let (left_node, right_node) = (nodes.len(), nodes.len() + 1);
+            nodes[parent.node] = BoostNode::Split {
+                feature: cut.feature as u32,
+                threshold,
+                missing_left,
+                left: left_node as u32,
+                right: right_node as u32,
+            };
+            nodes.push(BoostNode::Leaf(0.0));
+            nodes.push(BoostNode::Leaf(0.0));
+            leaves += 1;
+            let depth = parent.depth + 1;
+            let mut left = Growing {
+                start: parent.start,
+                end: middle,
+                depth,
+                gradient: left_gradient,
+                hessian: left_hessian,
+                histograms: None,
+                cut: None,
+                node: left_node,
+            };
+            let mut right = Growing {
+                start: middle,
+                end: parent.end,
+                depth,
+                gradient: right_gradient,
+                hessian: right_hessian,
+                histograms: None,
+                cut: None,
+                node: right_node,
+            };
+            let left_open = self.splittable(middle - parent.start, depth)
+                && leaves < self.settings.max_leaf_nodes;
+            let right_open = self.splittable(parent.end - middle, depth)
+                && leaves < self.settings.max_leaf_nodes;
+            if left_open || right_open {
+                // The smaller child's histograms from its rows, the larger's by subtraction.
+                let parent_histograms = parent.histograms.unwrap_or_default();
+                let left_smaller = middle - parent.start <= parent.end - middle;
+                let (small, large) = if left_smaller {
+                    (&mut left, &mut right)
+                } else {
+                    (&mut right, &mut left)
+                };
+                let small_histograms = self.histograms(&order[small.start..small.end]);
+                let large_histograms: Histograms = parent_histograms
+                    .iter()
+                    .zip(&small_histograms)
+                    .map(|(whole, part)| Cell {
+                        gradient: whole.gradient - part.gradient,
+                        hessian: whole.hessian - part.hessian,
+                        rows: whole.rows - part.rows,
+                    })
+                    .collect();
+                small.histograms = Some(small_histograms);
+                large.histograms = Some(large_histograms);
+            }
+            for (child, is_open) in [(left, left_open), (right, right_open)] {
+                let mut child = child;
+                if is_open && let Some(histograms) = &child.histograms {
+                    child.cut = self.best_cut(
+                        histograms,
+                        (child.end - child.start) as u32,
+                        child.gradient,
+                        child.hessian,
+                    );
+                }
+                if child.cut.is_some() {
+                    open.push(child);
+                } else {
+                    child.histograms = None;
+                    done.push(child);
+                }
+            }
+        }
+        done.extend(open);
+        let mut leaves = Vec::with_capacity(done.len());
+        for leaf in done {
+            let value = self.value(leaf.gradient, leaf.hessian);
+            nodes[leaf.node] = BoostNode::Leaf(value);
+            leaves.push((leaf.start, leaf.end, value));
+        }
+        Ok((nodes, leaves))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Boosting
+
+/// The held-out rows for early stopping: `validation_fraction` of them (rounded up), a
+/// seeded shuffle, per class in proportion for classification; the rest train.
+fn hold_out(
+    target: Target<'_>,
+    rows: usize,
+    fraction: f64,
+    rng: &mut SmallRng,
+) -> (Vec<u32>, Vec<u32>) {
+    let held = ((rows as f64 * fraction).ceil() as usize).clamp(1, rows.saturating_sub(1));
+    let mut all: Vec<u32> = (0..rows as u32).collect();
+    all.shuffle(rng);
+    let mut validation = match target {
+        Target::Values(_) => all[..held].to_vec(),
+        Target::Classes(y, classes) => {
+            // Each class's share of the held-out rows, the remainders to the largest
+            // fractions, so the counts add up to `held`.
+            let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); classes];
+            for &row in &all {
+                by_class[y[row as usize] as usize].push(row);
+            }
+            let exact: Vec<f64> = by_class
+                .iter()
+                .map(|members| members.len() as f64 * held as f64 / rows as f64)
+                .collect();
+            let mut counts: Vec<usize> = exact.iter().map(|share| share.floor() as usize).collect();
+            let mut order: Vec<usize> = (0..classes).collect();
+            order.sort_by(|&a, &b| {
+                (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor()))
+            });
+            let mut missing = held.saturating_sub(counts.iter().sum());
+            for class in order {
+                if missing == 0 {
+                    break;
+                }
+                if counts[class] < by_class[class].len() {
+                    counts[class] += 1;
+                    missing -= 1;
+                }
+            }
+            by_class
+                .iter()
+                .zip(&counts)
+                .flat_map(|(members, &count)| members[..count].iter().copied())
+                .collect()
+        }
+    };
+    validation.sort_unstable();
+    let mut is_held = vec![false; rows];
+    for &row in &validation {
+        is_held[row as usize] = true;
+    }
+    let train = (0..rows as u32)
+        .filter(|&row| !is_held[row as usize])
+        .collect();
+    (train, validation)
+}
+
+/// Whether the last `n_iter_no_change` scores (higher is better) all fail to beat the
+/// one before them by more than `tol` (scikit-learn's `_should_stop`).
+fn should_stop(scores: &[f64], settings: &Settings) -> bool {
+    let reference = settings.n_iter_no_change + 1;
+    if scores.len() < reference {
+        return false;
+    }
+    let bar = scores[scores.len() - reference] + settings.tol;
+    !scores[scores.len() - reference + 1..]
+        .iter()
+        .any(|&score| score > bar)
+}
+
+/// Fits a booster on `x` (`rows × features`, row-major, NaN for a missing value) and
+/// `target`, seeded by `seed`.
+///
+/// # Errors
+/// [`ModelsError::Cancelled`] once `cancel` fires (checked every node).
+pub(crate) fn fit(
+    x: &[f64],
+    features: usize,
+    target: Target<'_>,
+    settings: &Settings,
+    seed: u64,
+    cancel: &Cancel,
+) -> Result<Booster, ModelsError> {
+    let rows = x.len() / features.max(1);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let outputs = target.outputs();
+    let (train, validation) = if settings.early_stopping && rows >= 2 {
+        hold_out(target, rows, settings.validation_fraction, &mut rng)
+    } else {
+        ((0..rows as u32).collect(), Vec::new())
+    };
+    let binned = Binned::new(
+        x,
+        features,
+        &train,
+        settings.max_bins,
+        &mut SmallRng::seed_from_u64(rng.random()),
+    );
+    let base = baseline(target, &train);
+    let mut raw = Vec::with_capacity(rows * outputs);
+    for _ in 0..rows {
+        raw.extend_from_slice(&base);
+    }
+    let mut gradient = vec![0.0; outputs * rows];
+    let mut hessian = vec![0.0; outputs * rows];
+    let mut trees = Vec::new();
+    let mut scores = Vec::new();
+    if !validation.is_empty() {
+        scores.push(-loss(target, &raw, &validation));
+    }
+    let mut order = train.clone();
+    for _ in 0..settings.max_iter {
+        cancel.check()?;
+        gradients(target, &raw, &train, &mut gradient, &mut hessian);
+        for output in 0..outputs {
+            let grower = Grower {
+                binned: &binned,
+                settings,
+                gradients: &gradient[output * rows..(output + 1) * rows],
+                hessians: &hessian[output * rows..(output + 1) * rows],
+            };
+            let (tree, leaves) = grower.grow(&mut order, cancel)?;
+            for (start, end, value) in leaves {
+                for &row in &order[start..end] {
+                    raw[row as usize * outputs + output] += value;
+                }
+            }
+            for &row in &validation {
+                let row = row as usize;
+                raw[row * outputs + output] += leaf(&tree, |feature| x[row * features + feature]);
+            }
+            trees.push(tree);
+        }
+        if !validation.is_empty() {
+            scores.push(-loss(target, &raw, &validation));
+            if should_stop(&scores, settings) {
+                break;
+            }
+        }
+    }
+    Ok(Booster {
+        outputs,
+        baseline: base,
+        trees,
+    })
+}
+
+/// Probabilities over `classes` present classes from raw outputs (`rows × outputs`):
+/// the sigmoid for two, the softmax for more.
+pub(crate) fn probabilities(raw: &[f64], classes: usize) -> Vec<f64> {
+    if classes == 2 {
+        raw.iter()
+            .flat_map(|&r| {
+                let p = sigmoid(r);
+                [1.0 - p, p]
+            })
+            .collect()
+    } else {
+        let mut out = raw.to_vec();
+        for row in out.chunks_exact_mut(classes) {
+            crate::algorithms::dense::softmax(row);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_are_midpoints_or_midpoint_quantiles() {
+        assert_eq!(edges(&mut [3.0, 1.0, 2.0, 2.0], 255), [1.5, 2.5]);
+        // 1000 distinct values, 4 bins: the 25th, 50th and 75th percentiles (midpoint):
+        // positions 249.75, 499.5, 749.25 of 0..999 → (249 + 250) / 2, ...
+        let mut values: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(edges(&mut values, 4), [249.5, 499.5, 749.5]);
+        assert_eq!(bin_of(f64::NAN, &[1.5]), MISSING);
+        assert_eq!(bin_of(1.5, &[1.5, 2.5]), 0);
+        assert_eq!(bin_of(1.6, &[1.5, 2.5]), 1);
+        assert_eq!(bin_of(9.0, &[1.5, 2.5]), 2);
+    }
+
+    #[test]
+    fn early_stopping_stops_as_scikit_learn_does() {
+        let settings = Settings {
+            learning_rate: 0.1,
+            max_iter: 100,
+            max_leaf_nodes: 31,
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+            early_stopping: true,
+            validation_fraction: 0.1,
+            n_iter_no_change: 2,
+            tol: 0.5,
+        };
+        assert!(!should_stop(&[0.0, 1.0], &settings));
+        // The reference is 3 scores back: 0.0 + 0.5; 0.4 and 0.5 do not beat it.
+        assert!(should_stop(&[0.0, 0.4, 0.5], &settings));
+        assert!(!should_stop(&[0.0, 0.4, 0.6], &settings));
+    }
+
+    #[test]
+    fn a_stratified_hold_out_keeps_the_class_shares() {
+        let y: Vec<u32> = (0..100).map(|row| u32::from(row % 4 == 0)).collect();
+        let (train, validation) = hold_out(
+            Target::Classes(&y, 2),
+            100,
+            0.1,
+            &mut SmallRng::seed_from_u64(3),
+        );
+        assert_eq!(validation.len(), 10);
+        assert_eq!(train.len() + validation.len(), 100);
+        let ones = validation
+            .iter()
+            .filter(|&&row| y[row as usize] == 1)
+            .count();
+        assert!(
+            (2..=3).contains(&ones),
+            "{ones} of 10 held-out rows are class 1"
+        );
+    }
+}
