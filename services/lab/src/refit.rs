@@ -24,6 +24,10 @@ use tokio_util::task::AbortOnDropHandle;
 const REFIT_CALL: Duration = Duration::from_secs(60 * 60);
 /// Deadline of deleting a model an early refit stored for nothing.
 const DELETE_CALL: Duration = Duration::from_secs(30);
+/// How long a given-up early refit is waited for before it is cancelled: a fit that has
+/// stored its model, or is about to, answers within it and its model is deleted; a
+/// cancelled call cannot say whether the model was stored a moment before.
+const DISCARD_GRACE: Duration = Duration::from_secs(1);
 
 fn deadline(after: Duration) -> context::Context {
     let mut ctx = context::current();
@@ -136,12 +140,19 @@ impl EarlyRefit {
         Some(EarlyRefit { model, node, fit })
     }
 
-    /// Gives the early refit up: cancels its fit, or deletes the model it stored when it
-    /// had already ended.
+    /// Gives the early refit up: deletes the model it stored when it ends within
+    /// [`DISCARD_GRACE`] (it may have stored it already, its answer still on the way),
+    /// else cancels its fit.
     pub async fn discard(self) {
-        let EarlyRefit { node, fit, .. } = self;
-        fit.abort();
-        if let Ok(Ok(stored)) = fit.await {
+        let EarlyRefit { node, mut fit, .. } = self;
+        let ended = match tokio::time::timeout(DISCARD_GRACE, &mut fit).await {
+            Ok(ended) => ended,
+            Err(_) => {
+                fit.abort();
+                fit.await
+            }
+        };
+        if let Ok(Ok(stored)) = ended {
             let deleted = node
                 .delete(deadline(DELETE_CALL), stored.id)
                 .await
