@@ -215,7 +215,8 @@ struct Binned {
 
 /// A feature's bin edges from its non-missing `values` (sorted here): the midpoints of
 /// its distinct values when there are at most `max_bins`, else its `max_bins − 1` inner
-/// quantiles (NumPy's `percentile(method="midpoint")`), distinct.
+/// percentiles as NumPy's `percentile(method="averaged_inverted_cdf")` computes them
+/// (scikit-learn 1.9's), distinct.
 fn edges(values: &mut [f64], max_bins: usize) -> Vec<f64> {
     values.sort_unstable_by(f64::total_cmp);
     let mut distinct = values.to_vec();
@@ -223,15 +224,21 @@ fn edges(values: &mut [f64], max_bins: usize) -> Vec<f64> {
     if distinct.len() <= max_bins {
         return distinct
             .windows(2)
-            .map(|pair| (pair[0] + pair[1]) * 0.5)
+            .map(|pair| (pair[0] + pair[1]) / 2.0)
             .collect();
     }
-    let last = (values.len() - 1) as f64;
+    let count = values.len();
+    let step = 100.0 / max_bins as f64;
     let mut edges: Vec<f64> = (1..max_bins)
-        .map(|step| {
-            let position = step as f64 / max_bins as f64 * last;
-            let (low, high) = (position.floor() as usize, position.ceil() as usize);
-            (values[low] + values[high]) * 0.5
+        .map(|k| {
+            // NumPy's virtual index n·q − 1: halfway between two values where it is whole,
+            // else the upper one; computed in the same floating point order as NumPy.
+            let index = count as f64 * ((k as f64 * step) / 100.0) - 1.0;
+            let low = index.floor();
+            let weight = if index - low == 0.0 { 0.5 } else { 1.0 };
+            let low = (low.max(0.0) as usize).min(count - 1);
+            let (a, b) = (values[low], values[(low + 1).min(count - 1)]);
+            b - (b - a) * (1.0 - weight)
         })
         .collect();
     edges.dedup();
@@ -959,10 +966,26 @@ mod tests {
     #[test]
     fn edges_are_midpoints_or_midpoint_quantiles() {
         assert_eq!(edges(&mut [3.0, 1.0, 2.0, 2.0], 255), [1.5, 2.5]);
-        // 1000 distinct values, 4 bins: the 25th, 50th and 75th percentiles (midpoint):
-        // positions 249.75, 499.5, 749.25 of 0..999 → (249 + 250) / 2, ...
+        // 1000 distinct values, 4 bins: the 25th, 50th and 75th percentiles as NumPy's
+        // averaged inverted CDF: virtual indices 249, 499, 749 are whole, so each edge is
+        // halfway to the next value.
         let mut values: Vec<f64> = (0..1000).map(f64::from).collect();
         assert_eq!(edges(&mut values, 4), [249.5, 499.5, 749.5]);
+        // 10 values, 3 bins: virtual indices 2.33 and 5.67 take the upper values 3 and 6.
+        let mut values: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(edges(&mut values, 3), [3.0, 6.0]);
+        // 3001 values, 1000 distinct: scikit-learn 1.9.1's `_find_binning_thresholds`
+        // gives 254 edges, [0.42857142857142855, 1.0, 1.5714285714285714, ...], edges 100
+        // and 101 56.42857142857143 and 57.0, the last two 141.71428571428572 and
+        // 142.28571428571428.
+        let mut values: Vec<f64> = (0..3001u32)
+            .map(|i| f64::from(i * 7919 % 1000) / 7.0)
+            .collect();
+        let found = edges(&mut values, 255);
+        assert_eq!(found.len(), 254);
+        assert_eq!(found[..3], [0.42857142857142855, 1.0, 1.5714285714285714]);
+        assert_eq!(found[100..102], [56.42857142857143, 57.0]);
+        assert_eq!(found[252..], [141.71428571428572, 142.28571428571428]);
         assert_eq!(bin_of(f64::NAN, &[1.5]), MISSING);
         assert_eq!(bin_of(1.5, &[1.5, 2.5]), 0);
         assert_eq!(bin_of(1.6, &[1.5, 2.5]), 1);
