@@ -48,17 +48,4 @@ pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An error and its sources, `: `-separated: tarpc's errors say what failed in `Display` and
 /// why only in their sources.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // Transparent wrappers repeat their source's message; say it once.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use mltools_core::error::error_chain;

@@ -908,6 +908,9 @@ pub(crate) fn fit(
         cancel.check()?;
         gradients(target, &raw, &train, &mut gradient, &mut hessian);
         for output in 0..outputs {
+            // Each tree starts from the rows in ascending order: the root's histograms
+            // read each column front to back, and a split keeps each side in order.
+            order.copy_from_slice(&train);
             let grower = Grower {
                 binned: &binned,
                 settings,
