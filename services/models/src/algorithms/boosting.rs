@@ -23,8 +23,6 @@ use serde::{Deserialize, Serialize};
 
 /// Bins per feature for its values; one more holds its missing values.
 pub(crate) const MAX_BINS: usize = 255;
-/// The bin of a missing value.
-const MISSING: u8 = u8::MAX;
 /// Rows the bin edges are computed from, at most (scikit-learn's `subsample`).
 const BINNING_SAMPLE: usize = 200_000;
 /// The smallest hessian sum a child may have (scikit-learn's `min_hessian_to_split`).
@@ -101,15 +99,15 @@ impl Booster {
         self.trees.len() / self.outputs.max(1)
     }
 
-    /// The raw predictions of the rows of `x` (`rows × features`, row-major), `rows ×
-    /// outputs`.
+    /// The raw predictions of the `rows` rows of `x` (`rows × features`, row-major),
+    /// `rows × outputs`.
     pub(crate) fn raw(
         &self,
         x: &[f64],
+        rows: usize,
         features: usize,
         cancel: &Cancel,
     ) -> Result<Vec<f64>, ModelsError> {
-        let rows = x.len() / features.max(1);
         let mut raw = Vec::with_capacity(rows * self.outputs);
         for _ in 0..rows {
             raw.extend_from_slice(&self.baseline);
@@ -119,7 +117,8 @@ impl Booster {
                 cancel.check()?;
             }
             let output = index % self.outputs;
-            for (row, values) in x.chunks_exact(features.max(1)).enumerate() {
+            for row in 0..rows {
+                let values = &x[row * features..(row + 1) * features];
                 raw[row * self.outputs + output] += leaf(tree, |feature| values[feature]);
             }
         }
@@ -245,12 +244,12 @@ fn edges(values: &mut [f64], max_bins: usize) -> Vec<f64> {
     edges
 }
 
-/// The bin of `value` among `edges`.
+/// The bin of `value` among `edges`: `count(edges < value)`, and for a missing value the
+/// bin after the last (`edges.len() + 1`, at most 255).
 fn bin_of(value: f64, edges: &[f64]) -> u8 {
     if value.is_nan() {
-        return MISSING;
+        return (edges.len() + 1) as u8;
     }
-    // At most 254 edges: the count fits a u8 below MISSING.
     edges.partition_point(|&edge| edge < value) as u8
 }
 
@@ -260,12 +259,12 @@ impl Binned {
     /// them.
     fn new(
         x: &[f64],
+        rows: usize,
         features: usize,
         train: &[u32],
         max_bins: usize,
         rng: &mut SmallRng,
     ) -> Binned {
-        let rows = x.len() / features.max(1);
         let sample: Vec<u32> = if train.len() > BINNING_SAMPLE {
             let mut picked = train.to_vec();
             picked.shuffle(rng);
@@ -478,6 +477,8 @@ struct Grower<'a> {
     settings: &'a Settings,
     gradients: &'a [f64],
     hessians: &'a [f64],
+    /// Every hessian is 1 (squared error): histograms count rows instead of adding them.
+    constant_hessian: bool,
 }
 
 impl Grower<'_> {
@@ -493,17 +494,26 @@ impl Grower<'_> {
         for feature in 0..features {
             let column = self.binned.column(feature);
             let out = &mut cells[self.binned.offsets[feature]..self.binned.offsets[feature + 1]];
-            let missing = out.len() - 1;
-            for (&row, &(gradient, hessian)) in rows.iter().zip(&gathered) {
-                let bin = column[row as usize];
-                let cell = &mut out[if bin == MISSING {
-                    missing
-                } else {
-                    bin as usize
-                }];
-                cell.gradient += gradient;
-                cell.hessian += hessian;
-                cell.rows += 1;
+            // A missing value's bin is the feature's last cell.
+            if self.constant_hessian {
+                for (&row, &(gradient, _)) in rows.iter().zip(&gathered) {
+                    let cell = &mut out[column[row as usize] as usize];
+                    cell.gradient += gradient;
+                    cell.rows += 1;
+                }
+            } else {
+                for (&row, &(gradient, hessian)) in rows.iter().zip(&gathered) {
+                    let cell = &mut out[column[row as usize] as usize];
+                    cell.gradient += gradient;
+                    cell.hessian += hessian;
+                    cell.rows += 1;
+                }
+            }
+        }
+        if self.constant_hessian {
+            // Squared error: every hessian is 1, the sum is the count.
+            for cell in &mut cells {
+                cell.hessian = f64::from(cell.rows);
             }
         }
         cells
@@ -660,13 +670,14 @@ impl Grower<'_> {
             };
             // Partition the parent's rows: left first, in their order.
             let column = self.binned.column(cut.feature);
+            let missing_bin = self.binned.edges[cut.feature].len() + 1;
             let rows = &mut order[parent.start..parent.end];
             scratch.clear();
             let mut write = 0;
             for index in 0..rows.len() {
                 let row = rows[index];
                 let bin = column[row as usize];
-                let left = if bin == MISSING {
+                let left = if usize::from(bin) == missing_bin {
                     cut.missing_left
                 } else {
                     bin <= cut.bin
@@ -749,15 +760,13 @@ impl Grower<'_> {
                     (&mut right, &mut left)
                 };
                 let small_histograms = self.histograms(&order[small.start..small.end]);
-                let large_histograms: Histograms = parent_histograms
-                    .iter()
-                    .zip(&small_histograms)
-                    .map(|(whole, part)| Cell {
-                        gradient: whole.gradient - part.gradient,
-                        hessian: whole.hessian - part.hessian,
-                        rows: whole.rows - part.rows,
-                    })
-                    .collect();
+                // The parent's cells become the larger child's.
+                let mut large_histograms = parent_histograms;
+                for (whole, part) in large_histograms.iter_mut().zip(&small_histograms) {
+                    whole.gradient -= part.gradient;
+                    whole.hessian -= part.hessian;
+                    whole.rows -= part.rows;
+                }
                 small.histograms = Some(small_histograms);
                 large.histograms = Some(large_histograms);
             }
@@ -876,7 +885,10 @@ pub(crate) fn fit(
     seed: u64,
     cancel: &Cancel,
 ) -> Result<Booster, ModelsError> {
-    let rows = x.len() / features.max(1);
+    let rows = match target {
+        Target::Values(y) => y.len(),
+        Target::Classes(y, _) => y.len(),
+    };
     let mut rng = SmallRng::seed_from_u64(seed);
     let outputs = target.outputs();
     let (train, validation) = if settings.early_stopping && rows >= 2 {
@@ -886,6 +898,7 @@ pub(crate) fn fit(
     };
     let binned = Binned::new(
         x,
+        rows,
         features,
         &train,
         settings.max_bins,
@@ -916,6 +929,7 @@ pub(crate) fn fit(
                 settings,
                 gradients: &gradient[output * rows..(output + 1) * rows],
                 hessians: &hessian[output * rows..(output + 1) * rows],
+                constant_hessian: matches!(target, Target::Values(_)),
             };
             let (tree, leaves) = grower.grow(&mut order, cancel)?;
             for (start, end, value) in leaves {
@@ -989,7 +1003,7 @@ mod tests {
         assert_eq!(found[..3], [0.42857142857142855, 1.0, 1.5714285714285714]);
         assert_eq!(found[100..102], [56.42857142857143, 57.0]);
         assert_eq!(found[252..], [141.71428571428572, 142.28571428571428]);
-        assert_eq!(bin_of(f64::NAN, &[1.5]), MISSING);
+        assert_eq!(bin_of(f64::NAN, &[1.5]), 2);
         assert_eq!(bin_of(1.5, &[1.5, 2.5]), 0);
         assert_eq!(bin_of(1.6, &[1.5, 2.5]), 1);
         assert_eq!(bin_of(9.0, &[1.5, 2.5]), 2);

@@ -373,7 +373,9 @@ impl Predict for BoostedModel {
         classes: usize,
         cancel: &Cancel,
     ) -> Result<Prediction, ModelsError> {
-        let raw = self.booster.raw(&x.values, x.columns.len(), cancel)?;
+        let raw = self
+            .booster
+            .raw(&x.values, x.rows, x.columns.len(), cancel)?;
         if classes == 0 {
             return Ok(Prediction::Regression(raw));
         }

@@ -241,3 +241,21 @@ fn bad_parameters_are_refused_naming_them() {
         refused("validation_fraction", ParamValue::Number(1.0)).contains("`validation_fraction`")
     );
 }
+
+#[test]
+fn rows_without_features_get_the_baseline() {
+    let x = Matrix {
+        rows: 50,
+        columns: Vec::new(),
+        values: Vec::new(),
+    };
+    let y = Targets::Regression((0..50).map(f64::from).collect());
+    let model = Estimator::defaults(AlgorithmId::HistGradientBoostingRegressor)
+        .fit(&x, &y, 0)
+        .unwrap();
+    let Prediction::Regression(values) = model.predict(&x).unwrap() else {
+        panic!("a regression");
+    };
+    assert_eq!(values.len(), 50);
+    assert!(values.iter().all(|v| (v - 24.5).abs() < 1e-9), "{values:?}");
+}
