@@ -264,7 +264,8 @@ impl Binned {
         train: &[u32],
         max_bins: usize,
         rng: &mut SmallRng,
-    ) -> Binned {
+        cancel: &Cancel,
+    ) -> Result<Binned, ModelsError> {
         let sample: Vec<u32> = if train.len() > BINNING_SAMPLE {
             let mut picked = train.to_vec();
             picked.shuffle(rng);
@@ -278,6 +279,7 @@ impl Binned {
         let mut bins = vec![0u8; features * rows];
         let mut column = Vec::with_capacity(sample.len());
         for feature in 0..features {
+            cancel.check()?;
             column.clear();
             column.extend(
                 sample
@@ -304,13 +306,13 @@ impl Binned {
             cells += feature_edges.len() + 2;
         }
         offsets.push(cells);
-        Binned {
+        Ok(Binned {
             rows,
             edges: all_edges,
             missing,
             bins,
             offsets,
-        }
+        })
     }
 
     fn column(&self, feature: usize) -> &[u8] {
@@ -521,7 +523,7 @@ impl Grower<'_> {
 
     /// `G² / (H + λ)`, a side's share of the gain.
     fn score(&self, gradient: f64, hessian: f64) -> f64 {
-        gradient * gradient / (hessian + self.settings.l2_regularization)
+        gradient * gradient / (hessian + self.settings.l2_regularization + 1e-15)
     }
 
     /// The best cut of a node of `rows` rows with sums `gradient`, `hessian`, or `None`.
@@ -610,8 +612,11 @@ impl Grower<'_> {
     }
 
     /// The leaf's value, the learning rate applied.
+    /// (The 1e-15 is scikit-learn's: a leaf whose rows are all predicted with certainty,
+    /// hessians 0, gets 0 rather than 0/0.)
     fn value(&self, gradient: f64, hessian: f64) -> f64 {
-        -gradient / (hessian + self.settings.l2_regularization) * self.settings.learning_rate
+        -gradient / (hessian + self.settings.l2_regularization + 1e-15)
+            * self.settings.learning_rate
     }
 
     /// Grows one tree on the rows `order` (reordered in place so each leaf's rows are
@@ -836,7 +841,8 @@ fn hold_out(
                 if missing == 0 {
                     break;
                 }
-                if counts[class] < by_class[class].len() {
+                // A class keeps at least one training row.
+                if counts[class] + 1 < by_class[class].len() {
                     counts[class] += 1;
                     missing -= 1;
                 }
@@ -903,7 +909,8 @@ pub(crate) fn fit(
         &train,
         settings.max_bins,
         &mut SmallRng::seed_from_u64(rng.random()),
-    );
+        cancel,
+    )?;
     let base = baseline(target, &train);
     let mut raw = Vec::with_capacity(rows * outputs);
     for _ in 0..rows {
@@ -950,11 +957,19 @@ pub(crate) fn fit(
             }
         }
     }
-    Ok(Booster {
+    let booster = Booster {
         outputs,
         baseline: base,
         trees,
-    })
+    };
+    // A learning rate large enough to overflow, say: refused here rather than stored.
+    booster
+        .check(features, outputs)
+        .map_err(|reason| ModelsError::Fit {
+            algorithm: "hist_gradient_boosting",
+            reason: format!("the fit diverged: {reason}; lower `learning_rate`"),
+        })?;
+    Ok(booster)
 }
 
 /// Probabilities over `classes` present classes from raw outputs (`rows × outputs`):
@@ -1049,5 +1064,52 @@ mod tests {
             (2..=3).contains(&ones),
             "{ones} of 10 held-out rows are class 1"
         );
+    }
+
+    #[test]
+    fn a_leaf_of_rows_predicted_with_certainty_is_zero_not_nan() {
+        let settings = Settings {
+            learning_rate: 0.1,
+            max_iter: 100,
+            max_leaf_nodes: 31,
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+            early_stopping: false,
+            validation_fraction: 0.1,
+            n_iter_no_change: 10,
+            tol: 1e-7,
+        };
+        let mut rng = SmallRng::seed_from_u64(0);
+        let binned =
+            Binned::new(&[0.0, 1.0], 2, 1, &[0, 1], 255, &mut rng, &Cancel::never()).unwrap();
+        let grower = Grower {
+            binned: &binned,
+            settings: &settings,
+            gradients: &[0.0, 0.0],
+            hessians: &[0.0, 0.0],
+            constant_hessian: false,
+        };
+        // Sums of 0 gradient over 0 hessian (every p exactly 0 or 1): scikit-learn's 1e-15.
+        assert_eq!(grower.value(0.0, 0.0), 0.0);
+        assert_eq!(grower.score(0.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn a_hold_out_leaves_every_class_a_training_row() {
+        // One row of class 0 among 100, 60 % held out: its share (0.6) would round up to
+        // the whole class.
+        let y: Vec<u32> = (0..100).map(|row| u32::from(row != 42)).collect();
+        for seed in 0..20 {
+            let (train, validation) = hold_out(
+                Target::Classes(&y, 2),
+                100,
+                0.6,
+                &mut SmallRng::seed_from_u64(seed),
+            );
+            assert!(train.contains(&42), "seed {seed}");
+            assert_eq!(validation.len(), 60);
+        }
     }
 }

@@ -88,7 +88,7 @@ impl Estimator {
             });
         }
         let fitter = self.fitter();
-        check_matrix_with(x, fitter.takes_missing_values())?;
+        check_matrix_with(x, id.takes_missing_values())?;
         if x.rows != y.len() {
             return Err(ModelsError::Shape {
                 reason: format!("{} feature rows but {} targets", x.rows, y.len()),

@@ -38,12 +38,6 @@ pub(crate) trait Fit {
     fn algorithm(&self) -> Option<AlgorithmId> {
         None
     }
-
-    /// Whether it takes missing values (NaN) in `x` and routes them itself; the others
-    /// refuse them, naming the row and column.
-    fn takes_missing_values(&self) -> bool {
-        false
-    }
 }
 
 /// `y`'s values, for the regressor `algorithm`.

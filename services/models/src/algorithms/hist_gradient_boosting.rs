@@ -345,10 +345,6 @@ impl Fit for BoostingValidParams {
     fn algorithm(&self) -> Option<AlgorithmId> {
         Some(self.0.algorithm)
     }
-
-    fn takes_missing_values(&self) -> bool {
-        true
-    }
 }
 
 /// A fitted booster, and for a classifier the class codes it saw (its outputs' order).
