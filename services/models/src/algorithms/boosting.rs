@@ -444,6 +444,14 @@ struct Cell {
     rows: u32,
 }
 
+impl Cell {
+    fn add(&mut self, other: &Cell) {
+        self.gradient += other.gradient;
+        self.hessian += other.hessian;
+        self.rows += other.rows;
+    }
+}
+
 /// A node's histograms: per feature, a cell per bin then one for missing values.
 type Histograms = Vec<Cell>;
 
@@ -455,6 +463,8 @@ struct Cut {
     /// Rows in bins `0..=bin` go left.
     bin: u8,
     missing_left: bool,
+    /// The left side's sums.
+    left: Cell,
 }
 
 /// A leaf still growing: its rows `order[start..end]`, its sums, depth and histograms.
@@ -526,80 +536,86 @@ impl Grower<'_> {
         gradient * gradient / (hessian + self.settings.l2_regularization + 1e-15)
     }
 
-    /// The best cut of a node of `rows` rows with sums `gradient`, `hessian`, or `None`.
-    fn best_cut(&self, histograms: &[Cell], rows: u32, gradient: f64, hessian: f64) -> Option<Cut> {
+    /// The gain of cutting a node whose sums are `node` into `left` and the rest; `None`
+    /// when a side would hold fewer than `min_samples_leaf` rows or too small a hessian.
+    fn gain(&self, left: Cell, node: Cell, parent: f64) -> Option<f64> {
         let min_leaf = self.settings.min_samples_leaf as u32;
-        let parent = self.score(gradient, hessian);
+        let right = Cell {
+            gradient: node.gradient - left.gradient,
+            hessian: node.hessian - left.hessian,
+            rows: node.rows - left.rows,
+        };
+        if left.rows < min_leaf
+            || right.rows < min_leaf
+            || left.hessian < MIN_HESSIAN
+            || right.hessian < MIN_HESSIAN
+        {
+            return None;
+        }
+        Some(
+            self.score(left.gradient, left.hessian) + self.score(right.gradient, right.hessian)
+                - parent,
+        )
+    }
+
+    /// The best cut of a node whose sums are `node`, or `None`.
+    fn best_cut(&self, histograms: &[Cell], node: Cell) -> Option<Cut> {
+        let min_leaf = self.settings.min_samples_leaf as u32;
+        let parent = self.score(node.gradient, node.hessian);
         let mut best: Option<Cut> = None;
-        let mut consider = |cut: Cut| {
-            if cut.gain > 0.0 && best.is_none_or(|b| cut.gain > b.gain) {
-                best = Some(cut);
+        let mut consider = |gain: Option<f64>, cut: Cut| {
+            if let Some(gain) = gain
+                && gain > 0.0
+                && best.is_none_or(|b| gain > b.gain)
+            {
+                best = Some(Cut { gain, ..cut });
             }
         };
         for (feature, edges) in self.binned.edges.iter().enumerate() {
             let cells = self.binned.cells(histograms, feature);
             let bins = edges.len() + 1;
             let has_missing = self.binned.missing[feature];
-            let missing = cells[bins];
             // Missing values right: cut after each bin (after the last only when there
             // are missing values to put right).
             let mut left = Cell::default();
             let last = if has_missing { bins } else { bins - 1 };
             for (bin, cell) in cells.iter().enumerate().take(last) {
-                left.gradient += cell.gradient;
-                left.hessian += cell.hessian;
-                left.rows += cell.rows;
-                let right_rows = rows - left.rows;
-                if left.rows < min_leaf {
-                    continue;
-                }
-                if right_rows < min_leaf {
+                left.add(cell);
+                if node.rows - left.rows < min_leaf {
                     break;
                 }
-                let right_hessian = hessian - left.hessian;
-                if left.hessian < MIN_HESSIAN || right_hessian < MIN_HESSIAN {
-                    continue;
-                }
-                let gain = self.score(left.gradient, left.hessian)
-                    + self.score(gradient - left.gradient, right_hessian)
-                    - parent;
-                consider(Cut {
-                    gain,
+                let cut = Cut {
+                    gain: 0.0,
                     feature,
                     bin: bin as u8,
                     missing_left: false,
-                });
+                    left,
+                };
+                consider(self.gain(left, node, parent), cut);
             }
-            if !has_missing || missing.rows == 0 {
+            if !has_missing || cells[bins].rows == 0 {
                 continue;
             }
             // Missing values left: the right side takes the bins after the cut.
             let mut right = Cell::default();
             for bin in (0..bins - 1).rev() {
-                let cell = cells[bin + 1];
-                right.gradient += cell.gradient;
-                right.hessian += cell.hessian;
-                right.rows += cell.rows;
-                let left_rows = rows - right.rows;
-                if right.rows < min_leaf {
-                    continue;
-                }
-                if left_rows < min_leaf {
+                right.add(&cells[bin + 1]);
+                let left = Cell {
+                    gradient: node.gradient - right.gradient,
+                    hessian: node.hessian - right.hessian,
+                    rows: node.rows - right.rows,
+                };
+                if left.rows < min_leaf {
                     break;
                 }
-                let left_hessian = hessian - right.hessian;
-                if left_hessian < MIN_HESSIAN || right.hessian < MIN_HESSIAN {
-                    continue;
-                }
-                let gain = self.score(gradient - right.gradient, left_hessian)
-                    + self.score(right.gradient, right.hessian)
-                    - parent;
-                consider(Cut {
-                    gain,
+                let cut = Cut {
+                    gain: 0.0,
                     feature,
                     bin: bin as u8,
                     missing_left: true,
-                });
+                    left,
+                };
+                consider(self.gain(left, node, parent), cut);
             }
         }
         best
@@ -647,7 +663,14 @@ impl Grower<'_> {
         let mut done: Vec<Growing> = Vec::new();
         if self.splittable(order.len(), 0) {
             let histograms = self.histograms(order);
-            root.cut = self.best_cut(&histograms, order.len() as u32, gradient, hessian);
+            root.cut = self.best_cut(
+                &histograms,
+                Cell {
+                    gradient,
+                    hessian,
+                    rows: order.len() as u32,
+                },
+            );
             root.histograms = Some(histograms);
         }
         if root.cut.is_some() {
@@ -696,15 +719,8 @@ impl Grower<'_> {
             }
             rows[write..].copy_from_slice(&scratch);
             let middle = parent.start + write;
-            let sum = |range: &[u32]| {
-                range.iter().fold((0.0, 0.0), |(g, h), &row| {
-                    (
-                        g + self.gradients[row as usize],
-                        h + self.hessians[row as usize],
-                    )
-                })
-            };
-            let (left_gradient, left_hessian) = sum(&order[parent.start..middle]);
+            // The children's sums from the cut's histograms, as scikit-learn takes them.
+            let (left_gradient, left_hessian) = (cut.left.gradient, cut.left.hessian);
             let (right_gradient, right_hessian) = (
                 parent.gradient - left_gradient,
                 parent.hessian - left_hessian,
@@ -780,9 +796,11 @@ impl Grower<'_> {
                 if is_open && let Some(histograms) = &child.histograms {
                     child.cut = self.best_cut(
                         histograms,
-                        (child.end - child.start) as u32,
-                        child.gradient,
-                        child.hessian,
+                        Cell {
+                            gradient: child.gradient,
+                            hessian: child.hessian,
+                            rows: (child.end - child.start) as u32,
+                        },
                     );
                 }
                 if child.cut.is_some() {
@@ -995,6 +1013,23 @@ pub(crate) fn probabilities(raw: &[f64], classes: usize) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    /// scikit-learn's defaults, early stopping off.
+    fn settings() -> Settings {
+        Settings {
+            learning_rate: 0.1,
+            max_iter: 100,
+            max_leaf_nodes: 31,
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+            early_stopping: false,
+            validation_fraction: 0.1,
+            n_iter_no_change: 10,
+            tol: 1e-7,
+        }
+    }
+
     #[test]
     fn edges_are_midpoints_or_midpoint_quantiles() {
         assert_eq!(edges(&mut [3.0, 1.0, 2.0, 2.0], 255), [1.5, 2.5]);
@@ -1027,17 +1062,10 @@ mod tests {
     #[test]
     fn early_stopping_stops_as_scikit_learn_does() {
         let settings = Settings {
-            learning_rate: 0.1,
-            max_iter: 100,
-            max_leaf_nodes: 31,
-            max_depth: None,
-            min_samples_leaf: 20,
-            l2_regularization: 0.0,
-            max_bins: 255,
             early_stopping: true,
-            validation_fraction: 0.1,
             n_iter_no_change: 2,
             tol: 0.5,
+            ..settings()
         };
         assert!(!should_stop(&[0.0, 1.0], &settings));
         // The reference is 3 scores back: 0.0 + 0.5; 0.4 and 0.5 do not beat it.
@@ -1068,19 +1096,7 @@ mod tests {
 
     #[test]
     fn a_leaf_of_rows_predicted_with_certainty_is_zero_not_nan() {
-        let settings = Settings {
-            learning_rate: 0.1,
-            max_iter: 100,
-            max_leaf_nodes: 31,
-            max_depth: None,
-            min_samples_leaf: 20,
-            l2_regularization: 0.0,
-            max_bins: 255,
-            early_stopping: false,
-            validation_fraction: 0.1,
-            n_iter_no_change: 10,
-            tol: 1e-7,
-        };
+        let settings = settings();
         let mut rng = SmallRng::seed_from_u64(0);
         let binned =
             Binned::new(&[0.0, 1.0], 2, 1, &[0, 1], 255, &mut rng, &Cancel::never()).unwrap();
