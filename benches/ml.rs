@@ -18,6 +18,8 @@
 //! one the bench prints "scikit-learn not found: our figures only" and our side alone.
 //! `MLTOOLS_BENCH_ML_DATA=DIR` keeps the data and folds both sides use in `DIR` (otherwise a
 //! temporary directory), for `benches/reference/sklearn_reference.py DIR` by hand.
+//! `MLTOOLS_BENCH_ML_ONLY=TEXT` keeps only the runs whose label (`set model`) contains
+//! `TEXT`, and skips the default compares unless `TEXT` is `compare` (then only those run).
 //!
 //! Same data: the built-in sets come through the datasets service (smartcore's copies:
 //! breast_cancer stored as f32, diabetes the standardised copy, digits identical to
@@ -139,26 +141,45 @@ fn run() -> Result<(), BoxError> {
     let temporary = tempfile::tempdir()?;
     let data_dir = kept.as_ref().map_or(temporary.path(), Path::new);
     std::fs::create_dir_all(data_dir)?;
-    let runs = runs();
-    write_data(data_dir, &sets, &runs)?;
+    let only = std::env::var("MLTOOLS_BENCH_ML_ONLY").ok();
+    let runs: Vec<Run> = runs()
+        .into_iter()
+        .filter(|run| {
+            only.as_deref()
+                .is_none_or(|text| run.label().contains(text))
+        })
+        .collect();
+    let compared = only.as_deref().is_none_or(|text| text == "compare");
+    write_data(data_dir, &sets, &runs, compared)?;
 
     let ours = runs
         .iter()
         .map(|run| measure_ours(run, find(&sets, run.set)?))
         .collect::<Result<Vec<_>, BoxError>>()?;
     let reference = sklearn(data_dir);
-    let compares = runtime.block_on(compare_ours(&node, &sets))?;
+    let compares = if compared {
+        runtime.block_on(compare_ours(&node, &sets))?
+    } else {
+        Vec::new()
+    };
     runtime.block_on(node.shutdown());
 
     let judged = reference.as_ref().ok();
     let theirs: Vec<Option<Measured>> = runs.iter().map(|run| their_run(judged, run)).collect();
     let mut verdicts = Verdicts::default();
     print_header(&reference);
-    print_runs(&runs, &ours, &theirs, &mut verdicts);
-    print_probability_metrics(&runs, &ours, &theirs, &mut verdicts);
-    print_memory(&runs, &ours, &mut verdicts);
-    print_compares(&compares, judged, &mut verdicts);
-    print_compare_scores(&compares, judged);
+    // A filtered run (`MLTOOLS_BENCH_ML_ONLY`) prints only the tables it has rows for.
+    if !runs.is_empty() {
+        print_runs(&runs, &ours, &theirs, &mut verdicts);
+        print_probability_metrics(&runs, &ours, &theirs, &mut verdicts);
+    }
+    if ours.iter().any(|measured| measured.memory_mb.is_some()) {
+        print_memory(&runs, &ours, &mut verdicts);
+    }
+    if !compares.is_empty() {
+        print_compares(&compares, judged, &mut verdicts);
+        print_compare_scores(&compares, judged);
+    }
     print_verdicts(&verdicts, judged.is_some());
     Ok(())
 }
@@ -327,7 +348,7 @@ fn generated(rows: usize) -> (Vec<String>, Vec<f64>, Targets) {
 
 /// `<set>.csv` (features, `target`, `fold`: the fold holding the row out) per set, and
 /// `manifest.json`: the sets, the runs, the compares and the repeat rule.
-fn write_data(dir: &Path, sets: &[Set], runs: &[Run]) -> Result<(), BoxError> {
+fn write_data(dir: &Path, sets: &[Set], runs: &[Run], compared: bool) -> Result<(), BoxError> {
     for set in sets {
         let mut fold_of = vec![0; set.targets.len()];
         for (index, fold) in set.folds.iter().enumerate() {
@@ -361,7 +382,7 @@ fn write_data(dir: &Path, sets: &[Set], runs: &[Run]) -> Result<(), BoxError> {
             "model": run.model.as_str(),
             "probability": run.probability.unwrap_or(false),
         })).collect::<Vec<_>>(),
-        "compares": sets.iter().filter(|set| set.dataset.is_some()).map(|set| json!({
+        "compares": sets.iter().filter(|set| compared && set.dataset.is_some()).map(|set| json!({
             "set": set.name,
             "models": default_models(&set.targets),
         })).collect::<Vec<_>>(),
