@@ -62,6 +62,37 @@ impl Target<'_> {
             Target::Classes(_, classes) => classes,
         }
     }
+
+    fn rows(self) -> usize {
+        match self {
+            Target::Values(y) => y.len(),
+            Target::Classes(y, _) => y.len(),
+        }
+    }
+}
+
+/// A target's rows `rows`, in their order, owned.
+enum Subset {
+    Values(Vec<f64>),
+    Classes(Vec<u32>, usize),
+}
+
+impl Subset {
+    fn of(target: Target<'_>, rows: &[u32]) -> Subset {
+        match target {
+            Target::Values(y) => Subset::Values(rows.iter().map(|&row| y[row as usize]).collect()),
+            Target::Classes(y, classes) => {
+                Subset::Classes(rows.iter().map(|&row| y[row as usize]).collect(), classes)
+            }
+        }
+    }
+
+    fn target(&self) -> Target<'_> {
+        match self {
+            Subset::Values(y) => Target::Values(y),
+            Subset::Classes(y, classes) => Target::Classes(y, *classes),
+        }
+    }
 }
 
 /// One node of a fitted tree.
@@ -199,8 +230,9 @@ fn leaf(tree: &[BoostNode], value: impl Fn(usize) -> f64) -> f64 {
 // ---------------------------------------------------------------------------------------
 // Bins
 
-/// Each feature's bin edges, and the rows binned column by column.
+/// Each feature's bin edges, and the training rows binned column by column.
 struct Binned {
+    /// Training rows, numbered `0..rows` in the order given.
     rows: usize,
     /// Per feature, ascending: a value `v` is in bin `count(edges < v)`.
     edges: Vec<Vec<f64>>,
@@ -208,6 +240,8 @@ struct Binned {
     missing: Vec<bool>,
     /// `features × rows`, feature-major.
     bins: Vec<u8>,
+    /// Per feature, the bin of its missing values (`edges.len() + 1`).
+    missing_bins: Vec<u8>,
     /// Where each feature's histogram cells start: one per bin and one for missing values.
     offsets: Vec<usize>,
 }
@@ -255,11 +289,9 @@ fn bin_of(value: f64, edges: &[f64]) -> u8 {
 
 impl Binned {
     /// Bins the rows `train` of `x` (`rows × features`, row-major) with edges from those
-    /// rows (a seeded sample of 200,000 when there are more), and every row of `x` with
-    /// them.
+    /// rows (a seeded sample of 200,000 when there are more); binned row `i` is `train[i]`.
     fn new(
         x: &[f64],
-        rows: usize,
         features: usize,
         train: &[u32],
         max_bins: usize,
@@ -276,6 +308,7 @@ impl Binned {
         };
         let mut all_edges = Vec::with_capacity(features);
         let mut missing = Vec::with_capacity(features);
+        let rows = train.len();
         let mut bins = vec![0u8; features * rows];
         let mut column = Vec::with_capacity(sample.len());
         for feature in 0..features {
@@ -289,14 +322,11 @@ impl Binned {
             );
             let feature_edges = edges(&mut column, max_bins);
             let out = &mut bins[feature * rows..(feature + 1) * rows];
-            for (row, slot) in out.iter_mut().enumerate() {
-                *slot = bin_of(x[row * features + feature], &feature_edges);
+            for (&row, slot) in train.iter().zip(out.iter_mut()) {
+                *slot = bin_of(x[row as usize * features + feature], &feature_edges);
             }
-            missing.push(
-                train
-                    .iter()
-                    .any(|&row| x[row as usize * features + feature].is_nan()),
-            );
+            let missing_bin = (feature_edges.len() + 1) as u8;
+            missing.push(out.contains(&missing_bin));
             all_edges.push(feature_edges);
         }
         let mut offsets = Vec::with_capacity(features + 1);
@@ -306,13 +336,34 @@ impl Binned {
             cells += feature_edges.len() + 2;
         }
         offsets.push(cells);
+        let missing_bins = all_edges
+            .iter()
+            .map(|edges| (edges.len() + 1) as u8)
+            .collect();
         Ok(Binned {
             rows,
             edges: all_edges,
             missing,
             bins,
+            missing_bins,
             offsets,
         })
+    }
+
+    /// The rows `rows` of `x` binned with these edges, row-major (`rows × features`).
+    fn bin_rows(&self, x: &[f64], rows: &[u32]) -> Vec<u8> {
+        let features = self.edges.len();
+        let mut out = Vec::with_capacity(rows.len() * features);
+        for &row in rows {
+            let values = &x[row as usize * features..(row as usize + 1) * features];
+            out.extend(
+                values
+                    .iter()
+                    .zip(&self.edges)
+                    .map(|(&value, edges)| bin_of(value, edges)),
+            );
+        }
+        out
     }
 
     fn column(&self, feature: usize) -> &[u8] {
@@ -340,14 +391,14 @@ fn sigmoid(x: f64) -> f64 {
 
 /// The raw prediction before any tree: the mean (regression), the log-odds of class 1
 /// (two classes), the centred log class shares (more), shares clipped at machine epsilon.
-fn baseline(target: Target<'_>, rows: &[u32]) -> Vec<f64> {
-    let count = rows.len().max(1) as f64;
+fn baseline(target: Target<'_>) -> Vec<f64> {
+    let count = target.rows().max(1) as f64;
     match target {
-        Target::Values(y) => vec![rows.iter().map(|&row| y[row as usize]).sum::<f64>() / count],
+        Target::Values(y) => vec![y.iter().sum::<f64>() / count],
         Target::Classes(y, classes) => {
             let mut shares = vec![0.0; classes];
-            for &row in rows {
-                shares[y[row as usize] as usize] += 1.0;
+            for &class in y {
+                shares[class as usize] += 1.0;
             }
             let clip = |share: f64| (share / count).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
             if classes == 2 {
@@ -362,71 +413,64 @@ fn baseline(target: Target<'_>, rows: &[u32]) -> Vec<f64> {
     }
 }
 
-/// Gradients and hessians of the loss at `raw` for `rows`, output-major
-/// (`outputs × all rows`, rows not in `rows` untouched).
-fn gradients(
-    target: Target<'_>,
-    raw: &[f64],
-    rows: &[u32],
-    gradients: &mut [f64],
-    hessians: &mut [f64],
-) {
-    let all = gradients.len() / target.outputs();
+/// Gradients and hessians of the loss at `raw` (`rows × outputs`), output-major
+/// (`outputs × rows`). Squared error leaves the hessians alone: each is 1, and the
+/// histograms count rows instead.
+fn gradients(target: Target<'_>, raw: &[f64], gradients: &mut [f64], hessians: &mut [f64]) {
+    let rows = target.rows();
     match target {
         Target::Values(y) => {
-            for &row in rows {
-                let row = row as usize;
-                gradients[row] = raw[row] - y[row];
-                hessians[row] = 1.0;
+            for ((gradient, &raw), &y) in gradients.iter_mut().zip(raw).zip(y) {
+                *gradient = raw - y;
             }
         }
         Target::Classes(y, 2) => {
-            for &row in rows {
-                let row = row as usize;
-                let p = sigmoid(raw[row]);
-                gradients[row] = p - f64::from(y[row]);
-                hessians[row] = p * (1.0 - p);
+            let pairs = gradients.iter_mut().zip(hessians.iter_mut());
+            for ((gradient, hessian), (&raw, &y)) in pairs.zip(raw.iter().zip(y)) {
+                let p = sigmoid(raw);
+                *gradient = p - f64::from(y);
+                *hessian = p * (1.0 - p);
             }
         }
         Target::Classes(y, classes) => {
             let mut p = vec![0.0; classes];
-            for &row in rows {
-                let row = row as usize;
+            for (row, &truth) in y.iter().enumerate() {
                 p.copy_from_slice(&raw[row * classes..(row + 1) * classes]);
                 crate::algorithms::dense::softmax(&mut p);
                 for (class, &probability) in p.iter().enumerate() {
-                    let truth = f64::from(u8::from(y[row] as usize == class));
-                    gradients[class * all + row] = probability - truth;
-                    hessians[class * all + row] = probability * (1.0 - probability);
+                    let truth = f64::from(u8::from(truth as usize == class));
+                    gradients[class * rows + row] = probability - truth;
+                    hessians[class * rows + row] = probability * (1.0 - probability);
                 }
             }
         }
     }
 }
 
-/// The mean loss of `raw` on `rows`: half squared error, or log loss.
-fn loss(target: Target<'_>, raw: &[f64], rows: &[u32]) -> f64 {
-    let count = rows.len().max(1) as f64;
+/// The mean loss of `raw` (`rows × outputs`): half squared error, or log loss.
+fn loss(target: Target<'_>, raw: &[f64]) -> f64 {
+    let count = target.rows().max(1) as f64;
     let total: f64 = match target {
-        Target::Values(y) => rows
+        Target::Values(y) => y
             .iter()
-            .map(|&row| 0.5 * (y[row as usize] - raw[row as usize]).powi(2))
+            .zip(raw)
+            .map(|(&y, &raw)| 0.5 * (y - raw).powi(2))
             .sum(),
-        Target::Classes(y, 2) => rows
+        Target::Classes(y, 2) => y
             .iter()
-            .map(|&row| {
-                let (r, truth) = (raw[row as usize], f64::from(y[row as usize]));
+            .zip(raw)
+            .map(|(&truth, &r)| {
                 // log(1 + e^r) − y·r, without overflow.
-                r.max(0.0) + (-r.abs()).exp().ln_1p() - truth * r
+                r.max(0.0) + (-r.abs()).exp().ln_1p() - f64::from(truth) * r
             })
             .sum(),
-        Target::Classes(y, classes) => rows
+        Target::Classes(y, classes) => y
             .iter()
-            .map(|&row| {
-                let values = &raw[row as usize * classes..(row as usize + 1) * classes];
+            .zip(raw.chunks_exact(classes))
+            .map(|(&truth, values)| {
                 let top = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let sum: f64 = values.iter().map(|v| (v - top).exp()).sum();
-                top + sum.ln() - values[y[row as usize] as usize]
+                top + sum.ln() - values[truth as usize]
             })
             .sum(),
     };
@@ -483,6 +527,39 @@ struct Growing {
 /// A leaf's rows, `order[start..end]`, and its value.
 type LeafRows = (usize, usize, f64);
 
+/// A grown tree.
+struct Grown {
+    nodes: Vec<BoostNode>,
+    /// Beside each split node, its cut as a bin: rows in bins up to it go left.
+    cuts: Vec<u8>,
+    leaves: Vec<LeafRows>,
+}
+
+/// The leaf value a binned row (`row`, a bin per feature) reaches in a grown tree.
+fn binned_leaf(grown: &Grown, row: &[u8], missing_bins: &[u8]) -> f64 {
+    let mut index = 0;
+    loop {
+        match grown.nodes[index] {
+            BoostNode::Leaf(output) => return output,
+            BoostNode::Split {
+                feature,
+                missing_left,
+                left,
+                right,
+                ..
+            } => {
+                let bin = row[feature as usize];
+                let goes_left = if bin == missing_bins[feature as usize] {
+                    missing_left
+                } else {
+                    bin <= grown.cuts[index]
+                };
+                index = if goes_left { left } else { right } as usize;
+            }
+        }
+    }
+}
+
 /// The tree grower's fixed inputs.
 struct Grower<'a> {
     binned: &'a Binned,
@@ -493,32 +570,68 @@ struct Grower<'a> {
     constant_hessian: bool,
 }
 
+/// Adds each row's gradient (and hessian, unless they are all 1) to the cell of its bin.
+#[inline(always)]
+fn accumulate(
+    out: &mut [Cell],
+    bins: impl Iterator<Item = u8>,
+    gradients: &[f64],
+    hessians: Option<&[f64]>,
+) {
+    match hessians {
+        None => {
+            for (bin, &gradient) in bins.zip(gradients) {
+                let cell = &mut out[usize::from(bin)];
+                cell.gradient += gradient;
+                cell.rows += 1;
+            }
+        }
+        Some(hessians) => {
+            for (bin, (&gradient, &hessian)) in bins.zip(gradients.iter().zip(hessians)) {
+                let cell = &mut out[usize::from(bin)];
+                cell.gradient += gradient;
+                cell.hessian += hessian;
+                cell.rows += 1;
+            }
+        }
+    }
+}
+
 impl Grower<'_> {
-    /// The histograms of the rows `rows`.
-    fn histograms(&self, rows: &[u32]) -> Histograms {
+    /// The histograms of the rows `rows`, or of every row (the root) when `None`.
+    fn histograms(&self, rows: Option<&[u32]>) -> Histograms {
         let features = self.binned.edges.len();
         let mut cells = vec![Cell::default(); self.binned.offsets[features]];
-        // The rows' gradients gathered once, in their order.
-        let gathered: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|&row| (self.gradients[row as usize], self.hessians[row as usize]))
-            .collect();
+        // A node's gradients gathered once, in its rows' order; the root reads them as
+        // they are, and its columns front to back.
+        let gathered: Option<(Vec<f64>, Vec<f64>)> = rows.map(|rows| {
+            let gradients = rows.iter().map(|&r| self.gradients[r as usize]).collect();
+            let hessians = if self.constant_hessian {
+                Vec::new()
+            } else {
+                rows.iter().map(|&r| self.hessians[r as usize]).collect()
+            };
+            (gradients, hessians)
+        });
+        let (gradients, hessians) = gathered
+            .as_ref()
+            .map_or((self.gradients, self.hessians), |(g, h)| (g, h));
         for feature in 0..features {
             let column = self.binned.column(feature);
             let out = &mut cells[self.binned.offsets[feature]..self.binned.offsets[feature + 1]];
             // A missing value's bin is the feature's last cell.
-            if self.constant_hessian {
-                for (&row, &(gradient, _)) in rows.iter().zip(&gathered) {
-                    let cell = &mut out[column[row as usize] as usize];
-                    cell.gradient += gradient;
-                    cell.rows += 1;
+            match (rows, self.constant_hessian) {
+                (Some(rows), true) => {
+                    let bins = rows.iter().map(|&row| column[row as usize]);
+                    accumulate(out, bins, gradients, None);
                 }
-            } else {
-                for (&row, &(gradient, hessian)) in rows.iter().zip(&gathered) {
-                    let cell = &mut out[column[row as usize] as usize];
-                    cell.gradient += gradient;
-                    cell.hessian += hessian;
-                    cell.rows += 1;
+                (Some(rows), false) => {
+                    let bins = rows.iter().map(|&row| column[row as usize]);
+                    accumulate(out, bins, gradients, Some(hessians));
+                }
+                (None, true) => accumulate(out, column.iter().copied(), gradients, None),
+                (None, false) => {
+                    accumulate(out, column.iter().copied(), gradients, Some(hessians));
                 }
             }
         }
@@ -635,20 +748,14 @@ impl Grower<'_> {
             * self.settings.learning_rate
     }
 
-    /// Grows one tree on the rows `order` (reordered in place so each leaf's rows are
-    /// contiguous); gives the tree and each leaf's row range with its value.
-    fn grow(
-        &self,
-        order: &mut [u32],
-        cancel: &Cancel,
-    ) -> Result<(Vec<BoostNode>, Vec<LeafRows>), ModelsError> {
-        let (gradient, hessian) = order.iter().fold((0.0, 0.0), |(g, h), &row| {
-            (
-                g + self.gradients[row as usize],
-                h + self.hessians[row as usize],
-            )
-        });
+    /// Grows one tree on every training row; `order` holds them ascending and is
+    /// reordered in place so each leaf's rows are contiguous. Gives the tree, each split's
+    /// cut as a bin (`cuts`, beside the nodes) and each leaf's row range with its value.
+    fn grow(&self, order: &mut [u32], cancel: &Cancel) -> Result<Grown, ModelsError> {
+        let gradient: f64 = self.gradients.iter().sum();
+        let hessian: f64 = self.hessians.iter().sum();
         let mut nodes = vec![BoostNode::Leaf(0.0)];
+        let mut cuts = vec![0u8];
         let mut root = Growing {
             start: 0,
             end: order.len(),
@@ -662,7 +769,7 @@ impl Grower<'_> {
         let mut open: Vec<Growing> = Vec::new();
         let mut done: Vec<Growing> = Vec::new();
         if self.splittable(order.len(), 0) {
-            let histograms = self.histograms(order);
+            let histograms = self.histograms(None);
             root.cut = self.best_cut(
                 &histograms,
                 Cell {
@@ -698,26 +805,28 @@ impl Grower<'_> {
             };
             // Partition the parent's rows: left first, in their order.
             let column = self.binned.column(cut.feature);
-            let missing_bin = self.binned.edges[cut.feature].len() + 1;
+            let missing_bin = self.binned.missing_bins[cut.feature];
             let rows = &mut order[parent.start..parent.end];
             scratch.clear();
-            let mut write = 0;
+            scratch.resize(rows.len(), 0);
+            // Without a branch per row: the side of each bin looked up, each row written
+            // to both sides and only its side's count moved on (`write ≤ index`, so no
+            // row is overwritten unread).
+            let mut goes_left = [false; 256];
+            for (bin, left) in goes_left.iter_mut().enumerate() {
+                *left = bin <= usize::from(cut.bin);
+            }
+            goes_left[usize::from(missing_bin)] = cut.missing_left;
+            let (mut write, mut right) = (0, 0);
             for index in 0..rows.len() {
                 let row = rows[index];
-                let bin = column[row as usize];
-                let left = if usize::from(bin) == missing_bin {
-                    cut.missing_left
-                } else {
-                    bin <= cut.bin
-                };
-                if left {
-                    rows[write] = row;
-                    write += 1;
-                } else {
-                    scratch.push(row);
-                }
+                let left = goes_left[usize::from(column[row as usize])];
+                rows[write] = row;
+                scratch[right] = row;
+                write += usize::from(left);
+                right += usize::from(!left);
             }
-            rows[write..].copy_from_slice(&scratch);
+            rows[write..].copy_from_slice(&scratch[..right]);
             let middle = parent.start + write;
             // The children's sums from the cut's histograms, as scikit-learn takes them.
             let (left_gradient, left_hessian) = (cut.left.gradient, cut.left.hessian);
@@ -743,8 +852,10 @@ impl Grower<'_> {
                 left: left_node as u32,
                 right: right_node as u32,
             };
+            cuts[parent.node] = cut.bin;
             nodes.push(BoostNode::Leaf(0.0));
             nodes.push(BoostNode::Leaf(0.0));
+            cuts.extend([0, 0]);
             leaves += 1;
             let depth = parent.depth + 1;
             let mut left = Growing {
@@ -780,7 +891,7 @@ impl Grower<'_> {
                 } else {
                     (&mut right, &mut left)
                 };
-                let small_histograms = self.histograms(&order[small.start..small.end]);
+                let small_histograms = self.histograms(Some(&order[small.start..small.end]));
                 // The parent's cells become the larger child's.
                 let mut large_histograms = parent_histograms;
                 for (whole, part) in large_histograms.iter_mut().zip(&small_histograms) {
@@ -818,7 +929,11 @@ impl Grower<'_> {
             nodes[leaf.node] = BoostNode::Leaf(value);
             leaves.push((leaf.start, leaf.end, value));
         }
-        Ok((nodes, leaves))
+        Ok(Grown {
+            nodes,
+            cuts,
+            leaves,
+        })
     }
 }
 
@@ -909,10 +1024,7 @@ pub(crate) fn fit(
     seed: u64,
     cancel: &Cancel,
 ) -> Result<Booster, ModelsError> {
-    let rows = match target {
-        Target::Values(y) => y.len(),
-        Target::Classes(y, _) => y.len(),
-    };
+    let rows = target.rows();
     let mut rng = SmallRng::seed_from_u64(seed);
     let outputs = target.outputs();
     let (train, validation) = if settings.early_stopping && rows >= 2 {
@@ -922,54 +1034,61 @@ pub(crate) fn fit(
     };
     let binned = Binned::new(
         x,
-        rows,
         features,
         &train,
         settings.max_bins,
         &mut SmallRng::seed_from_u64(rng.random()),
         cancel,
     )?;
-    let base = baseline(target, &train);
-    let mut raw = Vec::with_capacity(rows * outputs);
-    for _ in 0..rows {
-        raw.extend_from_slice(&base);
-    }
-    let mut gradient = vec![0.0; outputs * rows];
-    let mut hessian = vec![0.0; outputs * rows];
+    // From here on the training rows are numbered `0..n` (binned row `i` is `train[i]`),
+    // and the held-out rows are binned beside them.
+    let n = train.len();
+    let train_target = Subset::of(target, &train);
+    let train_target = train_target.target();
+    let held_target = Subset::of(target, &validation);
+    let held_target = held_target.target();
+    let held_bins = binned.bin_rows(x, &validation);
+    let base = baseline(train_target);
+    let mut raw = base.repeat(n);
+    let mut held_raw = base.repeat(validation.len());
+    // Squared error's hessians stay 1.
+    let mut gradient = vec![0.0; outputs * n];
+    let mut hessian = vec![1.0; outputs * n];
     let mut trees = Vec::new();
     let mut scores = Vec::new();
     if !validation.is_empty() {
-        scores.push(-loss(target, &raw, &validation));
+        scores.push(-loss(held_target, &held_raw));
     }
-    let mut order = train.clone();
+    let identity: Vec<u32> = (0..n as u32).collect();
+    let mut order = identity.clone();
     for _ in 0..settings.max_iter {
         cancel.check()?;
-        gradients(target, &raw, &train, &mut gradient, &mut hessian);
+        gradients(train_target, &raw, &mut gradient, &mut hessian);
         for output in 0..outputs {
             // Each tree starts from the rows in ascending order: the root's histograms
             // read each column front to back, and a split keeps each side in order.
-            order.copy_from_slice(&train);
+            order.copy_from_slice(&identity);
             let grower = Grower {
                 binned: &binned,
                 settings,
-                gradients: &gradient[output * rows..(output + 1) * rows],
-                hessians: &hessian[output * rows..(output + 1) * rows],
+                gradients: &gradient[output * n..(output + 1) * n],
+                hessians: &hessian[output * n..(output + 1) * n],
                 constant_hessian: matches!(target, Target::Values(_)),
             };
-            let (tree, leaves) = grower.grow(&mut order, cancel)?;
-            for (start, end, value) in leaves {
+            let grown = grower.grow(&mut order, cancel)?;
+            for &(start, end, value) in &grown.leaves {
                 for &row in &order[start..end] {
                     raw[row as usize * outputs + output] += value;
                 }
             }
-            for &row in &validation {
-                let row = row as usize;
-                raw[row * outputs + output] += leaf(&tree, |feature| x[row * features + feature]);
+            for row in 0..validation.len() {
+                let bins = &held_bins[row * features..(row + 1) * features];
+                held_raw[row * outputs + output] += binned_leaf(&grown, bins, &binned.missing_bins);
             }
-            trees.push(tree);
+            trees.push(grown.nodes);
         }
         if !validation.is_empty() {
-            scores.push(-loss(target, &raw, &validation));
+            scores.push(-loss(held_target, &held_raw));
             if should_stop(&scores, settings) {
                 break;
             }
@@ -1098,8 +1217,7 @@ mod tests {
     fn a_leaf_of_rows_predicted_with_certainty_is_zero_not_nan() {
         let settings = settings();
         let mut rng = SmallRng::seed_from_u64(0);
-        let binned =
-            Binned::new(&[0.0, 1.0], 2, 1, &[0, 1], 255, &mut rng, &Cancel::never()).unwrap();
+        let binned = Binned::new(&[0.0, 1.0], 1, &[0, 1], 255, &mut rng, &Cancel::never()).unwrap();
         let grower = Grower {
             binned: &binned,
             settings: &settings,
