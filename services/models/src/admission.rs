@@ -13,6 +13,7 @@
 //! copy per fold, and per fit running at once its preprocessed matrices plus what its
 //! algorithm builds (an SVM's kernel cache, a forest's nodes, k-NN's distance blocks).
 
+use crate::algorithms::{AlgorithmId, Estimator};
 use crate::error::ModelsError;
 use mltools_core::models::{ModelSpec, ParamValue};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,14 +42,14 @@ pub(crate) struct DataShape {
 
 impl DataShape {
     /// The columns of the model matrix, at most.
-    fn matrix_columns(self) -> u64 {
+    pub(crate) fn matrix_columns(self) -> u64 {
         self.numeric
             .saturating_add(self.categorical.saturating_mul(CATEGORY_COLUMNS))
             .max(1)
     }
 
     /// The bytes of the rows as a matrix of `f64`.
-    fn matrix_bytes(self) -> u64 {
+    pub(crate) fn matrix_bytes(self) -> u64 {
         self.rows
             .saturating_mul(self.matrix_columns())
             .saturating_mul(8)
@@ -62,9 +63,9 @@ impl DataShape {
 pub(crate) fn estimate(shape: DataShape, models: &[ModelSpec], folds: u64, concurrent: u64) -> u64 {
     let data = shape.matrix_bytes();
     let extra = if models.is_empty() {
-        crate::algorithms::AlgorithmId::ALL
+        AlgorithmId::ALL
             .iter()
-            .map(|id| algorithm_bytes(id.as_str(), &Default::default(), shape))
+            .map(|&id| Estimator::defaults(id).fitter().working_bytes(shape))
             .max()
             .unwrap_or(0)
     } else {
@@ -79,38 +80,17 @@ pub(crate) fn estimate(shape: DataShape, models: &[ModelSpec], folds: u64, concu
     base.saturating_add(per_fit.saturating_mul(concurrent.max(1)))
 }
 
-/// What one fit of `algorithm` builds besides its matrices, in bytes.
+/// What one fit of `algorithm` with `params` builds besides its matrices, in bytes (the
+/// algorithm's own [`working_bytes`](crate::algorithms::fit::Fit::working_bytes)); for
+/// parameters that do not read, which the fit will refuse, a copy of the design.
 fn algorithm_bytes(
     algorithm: &str,
     params: &std::collections::BTreeMap<String, ParamValue>,
     shape: DataShape,
 ) -> u64 {
-    let integer = |name: &str, default: u64| match params.get(name) {
-        Some(ParamValue::Integer(value)) => u64::try_from(*value).unwrap_or(default),
-        _ => default,
-    };
-    let rows = shape.rows;
-    // A fully grown tree has up to two nodes per training row; a node and its share of
-    // the leaf values take about 40 bytes.
-    let tree = rows.saturating_mul(2).saturating_mul(40);
-    match algorithm {
-        // The kernel cache fills up to its size, or to the whole kernel matrix if smaller.
-        "svc" | "svr" => integer("cache_size_mb", 200)
-            .saturating_mul(MIB)
-            .min(rows.saturating_mul(rows).saturating_mul(8))
-            .saturating_add(shape.matrix_bytes()),
-        "random_forest_classifier"
-        | "random_forest_regressor"
-        | "extra_trees_regressor"
-        | "extra_trees_classifier" => tree.saturating_mul(integer("n_trees", 100)),
-        "decision_tree_classifier" | "decision_tree_regressor" => tree,
-        // Blocks of queries against every training row.
-        "knn_classifier" | "knn_regressor" => rows.saturating_mul(8 * 1024),
-        // Probabilities and gradients per class (ten assumed).
-        "logistic_regression" => rows.saturating_mul(8 * 10 * 4),
-        // The centred copy of the design.
-        _ => shape.matrix_bytes(),
-    }
+    Estimator::new(algorithm, params).map_or(shape.matrix_bytes(), |estimator| {
+        estimator.fitter().working_bytes(shape)
+    })
 }
 
 /// Fits running on the fit pool now, and the most seen at once.
@@ -381,6 +361,49 @@ mod tests {
             ..shape
         };
         assert_eq!(wide.matrix_columns(), 10 + 33);
+    }
+
+    #[test]
+    fn boosting_counts_its_bins_gradients_histograms_and_trees() {
+        let shape = DataShape {
+            rows: 100_000,
+            numeric: 20,
+            categorical: 0,
+        };
+        let data = 100_000 * 20 * 8;
+        let with = |params: &[(&str, i64)]| ModelSpec {
+            params: params
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), ParamValue::Integer(value)))
+                .collect(),
+            ..spec("hist_gradient_boosting_regressor")
+        };
+        // Per row: 20 bin bytes, 8 bytes each of raw, gradient, hessian and two more, 12 of
+        // row order; 31 leaves of 20 × 257 cells of 24 bytes; 100 trees of 62 nodes.
+        let working = 100_000 * (20 + 8 * 5 + 12) + 31 * 20 * 257 * 24 + 100 * 62 * 32;
+        assert_eq!(
+            estimate(shape, &[with(&[])], 1, 1),
+            data * 2 + data + working
+        );
+        // A classifier: ten outputs assumed.
+        let classifier = estimate(shape, &[spec("hist_gradient_boosting_classifier")], 1, 1);
+        assert!(classifier > estimate(shape, &[with(&[])], 1, 1) + 100_000 * 8 * 27);
+        // Leaves are bounded by the rows a leaf must hold: 4096 leaves asked of 100,000
+        // rows of at least 50 each is 2001 at most.
+        let many = estimate(
+            shape,
+            &[with(&[("max_leaf_nodes", 4096), ("min_samples_leaf", 50)])],
+            1,
+            1,
+        );
+        let leaves = 100_000 / 50 + 1;
+        let working = 100_000 * (20 + 8 * 5 + 12) + leaves * 20 * 257 * 24 + 100 * leaves * 2 * 32;
+        assert_eq!(many, data * 3 + working);
+        // Parameters the fit would refuse count as a copy of the data.
+        assert_eq!(
+            estimate(shape, &[with(&[("max_bins", 1000)])], 1, 1),
+            data * 4
+        );
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 /// utils_call_timeout_ms = 600000
 /// datasets_page_bytes = 33554432
 /// max_trees = 1000
+/// max_leaf_nodes = 4096
 /// max_iterations = 100000
 /// max_kernel_cache_mb = 1024
 /// max_models_per_comparison = 64
@@ -53,9 +54,15 @@ pub struct ModelsConfig {
     /// 64 KiB and 1 GiB; default 32 MiB, half the default frame.
     pub datasets_page_bytes: u64,
     /// The most trees a request may ask of a forest (`n_trees` of `random_forest_*`,
-    /// `extra_trees_regressor`); more is refused as invalid input before fitting. Between
-    /// 1 and 65535; default 1000.
+    /// `extra_trees_*`), and the most boosting iterations (`max_iter` of
+    /// `hist_gradient_boosting_*`, a tree per class each); more is refused as invalid input
+    /// before fitting. Between 1 and 65535; default 1000.
     pub max_trees: usize,
+    /// The most leaves a request may ask of one boosted tree (`max_leaf_nodes` of
+    /// `hist_gradient_boosting_*`); more is refused as invalid input before fitting. Each
+    /// growing leaf holds a histogram of every feature, so this sizes a fit's memory too.
+    /// Between 2 and 65535; default 4096.
+    pub max_leaf_nodes: usize,
     /// The most iterations a request may ask of an iterative solver (`max_iter` of
     /// `logistic_regression`, `lasso`, `elastic_net`); more is refused as invalid input
     /// before fitting. At least 1; default 100000.
@@ -92,6 +99,7 @@ impl Default for ModelsConfig {
             utils_call_timeout_ms: 600_000,
             datasets_page_bytes: mltools_transport::paging::DEFAULT_PAGE_BYTES,
             max_trees: 1000,
+            max_leaf_nodes: 4096,
             max_iterations: 100_000,
             max_kernel_cache_mb: 1024,
             max_models_per_comparison: 64,
@@ -116,7 +124,7 @@ impl ModelsConfig {
     /// [`ModelsError::BadConfig`] naming the field: a zero `fit_threads` (or above 1024),
     /// `max_running_jobs`, `max_kept_jobs` or `max_running_fits`; a `utils_call_timeout_ms`
     /// of 0 or above a day; a `datasets_page_bytes` outside 64 KiB..=1 GiB; a `max_trees`
-    /// outside 1..=65535; a zero `max_iterations`, `max_kernel_cache_mb`,
+    /// outside 1..=65535; a `max_leaf_nodes` outside 2..=65535; a zero `max_iterations`, `max_kernel_cache_mb`,
     /// `max_models_per_comparison` or `max_queued`; a `memory_budget_mb` of 0 or past
     /// 2³² − 1.
     pub fn validate(&self) -> Result<(), ModelsError> {
@@ -160,6 +168,9 @@ impl ModelsConfig {
         if !(1..=usize::from(u16::MAX)).contains(&self.max_trees) {
             return bad("max_trees", "must be between 1 and 65535");
         }
+        if !(2..=usize::from(u16::MAX)).contains(&self.max_leaf_nodes) {
+            return bad("max_leaf_nodes", "must be between 2 and 65535");
+        }
         if self.max_iterations == 0 {
             return bad("max_iterations", "must be at least 1");
         }
@@ -176,6 +187,7 @@ impl ModelsConfig {
     pub fn fit_limits(&self) -> FitLimits {
         FitLimits {
             max_trees: self.max_trees,
+            max_leaf_nodes: self.max_leaf_nodes,
             max_iterations: self.max_iterations,
             max_kernel_cache_mb: self.max_kernel_cache_mb,
         }
@@ -243,6 +255,20 @@ mod tests {
             ),
             (
                 ModelsConfig {
+                    max_leaf_nodes: 1,
+                    ..ModelsConfig::default()
+                },
+                "max_leaf_nodes",
+            ),
+            (
+                ModelsConfig {
+                    max_leaf_nodes: 70_000,
+                    ..ModelsConfig::default()
+                },
+                "max_leaf_nodes",
+            ),
+            (
+                ModelsConfig {
                     max_iterations: 0,
                     ..ModelsConfig::default()
                 },
@@ -269,8 +295,10 @@ mod tests {
                 "{error}"
             );
         }
-        let parsed: ModelsConfig = serde_json::from_str(r#"{"max_trees": 50}"#).unwrap();
+        let parsed: ModelsConfig =
+            serde_json::from_str(r#"{"max_trees": 50, "max_leaf_nodes": 63}"#).unwrap();
         assert_eq!(parsed.fit_limits().max_trees, 50);
+        assert_eq!(parsed.fit_limits().max_leaf_nodes, 63);
         assert_eq!(parsed.fit_limits().max_iterations, 100_000);
     }
 }

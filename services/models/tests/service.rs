@@ -956,6 +956,7 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
     let dir = tempfile::tempdir().unwrap();
     let (state, client, _) = models_with(dir.path(), |config| {
         config.max_trees = 10;
+        config.max_leaf_nodes = 64;
         config.max_iterations = 500;
         config.max_models_per_comparison = 2;
     });
@@ -1002,6 +1003,38 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
         "logistic_regression: parameter `max_iter` = 501 is above this node's cap of 500 \
          (models setting `max_iterations`)",
     );
+    // Boosting: iterations capped as trees are, leaves by their own cap.
+    for (param, value, cap, setting) in [
+        ("max_iter", 11, 10, "max_trees"),
+        ("max_leaf_nodes", 65, 64, "max_leaf_nodes"),
+    ] {
+        let mut model = with(
+            "hist_gradient_boosting_classifier",
+            param,
+            ParamValue::Integer(value),
+        );
+        model
+            .params
+            .entry("max_iter".to_owned())
+            .or_insert(ParamValue::Integer(5));
+        let fit = FitRequest {
+            data: training(breast_cancer(), "diagnosis"),
+            model,
+            seed: 0,
+        };
+        let error = client
+            .fit(context::current(), fit)
+            .await
+            .into_service("models")
+            .unwrap_err();
+        refused(
+            error,
+            &format!(
+                "hist_gradient_boosting_classifier: parameter `{param}` = {value} is above this \
+                 node's cap of {cap} (models setting `{setting}`)"
+            ),
+        );
+    }
     // Every classifier by default: seven models, over the cap of two.
     let error = client
         .submit(context::current(), compare(breast_cancer(), &[], false))

@@ -3,10 +3,12 @@
 //! scikit-learn's coordinate descent on the centred design, as the
 //! [`lasso`](super::lasso) (which is `l1_ratio = 1`).
 
+use crate::algorithms::FitLimits;
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::fit::{Fit, values};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lasso::{SOLVER_DOCS, check_solver, fit_by_descent};
+use crate::algorithms::limits::within;
 use crate::algorithms::linear::LinearModel;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -129,6 +131,17 @@ impl Fit for ElasticNetValidParams {
         Ok(Fitted::Linear(ElasticNetValidParams::fit(
             self, x, y, cancel,
         )?))
+    }
+
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let max_iter = self.params().max_iter;
+        within(
+            id,
+            "max_iter",
+            max_iter,
+            limits.max_iterations,
+            "max_iterations",
+        )
     }
 }
 

@@ -55,7 +55,7 @@ impl Estimator {
     ///
     /// # Errors
     /// [`ModelsError::WrongTask`] when `y` is for the other task; [`ModelsError::Shape`] when
-    /// `x` and `y` disagree, or a class code is not below the number of classes; [`ModelsError::NonFinite`] for a missing feature value;
+    /// `x` and `y` disagree, `x` has no columns, or a class code is not below the number of classes; [`ModelsError::NonFinite`] for a missing feature value;
     /// [`ModelsError::TooFewRows`]; [`ModelsError::Fit`] when the algorithm fails;
     /// [`ModelsError::InvalidParam`] when a tree-family variant holds another algorithm's
     /// parameters.
@@ -92,6 +92,12 @@ impl Estimator {
         if x.rows != y.len() {
             return Err(ModelsError::Shape {
                 reason: format!("{} feature rows but {} targets", x.rows, y.len()),
+            });
+        }
+        // A model of no features could be neither checked nor stored as one.
+        if x.columns.is_empty() {
+            return Err(ModelsError::Shape {
+                reason: format!("{id} needs at least one feature column, got none"),
             });
         }
         if let Targets::Classification { codes, classes } = y

@@ -8,9 +8,10 @@
 //! its valid parameters, and gives back its fitted state as the [`Fitted`] form the
 //! registry stores.
 
-use crate::algorithms::Cancel;
+use crate::admission::DataShape;
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::registry::AlgorithmId;
+use crate::algorithms::{Cancel, FitLimits};
 use crate::error::ModelsError;
 use crate::prediction::Prediction;
 use crate::task::Targets;
@@ -37,6 +38,23 @@ pub(crate) trait Fit {
     /// several (the tree family's); `None` for a type of one algorithm.
     fn algorithm(&self) -> Option<AlgorithmId> {
         None
+    }
+
+    /// Checks the parameters that size the fit (trees, iterations, a cache) against this
+    /// node's caps, naming `id` in the refusal; nothing to check by default.
+    ///
+    /// # Errors
+    /// [`ModelsError::OverLimit`] naming the parameter, its value, the cap and the setting.
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let _ = (id, limits);
+        Ok(())
+    }
+
+    /// What one fit on data of `shape` builds besides its input matrices, in bytes: a
+    /// coarse estimate that errs high, for admission control. By default one more copy of
+    /// the design (a centred matrix, say).
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        shape.matrix_bytes()
     }
 }
 

@@ -9,12 +9,16 @@
 //! The trees of a forest grow in parallel on the fit's pool, each from its own seed, so the
 //! forest is the same on any number of threads; the cancel is seen at every node.
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
+use crate::algorithms::FitLimits;
 use crate::algorithms::cart::{Growth, Plan, Splitter, TreeEnsemble};
 use crate::algorithms::fit::Fit;
 use crate::algorithms::fitted::Fitted;
+use crate::algorithms::limits::within;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count};
 use crate::algorithms::registry::AlgorithmId;
+use crate::algorithms::trees::tree_bytes;
 use crate::algorithms::trees::{
     CRITERION_DOC, Criterion, LIMIT_DOCS, TreeLimits, TreeParams, check_growth,
 };
@@ -329,6 +333,21 @@ impl Fit for ForestValidParams {
 
     fn algorithm(&self) -> Option<AlgorithmId> {
         Some(self.params().kind.algorithm())
+    }
+
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        within(
+            id,
+            "n_trees",
+            self.params().n_trees,
+            limits.max_trees,
+            "max_trees",
+        )
+    }
+
+    /// Its fully grown trees.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        tree_bytes(shape).saturating_mul(self.params().n_trees as u64)
     }
 }
 

@@ -6,14 +6,16 @@
 //! serves them best in training (the busier side when training had none). The engine is
 //! [`boosting`](super::boosting).
 
-use crate::algorithms::Cancel;
+use crate::admission::DataShape;
 use crate::algorithms::boosting::{self, Booster, MAX_BINS, Settings, Target};
 use crate::algorithms::dense::{present_classes, spread};
 use crate::algorithms::fit::{Fit, Predict, codes, values};
 use crate::algorithms::fitted::Fitted;
+use crate::algorithms::limits::within;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, invalid, require};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::validate::class_codes;
+use crate::algorithms::{Cancel, FitLimits};
 use crate::error::ModelsError;
 use crate::prediction::{ClassPrediction, Prediction};
 use crate::task::Targets;
@@ -344,6 +346,45 @@ impl Fit for BoostingValidParams {
 
     fn algorithm(&self) -> Option<AlgorithmId> {
         Some(self.0.algorithm)
+    }
+
+    /// `max_iter` is capped as trees are (each iteration adds a tree per class), and
+    /// `max_leaf_nodes` by its own cap.
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let p = &self.0;
+        within(id, "max_iter", p.max_iter, limits.max_trees, "max_trees")?;
+        within(
+            id,
+            "max_leaf_nodes",
+            p.max_leaf_nodes,
+            limits.max_leaf_nodes,
+            "max_leaf_nodes",
+        )
+    }
+
+    /// The binned rows (a byte per value), per row and output the raw prediction, gradient
+    /// and hessian and the row's place in the growing tree, the histograms of every leaf
+    /// still growing (a cell per bin and feature) and the trees; ten outputs assumed for
+    /// a classifier.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        let p = &self.0;
+        let outputs: u64 = match p.algorithm.task() {
+            Task::Regression => 1,
+            Task::Classification => 10,
+        };
+        let features = shape.matrix_columns();
+        let rows = shape.rows;
+        let per_row = features + 8 * (3 * outputs + 2) + 12;
+        // A leaf holds `min_samples_leaf` rows at least.
+        let leaves = (p.max_leaf_nodes as u64).min(rows / p.min_samples_leaf as u64 + 1);
+        let cells = features.saturating_mul(p.max_bins as u64 + 2);
+        let histograms = leaves.saturating_mul(cells).saturating_mul(24);
+        let trees = (p.max_iter as u64)
+            .saturating_mul(outputs)
+            .saturating_mul(leaves.saturating_mul(2).saturating_mul(32));
+        rows.saturating_mul(per_row)
+            .saturating_add(histograms)
+            .saturating_add(trees)
     }
 }
 

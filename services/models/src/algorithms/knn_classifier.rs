@@ -3,6 +3,7 @@
 //! probabilities are the (weighted) shares of the neighbours' classes; the label is the
 //! most probable class, the lowest code among ties.
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
 use crate::algorithms::dense::{check_classes, present_classes};
 use crate::algorithms::fit::{Fit, Predict, codes};
@@ -131,6 +132,11 @@ impl Fit for KnnClassifierValidParams {
         Ok(Fitted::KnnClassifier(KnnClassifierValidParams::fit(
             self, x, y,
         )?))
+    }
+
+    /// Blocks of queries against every training row.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        shape.rows.saturating_mul(8 * 1024)
     }
 }
 

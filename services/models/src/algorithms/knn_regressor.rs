@@ -2,6 +2,7 @@
 //! `n_neighbors = 5` and brute force, written here ([`knn`]): the
 //! (weighted) mean target of the neighbours.
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
 use crate::algorithms::fit::{Fit, Predict, values};
 use crate::algorithms::fitted::Fitted;
@@ -116,6 +117,11 @@ impl Fit for KnnRegressorValidParams {
         Ok(Fitted::KnnRegressor(KnnRegressorValidParams::fit(
             self, x, y,
         )?))
+    }
+
+    /// Blocks of queries against every training row.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        shape.rows.saturating_mul(8 * 1024)
     }
 }
 

@@ -4,9 +4,11 @@
 //! `alpha`, `tol` (the duality gap's, relative to `‖y − ȳ‖²`) and `max_iter` (epochs)
 //! mean what they mean there. A fit that stops at `max_iter` carries a warning.
 
+use crate::algorithms::FitLimits;
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::fit::{Fit, values};
 use crate::algorithms::fitted::Fitted;
+use crate::algorithms::limits::within;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -170,6 +172,17 @@ impl Fit for LassoValidParams {
     fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
         let y = values(y, AlgorithmId::Lasso)?;
         Ok(Fitted::Linear(LassoValidParams::fit(self, x, y, cancel)?))
+    }
+
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let max_iter = self.params().max_iter;
+        within(
+            id,
+            "max_iter",
+            max_iter,
+            limits.max_iterations,
+            "max_iterations",
+        )
     }
 }
 

@@ -1,16 +1,20 @@
 //! [`FitLimits`]: what a request may ask of one fit on this node, the `[models]` caps on
 //! the parameters that size a fit's time or memory, checked once with the parameters,
-//! before anything is fitted.
+//! before anything is fitted. Each algorithm checks its own parameters
+//! ([`Fit::check_limits`](crate::algorithms::fit::Fit::check_limits)) with [`within`].
 
-use crate::algorithms::Estimator;
+use crate::algorithms::{AlgorithmId, Estimator};
 use crate::error::ModelsError;
 use std::fmt::Display;
 
 /// The caps a node puts on the parameters that size a fit (from its `[models]` settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FitLimits {
-    /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_*`).
+    /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_*`), and boosting
+    /// iterations (`max_iter` of `hist_gradient_boosting_*`: a tree per class each).
     pub max_trees: usize,
+    /// Leaves of one boosted tree (`max_leaf_nodes` of `hist_gradient_boosting_*`).
+    pub max_leaf_nodes: usize,
     /// Iterations of an iterative solver (`max_iter` of `logistic_regression`, `lasso`,
     /// `elastic_net`).
     pub max_iterations: usize,
@@ -19,19 +23,21 @@ pub struct FitLimits {
 }
 
 impl Default for FitLimits {
-    /// 1000 trees, 100,000 iterations, a 1024 MB kernel cache.
+    /// 1000 trees, 4096 leaves, 100,000 iterations, a 1024 MB kernel cache.
     fn default() -> Self {
         FitLimits {
             max_trees: 1000,
+            max_leaf_nodes: 4096,
             max_iterations: 100_000,
             max_kernel_cache_mb: 1024,
         }
     }
 }
 
-/// [`ModelsError::OverLimit`] unless `value <= cap`.
-fn within<T: PartialOrd + Display>(
-    algorithm: &'static str,
+/// [`ModelsError::OverLimit`] unless `value <= cap`, naming `algorithm`'s `param` and the
+/// node's `setting`.
+pub(crate) fn within<T: PartialOrd + Display>(
+    algorithm: AlgorithmId,
     param: &'static str,
     value: T,
     cap: T,
@@ -41,7 +47,7 @@ fn within<T: PartialOrd + Display>(
         return Ok(());
     }
     Err(ModelsError::OverLimit {
-        subject: format!("{algorithm}: parameter `{param}`"),
+        subject: format!("{}: parameter `{param}`", algorithm.as_str()),
         value: value.to_string(),
         cap: cap.to_string(),
         setting,
@@ -54,40 +60,7 @@ impl Estimator {
     /// # Errors
     /// [`ModelsError::OverLimit`] naming the parameter, its value, the cap and the setting.
     pub fn check_limits(&self, limits: &FitLimits) -> Result<(), ModelsError> {
-        let id = self.id().as_str();
-        let trees = |trees: usize| within(id, "n_trees", trees, limits.max_trees, "max_trees");
-        let iterations = |iterations: usize| {
-            within(
-                id,
-                "max_iter",
-                iterations,
-                limits.max_iterations,
-                "max_iterations",
-            )
-        };
-        let cache = |megabytes: f64| {
-            within(
-                id,
-                "cache_size_mb",
-                megabytes,
-                limits.max_kernel_cache_mb as f64,
-                "max_kernel_cache_mb",
-            )
-        };
-        match self {
-            Estimator::RandomForestRegressor(p)
-            | Estimator::RandomForestClassifier(p)
-            | Estimator::ExtraTreesRegressor(p)
-            | Estimator::ExtraTreesClassifier(p) => trees(p.params().n_trees),
-            Estimator::LogisticRegression(p) => iterations(p.params().max_iter),
-            Estimator::HistGradientBoostingRegressor(p)
-            | Estimator::HistGradientBoostingClassifier(p) => iterations(p.params().max_iter),
-            Estimator::Lasso(p) => iterations(p.params().max_iter),
-            Estimator::ElasticNet(p) => iterations(p.params().max_iter),
-            Estimator::Svc(p) => cache(p.params().solver.cache_size_mb),
-            Estimator::Svr(p) => cache(p.params().solver.cache_size_mb),
-            _ => Ok(()),
-        }
+        self.fitter().check_limits(self.id(), limits)
     }
 }
 
@@ -126,6 +99,28 @@ mod tests {
                     ("extra_trees_regressor", ParamValue::Integer(1001)),
                     ("extra_trees_classifier", ParamValue::Integer(1001)),
                 ],
+            ),
+            (
+                "max_iter",
+                "max_trees",
+                vec![
+                    (
+                        "hist_gradient_boosting_classifier",
+                        ParamValue::Integer(1001),
+                    ),
+                    (
+                        "hist_gradient_boosting_regressor",
+                        ParamValue::Integer(50_000),
+                    ),
+                ],
+            ),
+            (
+                "max_leaf_nodes",
+                "max_leaf_nodes",
+                vec![(
+                    "hist_gradient_boosting_regressor",
+                    ParamValue::Integer(1_000_000),
+                )],
             ),
             (
                 "max_iter",

@@ -17,11 +17,14 @@
 //! default, solves to 1e-8 with 1,000 iterations whatever is asked, and computes its loss
 //! element by element (95× scikit-learn on digits, ML-BASELINE.md).
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
+use crate::algorithms::FitLimits;
 use crate::algorithms::dense::present_classes;
 use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lbfgs::{self, Convergence, LbfgsSettings, Objective};
+use crate::algorithms::limits::within;
 use crate::algorithms::linalg::view;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -469,6 +472,22 @@ impl Fit for LogisticRegressionValidParams {
     fn fit(&self, x: &Matrix, y: &Targets, _: u64, cancel: &Cancel) -> Result<Fitted, ModelsError> {
         let y = codes(y, AlgorithmId::LogisticRegression)?;
         Ok(Fitted::Logistic(self.fit_until(x, y, cancel)?))
+    }
+
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let max_iter = self.params().max_iter;
+        within(
+            id,
+            "max_iter",
+            max_iter,
+            limits.max_iterations,
+            "max_iterations",
+        )
+    }
+
+    /// Probabilities and gradients per class (ten assumed), a few copies.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        shape.rows.saturating_mul(8 * 10 * 4)
     }
 }
 

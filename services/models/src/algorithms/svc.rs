@@ -14,10 +14,13 @@
 //! from the votes, as scikit-learn's `predict`, so it can disagree with the most probable
 //! class. With `probability = false` a binary model gives decision scores instead.
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
+use crate::algorithms::FitLimits;
 use crate::algorithms::dense::{check_classes, check_matrix, present_classes, rows, spread};
 use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
+use crate::algorithms::limits::within;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svm::formulations::{self, Machine};
@@ -548,6 +551,21 @@ impl Fit for SvcValidParams {
     ) -> Result<Fitted, ModelsError> {
         let y = codes(y, AlgorithmId::Svc)?;
         Ok(Fitted::Svc(self.fit_until(x, y, seed, cancel)?))
+    }
+
+    fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
+        let cache = self.params().solver.cache_size_mb;
+        let cap = limits.max_kernel_cache_mb as f64;
+        within(id, "cache_size_mb", cache, cap, "max_kernel_cache_mb")
+    }
+
+    /// The kernel cache, filled up to its size or to the whole kernel matrix if smaller,
+    /// and a copy of the design.
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        let cache = (self.params().solver.cache_size_mb * 1024.0 * 1024.0) as u64;
+        cache
+            .min(shape.rows.saturating_mul(shape.rows).saturating_mul(8))
+            .saturating_add(shape.matrix_bytes())
     }
 }
 

@@ -9,6 +9,7 @@
 //!   [`decision_tree_regressor::TREE`](super::decision_tree_regressor::TREE)); the
 //!   forests' are [`ForestParams`](super::forest::ForestParams).
 
+use crate::admission::DataShape;
 use crate::algorithms::Cancel;
 use crate::algorithms::cart::TreeEnsemble;
 use crate::algorithms::fit::{Fit, Predict};
@@ -303,6 +304,12 @@ impl TreeValidParams {
     }
 }
 
+/// A fully grown tree's bytes on data of `shape`: up to two nodes per training row, a
+/// node and its share of the leaf values about 40 bytes.
+pub(crate) fn tree_bytes(shape: DataShape) -> u64 {
+    shape.rows.saturating_mul(2 * 40)
+}
+
 impl Fit for TreeValidParams {
     fn fit(
         &self,
@@ -316,6 +323,10 @@ impl Fit for TreeValidParams {
 
     fn algorithm(&self) -> Option<AlgorithmId> {
         Some(self.params().kind.algorithm())
+    }
+
+    fn working_bytes(&self, shape: DataShape) -> u64 {
+        tree_bytes(shape)
     }
 }
 
