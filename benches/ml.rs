@@ -875,7 +875,7 @@ fn print_compares(compares: &[OurCompare], reference: Option<&Value>, verdicts: 
     let cores = machine::cores();
     println!("\n## Default compare: every default model of the task, 5 folds\n");
     println!(
-        "Ours: `compare` through an embedded node (datasets → lab → models, each fold preprocessed through utils; the best model refitted on every row and stored; the report's plots), fits on {cores} threads. scikit-learn: the same models with our defaults, our default pipelines (linear, SVM, k-NN: constant columns dropped, then standard scaling; trees, naive Bayes: none), SVC with probabilities (our default), the same metrics, the best model refitted on every row; one thread. Wall time, best of {COMPARE_ROUNDS} on each side; fit + predict: summed over every model and fold (our figure from the leaderboard).\n"
+        "Ours: `compare` through an embedded node (datasets → lab → models, each fold preprocessed through utils; the best model refitted on every row and stored; the report's plots), fits on {cores} threads. scikit-learn: the same models with our defaults, our default pipelines (linear, SVM, k-NN: constant columns dropped, then standard scaling; trees, boosting, naive Bayes: none, as no set here has a missing value), SVC with probabilities (our default), the same metrics, the best model refitted on every row; one thread. Wall time, best of {COMPARE_ROUNDS} on each side; fit + predict: summed over every model and fold (our figure from the leaderboard).\n"
     );
     println!(
         "| dataset | models | ours, {cores} threads (s) | scikit-learn, one thread (s) | × scikit-learn | target | our fit + predict (s) | theirs (s) | our best accuracy / R² | theirs | difference |"

@@ -313,6 +313,10 @@ pub enum AlgorithmFamily {
     Neighbors,
     /// Naive Bayes.
     NaiveBayes,
+    /// Histogram gradient boosting: categories imputed and encoded, numeric missing values
+    /// left for the model, which routes them at every split. (Added after the others: a
+    /// utils node that predates it refuses it, so upgrade utils nodes first.)
+    Boosting,
 }
 
 /// An image format.

@@ -347,3 +347,84 @@ async fn a_cancelled_comparison_says_so_and_the_lab_bounds_running_ones() {
     assert!(best(&again, "accuracy") >= 0.95);
     assert!(node.shutdown_within(Duration::from_secs(10)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boosting_sees_missing_numbers_where_a_median_fill_would_hide_them() {
+    use mltools_core::Column;
+    use mltools_core::models::ModelSpec;
+    use mltools_core::utils::Step;
+    // `label` is `gone` exactly where `x` is missing; `x` is otherwise 0.25, 0.5 or 0.75,
+    // so its median is 0.5: filled with it, a missing `x` and an `x` of 0.5 are one row.
+    let mut csv = String::from("x,noise,label\n");
+    for row in 0..300 {
+        let noise = row * 53 % 17;
+        if row % 3 == 0 {
+            csv.push_str(&format!(",{noise},gone\n"));
+        } else {
+            let x = [0.25, 0.5, 0.75][row % 9 / 3];
+            csv.push_str(&format!("{x},{noise},kept\n"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(InProcess::Direct, dir.path()).await;
+    let info = node
+        .datasets()
+        .unwrap()
+        .import(
+            context::current(),
+            ImportRequest::new(Source::Bytes {
+                label: "gaps.csv".into(),
+                data: csv.into_bytes(),
+            }),
+        )
+        .await
+        .into_service("datasets")
+        .unwrap();
+    let mut request = LabCompareRequest::new(info.id);
+    request.target = Some("label".into());
+    request.models = vec![ModelSpec {
+        algorithm: "hist_gradient_boosting_classifier".into(),
+        params: Default::default(),
+        pipeline: None,
+    }];
+    let report = compare(&node, request).await.unwrap();
+    assert_eq!(best(&report, "accuracy"), 1.0);
+    let model = report.leaderboard.best.expect("the best model is stored");
+    let models = node.models().unwrap();
+    // The family's default pipeline fills no numbers.
+    let stored = models
+        .get(context::current(), model)
+        .await
+        .into_service("models")
+        .unwrap();
+    assert!(
+        !stored.pipeline.spec.steps.iter().any(|step| matches!(
+            step,
+            Step::Impute {
+                numeric: Some(_),
+                ..
+            }
+        )),
+        "{:?}",
+        stored.pipeline.spec
+    );
+    // A missing `x` and an `x` of 0.5 are told apart.
+    let rows = Frame {
+        columns: vec![
+            Column::numeric("x", vec![f64::NAN, 0.5]),
+            Column::numeric("noise", vec![3.0, 3.0]),
+        ],
+    };
+    let predictions = models
+        .predict(context::current(), model, rows)
+        .await
+        .into_service("models")
+        .unwrap();
+    let classes = predictions.classes.expect("class labels");
+    let labels: Vec<&str> = predictions
+        .values
+        .iter()
+        .map(|&code| classes[code as usize].as_str())
+        .collect();
+    assert_eq!(labels, ["gone", "kept"]);
+}

@@ -170,6 +170,7 @@ async fn default_pipelines_scale_only_where_needed(h: Harness) {
         (AlgorithmFamily::Neighbors, true),
         (AlgorithmFamily::Tree, false),
         (AlgorithmFamily::NaiveBayes, false),
+        (AlgorithmFamily::Boosting, false),
     ] {
         let spec = h
             .client
@@ -182,13 +183,23 @@ async fn default_pipelines_scale_only_where_needed(h: Harness) {
             scaled,
             "{family:?}"
         );
-        // Every default pipeline takes the sample, gaps and categories included.
+        // Every default pipeline takes the sample, gaps and categories included; boosting's
+        // keeps the numeric gaps (as NaN, across the wire too) for the model to route.
         let fitted = h.fit(spec, sample()).await.unwrap();
         let matrix = h.transform(fitted, sample()).await.unwrap();
+        let gaps = matrix.values.iter().filter(|value| value.is_nan()).count();
         assert!(
-            matrix.values.iter().all(|value| value.is_finite()),
+            matrix
+                .values
+                .iter()
+                .all(|value| value.is_finite() || value.is_nan()),
             "{family:?}"
         );
+        if family == AlgorithmFamily::Boosting {
+            assert!(gaps > 0, "the sample's numeric gaps are kept");
+        } else {
+            assert_eq!(gaps, 0, "{family:?}");
+        }
     }
 }
 

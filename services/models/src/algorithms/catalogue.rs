@@ -428,7 +428,7 @@ catalogue! {
         id: "hist_gradient_boosting_regressor",
         rank: 7,
         task: Regression,
-        family: Tree,
+        family: Boosting,
         probabilities: false,
         missing_values: true,
         default_candidate: true,
@@ -443,7 +443,7 @@ catalogue! {
         id: "hist_gradient_boosting_classifier",
         rank: 14,
         task: Classification,
-        family: Tree,
+        family: Boosting,
         probabilities: true,
         missing_values: true,
         default_candidate: true,
@@ -511,6 +511,20 @@ mod tests {
             assert_eq!(postcard::to_allocvec(&id).unwrap(), [number], "{id}");
         }
         assert_eq!(stored.len(), AlgorithmId::ALL.len());
+    }
+
+    #[test]
+    fn a_family_that_keeps_missing_values_holds_only_algorithms_that_take_them() {
+        // Its default pipeline leaves numeric missing values in (utils' defaults).
+        for id in AlgorithmId::ALL {
+            if id.family() == AlgorithmFamily::Boosting {
+                assert!(id.takes_missing_values(), "{id}");
+            }
+        }
+        assert_eq!(
+            AlgorithmId::HistGradientBoostingClassifier.family(),
+            AlgorithmFamily::Boosting
+        );
     }
 
     #[test]

@@ -5,12 +5,16 @@
 //! | linear, SVM, k-NN | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros), drop constant columns, standard scaling |
 //! | trees | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros) |
 //! | naive Bayes | impute (median; most frequent category), cap categories at 32, one-hot (unknown → zeros) |
+//! | boosting | impute categories (most frequent), cap categories at 32, one-hot (unknown → zeros); numeric missing values kept |
 //!
 //! Distance- and gradient-based models (SVM, k-NN, linear and logistic regression) are
 //! sensitive to the scale of each feature, so they get standardised inputs; trees split on
 //! thresholds, which scaling does not move, and naive Bayes models each feature's own
-//! distribution, so neither needs it. Every family imputes (the models refuse missing
-//! values) and one-hot encodes categories (the models take numbers only); a category first
+//! distribution, so neither needs it. Every family but boosting imputes (those models
+//! refuse missing values); histogram gradient boosting routes a missing value to the side
+//! of each split that served the training rows' missing values best, which keeps what
+//! missingness says (a median fill makes a missing value look like an ordinary one), so
+//! only its categorical columns are filled. Every family one-hot encodes categories (the models take numbers only); a category first
 //! seen at prediction time becomes all zeros rather than a failed prediction, or `(other)`
 //! in a capped column.
 //!
@@ -41,6 +45,10 @@ pub fn default_pipeline(family: AlgorithmFamily) -> PipelineSpec {
     let one_hot = Step::OneHot {
         unknown: UnknownCategory::Ignore,
     };
+    let impute_categories = Step::Impute {
+        numeric: None,
+        categorical: Some(CategoricalImpute::MostFrequent),
+    };
     let steps = match family {
         AlgorithmFamily::Linear | AlgorithmFamily::Svm | AlgorithmFamily::Neighbors => {
             vec![
@@ -52,6 +60,7 @@ pub fn default_pipeline(family: AlgorithmFamily) -> PipelineSpec {
             ]
         }
         AlgorithmFamily::Tree | AlgorithmFamily::NaiveBayes => vec![impute, cap, one_hot],
+        AlgorithmFamily::Boosting => vec![impute_categories, cap, one_hot],
     };
     PipelineSpec { steps }
 }
@@ -73,6 +82,32 @@ mod tests {
         assert!(scales(AlgorithmFamily::Neighbors));
         assert!(!scales(AlgorithmFamily::Tree));
         assert!(!scales(AlgorithmFamily::NaiveBayes));
+        assert!(!scales(AlgorithmFamily::Boosting));
+    }
+
+    #[test]
+    fn only_boosting_keeps_numeric_missing_values() {
+        let fills_numbers = |family| {
+            default_pipeline(family).steps.iter().any(|step| {
+                matches!(
+                    step,
+                    Step::Impute {
+                        numeric: Some(_),
+                        ..
+                    }
+                )
+            })
+        };
+        assert!(!fills_numbers(AlgorithmFamily::Boosting));
+        for family in [
+            AlgorithmFamily::Linear,
+            AlgorithmFamily::Tree,
+            AlgorithmFamily::Svm,
+            AlgorithmFamily::Neighbors,
+            AlgorithmFamily::NaiveBayes,
+        ] {
+            assert!(fills_numbers(family), "{family:?}");
+        }
     }
 
     #[test]
@@ -83,6 +118,7 @@ mod tests {
             AlgorithmFamily::Svm,
             AlgorithmFamily::Neighbors,
             AlgorithmFamily::NaiveBayes,
+            AlgorithmFamily::Boosting,
         ] {
             let steps = default_pipeline(family).steps;
             let cap = steps.iter().position(|step| {
