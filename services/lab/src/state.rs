@@ -171,20 +171,7 @@ impl LabState {
                 &stage_tx,
                 &job.cancel,
             );
-            // A panic fails this comparison alone, under an incident number; the lab keeps
-            // serving the others.
-            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(outcome) => outcome,
-                Err(payload) => {
-                    let incident = mltools_core::error::next_incident();
-                    let panic = mltools_core::error::panic_message(payload.as_ref());
-                    tracing::error!(%id, incident, %panic, "a comparison panicked");
-                    Err(LabError::Service(ServiceError::internal(format!(
-                        "comparison {id} failed unexpectedly (incident {incident}; see the lab \
-                         service log)"
-                    ))))
-                }
-            };
+            let outcome = unless_panicked(id, run).await;
             let stage = match outcome {
                 Ok(report) => {
                     let _ = job.report.set(report);
@@ -415,5 +402,57 @@ fn ended_without_a_report(id: JobId, stage: LabStage) -> LabError {
             format!("comparison {id} was cancelled"),
         )
         .into(),
+    }
+}
+
+/// `run`'s outcome, or for a panic inside it an internal error naming comparison `id` and
+/// an incident number, the panic itself only in the log: a panic fails this comparison
+/// alone, and the lab keeps serving the others.
+async fn unless_panicked<T>(
+    id: JobId,
+    run: impl Future<Output = Result<T, LabError>>,
+) -> Result<T, LabError> {
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let incident = mltools_core::error::next_incident();
+            let panic = mltools_core::error::panic_message(payload.as_ref());
+            tracing::error!(%id, incident, %panic, "a comparison panicked");
+            Err(LabError::Service(ServiceError::internal(format!(
+                "comparison {id} failed unexpectedly (incident {incident}; see the lab service \
+                 log)"
+            ))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_comparison_fails_alone_as_an_incident() {
+        let id = JobId(7);
+        let panicking = async {
+            let rows: Vec<u32> = Vec::new();
+            // An out-of-bounds index, as a bug would make it.
+            Ok::<u32, LabError>(rows[rows.len()])
+        };
+        let error = ServiceError::from(unless_panicked(id, panicking).await.unwrap_err());
+        assert_eq!(error.kind, ErrorKind::Internal);
+        assert!(
+            error
+                .message
+                .starts_with(&format!("comparison {id} failed unexpectedly (incident ")),
+            "{error}"
+        );
+        assert!(!error.message.contains("index out of bounds"), "{error}");
+        // Work that does not panic is passed through as it ended.
+        assert_eq!(unless_panicked(id, async { Ok(3) }).await.unwrap(), 3);
+        let refused = unless_panicked::<()>(id, async { Err(LabError::Busy { running: 2 }) });
+        assert_eq!(
+            ServiceError::from(refused.await.unwrap_err()).kind,
+            ErrorKind::Overloaded
+        );
     }
 }
