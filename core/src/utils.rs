@@ -315,7 +315,9 @@ pub enum AlgorithmFamily {
     NaiveBayes,
     /// Histogram gradient boosting: categories imputed and encoded, numeric missing values
     /// left for the model, which routes them at every split. (Added after the others: a
-    /// utils node that predates it refuses it, so upgrade utils nodes first.)
+    /// utils node that predates it refuses it, and a client that predates it cannot read
+    /// the models service's algorithm list, which names it: upgrade utils nodes and
+    /// clients first.)
     Boosting,
 }
 

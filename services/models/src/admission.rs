@@ -11,7 +11,11 @@
 //!
 //! The estimate ([`estimate`]) is deliberately coarse and errs high: the rows as read, a
 //! copy per fold, and per fit running at once its preprocessed matrices plus what its
-//! algorithm builds (an SVM's kernel cache, a forest's nodes, k-NN's distance blocks).
+//! algorithm builds (an SVM's kernel cache, a forest's nodes, boosting's bins, gradients
+//! and leaf histograms, k-NN's distance blocks). Where that depends on the class count,
+//! which is not known before the rows are read (logistic regression's and boosting's
+//! per-class arrays), ten classes are assumed: a target of many more classes can take more
+//! than estimated.
 
 use crate::algorithms::{AlgorithmId, Estimator};
 use crate::error::ModelsError;
@@ -379,8 +383,9 @@ mod tests {
             ..spec("hist_gradient_boosting_regressor")
         };
         // Per row: 20 bin bytes, 8 bytes each of raw, gradient, hessian and two more, 12 of
-        // row order; 31 leaves of 20 × 257 cells of 24 bytes; 100 trees of 62 nodes.
-        let working = 100_000 * (20 + 8 * 5 + 12) + 31 * 20 * 257 * 24 + 100 * 62 * 32;
+        // row order, 8 of row numbers, 16 of gathered gradients; 31 leaves of 20 × 257
+        // cells of 24 bytes; 100 trees of 62 nodes.
+        let working = 100_000 * (20 + 8 * 5 + 36) + 31 * 20 * 257 * 24 + 100 * 62 * 32;
         assert_eq!(
             estimate(shape, &[with(&[])], 1, 1),
             data * 2 + data + working
@@ -397,7 +402,7 @@ mod tests {
             1,
         );
         let leaves = 100_000 / 50 + 1;
-        let working = 100_000 * (20 + 8 * 5 + 12) + leaves * 20 * 257 * 24 + 100 * leaves * 2 * 32;
+        let working = 100_000 * (20 + 8 * 5 + 36) + leaves * 20 * 257 * 24 + 100 * leaves * 2 * 32;
         assert_eq!(many, data * 3 + working);
         // Parameters the fit would refuse count as a copy of the data.
         assert_eq!(

@@ -55,8 +55,8 @@ pub struct ModelsConfig {
     pub datasets_page_bytes: u64,
     /// The most trees a request may ask of a forest (`n_trees` of `random_forest_*`,
     /// `extra_trees_*`), and the most boosting iterations (`max_iter` of
-    /// `hist_gradient_boosting_*`, a tree per class each); more is refused as invalid input
-    /// before fitting. Between 1 and 65535; default 1000.
+    /// `hist_gradient_boosting_*`, a tree each, or one per class beyond two classes); more
+    /// is refused as invalid input before fitting. Between 1 and 65535; default 1000.
     pub max_trees: usize,
     /// The most leaves a request may ask of one boosted tree (`max_leaf_nodes` of
     /// `hist_gradient_boosting_*`); more is refused as invalid input before fitting. Each

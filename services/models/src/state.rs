@@ -151,7 +151,7 @@ impl ModelsState {
     /// A model, parameter or metric that is unknown or bad, a target that is not a column,
     /// bad inline rows, before any job exists; [`ModelsError::OverLimit`] for more models
     /// than `max_models_per_comparison`, a parameter above its cap (`max_trees`,
-    /// `max_iterations`, `max_kernel_cache_mb`), or an estimated memory above the node's
+    /// `max_leaf_nodes`, `max_iterations`, `max_kernel_cache_mb`), or an estimated memory above the node's
     /// whole budget; [`ModelsError::Overloaded`], with a retry-after hint, when
     /// `max_queued` requests wait already or the job table is full of live jobs.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, folds = request.folds))]
@@ -563,7 +563,8 @@ impl ModelsState {
     /// nothing is stored.
     #[tracing::instrument(skip_all, fields(dataset = %request.data.dataset, algorithm = %request.model.algorithm))]
     pub async fn fit(&self, request: FitRequest) -> Result<ModelInfo, ModelsError> {
-        Candidate::new(request.model.clone())?;
+        // A parameter over its cap is named as such, before its memory is estimated.
+        self.check_limits(&[Candidate::new(request.model.clone())?])?;
         let shape = self.shape(&request.data).await?;
         let bytes = estimate(shape, std::slice::from_ref(&request.model), 1, 1);
         // The place in the queue is held until both a fit slot and the memory are had.
@@ -691,8 +692,8 @@ impl ModelsState {
     }
 
     /// Refuses candidates that ask more than this node's caps (`[models]` `max_trees`,
-    /// `max_iterations`, `max_kernel_cache_mb`, `max_models_per_comparison`), before
-    /// anything is fitted.
+    /// `max_leaf_nodes`, `max_iterations`, `max_kernel_cache_mb`,
+    /// `max_models_per_comparison`), before anything is fitted.
     fn check_limits(&self, candidates: &[Candidate]) -> Result<(), ModelsError> {
         let config = &self.inner.config;
         if candidates.len() > config.max_models_per_comparison {

@@ -362,10 +362,11 @@ impl Fit for BoostingValidParams {
         )
     }
 
-    /// The binned rows (a byte per value), per row and output the raw prediction, gradient
-    /// and hessian and the row's place in the growing tree, the histograms of every leaf
-    /// still growing (a cell per bin and feature) and the trees; ten outputs assumed for
-    /// a classifier.
+    /// The binned rows (a byte per value); per row and output the raw prediction, gradient
+    /// and hessian; per row its target, its place in the growing tree (twice), its number
+    /// among the training rows and in the binning sample, and a node's gathered gradients;
+    /// the histograms of every leaf still growing (a cell per bin and feature) and the
+    /// trees. Ten outputs are assumed for a classifier (its class count is not known yet).
     fn working_bytes(&self, shape: DataShape) -> u64 {
         let p = &self.0;
         let outputs: u64 = match p.algorithm.task() {
@@ -374,9 +375,9 @@ impl Fit for BoostingValidParams {
         };
         let features = shape.matrix_columns();
         let rows = shape.rows;
-        let per_row = features + 8 * (3 * outputs + 2) + 12;
+        let per_row = features + 8 * (3 * outputs + 2) + 12 + 8 + 16;
         // A leaf holds `min_samples_leaf` rows at least.
-        let leaves = (p.max_leaf_nodes as u64).min(rows / p.min_samples_leaf as u64 + 1);
+        let leaves = (p.max_leaf_nodes as u64).min(rows / p.min_samples_leaf.max(1) as u64 + 1);
         let cells = features.saturating_mul(p.max_bins as u64 + 2);
         let histograms = leaves.saturating_mul(cells).saturating_mul(24);
         let trees = (p.max_iter as u64)

@@ -11,7 +11,8 @@ use std::fmt::Display;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FitLimits {
     /// Trees in a forest (`n_trees` of `random_forest_*`, `extra_trees_*`), and boosting
-    /// iterations (`max_iter` of `hist_gradient_boosting_*`: a tree per class each).
+    /// iterations (`max_iter` of `hist_gradient_boosting_*`: a tree each, or a tree per
+    /// class beyond two classes).
     pub max_trees: usize,
     /// Leaves of one boosted tree (`max_leaf_nodes` of `hist_gradient_boosting_*`).
     pub max_leaf_nodes: usize,

@@ -249,9 +249,17 @@ fn rows_without_features_are_refused_as_no_model_could_be_stored() {
         columns: Vec::new(),
         values: Vec::new(),
     };
-    let y = Targets::Regression((0..50).map(f64::from).collect());
-    for id in AlgorithmId::of_task(Task::Regression) {
-        let error = Estimator::defaults(id).fit(&x, &y, 0).unwrap_err();
+    let values = Targets::Regression((0..50).map(f64::from).collect());
+    let classes = Targets::Classification {
+        codes: (0..50).map(|row| row % 2).collect(),
+        classes: vec!["a".into(), "b".into()],
+    };
+    for id in AlgorithmId::ALL {
+        let y = match id.task() {
+            Task::Regression => &values,
+            Task::Classification => &classes,
+        };
+        let error = Estimator::defaults(id).fit(&x, y, 0).unwrap_err();
         assert_eq!(
             error.to_string(),
             format!("shape mismatch: {id} needs at least one feature column, got none"),
