@@ -968,25 +968,50 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
         assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
         assert_eq!(error.message, expected);
     };
-    let fit = FitRequest {
-        data: training(breast_cancer(), "diagnosis"),
-        model: with(
-            "random_forest_classifier",
-            "n_trees",
-            ParamValue::Integer(11),
+    // A forest's trees; boosting's iterations capped as trees are, its leaves by their own
+    // cap (its iterations kept below theirs).
+    for (algorithm, param, value, cap, setting) in [
+        ("random_forest_classifier", "n_trees", 11, 10, "max_trees"),
+        (
+            "hist_gradient_boosting_classifier",
+            "max_iter",
+            11,
+            10,
+            "max_trees",
         ),
-        seed: 0,
-    };
-    let error = client
-        .fit(context::current(), fit)
-        .await
-        .into_service("models")
-        .unwrap_err();
-    refused(
-        error,
-        "random_forest_classifier: parameter `n_trees` = 11 is above this node's cap of 10 \
-         (models setting `max_trees`)",
-    );
+        (
+            "hist_gradient_boosting_classifier",
+            "max_leaf_nodes",
+            65,
+            64,
+            "max_leaf_nodes",
+        ),
+    ] {
+        let mut model = with(algorithm, param, ParamValue::Integer(value));
+        if algorithm.starts_with("hist_") {
+            model
+                .params
+                .entry("max_iter".to_owned())
+                .or_insert(ParamValue::Integer(5));
+        }
+        let fit = FitRequest {
+            data: training(breast_cancer(), "diagnosis"),
+            model,
+            seed: 0,
+        };
+        let error = client
+            .fit(context::current(), fit)
+            .await
+            .into_service("models")
+            .unwrap_err();
+        refused(
+            error,
+            &format!(
+                "{algorithm}: parameter `{param}` = {value} is above this node's cap of {cap} \
+                 (models setting `{setting}`)"
+            ),
+        );
+    }
     let mut request = compare(breast_cancer(), &[], false);
     request.models = vec![with(
         "logistic_regression",
@@ -1003,38 +1028,6 @@ async fn requests_above_the_node_s_caps_are_refused_before_fitting() {
         "logistic_regression: parameter `max_iter` = 501 is above this node's cap of 500 \
          (models setting `max_iterations`)",
     );
-    // Boosting: iterations capped as trees are, leaves by their own cap.
-    for (param, value, cap, setting) in [
-        ("max_iter", 11, 10, "max_trees"),
-        ("max_leaf_nodes", 65, 64, "max_leaf_nodes"),
-    ] {
-        let mut model = with(
-            "hist_gradient_boosting_classifier",
-            param,
-            ParamValue::Integer(value),
-        );
-        model
-            .params
-            .entry("max_iter".to_owned())
-            .or_insert(ParamValue::Integer(5));
-        let fit = FitRequest {
-            data: training(breast_cancer(), "diagnosis"),
-            model,
-            seed: 0,
-        };
-        let error = client
-            .fit(context::current(), fit)
-            .await
-            .into_service("models")
-            .unwrap_err();
-        refused(
-            error,
-            &format!(
-                "hist_gradient_boosting_classifier: parameter `{param}` = {value} is above this \
-                 node's cap of {cap} (models setting `{setting}`)"
-            ),
-        );
-    }
     // Every classifier by default: seven models, over the cap of two.
     let error = client
         .submit(context::current(), compare(breast_cancer(), &[], false))

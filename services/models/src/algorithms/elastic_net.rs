@@ -8,7 +8,7 @@ use crate::algorithms::cancel::Cancel;
 use crate::algorithms::fit::{Fit, values};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lasso::{SOLVER_DOCS, check_solver, fit_by_descent};
-use crate::algorithms::limits::within;
+use crate::algorithms::limits::iterations;
 use crate::algorithms::linear::LinearModel;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -134,14 +134,7 @@ impl Fit for ElasticNetValidParams {
     }
 
     fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
-        let max_iter = self.params().max_iter;
-        within(
-            id,
-            "max_iter",
-            max_iter,
-            limits.max_iterations,
-            "max_iterations",
-        )
+        iterations(id, self.params().max_iter, limits)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::algorithms::FitLimits;
 use crate::algorithms::cancel::Cancel;
 use crate::algorithms::fit::{Fit, values};
 use crate::algorithms::fitted::Fitted;
-use crate::algorithms::limits::within;
+use crate::algorithms::limits::iterations;
 use crate::algorithms::linear::{CentredDesign, LinearModel};
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -175,14 +175,7 @@ impl Fit for LassoValidParams {
     }
 
     fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
-        let max_iter = self.params().max_iter;
-        within(
-            id,
-            "max_iter",
-            max_iter,
-            limits.max_iterations,
-            "max_iterations",
-        )
+        iterations(id, self.params().max_iter, limits)
     }
 }
 

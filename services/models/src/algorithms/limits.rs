@@ -55,6 +55,21 @@ pub(crate) fn within<T: PartialOrd + Display>(
     })
 }
 
+/// An iterative solver's `max_iter` against `max_iterations`.
+pub(crate) fn iterations(
+    algorithm: AlgorithmId,
+    max_iter: usize,
+    limits: &FitLimits,
+) -> Result<(), ModelsError> {
+    within(
+        algorithm,
+        "max_iter",
+        max_iter,
+        limits.max_iterations,
+        "max_iterations",
+    )
+}
+
 impl Estimator {
     /// Checks the parameters that size the fit against this node's caps.
     ///

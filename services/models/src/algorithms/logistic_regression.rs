@@ -24,7 +24,7 @@ use crate::algorithms::dense::present_classes;
 use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
 use crate::algorithms::lbfgs::{self, Convergence, LbfgsSettings, Objective};
-use crate::algorithms::limits::within;
+use crate::algorithms::limits::iterations;
 use crate::algorithms::linalg::view;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, count, require};
 use crate::algorithms::registry::AlgorithmId;
@@ -475,14 +475,7 @@ impl Fit for LogisticRegressionValidParams {
     }
 
     fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
-        let max_iter = self.params().max_iter;
-        within(
-            id,
-            "max_iter",
-            max_iter,
-            limits.max_iterations,
-            "max_iterations",
-        )
+        iterations(id, self.params().max_iter, limits)
     }
 
     /// Probabilities and gradients per class (ten assumed), a few copies.

@@ -20,7 +20,6 @@ use crate::algorithms::FitLimits;
 use crate::algorithms::dense::{check_classes, check_matrix, present_classes, rows, spread};
 use crate::algorithms::fit::{Fit, Predict, codes};
 use crate::algorithms::fitted::Fitted;
-use crate::algorithms::limits::within;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params};
 use crate::algorithms::registry::AlgorithmId;
 use crate::algorithms::svm::formulations::{self, Machine};
@@ -554,18 +553,11 @@ impl Fit for SvcValidParams {
     }
 
     fn check_limits(&self, id: AlgorithmId, limits: &FitLimits) -> Result<(), ModelsError> {
-        let cache = self.params().solver.cache_size_mb;
-        let cap = limits.max_kernel_cache_mb as f64;
-        within(id, "cache_size_mb", cache, cap, "max_kernel_cache_mb")
+        self.params().solver.check_limits(id, limits)
     }
 
-    /// The kernel cache, filled up to its size or to the whole kernel matrix if smaller,
-    /// and a copy of the design.
     fn working_bytes(&self, shape: DataShape) -> u64 {
-        let cache = (self.params().solver.cache_size_mb * 1024.0 * 1024.0) as u64;
-        cache
-            .min(shape.rows.saturating_mul(shape.rows).saturating_mul(8))
-            .saturating_add(shape.matrix_bytes())
+        self.params().solver.working_bytes(shape)
     }
 }
 

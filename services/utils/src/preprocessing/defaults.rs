@@ -69,6 +69,15 @@ pub fn default_pipeline(family: AlgorithmFamily) -> PipelineSpec {
 mod tests {
     use super::*;
 
+    const FAMILIES: [AlgorithmFamily; 6] = [
+        AlgorithmFamily::Linear,
+        AlgorithmFamily::Tree,
+        AlgorithmFamily::Svm,
+        AlgorithmFamily::Neighbors,
+        AlgorithmFamily::NaiveBayes,
+        AlgorithmFamily::Boosting,
+    ];
+
     #[test]
     fn scaling_only_where_it_matters() {
         let scales = |family| {
@@ -98,28 +107,15 @@ mod tests {
                 )
             })
         };
-        assert!(!fills_numbers(AlgorithmFamily::Boosting));
-        for family in [
-            AlgorithmFamily::Linear,
-            AlgorithmFamily::Tree,
-            AlgorithmFamily::Svm,
-            AlgorithmFamily::Neighbors,
-            AlgorithmFamily::NaiveBayes,
-        ] {
-            assert!(fills_numbers(family), "{family:?}");
+        for family in FAMILIES {
+            let boosting = family == AlgorithmFamily::Boosting;
+            assert_eq!(fills_numbers(family), !boosting, "{family:?}");
         }
     }
 
     #[test]
     fn every_family_caps_categories_before_encoding_them() {
-        for family in [
-            AlgorithmFamily::Linear,
-            AlgorithmFamily::Tree,
-            AlgorithmFamily::Svm,
-            AlgorithmFamily::Neighbors,
-            AlgorithmFamily::NaiveBayes,
-            AlgorithmFamily::Boosting,
-        ] {
+        for family in FAMILIES {
             let steps = default_pipeline(family).steps;
             let cap = steps.iter().position(|step| {
                 *step

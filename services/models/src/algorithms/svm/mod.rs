@@ -25,8 +25,11 @@ mod smo;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::admission::DataShape;
 use crate::algorithms::dense::rows;
+use crate::algorithms::limits::within;
 use crate::algorithms::params::{DefaultValue, ParamDoc, Params, require};
+use crate::algorithms::{AlgorithmId, FitLimits};
 use crate::error::ModelsError;
 use formulations::SolverSettings;
 pub(crate) use kernel::Kernel;
@@ -179,6 +182,31 @@ impl SolverParams {
             cache_size_mb: params.number("cache_size_mb", 200.0)?,
             shrinking: params.boolean("shrinking", true)?,
         })
+    }
+
+    /// `cache_size_mb` against the node's cap, for `id`.
+    pub(crate) fn check_limits(
+        &self,
+        id: AlgorithmId,
+        limits: &FitLimits,
+    ) -> Result<(), ModelsError> {
+        let cap = limits.max_kernel_cache_mb as f64;
+        within(
+            id,
+            "cache_size_mb",
+            self.cache_size_mb,
+            cap,
+            "max_kernel_cache_mb",
+        )
+    }
+
+    /// A fit's working memory on data of `shape`: the kernel cache, filled up to its size
+    /// or to the whole kernel matrix if smaller, and a copy of the design.
+    pub(crate) fn working_bytes(&self, shape: DataShape) -> u64 {
+        let cache = (self.cache_size_mb * 1024.0 * 1024.0) as u64;
+        cache
+            .min(shape.rows.saturating_mul(shape.rows).saturating_mul(8))
+            .saturating_add(shape.matrix_bytes())
     }
 
     /// `tol` and `cache_size_mb` must be positive numbers.
