@@ -44,9 +44,11 @@ pub trait Models {
     /// Checks a comparison and plans it for spreading over several nodes: the rows read,
     /// the candidates resolved, the folds made (seeded). Nothing is fitted.
     async fn plan(request: CompareRequest) -> Result<ComparePlan, ServiceError>;
-    /// Fits and scores one (candidate, fold) of a plan. A model's own failure is inside
-    /// the result; an `Err` means this node could not do the work (retry it elsewhere).
-    async fn evaluate(unit: WorkUnit) -> Result<UnitResult, ServiceError>;
+    /// Fits and scores the candidates of one work unit (a group of a plan on one fold),
+    /// the fold preprocessed once per distinct pipeline: a result per candidate, in the
+    /// unit's order. A model's own failure is inside its result; an `Err` means this node
+    /// could not do the work (retry the unit elsewhere).
+    async fn evaluate(unit: WorkUnit) -> Result<Vec<UnitResult>, ServiceError>;
     /// The leaderboard of a plan from its units' results, in any order: the same as one
     /// node's comparison with the same request and seed.
     async fn assemble(
@@ -406,6 +408,11 @@ pub struct ComparePlan {
     pub features: Vec<String>,
     /// The candidates, defaults resolved and overrides merged, in leaderboard tie order.
     pub candidates: Vec<ModelSpec>,
+    /// The candidates that share one preprocessing (their own pipeline or their family's
+    /// default, the same spec), as positions in `candidates`: each group ascending, the
+    /// groups in the order of their first candidate. A work unit is one group on one fold,
+    /// so a node prepares each fold once per group, as one node's comparison does.
+    pub groups: Vec<Vec<usize>>,
     /// The number of folds (2 to 100).
     pub folds: usize,
     /// The folds, compactly: each row's test fold, one byte a row. Fold `k` tests on the
@@ -425,29 +432,43 @@ pub struct ComparePlan {
 }
 
 impl ComparePlan {
-    /// Every (candidate, fold) of the plan as a work unit, candidate by candidate.
+    /// Every (group, fold) of the plan as a work unit, group by group.
     pub fn units(&self) -> Vec<WorkUnit> {
-        (0..self.candidates.len())
-            .flat_map(|candidate| {
-                (0..self.folds).filter_map(move |fold| self.unit(candidate, fold))
-            })
+        (0..self.groups.len())
+            .flat_map(|group| (0..self.folds).filter_map(move |fold| self.unit(group, fold)))
             .collect()
     }
 
-    /// The work unit of one (candidate, fold), or `None` when the plan has no such pair.
-    pub fn unit(&self, candidate: usize, fold: usize) -> Option<WorkUnit> {
+    /// The work unit of group `group` on fold `fold`, or `None` when the plan has no such
+    /// pair (or the group names no candidate of the plan).
+    pub fn unit(&self, group: usize, fold: usize) -> Option<WorkUnit> {
         if fold >= self.folds {
             return None;
         }
+        let candidates = self
+            .groups
+            .get(group)?
+            .iter()
+            .map(|&candidate| {
+                Some(UnitCandidate {
+                    candidate,
+                    model: self.candidates.get(candidate)?.clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
         Some(WorkUnit {
             data: self.data.clone(),
             features: self.features.clone(),
-            candidate,
-            model: self.candidates.get(candidate)?.clone(),
+            candidates,
             fold,
             test_fold: self.test_fold.clone(),
             seed: self.seed,
         })
+    }
+
+    /// The (candidate, fold) fits of the plan: candidates × folds.
+    pub fn fits(&self) -> usize {
+        self.candidates.len() * self.folds
     }
 
     /// Fold `fold`'s rows, from [`ComparePlan::test_fold`] (empty lists past the last
@@ -474,8 +495,9 @@ pub fn fold_rows(test_fold: &[u8], fold: usize) -> crate::utils::Fold {
     split
 }
 
-/// One (candidate, fold) of a [`ComparePlan`]: fit the model on the fold's training rows,
-/// score it on its test rows ([`Models::evaluate`]).
+/// One group of a [`ComparePlan`] on one fold: prepare the fold once per distinct
+/// pipeline, fit each model on its training rows and score it on its test rows
+/// ([`Models::evaluate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkUnit {
@@ -483,10 +505,8 @@ pub struct WorkUnit {
     pub data: TrainingData,
     /// The feature columns, as the plan kept them.
     pub features: Vec<String>,
-    /// The candidate's position in [`ComparePlan::candidates`].
-    pub candidate: usize,
-    /// The candidate.
-    pub model: ModelSpec,
+    /// The candidates, in the plan's order (at least one).
+    pub candidates: Vec<UnitCandidate>,
     /// The fold held out, 0-based.
     pub fold: usize,
     /// The plan's folds, compactly ([`ComparePlan::test_fold`]).
@@ -494,6 +514,16 @@ pub struct WorkUnit {
     pub test_fold: Vec<u8>,
     /// The seed of randomised algorithms.
     pub seed: u64,
+}
+
+/// A candidate of a [`WorkUnit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitCandidate {
+    /// Its position in [`ComparePlan::candidates`].
+    pub candidate: usize,
+    /// The candidate.
+    pub model: ModelSpec,
 }
 
 impl WorkUnit {

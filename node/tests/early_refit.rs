@@ -62,7 +62,7 @@ async fn setup(dir: &std::path::Path) -> (Node, ModelsClient, ComparePlan, Leade
             .await
             .into_service("models")
             .unwrap();
-        results.push(result);
+        results.extend(result);
     }
     let board = models
         .assemble(context::current(), plan.clone(), results)

@@ -114,7 +114,8 @@ pub(crate) async fn run(
 const UNIT_CALL: Duration = Duration::from_secs(60 * 60);
 
 /// A comparison spread over several models nodes: one node plans it (rows read, candidates
-/// resolved, folds made once), every (candidate, fold) unit goes to the least busy node
+/// resolved, folds made once, candidates grouped by pipeline), every (group, fold) unit
+/// goes to the least busy node, which prepares the fold once per group
 /// (see [`spread`](crate::spread)), a node lost mid-way has its units retried on the
 /// others, and one node assembles the leaderboard from the results — the leaderboard a
 /// single node gives for the same request and seed (its best model not yet refitted).
@@ -137,7 +138,7 @@ async fn spread_compare(
     })
     .await?;
     let units = plan.units();
-    let total = units.len() as u64;
+    let total = plan.fits() as u64;
     stage.send_replace(LabStage::Fitting { done: 0, total });
     // Each node takes one unit more than it has fit threads (the fewest of them): the
     // spare one is read and preprocessed while the others fit, so no fit thread waits for
@@ -172,12 +173,13 @@ async fn spread_compare(
                     .evaluate(deadline(UNIT_CALL), unit)
                     .await
                     .into_service("models");
-                if let Ok(result) = &result {
+                if let Ok(results) = &result {
                     scores
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(UnitScore::of(plan, result));
-                    let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        .extend(results.iter().map(|result| UnitScore::of(plan, result)));
+                    let fits = results.len() as u64;
+                    let done = done.fetch_add(fits, std::sync::atomic::Ordering::Relaxed) + fits;
                     stage.send_replace(LabStage::Fitting { done, total });
                 }
                 result
@@ -200,15 +202,20 @@ async fn spread_compare(
             return Err(error.into());
         }
     };
-    // A unit whose nodes were all lost (past its retries) fails its candidate's row.
+    // A unit whose nodes were all lost (past its retries) fails its candidates' rows.
     let results: Vec<UnitResult> = outcomes
         .into_iter()
         .zip(&units)
-        .map(|(outcome, unit)| {
-            outcome.unwrap_or_else(|error| UnitResult {
-                candidate: unit.candidate,
-                fold: unit.fold,
-                outcome: UnitOutcome::Failed(error),
+        .flat_map(|(outcome, unit)| {
+            outcome.unwrap_or_else(|error| {
+                unit.candidates
+                    .iter()
+                    .map(|c| UnitResult {
+                        candidate: c.candidate,
+                        fold: unit.fold,
+                        outcome: UnitOutcome::Failed(error.clone()),
+                    })
+                    .collect()
             })
         })
         .collect();

@@ -254,6 +254,7 @@ mod tests {
             classes: None,
             features: vec!["x".to_owned()],
             candidates: vec![spec("a"), spec("b"), spec("c")],
+            groups: vec![vec![0, 1, 2]],
             folds: 2,
             test_fold: vec![0, 0, 1, 1],
             metric: "m".to_owned(),

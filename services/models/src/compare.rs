@@ -443,6 +443,28 @@ pub(crate) fn pipeline_for(
         .unwrap_or_default()
 }
 
+/// `candidates` grouped by their pipeline spec (their own, or their family's default from
+/// `defaults`): positions, each group ascending, groups in the order of their first
+/// candidate.
+pub(crate) fn pipeline_groups(
+    candidates: &[Candidate],
+    defaults: &HashMap<AlgorithmFamily, PipelineSpec>,
+) -> Vec<Vec<usize>> {
+    let mut specs: Vec<PipelineSpec> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, candidate) in candidates.iter().enumerate() {
+        let spec = pipeline_for(candidate, defaults);
+        match specs.iter().position(|known| *known == spec) {
+            Some(group) => groups[group].push(index),
+            None => {
+                specs.push(spec);
+                groups.push(vec![index]);
+            }
+        }
+    }
+    groups
+}
+
 /// Preprocessing through the utils interface: one `fit_transform` call per fold fits the
 /// candidate's pipeline on the training rows and transforms both sets. Called on fit
 /// threads (never on the runtime), it blocks on the call through the runtime's handle.

@@ -458,6 +458,28 @@ pub(crate) fn evaluate(
         .unwrap_or_else(|panic| Err(panicked(&candidate.spec.algorithm, panic.as_ref())))
 }
 
+/// Fits and scores every one of `candidates` on one fold, one after another, as a work
+/// unit of a spread comparison does: candidates of one pipeline share one preparation of
+/// the fold, made by the first to ask. A result per candidate, in their order.
+pub(crate) fn evaluate_fold(
+    seed: u64,
+    preprocess: &dyn Preprocess,
+    candidates: &[Candidate],
+    fold: &FoldData,
+    cancel: &Cancel,
+) -> Vec<Result<UnitScores, ModelsError>> {
+    // Cells for folds up to this one: only this fold's are used.
+    let shared = SharedFolds::new(preprocess, candidates, fold.index + 1);
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(index, candidate)| {
+            let prepare = || shared.matrices(index, fold);
+            evaluate(seed, &prepare, candidate, fold, cancel)
+        })
+        .collect()
+}
+
 fn run_fold(
     seed: u64,
     prepare: &dyn Fn() -> Prepared,

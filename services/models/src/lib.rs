@@ -13,7 +13,7 @@
 //! | [`cv`] | cross-validation of many models over given folds, in parallel on a bounded pool, into a leaderboard |
 //! | [`registry`] | the SQLite store of fitted models; export and import files |
 //! | `jobs`, `compare` | the job table; a comparison's plan and its preprocessing through the utils service |
-//! | `units` | a comparison as (candidate, fold) work units any node evaluates: the unit's rows, its outcome, the checked assembly, the bounded frame cache |
+//! | `units` | a comparison as (pipeline group, fold) work units any node evaluates: the unit's rows, its outcome, the checked assembly, the bounded frame cache |
 //! | `admission` | the memory budget and queue every comparison and fit passes before it reads a row; the gauge of fits running |
 //!
 //! The pure parts ([`algorithms`], [`task`], [`metrics`], [`cv`]) are synchronous and free

@@ -102,7 +102,7 @@ impl Models for ModelsServer {
 
     /// tarpc drops this handler at the call's deadline or when the client goes away, which
     /// cancels the unit ([`ModelsState::evaluate`]).
-    async fn evaluate(self, _: Context, unit: WorkUnit) -> Result<UnitResult, ServiceError> {
+    async fn evaluate(self, _: Context, unit: WorkUnit) -> Result<Vec<UnitResult>, ServiceError> {
         Ok(self.state.evaluate(unit).await?)
     }
 

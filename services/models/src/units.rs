@@ -4,13 +4,16 @@
 //! frames read for units.
 //!
 //! The lab plans a comparison on one node ([`Models::plan`](mltools_core::models::Models::plan)),
-//! sends each (candidate, fold) to whichever node it likes
+//! sends each unit to whichever node it likes
 //! ([`Models::evaluate`](mltools_core::models::Models::evaluate)), and assembles the
 //! results ([`Models::assemble`](mltools_core::models::Models::assemble)). A unit is one
-//! (candidate, fold) rather than a candidate's folds: the fits then spread evenly however
-//! few candidates there are, a node lost costs one fit, and each unit is exactly one job of
-//! the single-node comparison ([`cross_validate`](crate::cv::cross_validate)), which runs
-//! the same [`evaluate`](crate::cv::evaluate) and [`assemble`](crate::cv::assemble).
+//! fold of the candidates that share a pipeline (the plan's groups), rather than a
+//! candidate's folds: the fits spread over the nodes fold by fold, a node lost costs one
+//! fold of one group, and the node prepares the fold once for the group, as the
+//! single-node comparison ([`cross_validate`](crate::cv::cross_validate)) shares each
+//! (pipeline, fold). Each of its fits is exactly one job of that comparison, run by the
+//! same [`evaluate`](crate::cv::evaluate) and assembled by the same
+//! [`assemble`](crate::cv::assemble).
 
 use crate::admission::DataShape;
 use crate::cv::{self, BoardPlan, FoldData, MAX_FOLDS, check_fold_rows};

@@ -37,6 +37,8 @@ use tarpc::context;
 #[derive(Clone, Default)]
 struct StandInUtils {
     delay_ms: Arc<AtomicU64>,
+    /// `fit_transform` calls: one per fold and distinct pipeline of a unit.
+    fit_transforms: Arc<AtomicU64>,
 }
 
 fn numeric(column: &Column) -> Result<&[f64], ServiceError> {
@@ -96,6 +98,7 @@ impl Utils for StandInUtils {
         train: Frame,
         test: Frame,
     ) -> Result<FoldMatrices, ServiceError> {
+        self.fit_transforms.fetch_add(1, Ordering::SeqCst);
         let fitted = self.clone().fit_pipeline(ctx, spec, train.clone()).await?;
         let test = self.clone().transform(ctx, fitted.clone(), test).await?;
         let train = self.transform(ctx, fitted, train).await?;
@@ -426,7 +429,7 @@ async fn evaluate_all(node: &ModelsClient, units: Vec<WorkUnit>) -> Vec<UnitResu
     let mut results = Vec::with_capacity(units.len());
     for unit in units {
         let result = node.evaluate(ctx(), unit).await.into_service("models");
-        results.push(result.unwrap());
+        results.extend(result.unwrap());
     }
     results
 }
@@ -468,21 +471,33 @@ fn order(board: &Leaderboard) -> Vec<&str> {
 
 /// Plans `request` on node A, evaluates its units shuffled, alternately on A and B (at
 /// once), assembles them (given in yet another order) on B, and checks the board against
-/// A's own comparison of the same request. Returns the spread board.
-async fn spread_equals_single(request: CompareRequest, candidates: usize) -> Leaderboard {
+/// A's own comparison of the same request. `candidates` in `groups` of one pipeline each:
+/// a unit per group and fold, each fold prepared once per group. Returns the spread board.
+async fn spread_equals_single(
+    request: CompareRequest,
+    candidates: usize,
+    groups: usize,
+) -> Leaderboard {
     let data = StandInDatasets::with([(1, breast_cancer()), (2, diabetes())]);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_state_a, a) = node(dir_a.path(), &data, StandInUtils::default());
-    let (_state_b, b) = node(dir_b.path(), &data, StandInUtils::default());
+    let (utils_a, utils_b) = (StandInUtils::default(), StandInUtils::default());
+    let prepared = [
+        Arc::clone(&utils_a.fit_transforms),
+        Arc::clone(&utils_b.fit_transforms),
+    ];
+    let (_state_a, a) = node(dir_a.path(), &data, utils_a);
+    let (_state_b, b) = node(dir_b.path(), &data, utils_b);
     let plan = a
         .plan(ctx(), request.clone())
         .await
         .into_service("models")
         .unwrap();
     assert_eq!(plan.candidates.len(), candidates);
+    assert_eq!(plan.groups.len(), groups, "{:?}", plan.groups);
+    assert_eq!(plan.fits(), candidates * 5);
     assert_eq!(plan.folds, 5);
     let units = shuffled(plan.units(), 5);
-    assert_eq!(units.len(), candidates * 5);
+    assert_eq!(units.len(), groups * 5);
     let (to_a, to_b): (Vec<_>, Vec<_>) = units
         .into_iter()
         .enumerate()
@@ -493,6 +508,12 @@ async fn spread_equals_single(request: CompareRequest, candidates: usize) -> Lea
     let dataset = request.data.dataset.0;
     // Each node read the rows once for all its units (A once for the plan too).
     assert_eq!(data.reads(dataset), 2);
+    let calls: u64 = prepared.iter().map(|n| n.load(Ordering::SeqCst)).sum();
+    assert_eq!(
+        calls,
+        groups as u64 * 5,
+        "one preparation per group and fold"
+    );
     let results = shuffled(from_a.into_iter().chain(from_b).collect(), 99);
     let spread = b
         .assemble(ctx(), plan, results)
@@ -530,8 +551,16 @@ async fn a_classification_spread_over_two_nodes_gives_the_single_node_board_bit_
         "gaussian_nb",
         "decision_tree_classifier",
     ];
-    let request = compare(1, "diagnosis", models.iter().map(|m| spec(m)).collect());
-    let board = spread_equals_single(request, 4).await;
+    let mut candidates: Vec<ModelSpec> = models.iter().map(|m| spec(m)).collect();
+    // One with a pipeline of its own: a second group.
+    candidates.push(ModelSpec {
+        pipeline: Some(PipelineSpec {
+            steps: vec![Step::Scale(Scale::MinMax)],
+        }),
+        ..spec("gaussian_nb")
+    });
+    let request = compare(1, "diagnosis", candidates);
+    let board = spread_equals_single(request, 5, 2).await;
     let out_of_fold = board.out_of_fold.expect("the best model's predictions");
     assert_eq!(out_of_fold.predicted.len(), 569);
     assert!(out_of_fold.predicted.iter().all(|value| value.is_finite()));
@@ -544,7 +573,8 @@ async fn a_regression_of_the_default_candidates_spread_over_two_nodes_gives_the_
     let candidates =
         mltools_models::algorithms::AlgorithmId::of_task(mltools_core::models::Task::Regression)
             .count();
-    let board = spread_equals_single(request, candidates).await;
+    // The stand-in utils gives every family the same default pipeline: one group.
+    let board = spread_equals_single(request, candidates, 1).await;
     assert_eq!(board.metric, "r2");
     assert_eq!(board.out_of_fold.unwrap().predicted.len(), 442);
 }
@@ -603,9 +633,14 @@ async fn assemble_refuses_a_missing_and_a_duplicated_unit_naming_it() {
     let plan = a.plan(ctx(), request).await.into_service("models").unwrap();
     let results = evaluate_all(&a, plan.units()).await;
 
+    let at = |candidate: usize, fold: usize| {
+        results
+            .iter()
+            .position(|r| (r.candidate, r.fold) == (candidate, fold))
+            .unwrap()
+    };
     let mut missing = results.clone();
-    let gone = missing.remove(7);
-    assert_eq!((gone.candidate, gone.fold), (1, 2));
+    missing.remove(at(1, 2));
     let error = a
         .assemble(ctx(), plan.clone(), missing)
         .await
@@ -618,7 +653,7 @@ async fn assemble_refuses_a_missing_and_a_duplicated_unit_naming_it() {
     );
 
     let mut twice = results.clone();
-    twice.push(results[3].clone());
+    twice.push(results[at(0, 3)].clone());
     let error = a
         .assemble(ctx(), plan, twice)
         .await
@@ -650,6 +685,19 @@ async fn a_unit_of_an_unknown_dataset_or_on_a_node_shutting_down_is_an_error_of_
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotFound);
     assert!(error.message.contains("dataset 99"), "{error}");
+    // A unit of no candidates is refused, naming it.
+    let mut empty = plan.unit(0, 0).unwrap();
+    empty.candidates.clear();
+    let error = a
+        .evaluate(ctx(), empty)
+        .await
+        .into_service("models")
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        error.message,
+        "no models to compare: the work unit names no candidate"
+    );
 
     state.shutdown().await;
     let error = a
@@ -705,7 +753,7 @@ async fn a_unit_past_its_deadline_is_cancelled_and_frees_its_slot() {
         .await
         .into_service("models")
         .unwrap();
-    assert!(matches!(result.outcome, UnitOutcome::Scored(_)));
+    assert!(matches!(result[0].outcome, UnitOutcome::Scored(_)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -730,7 +778,7 @@ async fn the_frame_cache_holds_two_datasets_and_a_unit_after_eviction_still_work
             .evaluate(ctx(), unit_of(dataset, 0))
             .await
             .into_service("models");
-        assert!(matches!(result.unwrap().outcome, UnitOutcome::Scored(_)));
+        assert!(matches!(result.unwrap()[0].outcome, UnitOutcome::Scored(_)));
     }
     let held = |keys: &[u64]| -> Vec<(DatasetId, u32)> {
         keys.iter().map(|&id| (DatasetId(id), 1)).collect()
@@ -754,8 +802,8 @@ async fn the_frame_cache_holds_two_datasets_and_a_unit_after_eviction_still_work
         .unwrap();
     assert_eq!(data.reads(1), 3);
     assert_eq!(state.cached_frames(), held(&[3, 1]));
-    let UnitOutcome::Scored(scores) = again.outcome else {
-        panic!("{:?}", again.outcome);
+    let UnitOutcome::Scored(scores) = &again[0].outcome else {
+        panic!("{again:?}");
     };
     assert_eq!(scores.predicted.len(), plan.fold(0).test.len());
 }
@@ -815,7 +863,7 @@ async fn evaluate_pulled(nodes: &[ModelsClient], units: Vec<WorkUnit>) -> Vec<Un
                     return results;
                 };
                 let result = node.evaluate(ctx(), unit).await.into_service("models");
-                results.push(result.unwrap());
+                results.extend(result.unwrap());
             }
         });
     }

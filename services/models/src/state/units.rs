@@ -5,11 +5,11 @@ use super::ModelsState;
 use crate::admission::estimate;
 use crate::algorithms::Cancel;
 use crate::compare::{self, UtilsPreprocess};
-use crate::cv::{self, Candidate, Preprocess};
+use crate::cv::{self, Candidate};
 use crate::error::ModelsError;
 use crate::units::{self, shape_of};
 use mltools_core::models::{
-    ComparePlan, CompareRequest, Leaderboard, Rows, TrainingData, UnitResult, WorkUnit,
+    ComparePlan, CompareRequest, Leaderboard, ModelSpec, Rows, TrainingData, UnitResult, WorkUnit,
 };
 use mltools_core::{DatasetId, Frame};
 use std::sync::Arc;
@@ -58,7 +58,10 @@ impl ModelsState {
         self.check_limits(&plan.candidates)?;
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
-        let folds = compare::folds(&self.utils_calls(cancel), &plan).await?;
+        let utils = self.utils_calls(cancel);
+        let folds = compare::folds(&utils, &plan).await?;
+        let defaults = compare::default_pipelines(&utils, &plan.candidates).await?;
+        let groups = compare::pipeline_groups(&plan.candidates, &defaults);
         let rows = plan.data.targets.len();
         let test_fold = self
             .run_blocking("folds", move |_| units::test_fold(&folds, rows))
@@ -81,6 +84,7 @@ impl ModelsState {
             classes: units::classes(&plan.data.targets),
             features: plan.data.features.names().map(str::to_owned).collect(),
             candidates: plan.candidates.into_iter().map(|c| c.spec).collect(),
+            groups,
             folds: plan.folds,
             test_fold,
             metric: plan.metric.as_str().to_owned(),
@@ -91,39 +95,52 @@ impl ModelsState {
         })
     }
 
-    /// Fits and scores one (candidate, fold) of a plan, exactly as a comparison on one node
-    /// does: the fold's pipeline through utils (the candidate's own, or its family's
-    /// default), the unit's seed, every metric of the task, the test rows' predictions.
-    /// The unit passes admission as a fit does (its memory estimate for one fit, then one
-    /// of `max_running_fits`) before it reads a row; a stored dataset's rows come from the
-    /// frame cache, read once per node.
+    /// Fits and scores the candidates of one work unit (a group of a plan on one fold),
+    /// exactly as a comparison on one node does: the fold prepared through utils once per
+    /// distinct pipeline (a candidate's own, or its family's default), then each candidate
+    /// in turn with the unit's seed, scored by every metric of the task with the test
+    /// rows' predictions. The unit passes admission as a fit does (the memory estimate of
+    /// its hungriest candidate, then one of `max_running_fits`) before it reads a row; a
+    /// stored dataset's rows come from the frame cache, read once per node.
     ///
     /// A model's own failure (bad parameters for this data, a solver error, a panic, a
-    /// pipeline that does not suit the rows) is inside the result, as its leaderboard row
+    /// pipeline that does not suit the rows) is inside its result, as its leaderboard row
     /// shows it.
     ///
     /// # Errors
     /// What stops this node doing the work, for the caller to retry elsewhere:
     /// [`ModelsError::Overloaded`], [`ModelsError::Cancelled`], the datasets or utils
     /// service unavailable or past its deadline, an unknown dataset; and a unit that does
-    /// not fit its data (a bad spec, a cap of this node, a fold past the rows, a missing
-    /// column), which no node would do better.
+    /// not fit its data (no candidates or more than `max_models_per_comparison`, a bad
+    /// spec, a cap of this node, a fold past the rows, a missing column), which no node
+    /// would do better.
     ///
     /// # Cancel safety
     /// Dropping the future (the call's deadline, the client gone) cancels the unit: the
     /// preprocessing stops, and a fit already on the fit threads stops at its next look at
     /// the cancel (holding its slot and memory until then).
-    #[tracing::instrument(skip_all, fields(dataset = %unit.data.dataset, algorithm = %unit.model.algorithm, fold = unit.fold))]
-    pub async fn evaluate(&self, mut unit: WorkUnit) -> Result<UnitResult, ModelsError> {
-        let candidate = Candidate::new(unit.model.clone())?;
-        self.check_limits(std::slice::from_ref(&candidate))?;
+    #[tracing::instrument(skip_all, fields(dataset = %unit.data.dataset, models = unit.candidates.len(), fold = unit.fold))]
+    pub async fn evaluate(&self, mut unit: WorkUnit) -> Result<Vec<UnitResult>, ModelsError> {
+        if unit.candidates.is_empty() {
+            return Err(ModelsError::NoModels {
+                reason: "the work unit names no candidate".to_owned(),
+            });
+        }
+        let candidates = unit
+            .candidates
+            .iter()
+            .map(|c| Candidate::new(c.model.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_limits(&candidates)?;
         let key = (unit.data.dataset, unit.data.version);
         let shape = match (&unit.data.rows, self.inner.frames.peek(key)) {
             (Rows::Inline(frame), _) => shape_of(frame, &unit.data.target),
             (Rows::Stored, Some(frame)) => shape_of(&frame, &unit.data.target),
             (Rows::Stored, None) => self.shape(&unit.data).await?,
         };
-        let bytes = estimate(shape, std::slice::from_ref(&unit.model), 1, 1);
+        // Its candidates fit one after another: the hungriest counts.
+        let specs: Vec<ModelSpec> = unit.candidates.iter().map(|c| c.model.clone()).collect();
+        let bytes = estimate(shape, &specs, 1, 1);
         // The place in the queue is held until both a fit slot and the memory are had.
         let waiting = self.inner.admission.enqueue("this work unit", bytes)?;
         let permit = Arc::clone(&self.inner.fits)
@@ -136,14 +153,15 @@ impl ModelsState {
         // This call dropped: the preprocessing and the fit stop too.
         let _cancel_on_drop = cancel.clone().drop_guard();
         let utils = self.utils_calls(cancel.clone());
-        let defaults = compare::default_pipelines(&utils, std::slice::from_ref(&candidate)).await?;
+        let defaults = compare::default_pipelines(&utils, &candidates).await?;
         let preprocess = UtilsPreprocess {
             utils,
             runtime: tokio::runtime::Handle::current(),
             defaults,
         };
         let gauge = Arc::clone(&self.inner.gauge);
-        let (candidate_index, fold) = (unit.candidate, unit.fold);
+        let fold = unit.fold;
+        let positions: Vec<usize> = unit.candidates.iter().map(|c| c.candidate).collect();
         let scored = self
             .run_pooled("evaluate", move || {
                 let _permits = permits;
@@ -152,21 +170,26 @@ impl ModelsState {
                 drop(frame);
                 let _counted = gauge.enter();
                 let cancel = Cancel::new(cancel);
-                let prepare = || {
-                    preprocess
-                        .prepare(&candidate, &data.train, &data.test)
-                        .map(Arc::new)
-                };
-                Ok(cv::evaluate(
-                    unit.seed, &prepare, &candidate, &data, &cancel,
+                Ok(cv::evaluate_fold(
+                    unit.seed,
+                    &preprocess,
+                    &candidates,
+                    &data,
+                    &cancel,
                 ))
             })
             .await?;
-        Ok(UnitResult {
-            candidate: candidate_index,
-            fold,
-            outcome: units::outcome(scored)?,
-        })
+        positions
+            .into_iter()
+            .zip(scored)
+            .map(|(candidate, scored)| {
+                Ok(UnitResult {
+                    candidate,
+                    fold,
+                    outcome: units::outcome(scored)?,
+                })
+            })
+            .collect()
     }
 
     /// The leaderboard of `plan` from its units' results, in any order: the same board,

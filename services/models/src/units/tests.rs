@@ -25,6 +25,7 @@ fn plan() -> ComparePlan {
         classes: None,
         features: vec!["x".to_owned()],
         candidates: vec![spec("linear_regression"), spec("ridge")],
+        groups: vec![vec![0, 1]],
         folds: 2,
         test_fold: vec![0, 0, 0, 1, 1, 1],
         metric: "r2".to_owned(),
