@@ -110,7 +110,8 @@ pub(crate) async fn run(
     })
 }
 
-/// Deadline of one unit's fit on a models node (a node caps it at its `max_deadline_ms`).
+/// Deadline of each fit of a unit on a models node: a unit's deadline is this times its
+/// candidates, which it fits one after another (a node caps it at its `max_deadline_ms`).
 const UNIT_CALL: Duration = Duration::from_secs(60 * 60);
 
 /// A comparison spread over several models nodes: one node plans it (rows read, candidates
@@ -169,8 +170,10 @@ async fn spread_compare(
             let (client, unit, done, scores, plan) =
                 (nodes[node].clone(), unit.clone(), &done, &scores, &plan);
             async move {
+                // Bounded, so the deadline stays a time a clock can hold.
+                let fits = unit.candidates.len().clamp(1, 1000) as u32;
                 let result = client
-                    .evaluate(deadline(UNIT_CALL), unit)
+                    .evaluate(deadline(UNIT_CALL * fits), unit)
                     .await
                     .into_service("models");
                 if let Ok(results) = &result {

@@ -459,25 +459,41 @@ pub(crate) fn evaluate(
 }
 
 /// Fits and scores every one of `candidates` on one fold, one after another, as a work
-/// unit of a spread comparison does: candidates of one pipeline share one preparation of
-/// the fold, made by the first to ask. A result per candidate, in their order.
+/// unit of a spread comparison does: the candidates of one pipeline together, sharing one
+/// preparation of the fold (made by the first to ask, dropped after the last), so one
+/// preparation is held at a time. A result per candidate, in their order; or, at the
+/// first error that is this node's rather than a model's (`stop`: a cancel, a utils call
+/// past its deadline or unreachable), that error, the rest left unfitted.
+///
+/// # Errors
+/// The first error for which `stop` holds.
 pub(crate) fn evaluate_fold(
     seed: u64,
     preprocess: &dyn Preprocess,
     candidates: &[Candidate],
     fold: &FoldData,
     cancel: &Cancel,
-) -> Vec<Result<UnitScores, ModelsError>> {
+    stop: impl Fn(&ModelsError) -> bool,
+) -> Result<Vec<Result<UnitScores, ModelsError>>, ModelsError> {
     // Cells for folds up to this one: only this fold's are used.
     let shared = SharedFolds::new(preprocess, candidates, fold.index + 1);
-    candidates
-        .iter()
-        .enumerate()
-        .map(|(index, candidate)| {
-            let prepare = || shared.matrices(index, fold);
-            evaluate(seed, &prepare, candidate, fold, cancel)
-        })
-        .collect()
+    let mut outcomes: Vec<Option<Result<UnitScores, ModelsError>>> =
+        candidates.iter().map(|_| None).collect();
+    let jobs = shared
+        .jobs()
+        .into_iter()
+        .filter(|&(_, at)| at == fold.index);
+    for (index, _) in jobs {
+        let prepare = || shared.matrices(index, fold);
+        match evaluate(seed, &prepare, &candidates[index], fold, cancel) {
+            Err(error) if stop(&error) => return Err(error),
+            outcome => outcomes[index] = Some(outcome),
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or(Err(ModelsError::Cancelled)))
+        .collect())
 }
 
 fn run_fold(

@@ -260,7 +260,7 @@ pub(crate) fn outcome(result: Result<UnitScores, ModelsError>) -> Result<UnitOut
 }
 
 /// Whether `error` is the node's (retry the unit elsewhere) rather than the model's.
-fn is_node_trouble(error: &ModelsError) -> bool {
+pub(crate) fn is_node_trouble(error: &ModelsError) -> bool {
     matches!(
         error.kind(),
         ErrorKind::Cancelled | ErrorKind::Unavailable | ErrorKind::Overloaded | ErrorKind::Timeout

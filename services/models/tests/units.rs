@@ -13,7 +13,7 @@ use mltools_core::datasets::{
 };
 use mltools_core::models::{
     CompareRequest, JobState, Leaderboard, ModelSpec, Models as _, ParamValue, Rows, TrainingData,
-    UnitOutcome, UnitResult, WorkUnit,
+    UnitCandidate, UnitOutcome, UnitResult, WorkUnit,
 };
 use mltools_core::utils::{
     Affine, AlgorithmFamily, FittedPipeline, FittedStep, Fold, FoldMatrices, InputColumn, Matrix,
@@ -331,10 +331,21 @@ fn node(
     datasets: &StandInDatasets,
     utils: StandInUtils,
 ) -> (ModelsState, ModelsClient) {
-    let config = ModelsConfig {
+    node_with(dir, datasets, utils, |_| {})
+}
+
+/// [`node`], its settings changed by `change`.
+fn node_with(
+    dir: &std::path::Path,
+    datasets: &StandInDatasets,
+    utils: StandInUtils,
+    change: impl FnOnce(&mut ModelsConfig),
+) -> (ModelsState, ModelsClient) {
+    let mut config = ModelsConfig {
         fit_threads: Some(2),
         ..ModelsConfig::with_data_dir(dir)
     };
+    change(&mut config);
     let utils = UtilsClient::from(Client::direct(mltools_transport::service!(
         "utils",
         Limits::default(),
@@ -708,6 +719,67 @@ async fn a_unit_of_an_unknown_dataset_or_on_a_node_shutting_down_is_an_error_of_
     assert_eq!(error.kind, ErrorKind::Cancelled);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_is_bounded_and_stops_at_its_node_s_first_trouble() {
+    let data = StandInDatasets::with([(1, breast_cancer())]);
+    let dir = tempfile::tempdir().unwrap();
+    let utils = StandInUtils::default();
+    let (delay, calls) = (
+        Arc::clone(&utils.delay_ms),
+        Arc::clone(&utils.fit_transforms),
+    );
+    let (_state, a) = node_with(dir.path(), &data, utils, |config| {
+        config.utils_call_timeout_ms = 200;
+        config.max_models_per_comparison = 3;
+    });
+    // Three candidates of one pipeline: one unit a fold.
+    let models = vec![
+        spec("gaussian_nb"),
+        spec("logistic_regression"),
+        spec("knn_classifier"),
+    ];
+    let plan = a
+        .plan(ctx(), compare(1, "diagnosis", models))
+        .await
+        .into_service("models")
+        .unwrap();
+    assert_eq!(plan.groups, [vec![0, 1, 2]]);
+    let unit = plan.unit(0, 0).unwrap();
+    let refused = |unit: WorkUnit| {
+        let a = a.clone();
+        async move {
+            a.evaluate(ctx(), unit)
+                .await
+                .into_service("models")
+                .unwrap_err()
+        }
+    };
+    // A candidate twice, and more candidates than the cap: refused before any work.
+    let mut twice = unit.clone();
+    twice.candidates[2] = twice.candidates[0].clone();
+    let error = refused(twice).await;
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        error.message,
+        "work units: candidate 0 appears twice in one unit"
+    );
+    let mut many = unit.clone();
+    many.candidates.push(UnitCandidate {
+        candidate: 3,
+        model: spec("gaussian_nb"),
+    });
+    let error = refused(many).await;
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert!(error.message.contains("model count = 4"), "{error}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // Utils past the node's deadline for its calls: the unit ends at the first candidate's
+    // timeout, the others not tried (a timeout each would follow).
+    delay.store(2_000, Ordering::SeqCst);
+    let error = refused(unit).await;
+    assert_eq!(error.kind, ErrorKind::Timeout, "{error}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// Waits until `condition` holds, polling; fails after `within`.
 async fn eventually(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
@@ -950,7 +1022,7 @@ async fn digits_timing_one_job_one_node_of_units_two_nodes_of_units() {
         .unwrap();
     let units = plan.units().len();
     let results = evaluate_pulled(&nodes[1..3], plan.units()).await;
-    let unit_ms: Vec<f64> = results
+    let fit_ms: Vec<f64> = results
         .iter()
         .filter_map(|result| match &result.outcome {
             UnitOutcome::Scored(scores) => Some(scores.fit_ms + scores.predict_ms),
@@ -958,8 +1030,8 @@ async fn digits_timing_one_job_one_node_of_units_two_nodes_of_units() {
         })
         .collect();
     let (sum_ms, max_ms) = (
-        unit_ms.iter().sum::<f64>(),
-        unit_ms.iter().copied().fold(0.0, f64::max),
+        fit_ms.iter().sum::<f64>(),
+        fit_ms.iter().copied().fold(0.0, f64::max),
     );
     let two = nodes[2]
         .assemble(ctx(), plan, results)
@@ -973,7 +1045,7 @@ async fn digits_timing_one_job_one_node_of_units_two_nodes_of_units() {
     eprintln!(
         "digits, {units} units, one fit thread a node: one job {job_s:.2} s; units on one \
          node {one_node_s:.2} s; units on two nodes {two_nodes_s:.2} s ({:.2}× one node); \
-         fit + predict {sum_ms:.0} ms in all, {max_ms:.0} ms the longest unit",
+         fit + predict {sum_ms:.0} ms in all, {max_ms:.0} ms the longest fit",
         two_nodes_s / one_node_s
     );
 }

@@ -126,6 +126,23 @@ impl ModelsState {
                 reason: "the work unit names no candidate".to_owned(),
             });
         }
+        // Counted and checked for repeats before any spec is read.
+        let cap = self.inner.config.max_models_per_comparison;
+        if unit.candidates.len() > cap {
+            return Err(ModelsError::OverLimit {
+                subject: "the work unit's model count".to_owned(),
+                value: unit.candidates.len().to_string(),
+                cap: cap.to_string(),
+                setting: "max_models_per_comparison",
+            });
+        }
+        let mut positions: Vec<usize> = unit.candidates.iter().map(|c| c.candidate).collect();
+        positions.sort_unstable();
+        if let Some(pair) = positions.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(ModelsError::BadUnits {
+                reason: format!("candidate {} appears twice in one unit", pair[0]),
+            });
+        }
         let candidates = unit
             .candidates
             .iter()
@@ -170,13 +187,14 @@ impl ModelsState {
                 drop(frame);
                 let _counted = gauge.enter();
                 let cancel = Cancel::new(cancel);
-                Ok(cv::evaluate_fold(
+                cv::evaluate_fold(
                     unit.seed,
                     &preprocess,
                     &candidates,
                     &data,
                     &cancel,
-                ))
+                    units::is_node_trouble,
+                )
             })
             .await?;
         positions
