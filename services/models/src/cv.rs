@@ -479,11 +479,7 @@ pub(crate) fn evaluate_fold(
     let shared = SharedFolds::new(preprocess, candidates, fold.index + 1);
     let mut outcomes: Vec<Option<Result<UnitScores, ModelsError>>> =
         candidates.iter().map(|_| None).collect();
-    let jobs = shared
-        .jobs()
-        .into_iter()
-        .filter(|&(_, at)| at == fold.index);
-    for (index, _) in jobs {
+    for index in shared.order() {
         let prepare = || shared.matrices(index, fold);
         match evaluate(seed, &prepare, &candidates[index], fold, cancel) {
             Err(error) if stop(&error) => return Err(error),
@@ -625,14 +621,19 @@ impl<'a> SharedFolds<'a> {
         }
     }
 
-    /// Every (candidate, fold), fold by fold, and within a fold the candidates of one
-    /// pipeline together (in candidate order otherwise).
+    /// Every (candidate, fold), fold by fold, each fold's candidates in [`Self::order`].
     fn jobs(&self) -> Vec<(usize, usize)> {
-        let mut order: Vec<usize> = (0..self.candidates.len()).collect();
-        order.sort_by_key(|&candidate| self.group[candidate].unwrap_or(usize::MAX));
+        let order = self.order();
         (0..self.folds)
             .flat_map(|fold| order.iter().map(move |&candidate| (candidate, fold)))
             .collect()
+    }
+
+    /// The candidates, those of one pipeline together (in candidate order otherwise).
+    fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.candidates.len()).collect();
+        order.sort_by_key(|&candidate| self.group[candidate].unwrap_or(usize::MAX));
+        order
     }
 
     /// `candidate`'s matrices for `fold`: the shared preparation (made now by the first

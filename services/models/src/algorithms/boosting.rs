@@ -202,8 +202,11 @@ impl Booster {
     }
 }
 
-/// The leaf value a row reaches in `tree`; `value(feature)` reads the row.
-fn leaf(tree: &[BoostNode], value: impl Fn(usize) -> f64) -> f64 {
+/// The leaf value reached in `tree` from its root, `side(node, feature, threshold)` saying
+/// at each split whether the row goes left, or `None` for a missing value (which goes
+/// where the split sends missing values).
+#[inline(always)]
+fn descend(tree: &[BoostNode], side: impl Fn(usize, usize, f64) -> Option<bool>) -> f64 {
     let mut index = 0;
     loop {
         match tree[index] {
@@ -215,16 +218,19 @@ fn leaf(tree: &[BoostNode], value: impl Fn(usize) -> f64) -> f64 {
                 left,
                 right,
             } => {
-                let x = value(feature as usize);
-                let goes_left = if x.is_nan() {
-                    missing_left
-                } else {
-                    x <= threshold
-                };
+                let goes_left = side(index, feature as usize, threshold).unwrap_or(missing_left);
                 index = if goes_left { left } else { right } as usize;
             }
         }
     }
+}
+
+/// The leaf value a row reaches in `tree`; `value(feature)` reads the row.
+fn leaf(tree: &[BoostNode], value: impl Fn(usize) -> f64) -> f64 {
+    descend(tree, |_, feature, threshold| {
+        let x = value(feature);
+        (!x.is_nan()).then_some(x <= threshold)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -537,27 +543,10 @@ struct Grown {
 
 /// The leaf value a binned row (`row`, a bin per feature) reaches in a grown tree.
 fn binned_leaf(grown: &Grown, row: &[u8], missing_bins: &[u8]) -> f64 {
-    let mut index = 0;
-    loop {
-        match grown.nodes[index] {
-            BoostNode::Leaf(output) => return output,
-            BoostNode::Split {
-                feature,
-                missing_left,
-                left,
-                right,
-                ..
-            } => {
-                let bin = row[feature as usize];
-                let goes_left = if bin == missing_bins[feature as usize] {
-                    missing_left
-                } else {
-                    bin <= grown.cuts[index]
-                };
-                index = if goes_left { left } else { right } as usize;
-            }
-        }
-    }
+    descend(&grown.nodes, |node, feature, _| {
+        let bin = row[feature];
+        (bin != missing_bins[feature]).then_some(bin <= grown.cuts[node])
+    })
 }
 
 /// The tree grower's fixed inputs.
@@ -616,23 +605,18 @@ impl Grower<'_> {
         let (gradients, hessians) = gathered
             .as_ref()
             .map_or((self.gradients, self.hessians), |(g, h)| (g, h));
+        // Squared error's hessians are all 1: counted, not added.
+        let hessians = (!self.constant_hessian).then_some(hessians);
         for feature in 0..features {
             let column = self.binned.column(feature);
             let out = &mut cells[self.binned.offsets[feature]..self.binned.offsets[feature + 1]];
             // A missing value's bin is the feature's last cell.
-            match (rows, self.constant_hessian) {
-                (Some(rows), true) => {
+            match rows {
+                Some(rows) => {
                     let bins = rows.iter().map(|&row| column[row as usize]);
-                    accumulate(out, bins, gradients, None);
+                    accumulate(out, bins, gradients, hessians);
                 }
-                (Some(rows), false) => {
-                    let bins = rows.iter().map(|&row| column[row as usize]);
-                    accumulate(out, bins, gradients, Some(hessians));
-                }
-                (None, true) => accumulate(out, column.iter().copied(), gradients, None),
-                (None, false) => {
-                    accumulate(out, column.iter().copied(), gradients, Some(hessians));
-                }
+                None => accumulate(out, column.iter().copied(), gradients, hessians),
             }
         }
         if self.constant_hessian {
@@ -1043,10 +1027,8 @@ pub(crate) fn fit(
     // From here on the training rows are numbered `0..n` (binned row `i` is `train[i]`),
     // and the held-out rows are binned beside them.
     let n = train.len();
-    let train_target = Subset::of(target, &train);
-    let train_target = train_target.target();
-    let held_target = Subset::of(target, &validation);
-    let held_target = held_target.target();
+    let (train_subset, held_subset) = (Subset::of(target, &train), Subset::of(target, &validation));
+    let (train_target, held_target) = (train_subset.target(), held_subset.target());
     let held_bins = binned.bin_rows(x, &validation);
     let base = baseline(train_target);
     let mut raw = base.repeat(n);
@@ -1132,21 +1114,11 @@ pub(crate) fn probabilities(raw: &[f64], classes: usize) -> Vec<f64> {
 mod tests {
     use super::*;
 
-    /// scikit-learn's defaults, early stopping off.
+    /// scikit-learn's defaults, early stopping off (`auto` on few rows).
     fn settings() -> Settings {
-        Settings {
-            learning_rate: 0.1,
-            max_iter: 100,
-            max_leaf_nodes: 31,
-            max_depth: None,
-            min_samples_leaf: 20,
-            l2_regularization: 0.0,
-            max_bins: 255,
-            early_stopping: false,
-            validation_fraction: 0.1,
-            n_iter_no_change: 10,
-            tol: 1e-7,
-        }
+        let id = crate::algorithms::AlgorithmId::HistGradientBoostingRegressor;
+        let params = crate::algorithms::hist_gradient_boosting::BoostingParams::new(id);
+        params.check().unwrap().settings(0)
     }
 
     #[test]

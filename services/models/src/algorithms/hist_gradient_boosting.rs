@@ -179,29 +179,23 @@ impl BoostingParams {
             None => None,
             Some(depth) => Some(count(name, "max_depth", depth, 1)?),
         };
+        // A count given, at least `min`, or its default.
+        let count_of = |param: &'static str, default: usize, min: i64| {
+            count(name, param, p.integer(param, default as i64)?, min)
+        };
         Ok(BoostingParams {
             algorithm,
             learning_rate: p.number("learning_rate", defaults.learning_rate)?,
-            max_iter: count(name, "max_iter", p.integer("max_iter", 100)?, 1)?,
-            max_leaf_nodes: count(name, "max_leaf_nodes", p.integer("max_leaf_nodes", 31)?, 2)?,
+            max_iter: count_of("max_iter", defaults.max_iter, 1)?,
+            max_leaf_nodes: count_of("max_leaf_nodes", defaults.max_leaf_nodes, 2)?,
             max_depth,
-            min_samples_leaf: count(
-                name,
-                "min_samples_leaf",
-                p.integer("min_samples_leaf", 20)?,
-                1,
-            )?,
-            l2_regularization: p.number("l2_regularization", 0.0)?,
-            max_bins: count(name, "max_bins", p.integer("max_bins", MAX_BINS as i64)?, 2)?,
+            min_samples_leaf: count_of("min_samples_leaf", defaults.min_samples_leaf, 1)?,
+            l2_regularization: p.number("l2_regularization", defaults.l2_regularization)?,
+            max_bins: count_of("max_bins", defaults.max_bins, 2)?,
             early_stopping,
-            validation_fraction: p.number("validation_fraction", 0.1)?,
-            n_iter_no_change: count(
-                name,
-                "n_iter_no_change",
-                p.integer("n_iter_no_change", 10)?,
-                1,
-            )?,
-            tol: p.number("tol", 1e-7)?,
+            validation_fraction: p.number("validation_fraction", defaults.validation_fraction)?,
+            n_iter_no_change: count_of("n_iter_no_change", defaults.n_iter_no_change, 1)?,
+            tol: p.number("tol", defaults.tol)?,
         })
     }
 
@@ -270,7 +264,8 @@ impl BoostingValidParams {
         &self.0
     }
 
-    fn settings(&self, rows: usize) -> Settings {
+    /// The engine's settings for a fit on `rows` rows (early stopping `auto` decided).
+    pub(crate) fn settings(&self, rows: usize) -> Settings {
         let p = &self.0;
         Settings {
             learning_rate: p.learning_rate,
